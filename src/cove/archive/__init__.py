@@ -1,0 +1,1 @@
+"""cove: archive package."""

@@ -1,0 +1,119 @@
+"""What the API layer may call: the engine's public operations, Docker-shaped.
+
+Bodies and results are the Docker Engine API JSON objects (``Config``/``HostConfig`` for create,
+the ``inspect`` object, the ``ps`` summary), so routes stay thin translators of query strings
+and streams.  Every method raises ``cove.errors`` categories, never HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+from cove.util.streams import AttachSession, Chunk
+
+Json = dict[str, Any]
+
+
+class EngineFacade(Protocol):
+    # --- system -------------------------------------------------------------------------
+    def version(self) -> Json: ...
+
+    def info(self) -> Json: ...
+
+    # --- containers ---------------------------------------------------------------------
+    async def container_create(self, name: str | None, body: Json) -> tuple[str, list[str]]:
+        """Returns (id, warnings).  Raises NotFound("No such image: x") and Conflict for a
+        taken name."""
+        ...
+
+    async def container_start(self, ref: str) -> None:
+        """NotModified when already running."""
+        ...
+
+    async def container_stop(self, ref: str, timeout: int | None, signal: str | None) -> None: ...
+
+    async def container_restart(self, ref: str, timeout: int | None, signal: str | None) -> None: ...
+
+    async def container_kill(self, ref: str, signal: str | None) -> None: ...
+
+    async def container_remove(self, ref: str, force: bool, volumes: bool) -> None: ...
+
+    async def container_wait(self, ref: str, condition: str) -> Json:
+        """Blocks until the condition ("not-running" default, "next-exit", "removed") holds;
+        returns {"StatusCode": n, "Error": null}.  Call ``container_inspect`` first to fail
+        fast on a missing container: the route must send its headers before blocking."""
+        ...
+
+    def container_list(self, all: bool, limit: int, size: bool, filters: dict[str, list[str]]) -> list[Json]: ...
+
+    def container_inspect(self, ref: str, size: bool = False) -> Json: ...
+
+    def container_logs(
+        self,
+        ref: str,
+        *,
+        follow: bool,
+        stdout: bool,
+        stderr: bool,
+        since: float,
+        until: float,
+        timestamps: bool,
+        tail: str,
+    ) -> tuple[bool, AsyncIterator[Chunk]]:
+        """(tty, chunks).  With ``timestamps`` each line's chunk starts with an RFC3339Nano
+        stamp and a space.  The iterator ends at the end of the log, or when a followed
+        container stops."""
+        ...
+
+    async def container_attach(
+        self, ref: str, *, stdin: bool, stdout: bool, stderr: bool, logs: bool, stream: bool
+    ) -> AttachSession:
+        """May be called before start (docker run): the session then receives output from the
+        first byte the process writes."""
+        ...
+
+    async def container_resize(self, ref: str, height: int, width: int) -> None: ...
+
+    async def container_rename(self, ref: str, new_name: str) -> None: ...
+
+    def container_top(self, ref: str, ps_args: str) -> Json: ...
+
+    # --- exec ---------------------------------------------------------------------------
+    async def exec_create(self, ref: str, body: Json) -> str: ...
+
+    async def exec_start(self, exec_id: str, detach: bool, tty: bool) -> AttachSession | None:
+        """None when detached; otherwise the process is started and its stdio attached."""
+        ...
+
+    async def exec_resize(self, exec_id: str, height: int, width: int) -> None: ...
+
+    def exec_inspect(self, exec_id: str) -> Json: ...
+
+    # --- images -------------------------------------------------------------------------
+    def image_list(self, all: bool, filters: dict[str, list[str]], digests: bool) -> list[Json]: ...
+
+    def image_inspect(self, ref: str) -> Json: ...
+
+    def image_history(self, ref: str) -> list[Json]: ...
+
+    async def image_tag(self, ref: str, repo: str, tag: str | None) -> None: ...
+
+    async def image_remove(self, ref: str, force: bool, noprune: bool) -> list[Json]:
+        """[{"Untagged": name} | {"Deleted": id}, ...] as Docker answers."""
+        ...
+
+    async def image_import(
+        self,
+        source: AsyncIterator[bytes] | str,
+        repo: str | None,
+        tag: str | None,
+        changes: list[str],
+        message: str | None,
+        platform: str | None,
+    ) -> str:
+        """``source`` is the request body or a URL; returns the new image ID."""
+        ...
+
+    # --- events -------------------------------------------------------------------------
+    def events(self, since: float | None, until: float | None, filters: dict[str, list[str]]) -> AsyncIterator[Json]: ...

@@ -1,0 +1,60 @@
+"""Image records: configs in the content store, names pointing at image IDs.
+
+An image ID is the digest of its config blob, as Docker's.  Layers live in the snapshotter,
+keyed by ChainID; the uncompressed layer tars stay in the content store under their diff IDs
+so ``save`` and ``push`` can hand them out unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, Protocol
+
+
+@dataclass
+class Image:
+    id: str  # "sha256:<hex>" = digest of the config
+    config: dict[str, Any]  # the OCI/Docker image config JSON
+    repo_tags: list[str] = field(default_factory=list)  # familiar names, "busybox:latest"
+    repo_digests: list[str] = field(default_factory=list)
+    size: int = 0  # sum of the layer sizes unpacked
+
+    @property
+    def diff_ids(self) -> list[str]:
+        return list(self.config.get("rootfs", {}).get("diff_ids", []))
+
+    @property
+    def top_layer(self) -> str | None:
+        """Snapshot key (ChainID hex) of the top layer, None for an image without layers."""
+        from cove.oci.digest import chain_ids
+
+        c = chain_ids(self.diff_ids)
+        return c[-1][7:] if c else None
+
+
+class ImageStore(Protocol):
+    def resolve(self, ref: str) -> Image:
+        """By name[:tag], name@digest, full ID, ``sha256:`` ID, or a unique ID prefix.
+        Raises NotFound("No such image: <ref>")."""
+        ...
+
+    def list(self) -> list[Image]: ...
+
+    def add_layer(self, tar: BinaryIO, parent_diff_ids: list[str]) -> str:
+        """Store an uncompressed layer tar (blob + snapshot) on top of the given chain;
+        returns its diff ID.  Already-present layers are deduplicated."""
+        ...
+
+    def create(self, config: dict[str, Any]) -> Image:
+        """Record an image whose layers are all present; returns it (idempotent)."""
+        ...
+
+    def tag(self, image_id: str, ref: str) -> None: ...
+
+    def untag(self, ref: str) -> str:
+        """Remove a name; returns the image ID it pointed at."""
+        ...
+
+    def delete(self, image_id: str) -> list[str]:
+        """Remove the image record and layers no other image uses; returns deleted IDs."""
+        ...
