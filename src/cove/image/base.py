@@ -7,6 +7,8 @@ so ``save`` and ``push`` can hand them out unchanged.
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Protocol
 
@@ -40,13 +42,25 @@ class ImageStore(Protocol):
 
     def list(self) -> list[Image]: ...
 
-    def add_layer(self, tar: BinaryIO, parent_diff_ids: list[str]) -> str:
-        """Store an uncompressed layer tar (blob + snapshot) on top of the given chain;
-        returns its diff ID.  Already-present layers are deduplicated."""
+    def add_layer(
+        self, tar: BinaryIO, parent_diff_ids: builtins.list[str], diff_id: str | None = None
+    ) -> str:
+        """Store a layer tar (plain, gzip, bzip2, xz, zstd: decompressed on the fly) as blob +
+        snapshot on top of the given chain; returns its diff ID, verified against ``diff_id``
+        when the caller knows it.  Already-present layers are deduplicated.  More than 127
+        layers in the chain: InvalidArgument("max depth exceeded ..."), nothing written."""
         ...
 
     def create(self, config: dict[str, Any]) -> Image:
         """Record an image whose layers are all present; returns it (idempotent)."""
+        ...
+
+    def create_raw(self, raw: bytes) -> Image:
+        """``create`` from the exact config bytes (pull/load: the ID must not change)."""
+        ...
+
+    def add_repo_digest(self, image_id: str, ref: str) -> None:
+        """Remember ``repo@sha256:...`` (a pulled manifest's digest) for an image."""
         ...
 
     def tag(self, image_id: str, ref: str) -> None: ...
@@ -55,6 +69,12 @@ class ImageStore(Protocol):
         """Remove a name; returns the image ID it pointed at."""
         ...
 
-    def delete(self, image_id: str) -> list[str]:
-        """Remove the image record and layers no other image uses; returns deleted IDs."""
+    def delete(self, image_id: str) -> builtins.list[str]:
+        """Remove the image record (and names still on it) and layers no other image uses;
+        returns deleted IDs.  Docker's rmi rules (untag first, refuse when a container
+        uses the image) are the engine's."""
+        ...
+
+    def gc(self, keep: Iterable[str] = ()) -> dict[str, int]:
+        """Remove unreferenced snapshots and blobs (except ``keep``) and temp leftovers."""
         ...

@@ -25,23 +25,44 @@ class Snapshotter(Protocol):
 
     def apply_layer(self, key: str, parent: str | None, tar: BinaryIO) -> int:
         """Unpack ``tar`` (an uncompressed layer tar, Docker/OCI whiteouts) as layer ``key`` on
-        top of ``parent``; returns the layer's size in bytes.  Hostile paths (``..``, absolute
-        symlinks leading out) are refused with InvalidArgument and nothing is published."""
+        top of ``parent``; returns the layer's size in bytes.  Hostile entries (``../x``, a
+        path through a symlink, a hard link to a missing file) are refused with
+        InvalidArgument and nothing is published; absolute names land inside the layer and
+        symlink targets are kept verbatim (never followed).  An existing ``key`` is left as
+        it is (``tar`` is not read) and its size returned."""
         ...
 
-    def remove_layer(self, key: str) -> None: ...
+    def layer_size(self, key: str) -> int:
+        """The unpacked size recorded by ``apply_layer``; NotFound when absent."""
+        ...
+
+    def remove_layer(self, key: str) -> None:
+        """Idempotent; Conflict while a layer or container is built on ``key``."""
+        ...
 
     def layer_keys(self) -> list[str]: ...
 
     def prepare(self, cid: str, parent: str | None) -> list[Mount]:
-        """Create the writable layer of container ``cid`` over layer ``parent``; the mounts
-        that make its root filesystem."""
+        """Create the writable layer of container ``cid`` over layer ``parent`` (None: an
+        empty root); the mounts that make its root filesystem.  Idempotent for the same
+        parent; Conflict for another one; NotFound for a missing parent layer."""
         ...
 
     def mounts(self, cid: str) -> list[Mount]: ...
 
-    def upper_dir(self, cid: str) -> str:
-        """The directory holding the container's changes (its diff)."""
+    def mount_point(self, cid: str) -> str:
+        """An empty directory made by ``prepare`` where the engine may mount the rootfs."""
         ...
 
-    def remove(self, cid: str) -> None: ...
+    def upper_dir(self, cid: str) -> str:
+        """The directory holding the container's changes: overlay2's upper dir (its diff,
+        with overlay whiteouts); for native the whole root filesystem."""
+        ...
+
+    def remove(self, cid: str) -> None:
+        """Idempotent; Conflict while anything is still mounted inside the container's dir."""
+        ...
+
+    def cleanup(self) -> int:
+        """Delete leftovers of interrupted operations; call at daemon start only."""
+        ...

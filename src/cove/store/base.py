@@ -13,6 +13,10 @@ from typing import BinaryIO, Protocol
 class BlobWriter(Protocol):
     def write(self, data: bytes) -> None: ...
 
+    def digest(self) -> str:
+        """The digest of the bytes written so far."""
+        ...
+
     def commit(self, expected: str | None = None, size: int | None = None) -> str:
         """Verify, fsync and publish; returns the digest.  A mismatch raises InvalidArgument
         ("digest mismatch ...") and discards the data."""

@@ -1,0 +1,100 @@
+# cove: everything a fresh Debian 12 machine needs, from `sudo make demo` and `sudo make test`.
+SHELL := /bin/bash
+PY_SYS ?= /usr/bin/python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+COVE   := $(VENV)/bin/cove
+# Debian packages: the runtime and monitor, the busybox for images, the kernel tools.
+APT_RUNTIME := crun runc conmon busybox-static python3-venv python3-dev iproute2 nftables \
+               util-linux procps ca-certificates
+# Reference peers for compatibility tests and benchmarks.
+APT_PEERS   := docker.io podman skopeo
+STAMP  := .work
+
+.PHONY: all deps deps-peers venv lint typecheck layers unit integration compat test test-all \
+        demo image bench clean help install
+
+all: venv
+
+help:
+	@echo "make demo      install what cove needs, start coved, build busybox, run a container"
+	@echo "make test      install, lint, type-check, unit + integration + compatibility tests"
+	@echo "make test-all  test, plus the slow suites"
+	@echo "make bench     cove beside podman and dockerd"
+
+$(STAMP):
+	@mkdir -p $(STAMP)
+
+# apt is asked only for what is missing, so a prepared machine pays nothing.
+$(STAMP)/deps: | $(STAMP)
+	@missing=$$(for p in $(APT_RUNTIME); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+	@touch $@
+
+$(STAMP)/deps-peers: | $(STAMP)
+	@missing=$$(for p in $(APT_PEERS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+	@touch $@
+
+deps: $(STAMP)/deps
+deps-peers: $(STAMP)/deps-peers
+
+# The venv uses Debian's python3 directly (not a pyenv shim): the CLI starts in ~10 ms.
+$(VENV)/bin/activate: pyproject.toml | $(STAMP)/deps
+	$(PY_SYS) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev,net]'
+	@touch $@
+
+venv: $(VENV)/bin/activate
+
+lint: venv
+	$(VENV)/bin/ruff check src tests scripts bench
+	$(VENV)/bin/ruff format --check src tests scripts bench
+
+typecheck: venv
+	$(VENV)/bin/mypy --strict src/cove
+
+layers: venv
+	$(VENV)/bin/lint-imports
+
+unit: venv
+	$(VENV)/bin/pytest -q tests/unit tests/api
+
+integration: venv deps-peers
+	$(VENV)/bin/pytest -q tests/integration
+
+compat: venv deps-peers
+	$(VENV)/bin/pytest -q tests/compat -m "not slow"
+
+test: venv deps-peers lint typecheck layers
+	$(VENV)/bin/pytest -q -m "not slow" tests
+
+test-all: venv deps-peers lint typecheck layers
+	$(VENV)/bin/pytest -q tests
+
+# busybox:latest, built here from Debian's busybox-static (no registry needed).
+image: venv
+	$(PY_SYS) scripts/mkbusybox.py - | $(COVE) import -m "busybox from Debian's busybox-static" - busybox:latest
+
+# cove and coved on PATH, and the systemd unit (used where systemd runs).
+install: venv
+	ln -sf $(CURDIR)/$(VENV)/bin/cove /usr/local/bin/cove
+	ln -sf $(CURDIR)/$(VENV)/bin/coved /usr/local/bin/coved
+	install -D -m 0644 contrib/cove.service /etc/systemd/system/cove.service
+	mkdir -p /etc/cove
+
+demo: install
+	@bash scripts/demo.sh
+
+bench: venv deps-peers
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) $(STAMP) .mypy_cache .ruff_cache .pytest_cache

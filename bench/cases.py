@@ -1,0 +1,275 @@
+"""The benchmark cases: the same docker-syntax work given to every engine.
+
+A case takes an engine and a run count and returns {metric: [samples]}. Timings are the
+wall time of one CLI command (fork to exit, output captured), in milliseconds; memory is in
+MiB (printed as MB, as docker does). Containers a case creates are removed before it returns
+(untimed), whatever happened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import procs
+from peers import IMAGE, Engine, EngineError
+
+NONE = ("--network", "none")
+SLEEP = ("sleep", "1000")
+TRAP = ("sh", "-c", 'trap "" TERM; sleep 1000')
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    label: str
+    unit: str  # "ms" or "MB"
+
+
+METRICS = {
+    m.key: m
+    for m in (
+        Metric("run_rm", "run --rm true", "ms"),
+        Metric("run_d", "run -d sleep", "ms"),
+        Metric("exec", "exec true", "ms"),
+        Metric("ps", "ps (5 running)", "ms"),
+        Metric("idle_rss", "daemon idle RSS", "MB"),
+        Metric("busy_rss", "daemon RSS, 20 running", "MB"),
+        Metric("mon_rss", "monitor RSS/ctr", "MB"),
+        Metric("mon_pss", "monitor PSS/ctr", "MB"),
+        Metric("stop", "stop -t 0", "ms"),
+        Metric("rm_f", "rm -f running", "ms"),
+    )
+}
+
+Samples = dict[str, list[float]]
+
+
+@contextlib.contextmanager
+def containers(eng: Engine) -> Iterator[list[str]]:
+    """A list the case appends container ids to; all of them are removed on the way out."""
+    ids: list[str] = []
+    try:
+        yield ids
+    finally:
+        if ids:
+            eng.remove(ids)
+
+
+def run_d(eng: Engine, *cmd: str) -> tuple[str, float]:
+    r = eng.call("run", "-d", *NONE, IMAGE, *cmd)
+    cid = r.out.strip().splitlines()[-1].strip() if r.out.strip() else ""
+    if not cid:
+        raise EngineError(f"{eng.name}: run -d printed no container id ({r.err.strip()[:200]})")
+    return cid, r.seconds
+
+
+def ms(seconds: float) -> float:
+    return seconds * 1000.0
+
+
+def case_run_rm(eng: Engine, runs: int, warmup: int) -> Samples:
+    out = []
+    for i in range(warmup + runs):
+        r = eng.call("run", "--rm", *NONE, IMAGE, "true")
+        if i >= warmup:
+            out.append(ms(r.seconds))
+    return {"run_rm": out}
+
+
+def case_run_d(eng: Engine, runs: int, warmup: int) -> Samples:
+    out = []
+    with containers(eng) as ids:
+        for i in range(warmup + runs):
+            cid, dt = run_d(eng, *SLEEP)
+            ids.append(cid)
+            if i >= warmup:
+                out.append(ms(dt))
+    return {"run_d": out}
+
+
+def case_exec(eng: Engine, runs: int, warmup: int) -> Samples:
+    out = []
+    with containers(eng) as ids:
+        cid, _ = run_d(eng, *SLEEP)
+        ids.append(cid)
+        for i in range(warmup + runs):
+            r = eng.call("exec", cid, "true")
+            if i >= warmup:
+                out.append(ms(r.seconds))
+    return {"exec": out}
+
+
+def case_ps(eng: Engine, runs: int, warmup: int) -> Samples:
+    out = []
+    with containers(eng) as ids:
+        for _ in range(5):
+            ids.append(run_d(eng, *SLEEP)[0])
+        for i in range(warmup + runs):
+            r = eng.call("ps")
+            if i >= warmup:
+                out.append(ms(r.seconds))
+    return {"ps": out}
+
+
+def _daemon_rss_mb(eng: Engine) -> float | None:
+    pids = eng.daemon_pids()
+    if not pids:
+        return None
+    total = 0
+    for name, pid in pids.items():
+        kb = procs.rss_kb(pid)
+        if kb is None:
+            raise EngineError(f"{eng.name}: cannot read VmRSS of {name} ({pid})")
+        total += kb
+    return total / 1024.0
+
+
+def case_idle_rss(eng: Engine, runs: int, warmup: int) -> Samples:
+    """VmRSS of the daemon(s) after the image import, no containers: 5 samples over 1 s."""
+    if not eng.has_daemon:
+        return {}
+    if eng.container_ids():
+        raise EngineError(f"{eng.name}: containers exist; idle RSS would not be idle")
+    out = []
+    for _ in range(5):
+        v = _daemon_rss_mb(eng)
+        if v is None:
+            raise EngineError(f"{eng.name}: daemon pid unknown")
+        out.append(v)
+        time.sleep(0.2)
+    return {"idle_rss": out}
+
+
+def _init_pids(eng: Engine, ids: list[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for c in eng.inspect(ids):
+        state = c.get("State")
+        pid = state.get("Pid") if isinstance(state, dict) else None
+        if isinstance(pid, int) and pid > 0:
+            out[str(c.get("Id"))] = pid
+    return out
+
+
+def monitors_of(eng: Engine, ids: list[str]) -> dict[int, str]:
+    """The per-container monitor: the parent of each container's init process.
+
+    conmon and containerd-shim are child subreapers, so the container's init is their child
+    whatever the runtime did in between. The result maps monitor pid -> its command name.
+    """
+    deadline = time.monotonic() + 30
+    pids = _init_pids(eng, ids)
+    while len(pids) < len(ids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        pids = _init_pids(eng, ids)
+    if len(pids) < len(ids):
+        raise EngineError(f"{eng.name}: only {len(pids)} of {len(ids)} containers report a pid")
+    mons: dict[int, str] = {}
+    for pid in pids.values():
+        parent = procs.ppid(pid)
+        if parent is None or parent <= 1:
+            raise EngineError(f"{eng.name}: container init {pid} has no monitor parent")
+        argv = procs.cmdline(parent)
+        mons[parent] = os.path.basename(argv[0]) if argv else procs.comm(parent)
+    return mons
+
+
+def case_monitor(eng: Engine, runs: int, warmup: int) -> Samples:
+    """Mean RSS and PSS of the per-container monitors with 20 containers running."""
+    n = 20
+    rss: list[float] = []
+    pss: list[float] = []
+    busy: list[float] = []
+    with containers(eng) as ids:
+        for _ in range(n):
+            ids.append(run_d(eng, *SLEEP)[0])
+        mons = monitors_of(eng, ids)
+        time.sleep(1.0)  # let the monitors settle after their start-up work
+        for _ in range(5):
+            r = [procs.rss_kb(p) for p in mons]
+            s = [procs.pss_kb(p) for p in mons]
+            if any(v is None for v in r + s):
+                raise EngineError(f"{eng.name}: a monitor exited while being measured")
+            rss.append(sum(v for v in r if v) / 1024.0 / n)
+            pss.append(sum(v for v in s if v) / 1024.0 / n)
+            d = _daemon_rss_mb(eng)
+            if d is not None:
+                busy.append(d)
+            time.sleep(0.2)
+        names = sorted(set(mons.values()))
+        if len(mons) != n:
+            names.append(f"{len(mons)} monitor processes for {n} containers")
+    out: Samples = {"mon_rss": rss, "mon_pss": pss}
+    if busy:
+        out["busy_rss"] = busy
+    INFO.setdefault(eng.name, {})["monitor"] = ", ".join(names)
+    return out
+
+
+def case_stop(eng: Engine, runs: int, warmup: int) -> Samples:
+    out = []
+    with containers(eng) as ids:
+        for i in range(warmup + runs):
+            cid, _ = run_d(eng, *TRAP)
+            ids.append(cid)
+            r = eng.call("stop", "-t", "0", cid)
+            if i >= warmup:
+                out.append(ms(r.seconds))
+            eng.remove([cid])
+            ids.pop()
+    return {"stop": out}
+
+
+def case_rm_f(eng: Engine, runs: int, warmup: int) -> Samples:
+    out = []
+    with containers(eng) as ids:
+        for i in range(warmup + runs):
+            cid, _ = run_d(eng, *SLEEP)
+            ids.append(cid)
+            r = eng.call(*eng.RM_FORCE, cid)
+            ids.pop()
+            if i >= warmup:
+                out.append(ms(r.seconds))
+    return {"rm_f": out}
+
+
+# Which metrics each case yields (a failed case marks all of them).
+CASE_METRICS: dict[str, tuple[str, ...]] = {
+    "idle-rss": ("idle_rss",),
+    "run-rm": ("run_rm",),
+    "run-d": ("run_d",),
+    "exec": ("exec",),
+    "ps": ("ps",),
+    "monitor": ("mon_rss", "mon_pss", "busy_rss"),
+    "stop": ("stop",),
+    "rm-f": ("rm_f",),
+}
+
+# Free-form facts a case learned (e.g. which process is the monitor), per engine.
+INFO: dict[str, dict[str, str]] = {}
+
+# Order matters: idle RSS is taken first, before any container has ever run.
+CASES: dict[str, Callable[[Engine, int, int], Samples]] = {
+    "idle-rss": case_idle_rss,
+    "run-rm": case_run_rm,
+    "run-d": case_run_d,
+    "exec": case_exec,
+    "ps": case_ps,
+    "monitor": case_monitor,
+    "stop": case_stop,
+    "rm-f": case_rm_f,
+}
+
+
+def median(xs: list[float]) -> float:
+    return statistics.median(xs)
+
+
+def p90(xs: list[float]) -> float:
+    if len(xs) < 2:
+        return xs[0]
+    return statistics.quantiles(xs, n=10, method="inclusive")[8]

@@ -1,0 +1,57 @@
+"""The one table that turns ``cove.errors`` categories into HTTP statuses.
+
+Bodies follow dockerd: ``{"message": "..."}`` as JSON; 304 has no body.  Exceptions that are
+not a category are bugs: they become 500 with their text, and their traceback is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from cove import errors
+from cove.api.http import Reply, json_reply
+
+log = logging.getLogger("cove.api")
+
+STATUS_BY_CATEGORY: dict[type[errors.CoveError], int] = {
+    errors.NotFound: 404,
+    errors.InvalidArgument: 400,
+    errors.Conflict: 409,
+    errors.NotModified: 304,
+    errors.Forbidden: 403,
+    errors.Unauthorized: 401,
+    errors.Unavailable: 503,
+    errors.SystemError_: 500,
+    errors.NotImplementedYet: 501,
+}
+
+
+def status_for(exc: BaseException) -> int:
+    for cls in type(exc).__mro__:
+        status = STATUS_BY_CATEGORY.get(cls)
+        if status is not None:
+            return status
+    return 500
+
+
+def message_for(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def error_reply(exc: BaseException, method: str = "", path: str = "") -> Reply:
+    status = status_for(exc)
+    if not isinstance(exc, errors.CoveError):
+        log.error("Handler for %s %s failed", method, path, exc_info=exc)
+    elif status >= 500:
+        log.error("Handler for %s %s returned error: %s", method, path, exc)
+    if status == 304:
+        return Reply(304)
+    return json_reply({"message": message_for(exc)}, status)
+
+
+def error_line(exc: BaseException) -> dict[str, object]:
+    """An error inside a JSON progress stream, after the 200 went out."""
+    if not isinstance(exc, errors.CoveError):
+        log.error("streaming handler failed", exc_info=exc)
+    message = message_for(exc)
+    return {"errorDetail": {"message": message}, "error": message}

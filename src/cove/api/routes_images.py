@@ -1,0 +1,119 @@
+"""Image routes: list, inspect, history, tag, remove, create (import / pull)."""
+
+from __future__ import annotations
+
+import inspect as _inspect
+from collections.abc import AsyncIterator
+from typing import Any, Protocol, cast
+
+from cove.api.errors import error_line
+from cove.api.http import Handler, Reply, Request, Response, StreamReply, dump, json_reply
+from cove.engine.facade import EngineFacade, Json
+from cove.errors import InvalidArgument, NotImplementedYet
+
+
+class Puller(Protocol):
+    """What ``POST /images/create?fromImage=`` calls once the engine can pull.
+
+    Returns Docker's JSON progress messages; errors raised before the first message
+    become the HTTP status, later ones an ``errorDetail`` line.  ``auth`` is the raw
+    ``X-Registry-Auth`` header (base64url JSON) or None.
+    """
+
+    def image_pull(
+        self, image: str, tag: str | None, platform: str | None, auth: str | None
+    ) -> AsyncIterator[Json]: ...
+
+
+async def list_images(engine: EngineFacade, req: Request) -> Response:
+    filters = req.filters()
+    legacy = req.arg("filter")  # API < 1.41: a reference pattern
+    if legacy:
+        filters.setdefault("reference", []).append(legacy)
+    return json_reply(engine.image_list(req.flag("all"), filters, req.flag("digests")))
+
+
+async def inspect(engine: EngineFacade, req: Request) -> Response:
+    return json_reply(engine.image_inspect(req.params["name"]))
+
+
+async def history(engine: EngineFacade, req: Request) -> Response:
+    return json_reply(engine.image_history(req.params["name"]))
+
+
+async def tag(engine: EngineFacade, req: Request) -> Response:
+    await engine.image_tag(req.params["name"], req.arg("repo") or "", req.arg("tag") or None)
+    return Reply(201)
+
+
+async def remove(engine: EngineFacade, req: Request) -> Response:
+    result = await engine.image_remove(req.params["name"], req.flag("force"), req.flag("noprune"))
+    return json_reply(result)
+
+
+async def create(engine: EngineFacade, req: Request) -> Response:
+    from_image, from_src = req.arg("fromImage"), req.arg("fromSrc")
+    if from_image:
+        return await _pull(engine, req, from_image)
+    if not from_src:
+        raise InvalidArgument("fromImage or fromSrc must be given")
+    # dockerd reports an import failure as an HTTP error as long as nothing was written;
+    # the import writes nothing before it is done, so the status line waits for it.
+    source = req.body.chunks() if from_src == "-" else from_src
+    image_id = await engine.image_import(
+        source,
+        req.arg("repo") or None,
+        req.arg("tag") or None,
+        req.args("changes"),
+        req.arg("message") or None,
+        req.arg("platform") or None,
+    )
+    return StreamReply(_lines([{"status": image_id}]))
+
+
+async def _lines(messages: list[Json]) -> AsyncIterator[bytes]:
+    for message in messages:
+        yield dump(message)
+
+
+async def _pull(engine: EngineFacade, req: Request, image: str) -> Response:
+    pull = getattr(engine, "image_pull", None)
+    if pull is None:
+        raise NotImplementedYet(f"cannot pull {image}: this daemon does not pull images yet")
+    result: Any = cast(Puller, engine).image_pull(
+        image,
+        req.arg("tag") or None,
+        req.arg("platform") or None,
+        req.headers.get("x-registry-auth"),
+    )
+    if _inspect.isawaitable(result):
+        result = await result
+    progress = cast(AsyncIterator[Json], result)
+    try:
+        first = await anext(progress)
+    except StopAsyncIteration:
+        return StreamReply(_lines([]))
+
+    async def lines() -> AsyncIterator[bytes]:
+        yield dump(first)
+        try:
+            async for message in progress:
+                yield dump(message)
+        except Exception as exc:
+            yield dump(error_line(exc))
+        finally:
+            aclose = getattr(progress, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    return StreamReply(lines())
+
+
+ROUTES: list[tuple[str, str, Handler]] = [
+    ("GET", "/images/json", list_images),
+    ("POST", "/images/create", create),
+    ("GET", "/images/{name:.*}/json", inspect),
+    ("GET", "/images/{name:.*}/history", history),
+    ("POST", "/images/{name:.*}/tag", tag),
+    ("DELETE", "/images/{name:.*}", remove),
+]

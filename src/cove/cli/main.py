@@ -1,0 +1,178 @@
+"""``cove``: global flags, the verb table, and turning errors into docker's messages and codes.
+
+Each verb lives in its own module, imported only when it runs, so ``cove ps`` loads the
+parser, the client and ``ps`` and nothing else.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from cove.cli.command import PROG, ArgsError, Command, Context, StatusError, daemon_error
+from cove.cli.flags import BOOL, STRING, Flag, FlagError, HelpRequested, parse
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+VERSION = "0.1.0"
+
+# verb -> module in cove.cli; "exec" and "import" are keywords, hence the underscores.
+VERBS = {
+    "attach": "attach", "create": "create", "exec": "exec_", "history": "history",
+    "images": "images", "import": "import_", "info": "info", "inspect": "inspect",
+    "kill": "kill", "logs": "logs", "ps": "ps", "pull": "pull", "rename": "rename",
+    "restart": "restart", "rm": "rm", "rmi": "rmi", "run": "run", "start": "start",
+    "stop": "stop", "tag": "tag", "top": "top", "version": "version", "wait": "wait",
+}  # fmt: skip
+GROUPS = {
+    "container": {
+        "attach": "attach", "create": "create", "exec": "exec_", "inspect": "inspect",
+        "kill": "kill", "list": "ps", "logs": "logs", "ls": "ps", "ps": "ps",
+        "remove": "rm", "rename": "rename", "restart": "restart", "rm": "rm", "run": "run",
+        "start": "start", "stop": "stop", "top": "top", "wait": "wait",
+    },
+    "image": {
+        "history": "history", "import": "import_", "inspect": "inspect", "list": "images",
+        "ls": "images", "pull": "pull", "remove": "rmi", "rm": "rmi", "tag": "tag",
+    },
+    "system": {"info": "info"},
+}  # fmt: skip
+SUMMARIES = {"container": "Manage containers", "image": "Manage images", "system": "Manage cove"}
+
+GLOBAL_FLAGS = (
+    Flag("config", None, STRING, "Location of client config files"),
+    Flag("context", "c", STRING, "Name of the context to use (ignored)"),
+    Flag("debug", "D", BOOL, "Enable debug mode"),
+    Flag("host", "H", STRING, "Daemon socket to connect to", metavar="list"),
+    Flag("log-level", "l", STRING, "Set the logging level", default="info"),
+    Flag("version", "v", BOOL, "Print version information and quit"),
+)
+
+
+def aliases_for(module: str, path: str) -> list[str]:
+    """Every spelling of a verb, docker style: ``cove container ls, cove ps``."""
+    found = [f"{PROG} {g} {v}" for g, verbs in GROUPS.items() for v, m in verbs.items()
+             if m == module]  # fmt: skip
+    found += [f"{PROG} {v}" for v, m in VERBS.items() if m == module]
+    return found if len(found) > 1 else []
+
+
+def top_help() -> str:
+    lines = [f"Usage:  {PROG} [OPTIONS] COMMAND", "", "A Docker-compatible container engine", ""]
+    lines += ["Management Commands:"]
+    lines += [f"  {g:<11} {SUMMARIES[g]}" for g in GROUPS]
+    lines += ["", "Commands:"]
+    lines += [f"  {v}" for v in sorted(VERBS)]
+    lines += ["", "Global Options:"]
+    from cove.cli.flags import usage_lines
+
+    lines += usage_lines(GLOBAL_FLAGS)
+    lines += ["", f"Run '{PROG} COMMAND --help' for more information on a command.", ""]
+    return "\n".join(lines)
+
+
+def group_help(group: str) -> str:
+    lines = [f"Usage:  {PROG} {group} COMMAND", "", SUMMARIES[group], "", "Commands:"]
+    lines += [f"  {v}" for v in sorted(GROUPS[group])]
+    lines += ["", f"Run '{PROG} {group} COMMAND --help' for more information on a command.", ""]
+    return "\n".join(lines)
+
+
+def dispatch(argv: Sequence[str]) -> int:
+    try:
+        gopts, rest = parse(GLOBAL_FLAGS, argv, interspersed=False)
+    except HelpRequested:
+        sys.stdout.write(top_help())
+        return 0
+    except FlagError as e:
+        sys.stderr.write(f"{e}\nSee '{PROG} --help'.\n")
+        return 125
+    if gopts.on("version"):
+        sys.stdout.write(f"{PROG} version {VERSION}\n")
+        return 0
+    if not rest:
+        sys.stdout.write(top_help())
+        return 0
+    words = [PROG]
+    group = ""
+    name = rest[0]
+    if name in GROUPS:
+        group = name
+        words.append(name)
+        if len(rest) < 2 or rest[1] in ("--help", "-h"):
+            sys.stderr.write(group_help(group))
+            return 0
+        name = rest[1]
+        module = GROUPS[group].get(name)
+        rest = rest[1:]
+    else:
+        module = VERBS.get(name)
+    words.append(name)
+    if module is None:
+        msg = f"{PROG}: unknown command: {' '.join(words)}\n\n"
+        if group:
+            msg += f"Usage:  {PROG} {group}\n\n"
+        msg += f"Run '{' '.join(words[:-1])} --help' for more information\n"
+        sys.stderr.write(msg)
+        return 1
+    path = " ".join(words)
+    host = gopts.str("host") or None
+    mod = __import__(f"cove.cli.{module}", fromlist=["run"])
+    command: Command = mod.COMMAND
+    return run_verb(Context(path, host, group), command, module, mod.run, rest[1:])
+
+
+def run_verb(ctx: Context, command: Command, module: str, func: object, args: Sequence[str]) -> int:
+    path = ctx.path
+    usage = f"Usage:  {path} {command.usage}".rstrip()
+    try:
+        opts, positionals = parse(command.flags, args, interspersed=command.interspersed)
+        command.check_args(path, positionals)
+        return int(func(ctx, opts, positionals))  # type: ignore[operator]
+    except HelpRequested as e:
+        if e.deprecated_h:
+            sys.stdout.write("Flag shorthand -h has been deprecated, use --help\n")
+        sys.stdout.write(command.help_text(path, aliases_for(module, path)))
+        return 0
+    except FlagError as e:
+        sys.stderr.write(f"{e}\n\n{usage}\n\nRun '{path} --help' for more information\n")
+        return 125
+    except ArgsError as e:
+        sys.stderr.write(
+            f"{PROG}: {e}\n\n{usage}\n\n{e.hint} '{path} --help' for more information\n"
+        )
+        return 1
+    except StatusError as e:
+        if e.message:
+            Context.err(e.message)
+        return e.code
+    except Exception as e:
+        from cove.client.errors import APIError, DaemonUnreachable
+
+        if isinstance(e, APIError):
+            Context.err(daemon_error(e.message))
+            return 1
+        if isinstance(e, DaemonUnreachable):
+            Context.err(str(e))
+            return 1
+        if isinstance(e, ValueError | ConnectionError) and not isinstance(e, BrokenPipeError):
+            Context.err(f"{PROG}: {e}")
+            return 1
+        raise
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    try:
+        code = dispatch(sys.argv[1:] if argv is None else argv)
+        sys.stdout.flush()
+    except KeyboardInterrupt:
+        code = 130
+    except BrokenPipeError:
+        # The reader went away (``cove ps | head``): exit quietly, and point stdout at
+        # /dev/null so the interpreter's final flush does not complain again.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 141
+    sys.exit(code)

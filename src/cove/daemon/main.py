@@ -1,0 +1,134 @@
+"""coved: the cove daemon.  Serves the Docker Engine API on a unix socket.
+
+Stopping coved leaves containers running (their monitors own them); the next coved picks
+them up again, as dockerd's live-restore does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import signal
+import sys
+from typing import Any
+
+from cove.daemon.config import DaemonConfig, load
+from cove.errors import CoveError
+
+log = logging.getLogger("coved")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="coved", description="The cove container engine daemon.")
+    p.add_argument("--config-file", help="daemon configuration file (default /etc/cove/daemon.json)")
+    p.add_argument("--data-root", "-g", "--graph", dest="data_root", help="root of persistent state (default /var/lib/cove)")
+    p.add_argument("--exec-root", help="root of runtime state (default /run/cove)")
+    p.add_argument("-H", "--host", action="append", dest="hosts", help="socket to listen on: unix:///run/cove.sock")
+    p.add_argument("-s", "--storage-driver", help="overlay2, overlay, native (vfs)")
+    p.add_argument("--default-runtime", help="crun (default) or runc")
+    p.add_argument("-p", "--pidfile", help="pid file (default <exec-root>/coved.pid)")
+    p.add_argument("-D", "--debug", action="store_true", default=None)
+    p.add_argument("-l", "--log-level", choices=["debug", "info", "warn", "error", "fatal"])
+    p.add_argument("--registry-mirror", action="append", dest="registry_mirrors")
+    p.add_argument("--insecure-registry", action="append", dest="insecure_registries")
+    p.add_argument("--dns", action="append")
+    p.add_argument("--dns-search", action="append")
+    p.add_argument("--version", "-v", action="store_true", help="print the version and exit")
+    return p
+
+
+_FLAG_KEYS = {
+    "data_root": "data-root", "exec_root": "exec-root", "hosts": "hosts",
+    "storage_driver": "storage-driver", "default_runtime": "default-runtime",
+    "pidfile": "pidfile", "debug": "debug", "log_level": "log-level",
+    "registry_mirrors": "registry-mirrors", "insecure_registries": "insecure-registries",
+    "dns": "dns", "dns_search": "dns-search",
+}
+
+
+_LEVELS = {
+    "debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
+    "warning": logging.WARNING, "error": logging.ERROR, "fatal": logging.CRITICAL,
+}
+
+
+def _lock_pidfile(path: str) -> int:
+    """One daemon per exec root: a second coved fails at once instead of fighting."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        with open(path) as f:
+            other = f.read().strip()
+        raise CoveError(
+            f"pid file found, ensure cove is not running or delete {path} (pid {other})"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
+
+
+async def _serve(cfg: DaemonConfig) -> None:
+    from cove.api.server import serve
+    from cove.daemon.wiring import build_engine
+
+    engine = build_engine(cfg)
+    await engine.restore()
+    servers = [await serve(engine, path) for path in cfg.socket_paths]
+    log.info("API listening on %s", ", ".join(cfg.hosts))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down; containers keep running")
+    for s in servers:
+        s.close()
+    for path in cfg.socket_paths:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    if args.version:
+        import cove
+
+        print(f"coved version {cove.__version__}")
+        return
+    flags: dict[str, Any] = {
+        key: getattr(args, attr)
+        for attr, key in _FLAG_KEYS.items()
+        if getattr(args, attr) is not None
+    }
+    try:
+        cfg = load(args.config_file, flags)
+    except CoveError as e:
+        print(f"coved: {e}", file=sys.stderr)
+        sys.exit(1)
+    level = "debug" if cfg.debug else cfg.log_level
+    logging.basicConfig(
+        level=_LEVELS.get(level, logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if os.geteuid() != 0:
+        print("coved: must run as root", file=sys.stderr)
+        sys.exit(1)
+    try:
+        _lock_pidfile(cfg.pidfile or os.path.join(cfg.exec_root, "coved.pid"))
+        asyncio.run(_serve(cfg))
+    except CoveError as e:
+        log.error("%s", e)
+        print(f"coved: {e}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

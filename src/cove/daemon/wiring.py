@@ -1,0 +1,73 @@
+"""The composition root: the one place where concrete stores and drivers are chosen."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from cove.daemon.config import DaemonConfig
+from cove.engine.base import EngineOptions, HostInfo, Paths
+from cove.engine.core import Engine
+from cove.errors import InvalidArgument, SystemError_
+from cove.image.local import LocalImageStore
+from cove.runtime.conmon import ConmonRuntime
+from cove.runtime.host import prepare_host
+from cove.snapshot.base import Snapshotter
+from cove.snapshot.select import check_overlay_supported, new_snapshotter
+from cove.store.local import LocalBlobStore
+
+_RUNTIMES = {"crun": "/usr/bin/crun", "runc": "/usr/sbin/runc"}
+
+
+def _runtime_path(cfg: DaemonConfig) -> str:
+    name = cfg.default_runtime
+    spec = cfg.runtimes.get(name)
+    if isinstance(spec, dict) and spec.get("path"):
+        return str(spec["path"])
+    path = shutil.which(name) or _RUNTIMES.get(name)
+    if not path or not os.path.exists(path):
+        raise InvalidArgument(f"default runtime {name!r} not found (is it installed?)")
+    return path
+
+
+def _snapshotter(cfg: DaemonConfig) -> Snapshotter:
+    name = cfg.storage_driver
+    if name in ("", "overlay2", "overlay"):
+        reason = check_overlay_supported(cfg.data_root)
+        if reason is not None:
+            if name:
+                raise SystemError_(
+                    f"storage-driver {name!r} cannot be used on this host: {reason}; "
+                    'set "storage-driver": "native" in daemon.json to use the copy-based driver'
+                )
+            name = "native"
+        else:
+            name = name or "overlay2"
+    return new_snapshotter(name, cfg.data_root)
+
+
+def build_engine(cfg: DaemonConfig) -> Engine:
+    facts = prepare_host(_runtime_path(cfg))
+    os.makedirs(cfg.data_root, mode=0o711, exist_ok=True)
+    os.makedirs(cfg.exec_root, mode=0o700, exist_ok=True)
+    snap = _snapshotter(cfg)
+    blobs = LocalBlobStore(cfg.data_root)
+    images = LocalImageStore(cfg.data_root, blobs, snap)
+    runtime = ConmonRuntime(
+        runtime_path=_runtime_path(cfg),
+        state_root=os.path.join(cfg.exec_root, "runtime"),
+        exec_root=cfg.exec_root,
+    )
+    host = HostInfo(
+        bounding_caps=frozenset(facts.bounding_caps),
+        rlimits=dict(facts.rlimits),
+    )
+    opts = EngineOptions(
+        runtime_name=cfg.default_runtime,
+        storage_driver=snap.name,
+        debug=cfg.debug,
+        registry_mirrors=list(cfg.registry_mirrors),
+        dns=list(cfg.dns),
+        dns_search=list(cfg.dns_search),
+    )
+    return Engine(Paths(cfg.data_root, cfg.exec_root), images, snap, runtime, host, opts)

@@ -1,0 +1,128 @@
+"""What every engine operation shares: paths, the stores, the runtime, locks and lookups.
+
+The concrete stores and drivers are picked by the daemon's wiring (the composition root) and
+handed in here; the engine only knows their Protocols.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from cove.engine.events import EventBus
+from cove.engine.record import Container
+from cove.errors import no_such_container
+from cove.image.base import ImageStore
+from cove.runtime.base import Runtime
+from cove.snapshot.base import Snapshotter
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Paths:
+    data_root: str
+    exec_root: str
+
+    def container_dir(self, cid: str) -> str:
+        return os.path.join(self.data_root, "containers", cid)
+
+    def rootfs(self, cid: str) -> str:
+        return os.path.join(self.container_dir(cid), "rootfs")
+
+    def log_path(self, cid: str) -> str:
+        return os.path.join(self.container_dir(cid), "container.log")
+
+    def bundle(self, cid: str) -> str:
+        return os.path.join(self.exec_root, "containers", cid)
+
+    @property
+    def tmp(self) -> str:
+        return os.path.join(self.data_root, "tmp")
+
+
+@dataclass
+class HostInfo:
+    """Facts about the host the spec builder clamps to (see runtime.host)."""
+
+    bounding_caps: frozenset[str] = frozenset()
+    rlimits: dict[str, int] = field(default_factory=dict)  # ceilings by OCI name
+
+
+@dataclass
+class EngineOptions:
+    runtime_name: str = "crun"
+    storage_driver: str = "overlay2"
+    debug: bool = False
+    registry_mirrors: list[str] = field(default_factory=list)
+    dns: list[str] = field(default_factory=list)
+    dns_search: list[str] = field(default_factory=list)
+
+
+def now_rfc3339() -> str:
+    """Docker's timestamp shape: RFC 3339 with nanoseconds, UTC, trailing Z."""
+    ns = time.time_ns()
+    s = datetime.fromtimestamp(ns // 1_000_000_000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{s}.{ns % 1_000_000_000:09d}Z"
+
+
+def parse_rfc3339(s: str) -> float:
+    """Seconds since the epoch of a Docker timestamp (0 for Go's zero time)."""
+    if not s or s.startswith("0001-"):
+        return 0.0
+    main, _, frac = s.rstrip("Z").partition(".")
+    frac = frac.split("+")[0].split("-")[0]
+    t = datetime.strptime(main[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp()
+    return t + (float("0." + frac) if frac else 0.0)
+
+
+class EngineBase:
+    def __init__(
+        self,
+        paths: Paths,
+        images: ImageStore,
+        snapshotter: Snapshotter,
+        runtime: Runtime,
+        host: HostInfo,
+        options: EngineOptions,
+    ) -> None:
+        self.paths = paths
+        self.images = images
+        self.snapshotter = snapshotter
+        self.runtime = runtime
+        self.host = host
+        self.options = options
+        self.bus = EventBus()
+        self.containers: dict[str, Container] = {}
+        self.names: dict[str, str] = {}  # name -> id
+        self._locks: dict[str, asyncio.Lock] = {}
+        self.started_at = time.time()
+
+    # --- lookups --------------------------------------------------------------------------
+    def lock(self, cid: str) -> asyncio.Lock:
+        return self._locks.setdefault(cid, asyncio.Lock())
+
+    def find(self, ref: str) -> Container:
+        """By full ID, exact name (with or without /), or unique ID prefix, as Docker."""
+        c = self.containers.get(ref)
+        if c is not None:
+            return c
+        cid = self.names.get(ref.lstrip("/"))
+        if cid is not None:
+            return self.containers[cid]
+        if ref:
+            hits = [c for k, c in self.containers.items() if k.startswith(ref)]
+            if len(hits) == 1:
+                return hits[0]
+        raise no_such_container(ref)
+
+    def emit(self, c: Container, action: str, extra: dict[str, str] | None = None) -> None:
+        attrs = {"name": c.name, "image": str(c.config.get("Image", ""))}
+        attrs.update({k: str(v) for k, v in (c.config.get("Labels") or {}).items()})
+        if extra:
+            attrs.update(extra)
+        self.bus.emit("container", action, c.id, attrs)

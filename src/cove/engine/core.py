@@ -1,0 +1,126 @@
+"""The engine: every operation family composed into one object that serves the API."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections.abc import AsyncIterator
+from typing import Any
+
+from cove.engine.base import EngineOptions, HostInfo, Paths
+from cove.engine.create import CreateOps
+from cove.engine.logs import read_log
+from cove.engine.record import Container
+from cove.engine.state import Status
+from cove.engine.system import SystemOps
+from cove.errors import Conflict, InvalidArgument
+from cove.image.base import ImageStore
+from cove.runtime.base import ProcessInfo, Runtime
+from cove.snapshot.base import Snapshotter
+from cove.util.streams import STDERR, STDOUT, Chunk
+
+log = logging.getLogger("cove.engine")
+Json = dict[str, Any]
+
+
+class Engine(SystemOps, CreateOps):
+    def __init__(
+        self,
+        paths: Paths,
+        images: ImageStore,
+        snapshotter: Snapshotter,
+        runtime: Runtime,
+        host: HostInfo,
+        options: EngineOptions,
+    ) -> None:
+        super().__init__(paths, images, snapshotter, runtime, host, options)
+        self._init_lifecycle()
+        self._init_execs()
+
+    # --- logs -----------------------------------------------------------------------------
+    def container_logs(
+        self, ref: str, *, follow: bool, stdout: bool, stderr: bool, since: float,
+        until: float, timestamps: bool, tail: str,
+    ) -> tuple[bool, AsyncIterator[Chunk]]:
+        c = self.find(ref)
+        if not stdout and not stderr:
+            raise InvalidArgument("You must choose at least one stream")
+        streams = ({STDOUT} if stdout else set()) | ({STDERR} if stderr else set())
+
+        def running() -> bool:
+            return c.status in (Status.RUNNING, Status.PAUSED) and self.monitor_alive(c)
+
+        it = read_log(
+            self.paths.log_path(c.id), follow=follow, streams=streams, since=since,
+            until=until, timestamps=timestamps, tail=tail, running=running,
+        )
+        return c.tty, it
+
+    async def container_rename(self, ref: str, new_name: str) -> None:
+        from cove.engine import names
+
+        c = self.find(ref)
+        new = names.validate(new_name)
+        if new in self.names:
+            raise Conflict(
+                f'Conflict. The container name "/{new}" is already in use by container '
+                f'"{self.names[new]}". You have to remove (or rename) that container to be '
+                "able to reuse that name."
+            )
+        async with self.lock(c.id):
+            old = c.name
+            c.data["Name"] = "/" + new
+            self.names.pop(old, None)
+            self.names[new] = c.id
+            c.save()
+        self.emit(c, "rename", {"oldName": "/" + old})
+
+    def container_top(self, ref: str, ps_args: str) -> Json:
+        from cove.errors import NotImplementedYet
+
+        raise NotImplementedYet("top is not implemented yet")
+
+    def events(
+        self, since: float | None, until: float | None, filters: dict[str, list[str]]
+    ) -> AsyncIterator[Json]:
+        return self.bus.stream(since, until, filters)
+
+    # --- daemon start ---------------------------------------------------------------------
+    async def restore(self) -> None:
+        """Load every record and reconcile it with the runtime: containers still running
+        are watched again, those that exited while we were away get their real exit code,
+        and auto-remove containers that exited are removed."""
+        root = os.path.join(self.paths.data_root, "containers")
+        os.makedirs(root, exist_ok=True)
+        for cid in os.listdir(root):
+            d = os.path.join(root, cid)
+            try:
+                c = Container.load(d)
+            except (OSError, ValueError) as e:
+                log.warning("dropping unreadable container record %s: %s", d, e)
+                shutil.rmtree(d, ignore_errors=True)
+                continue
+            self.containers[c.id] = c
+            self.names[c.name] = c.id
+        for c in list(self.containers.values()):
+            try:
+                await self._reconcile(c)
+            except Exception:
+                log.exception("reconciling container %s", c.id)
+
+    async def _reconcile(self, c: Container) -> None:
+        if c.status in (Status.RUNNING, Status.PAUSED) and self.monitor_alive(c):
+            info = ProcessInfo(
+                pid=int(c.state.get("Pid") or 0),
+                monitor_pid=int(c.private["MonitorPid"]),
+                pid_start=int(c.private.get("PidStart") or 0),
+            )
+            self.watch(c, info)
+            return
+        if c.status in (Status.RUNNING, Status.PAUSED):
+            async with self.lock(c.id):
+                await self._record_exit(c, 0)
+        if c.host_config.get("AutoRemove") and c.status == Status.EXITED:
+            async with self.lock(c.id):
+                await self._remove_locked(c)

@@ -1,0 +1,153 @@
+"""``docker exec``: exec instances live in memory, as in dockerd, each process under its own
+monitor.  The exit code is recorded before the attached stream reports its end, so a client
+that inspects the exec right after the stream closes sees the final code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from cove.engine.query import QueryOps
+from cove.engine.spec import exec_process
+from cove.engine.state import Status
+from cove.errors import Conflict, CoveError, InvalidArgument, SystemError_, no_such_exec
+from cove.runtime.base import IOConfig
+from cove.util.ids import new_id
+from cove.util.streams import AttachSession, Chunk
+
+log = logging.getLogger("cove.engine")
+Json = dict[str, Any]
+
+
+class _ExecSession:
+    """Holds back the end of the stream until the exit code is known."""
+
+    def __init__(self, inner: AttachSession, done: asyncio.Event) -> None:
+        self.tty = inner.tty
+        self._inner = inner
+        self._done = done
+
+    async def read(self) -> Chunk | None:
+        c = await self._inner.read()
+        if c is None:
+            await self._done.wait()
+        return c
+
+    async def write(self, data: bytes) -> None:
+        await self._inner.write(data)
+
+    async def close_stdin(self) -> None:
+        await self._inner.close_stdin()
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+class ExecOps(QueryOps):
+    execs: dict[str, Json]
+    _exec_done: dict[str, asyncio.Event]
+
+    def _init_execs(self) -> None:
+        self.execs = {}
+        self._exec_done = {}
+
+    def exec_ids(self, cid: str) -> list[str]:
+        return [k for k, e in self.execs.items() if e["ContainerID"] == cid]
+
+    def exec_container_exited(self, cid: str) -> None:
+        for k in self.exec_ids(cid):
+            self.execs.pop(k, None)
+
+    async def exec_create(self, ref: str, body: Json) -> str:
+        c = self.find(ref)
+        await self.sync(c)
+        if c.status == Status.PAUSED:
+            raise Conflict(f"Container {c.id} is paused, unpause the container before exec")
+        if c.status != Status.RUNNING:
+            raise Conflict(f"Container {c.id} is not running")
+        cmd = body.get("Cmd") or []
+        if not cmd:
+            raise InvalidArgument("No exec command specified")
+        eid = new_id()
+        self.execs[eid] = {
+            "ID": eid,
+            "Running": False,
+            "ExitCode": None,
+            "ProcessConfig": {
+                "tty": bool(body.get("Tty")),
+                "entrypoint": cmd[0],
+                "arguments": cmd[1:],
+                "privileged": bool(body.get("Privileged")),
+                "user": body.get("User") or "",
+            },
+            "OpenStdin": bool(body.get("AttachStdin")),
+            "OpenStderr": bool(body.get("AttachStderr")),
+            "OpenStdout": bool(body.get("AttachStdout")),
+            "CanRemove": False,
+            "ContainerID": c.id,
+            "DetachKeys": body.get("DetachKeys") or "",
+            "Pid": 0,
+            "_body": body,
+        }
+        self.emit(c, "exec_create: " + " ".join(cmd), {"execID": eid})
+        return eid
+
+    def _exec(self, exec_id: str) -> Json:
+        e = self.execs.get(exec_id)
+        if e is None:
+            raise no_such_exec(exec_id)
+        return e
+
+    def exec_inspect(self, exec_id: str) -> Json:
+        e = self._exec(exec_id)
+        return {k: v for k, v in e.items() if not k.startswith("_")}
+
+    async def exec_start(self, exec_id: str, detach: bool, tty: bool) -> AttachSession | None:
+        e = self._exec(exec_id)
+        if e["Running"]:
+            raise Conflict(f"Error: Exec command {exec_id} is already running")
+        if e["ExitCode"] is not None or exec_id in self._exec_done:
+            raise Conflict(f"Error: Exec command {exec_id} has already run")
+        c = self.find(e["ContainerID"])
+        if c.status != Status.RUNNING:
+            raise Conflict(f"Container {c.id} is not running")
+        body = e["_body"]
+        process = exec_process(self, c, body)
+        use_tty = bool(body.get("Tty"))
+        io = IOConfig(tty=use_tty, stdin=bool(body.get("AttachStdin")) and not detach,
+                      stdin_once=True, log_path=None)
+        done = asyncio.Event()
+        self._exec_done[exec_id] = done
+        try:
+            info, session = await self.runtime.exec(c.id, exec_id, process, io, not detach)
+        except CoveError as err:
+            e["ExitCode"] = 126 if "permission denied" in err.message.lower() else 127
+            done.set()
+            raise SystemError_(_exec_error(err.message)) from None
+        e.update(Running=True, Pid=info.pid)
+        self.emit(c, "exec_start: " + " ".join(process.get("args", [])), {"execID": exec_id})
+
+        async def waiter() -> None:
+            try:
+                await self.runtime.wait_exit(info.monitor_pid)
+                code = self.runtime.exec_exit_code(exec_id)
+                e.update(Running=False, Pid=0, ExitCode=255 if code is None else code)
+                self.emit(c, "exec_die", {"execID": exec_id, "exitCode": str(e["ExitCode"])})
+            except Exception:
+                log.exception("watching exec %s", exec_id)
+            finally:
+                done.set()
+                self.runtime.cleanup_exec(exec_id)
+
+        asyncio.get_running_loop().create_task(waiter())
+        return None if session is None else _ExecSession(session, done)
+
+    async def exec_resize(self, exec_id: str, height: int, width: int) -> None:
+        self._exec(exec_id)
+        await self.runtime.exec_resize(exec_id, height, width)
+
+
+def _exec_error(msg: str) -> str:
+    return f"OCI runtime exec failed: exec failed: {msg}: unknown"

@@ -1,0 +1,417 @@
+"""start, stop, kill, restart, wait, rm: every operation locks the container, syncs it from
+the runtime, checks the transition, acts, persists and emits an event.
+
+A per-container watcher task waits (pidfd) for the monitor to exit and records the exit;
+the monitor itself has already written the exit code, so a daemon that was down meanwhile
+reads the same code at its next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import shutil
+import signal as _signal
+from typing import Any
+
+from cove.engine.base import EngineBase, now_rfc3339
+from cove.engine.record import Container
+from cove.engine.signals import parse_signal
+from cove.engine.spec import prepare_bundle
+from cove.engine.state import Status, allowed
+from cove.errors import Conflict, CoveError, NotModified, SystemError_, no_such_container
+from cove.runtime.base import IOConfig, ProcessInfo
+from cove.snapshot import mount as mounter
+from cove.util.streams import AttachSession, Chunk
+
+log = logging.getLogger("cove.engine")
+Json = dict[str, Any]
+
+
+def pid_start_time(pid: int) -> int | None:
+    """Field 22 of /proc/<pid>/stat: tells a recycled pid from the process we started."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    return int(raw[raw.rindex(b")") + 2 :].split()[19])
+
+
+class LateSession:
+    """An attach made before the process exists (``docker run`` attaches, then starts)."""
+
+    def __init__(self, tty: bool) -> None:
+        self.tty = tty
+        self._real: asyncio.Future[AttachSession | None] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._stdin: list[bytes] = []
+        self._stdin_closed = False
+
+    async def connect(self, s: AttachSession | None) -> None:
+        if self._real.done():
+            return
+        self._real.set_result(s)
+        if s is not None:
+            for d in self._stdin:
+                await s.write(d)
+            self._stdin.clear()
+            if self._stdin_closed:
+                await s.close_stdin()
+
+    async def read(self) -> Chunk | None:
+        s = await self._real
+        return None if s is None else await s.read()
+
+    async def write(self, data: bytes) -> None:
+        if self._real.done() and (s := self._real.result()) is not None:
+            await s.write(data)
+        else:
+            self._stdin.append(data)
+
+    async def close_stdin(self) -> None:
+        if self._real.done() and (s := self._real.result()) is not None:
+            await s.close_stdin()
+        else:
+            self._stdin_closed = True
+
+    async def close(self) -> None:
+        if not self._real.done():
+            self._real.set_result(None)
+        elif (s := self._real.result()) is not None:
+            await s.close()
+
+
+class _StdinPolicy:
+    """dockerd's rule for the end of a client's input: the container's stdin closes only
+    for ``StdinOnce`` without a TTY; otherwise a client's half-close just ends its input
+    (the docker CLI half-closes at once when it has nothing to send)."""
+
+    def __init__(self, inner: AttachSession, stdin: bool, close_on_eof: bool) -> None:
+        self.tty = inner.tty
+        self._inner = inner
+        self._stdin = stdin
+        self._close_on_eof = close_on_eof
+
+    async def read(self) -> Chunk | None:
+        return await self._inner.read()
+
+    async def write(self, data: bytes) -> None:
+        if self._stdin:
+            await self._inner.write(data)
+
+    async def close_stdin(self) -> None:
+        if self._stdin and self._close_on_eof:
+            await self._inner.close_stdin()
+        self._stdin = False
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+class LifecycleOps(EngineBase):
+    _pending: dict[str, list[LateSession]]
+    _waiters: dict[str, list[tuple[str, asyncio.Future[int]]]]
+    _watchers: dict[str, asyncio.Task[None]]
+
+    def _init_lifecycle(self) -> None:
+        self._pending = {}
+        self._waiters = {}
+        self._watchers = {}
+
+    # --- state from the runtime ------------------------------------------------------------
+    def monitor_alive(self, c: Container) -> bool:
+        pid = c.private.get("MonitorPid") or 0
+        return bool(pid) and pid_start_time(pid) == c.private.get("MonitorStart")
+
+    async def sync(self, c: Container) -> None:
+        """Fold an exit the watcher has not seen yet (daemon restart, lost task) into the
+        record."""
+        if c.status in (Status.RUNNING, Status.PAUSED) and not self.monitor_alive(c):
+            await self._record_exit(c, int(c.private.get("MonitorPid") or 0))
+
+    # --- start ----------------------------------------------------------------------------
+    async def container_start(self, ref: str) -> None:
+        c = self.find(ref)
+        async with self.lock(c.id):
+            await self.sync(c)
+            if c.status == Status.RUNNING:
+                raise NotModified("container already started")
+            if c.status == Status.PAUSED:
+                raise Conflict("cannot start a paused container, try unpause instead")
+            if not allowed("start", c.status):
+                raise Conflict(f"cannot start container {c.id} in state {c.status.value}")
+            try:
+                await self._start_locked(c)
+            except CoveError:
+                if c.host_config.get("AutoRemove"):
+                    await self._remove_locked(c)
+                raise
+
+    def _mount_rootfs(self, c: Container) -> str:
+        target = self.paths.rootfs(c.id)
+        os.makedirs(target, exist_ok=True)
+        if not os.path.ismount(target):
+            mounter.mount_all(self.snapshotter.mounts(c.id), target)
+        return target
+
+    def _unmount_rootfs(self, c: Container) -> None:
+        target = self.paths.rootfs(c.id)
+        if os.path.ismount(target):
+            try:
+                mounter.unmount(target)
+            except (OSError, CoveError) as e:
+                log.warning("unmount %s: %s", target, e)
+
+    async def _start_locked(self, c: Container) -> None:
+        bundle = self.paths.bundle(c.id)
+        try:
+            rootfs = self._mount_rootfs(c)
+            prepare_bundle(self, c, rootfs, bundle)
+            io = IOConfig(
+                tty=c.tty,
+                stdin=bool(c.config.get("OpenStdin")),
+                stdin_once=bool(c.config.get("StdinOnce")),
+                log_path=self.paths.log_path(c.id),
+            )
+            info = await self.runtime.create(c.id, bundle, io)
+        except CoveError as e:
+            reason = _runtime_reason(e.message, c, self.paths.rootfs(c.id))
+            self._start_failed(c, reason)
+            raise SystemError_(_docker_start_error(reason)) from None
+        except OSError as e:
+            self._start_failed(c, e)
+            raise SystemError_(f"failed to create task for container: {e}") from None
+        try:
+            for late in self._pending.pop(c.id, []):
+                await late.connect(await self.runtime.attach(c.id, c.tty))
+            await self.runtime.start(c.id)
+        except CoveError as e:
+            await self.runtime.kill(c.id, _signal.SIGKILL, True)
+            await self.runtime.wait_exit(info.monitor_pid)
+            await self.runtime.delete(c.id, force=True)
+            reason = _runtime_reason(e.message, c, self.paths.rootfs(c.id))
+            self._start_failed(c, reason)
+            raise SystemError_(_docker_start_error(reason)) from None
+        st = c.state
+        st.update(
+            Status=Status.RUNNING.value, Running=True, Paused=False, Restarting=False,
+            OOMKilled=False, Dead=False, Pid=info.pid, ExitCode=0, Error="",
+            StartedAt=now_rfc3339(), FinishedAt="0001-01-01T00:00:00Z",
+        )
+        c.private.update(
+            MonitorPid=info.monitor_pid, MonitorStart=pid_start_time(info.monitor_pid),
+            PidStart=info.pid_start,
+        )
+        c.save()
+        self.emit(c, "start")
+        self.watch(c, info)
+
+    def _start_failed(self, c: Container, e: BaseException | str) -> None:
+        msg = str(e)
+        low = msg.lower()
+        if "not found" in low or "no such file" in low:
+            code = 127
+        elif "permission denied" in low or "is a directory" in low:
+            code = 126
+        else:
+            code = 128
+        c.state.update(ExitCode=code, Error=_docker_start_error(msg))
+        self._unmount_rootfs(c)
+        c.save()
+
+    # --- exit -----------------------------------------------------------------------------
+    def watch(self, c: Container, info: ProcessInfo) -> None:
+        async def waiter() -> None:
+            try:
+                await self.runtime.wait_exit(info.monitor_pid)
+                async with self.lock(c.id):
+                    if c.private.get("MonitorPid") == info.monitor_pid and c.status in (
+                        Status.RUNNING, Status.PAUSED,
+                    ):
+                        await self._record_exit(c, info.monitor_pid)
+                if c.host_config.get("AutoRemove") and c.id in self.containers:
+                    async with self.lock(c.id):
+                        if c.id in self.containers and c.status == Status.EXITED:
+                            await self._remove_locked(c)
+            except Exception:
+                log.exception("watching container %s", c.id)
+            finally:
+                self._watchers.pop(c.id, None)
+
+        self._watchers[c.id] = asyncio.get_running_loop().create_task(waiter())
+
+    async def _record_exit(self, c: Container, monitor_pid: int) -> None:
+        code = self.runtime.exit_code(c.id)
+        if code is None:
+            code = 255  # the monitor died without recording a status
+        c.state.update(
+            Status=Status.EXITED.value, Running=False, Paused=False, Restarting=False,
+            Pid=0, ExitCode=code, FinishedAt=now_rfc3339(),
+        )
+        c.private.pop("MonitorPid", None)
+        await self.runtime.delete(c.id, force=True)
+        self._unmount_rootfs(c)
+        self.exec_container_exited(c.id)
+        c.save()
+        self.emit(c, "die", {"exitCode": str(code)})
+        for cond, fut in self._waiters.get(c.id, [])[:]:
+            if cond != "removed" and not fut.done():
+                fut.set_result(code)
+                self._waiters[c.id].remove((cond, fut))
+
+    def exec_container_exited(self, cid: str) -> None:
+        """Overridden by the exec operations."""
+
+    # --- stop / kill / restart -----------------------------------------------------------
+    def _exit_future(self, c: Container, cond: str = "next-exit") -> asyncio.Future[int]:
+        fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(c.id, []).append((cond, fut))
+        return fut
+
+    async def container_stop(self, ref: str, timeout: int | None, signal: str | None) -> None:
+        c = self.find(ref)
+        async with self.lock(c.id):
+            await self.sync(c)
+            if not allowed("stop", c.status):
+                raise NotModified("container already stopped")
+            sig = parse_signal(signal or c.config.get("StopSignal"))
+            t = timeout if timeout is not None else c.config.get("StopTimeout")
+            t = 10 if t is None else int(t)
+            fut = self._exit_future(c)
+            await self.runtime.kill(c.id, sig)
+        await self._wait_or_kill(c, fut, t)
+        self.emit(c, "stop")
+
+    async def _wait_or_kill(self, c: Container, fut: asyncio.Future[int], t: int) -> None:
+        if t < 0:
+            await fut
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(fut), t)
+        except TimeoutError:
+            await self.runtime.kill(c.id, _signal.SIGKILL, True)
+            await fut
+
+    async def container_kill(self, ref: str, signal: str | None) -> None:
+        c = self.find(ref)
+        async with self.lock(c.id):
+            await self.sync(c)
+            sig = parse_signal(signal, _signal.SIGKILL)
+            if not allowed("kill", c.status):
+                raise Conflict(f"Cannot kill container: {ref}: Container {c.id} is not running")
+            await self.runtime.kill(c.id, sig)
+        self.emit(c, "kill", {"signal": str(sig)})
+
+    async def container_restart(self, ref: str, timeout: int | None, signal: str | None) -> None:
+        with contextlib.suppress(NotModified):
+            await self.container_stop(ref, timeout, signal)
+        await self.container_start(ref)
+        self.emit(self.find(ref), "restart")
+
+    # --- wait -----------------------------------------------------------------------------
+    async def container_wait(self, ref: str, condition: str) -> Json:
+        c = self.find(ref)
+        cond = condition or "not-running"
+        if cond not in ("not-running", "next-exit", "removed"):
+            from cove.errors import InvalidArgument
+
+            raise InvalidArgument(f"invalid condition: {condition!r}")
+        await self.sync(c)
+        if cond == "not-running" and c.status not in (Status.RUNNING, Status.PAUSED):
+            return {"StatusCode": int(c.state.get("ExitCode", 0)), "Error": None}
+        code = await self._exit_future(c, cond)
+        return {"StatusCode": code, "Error": None}
+
+    # --- rm -------------------------------------------------------------------------------
+    async def container_remove(self, ref: str, force: bool, volumes: bool) -> None:
+        c = self.find(ref)
+        await self.sync(c)
+        if c.status in (Status.RUNNING, Status.PAUSED, Status.RESTARTING):
+            if not force:
+                raise Conflict(
+                    f'cannot remove container "/{c.name}": container is running: stop the '
+                    "container before removing or force remove"
+                )
+            async with self.lock(c.id):
+                fut = self._exit_future(c)
+                await self.runtime.kill(c.id, _signal.SIGKILL, True)
+            await fut
+        async with self.lock(c.id):
+            if c.id not in self.containers:
+                raise no_such_container(ref)
+            await self._remove_locked(c)
+
+    async def _remove_locked(self, c: Container) -> None:
+        await self.runtime.delete(c.id, force=True)
+        self._unmount_rootfs(c)
+        for late in self._pending.pop(c.id, []):
+            await late.connect(None)
+        self.snapshotter.remove(c.id)
+        shutil.rmtree(self.paths.bundle(c.id), ignore_errors=True)
+        shutil.rmtree(c.dir, ignore_errors=True)
+        self.containers.pop(c.id, None)
+        if self.names.get(c.name) == c.id:
+            del self.names[c.name]
+        self.emit(c, "destroy")
+        code = int(c.state.get("ExitCode", 0))
+        for _cond, fut in self._waiters.pop(c.id, []):
+            if not fut.done():
+                fut.set_result(code)
+
+    # --- attach / resize -------------------------------------------------------------------
+    async def container_attach(
+        self, ref: str, *, stdin: bool, stdout: bool, stderr: bool, logs: bool, stream: bool
+    ) -> AttachSession:
+        c = self.find(ref)
+        await self.sync(c)
+        if c.status == Status.PAUSED:
+            raise Conflict(f"container {c.id} is paused, unpause the container before attach")
+        once = bool(c.config.get("StdinOnce")) and not c.tty
+        use_stdin = stdin and bool(c.config.get("OpenStdin"))
+        if c.status == Status.RUNNING:
+            return _StdinPolicy(await self.runtime.attach(c.id, c.tty), use_stdin, once)
+        late = LateSession(c.tty)
+        self._pending.setdefault(c.id, []).append(late)
+        return _StdinPolicy(late, use_stdin, once)
+
+    async def container_resize(self, ref: str, height: int, width: int) -> None:
+        c = self.find(ref)
+        if c.status != Status.RUNNING:
+            raise Conflict(f"Container {c.id} is not running")
+        await self.runtime.resize(c.id, height, width)
+
+
+_NOT_FOUND = re.compile(r"executable file `(.+?)` not found in \$PATH")
+
+
+def _runtime_reason(msg: str, c: Container, rootfs: str | None) -> str:
+    """crun's words for a failed exec, restated as runc's, which docker's CLI reads to pick
+    exit code 127 (not found) or 126 (cannot be invoked)."""
+    m = _NOT_FOUND.search(msg)
+    if m:
+        return f'exec: "{m.group(1)}": executable file not found in $PATH'
+    low = msg.lower()
+    path = str(c.data.get("Path", ""))
+    if "open executable" in low:
+        if rootfs and os.path.isdir(os.path.join(rootfs, path.lstrip("/"))):
+            return f'exec: "{path}": is a directory'
+        return f'exec: "{path}": permission denied'
+    if "no such file or directory" in low and path:
+        return f'exec: "{path}": no such file or directory'
+    return msg
+
+
+def _docker_start_error(msg: str) -> str:
+    """Docker's wording for a failed start, keeping the runtime's reason."""
+    if msg.startswith("failed to create task"):
+        return msg
+    msg = msg.removeprefix("OCI runtime create failed: ")
+    return (
+        "failed to create task for container: OCI runtime create failed: "
+        f"unable to start container process: {msg}: unknown"
+    )

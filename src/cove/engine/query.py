@@ -1,0 +1,140 @@
+"""``ps`` and ``inspect``: read-only views of the container records, synced from /proc."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from cove.engine.base import parse_rfc3339
+from cove.engine.lifecycle import LifecycleOps
+from cove.engine.record import Container
+from cove.engine.state import Status
+from cove.errors import InvalidArgument
+from cove.util.units import human_duration
+
+Json = dict[str, Any]
+
+
+def status_text(c: Container, now: float) -> str:
+    st = c.state
+    s = c.status
+    if s == Status.RUNNING or s == Status.PAUSED:
+        up = "Up " + human_duration(now - parse_rfc3339(st["StartedAt"]))
+        return up + " (Paused)" if s == Status.PAUSED else up
+    if s == Status.EXITED:
+        finished = parse_rfc3339(st["FinishedAt"])
+        if not finished:
+            return "Created"
+        return f"Exited ({st['ExitCode']}) {human_duration(now - finished)} ago"
+    if s == Status.REMOVING:
+        return "Removal In Progress"
+    if s == Status.DEAD:
+        return "Dead"
+    return "Created"
+
+
+class QueryOps(LifecycleOps):
+    def _quick_sync(self, c: Container) -> None:
+        """ps and inspect must not block: an exit the watcher missed shows as 'exited' with
+        the monitor's recorded code; the full bookkeeping runs on the next operation."""
+        if c.status in (Status.RUNNING, Status.PAUSED) and not self.monitor_alive(c):
+            code = self.runtime.exit_code(c.id)
+            c.state.update(
+                Status=Status.EXITED.value, Running=False, Paused=False, Pid=0,
+                ExitCode=255 if code is None else code,
+            )
+
+    def container_inspect(self, ref: str, size: bool = False) -> Json:
+        c = self.find(ref)
+        self._quick_sync(c)
+        out = c.public()
+        out["ExecIDs"] = self.exec_ids(c.id) or None
+        return out
+
+    def exec_ids(self, cid: str) -> list[str]:
+        return []
+
+    def container_list(
+        self, all: bool, limit: int, size: bool, filters: dict[str, list[str]]
+    ) -> list[Json]:
+        now = time.time()
+        items = sorted(self.containers.values(), key=lambda c: c.data["Created"], reverse=True)
+        out: list[Json] = []
+        for c in items:
+            self._quick_sync(c)
+            if not all and not filters.get("status") and c.status not in (
+                Status.RUNNING, Status.PAUSED,
+            ):
+                continue
+            if not _match(c, filters, self):
+                continue
+            out.append(self._summary(c, now))
+            if limit > 0 and len(out) >= limit:
+                break
+        return out
+
+    def _summary(self, c: Container, now: float) -> Json:
+        cmd = " ".join([c.data["Path"], *c.data["Args"]])
+        return {
+            "Id": c.id,
+            "Names": ["/" + c.name],
+            "Image": c.config.get("Image", ""),
+            "ImageID": c.data["Image"],
+            "Command": cmd,
+            "Created": int(parse_rfc3339(c.data["Created"])),
+            "Ports": [],
+            "Labels": c.config.get("Labels") or {},
+            "State": c.status.value,
+            "Status": status_text(c, now),
+            "HostConfig": {"NetworkMode": c.host_config.get("NetworkMode", "default")},
+            "NetworkSettings": {"Networks": c.data["NetworkSettings"].get("Networks", {})},
+            "Mounts": c.data.get("Mounts", []),
+        }
+
+
+_KNOWN = {"id", "name", "status", "label", "exited", "ancestor", "before", "since",
+          "network", "volume", "health", "isolation", "is-task", "publish", "expose"}
+
+
+def _match(c: Container, filters: dict[str, list[str]], ops: QueryOps) -> bool:
+    for key, vals in filters.items():
+        if key not in _KNOWN:
+            raise InvalidArgument(f"invalid filter '{key}'")
+        if not vals:
+            continue
+        if key == "id" and not any(c.id.startswith(v) for v in vals):
+            return False
+        if key == "name" and not any(v.lstrip("/") in c.name for v in vals):
+            return False
+        if key == "status" and c.status.value not in vals:
+            return False
+        if key == "exited" and (
+            c.status != Status.EXITED or str(c.state.get("ExitCode")) not in vals
+        ):
+            return False
+        if key == "label":
+            labels = c.config.get("Labels") or {}
+            for v in vals:
+                k, eq, want = v.partition("=")
+                if k not in labels or (eq and labels[k] != want):
+                    return False
+        if key == "ancestor":
+            ok = False
+            for v in vals:
+                try:
+                    if ops.images.resolve(v).id == c.data["Image"]:
+                        ok = True
+                except Exception:
+                    pass
+                if v == c.config.get("Image"):
+                    ok = True
+            if not ok:
+                return False
+        if key in ("before", "since"):
+            for v in vals:
+                other = ops.find(v)
+                if key == "before" and not c.data["Created"] < other.data["Created"]:
+                    return False
+                if key == "since" and not c.data["Created"] > other.data["Created"]:
+                    return False
+    return True

@@ -1,0 +1,161 @@
+"""From a container record to its OCI bundle: the facts ``oci.spec.build_config`` needs.
+
+Reads of the container's own files (/etc/passwd) go through ``_inside`` so a symlink in the
+image cannot make the daemon read or create files outside the root filesystem.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import TYPE_CHECKING, Any
+
+from cove.engine.etcfiles import write_etc_files
+from cove.engine.record import Container
+from cove.engine.state import Status
+from cove.errors import Conflict, InvalidArgument, NotImplementedYet
+from cove.oci.spec import ContainerSpec, build_config, build_exec_process
+from cove.oci.user import resolve_user
+from cove.util.fs import atomic_write
+
+if TYPE_CHECKING:
+    from cove.engine.base import EngineBase
+
+Json = dict[str, Any]
+
+
+def _inside(rootfs: str, path: str) -> str | None:
+    """The host path of ``path`` in ``rootfs``, None if resolving it leaves the root."""
+    real_root = os.path.realpath(rootfs)
+    p = os.path.realpath(os.path.join(real_root, path.lstrip("/")))
+    if p != real_root and not p.startswith(real_root + os.sep):
+        return None
+    return p
+
+
+def _read_inside(rootfs: str, path: str) -> str | None:
+    p = _inside(rootfs, path)
+    if p is None:
+        return None
+    try:
+        with open(p, errors="replace") as f:
+            return f.read(1 << 20)
+    except OSError:
+        return None
+
+
+def _bind(src: str, dest: str, ro: bool = False) -> Json:
+    return {"destination": dest, "type": "bind", "source": src,
+            "options": ["rbind", "rprivate", "ro" if ro else "rw"]}
+
+
+def _binds(hc: Json) -> list[Json]:
+    """``-v /host:/ctr[:ro]``; named volumes arrive with the volumes work."""
+    out = []
+    for b in hc.get("Binds") or []:
+        parts = b.split(":")
+        if len(parts) < 2 or len(parts) > 3:
+            raise InvalidArgument(f"invalid volume specification: '{b}'")
+        src, dest = parts[0], parts[1]
+        mode = parts[2] if len(parts) == 3 else "rw"
+        if not src.startswith("/"):
+            raise NotImplementedYet(f"named volumes are not supported yet: '{b}'")
+        if not dest.startswith("/"):
+            raise InvalidArgument(
+                f"invalid volume specification: '{b}': invalid mount config for type "
+                f'"bind": invalid mount path: \'{dest}\' mount path must be absolute'
+            )
+        os.makedirs(src, exist_ok=True)  # Docker creates a missing bind source
+        out.append(_bind(src, dest, "ro" in mode.split(",")))
+    return out
+
+
+def _namespace_of(eng: EngineBase, mode: str, kind: str) -> str:
+    """``container:<name>`` becomes the path of that running container's namespace."""
+    ref = mode.split(":", 1)[1]
+    other = eng.find(ref)
+    if other.status != Status.RUNNING or not other.state.get("Pid"):
+        raise Conflict(f"cannot join network of a non running container: {other.id}")
+    return f"/proc/{other.state['Pid']}/ns/{kind}"
+
+
+def container_spec(eng: EngineBase, c: Container, rootfs: str) -> ContainerSpec:
+    cfg, hc = c.config, c.host_config
+    passwd = _read_inside(rootfs, "/etc/passwd")
+    group = _read_inside(rootfs, "/etc/group")
+    uid, gid, gids, home = resolve_user(cfg.get("User") or "", passwd, group,
+                                        hc.get("GroupAdd") or ())
+    net_mode = str(hc.get("NetworkMode") or "default")
+    network = "host" if net_mode == "host" else "private"
+    if net_mode.startswith("container:"):
+        network = _namespace_of(eng, net_mode, "net")
+    ipc = str(hc.get("IpcMode") or "private")
+    ipc = "host" if ipc == "host" else (
+        _namespace_of(eng, ipc, "ipc") if ipc.startswith("container:") else "private")
+    pid = "host" if hc.get("PidMode") == "host" else "private"
+    uts = "host" if hc.get("UTSMode") == "host" or net_mode == "host" else "private"
+    mounts = [
+        _bind(os.path.join(c.dir, "resolv.conf"), "/etc/resolv.conf"),
+        _bind(os.path.join(c.dir, "hostname"), "/etc/hostname"),
+        _bind(os.path.join(c.dir, "hosts"), "/etc/hosts"),
+        *_binds(hc),
+    ]
+    return ContainerSpec(
+        rootfs=rootfs,
+        args=[c.data["Path"], *c.data["Args"]],
+        env=list(cfg.get("Env") or []),
+        cwd=cfg.get("WorkingDir") or "/",
+        uid=uid, gid=gid, additional_gids=gids, home=home,
+        tty=bool(cfg.get("Tty")),
+        hostname=str(cfg.get("Hostname") or c.id[:12]),
+        domainname=str(cfg.get("Domainname") or ""),
+        mounts=mounts,
+        network=network, ipc=ipc, pid=pid, uts=uts,
+        readonly_rootfs=bool(hc.get("ReadonlyRootfs")),
+        privileged=bool(hc.get("Privileged")),
+        cap_add=list(hc.get("CapAdd") or []),
+        cap_drop=list(hc.get("CapDrop") or []),
+        host_caps=eng.host.bounding_caps or None,
+        host_rlimits=eng.host.rlimits or None,
+        cgroups_path=f"/cove/{c.id}",
+        shm_size=int(hc.get("ShmSize") or 64 * 1024 * 1024),
+        oom_score_adj=int(hc.get("OomScoreAdj") or 0),
+    )
+
+
+def prepare_bundle(eng: EngineBase, c: Container, rootfs: str, bundle: str) -> None:
+    """Write /etc files and ``bundle/config.json``; create a missing working directory."""
+    cfg, hc = c.config, c.host_config
+    host_net = hc.get("NetworkMode") == "host"
+    write_etc_files(
+        c.dir, str(cfg.get("Hostname") or c.id[:12]), str(cfg.get("Domainname") or ""),
+        list(hc.get("ExtraHosts") or []), list(hc.get("Dns") or eng.options.dns),
+        list(hc.get("DnsSearch") or eng.options.dns_search), list(hc.get("DnsOptions") or []),
+        host_net,
+    )
+    wd = cfg.get("WorkingDir")
+    if wd:
+        p = _inside(rootfs, wd)
+        if p is None:
+            raise InvalidArgument(f"working directory {wd} leaves the container's root")
+        os.makedirs(p, exist_ok=True)
+    spec = container_spec(eng, c, rootfs)
+    os.makedirs(bundle, mode=0o700, exist_ok=True)
+    atomic_write(os.path.join(bundle, "config.json"), json.dumps(build_config(spec)).encode(),
+                 mode=0o600, sync=False)
+
+
+def exec_process(eng: EngineBase, c: Container, body: Json) -> Json:
+    rootfs = eng.paths.rootfs(c.id)
+    spec = container_spec(eng, c, rootfs)
+    user = None
+    if body.get("User"):
+        uid, gid, gids, _home = resolve_user(
+            body["User"], _read_inside(rootfs, "/etc/passwd"), _read_inside(rootfs, "/etc/group")
+        )
+        user = (uid, gid, gids)
+    return build_exec_process(
+        spec, list(body.get("Cmd") or []), env=list(body.get("Env") or []),
+        cwd=body.get("WorkingDir") or None, user=user, tty=bool(body.get("Tty")),
+        privileged=bool(body.get("Privileged")),
+    )

@@ -1,0 +1,119 @@
+"""``version`` and ``info``: what the daemon reports about itself and the host."""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import sys
+from typing import Any
+
+import cove
+from cove.engine.images import ImageOps
+from cove.engine.state import Status
+
+Json = dict[str, Any]
+API_VERSION = "1.44"
+MIN_API_VERSION = "1.24"
+_GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le",
+           "s390x": "s390x", "riscv64": "riscv64"}
+
+
+def _meminfo_total() -> int:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+class SystemOps(ImageOps):
+    def version(self) -> Json:
+        u = os.uname()
+        return {
+            "Platform": {"Name": "cove"},
+            "Components": [
+                {"Name": "Engine", "Version": cove.__version__,
+                 "Details": {"ApiVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION,
+                             "Os": "linux", "Arch": _GOARCH.get(u.machine, u.machine),
+                             "KernelVersion": u.release,
+                             "Python": sys.version.split()[0]}},
+                {"Name": self.options.runtime_name, "Version": self.options.runtime_name,
+                 "Details": {}},
+            ],
+            "Version": cove.__version__,
+            "ApiVersion": API_VERSION,
+            "MinAPIVersion": MIN_API_VERSION,
+            "GitCommit": "",
+            "GoVersion": "python" + platform.python_version(),
+            "Os": "linux",
+            "Arch": _GOARCH.get(u.machine, u.machine),
+            "KernelVersion": u.release,
+            "BuildTime": "",
+        }
+
+    def info(self) -> Json:
+        states = [c.status for c in self.containers.values()]
+        u = os.uname()
+        return {
+            "ID": "",
+            "Containers": len(states),
+            "ContainersRunning": states.count(Status.RUNNING),
+            "ContainersPaused": states.count(Status.PAUSED),
+            "ContainersStopped": len(states) - states.count(Status.RUNNING)
+            - states.count(Status.PAUSED),
+            "Images": len(self.images.list()),
+            "Driver": self.snapshotter.name,
+            "DriverStatus": [["Backing Filesystem", "extfs"]],
+            "Plugins": {"Volume": ["local"], "Network": ["host", "null"],
+                        "Authorization": None, "Log": ["json-file"]},
+            "MemoryLimit": True, "SwapLimit": False, "CpuCfsPeriod": True, "CpuCfsQuota": True,
+            "CPUShares": True, "CPUSet": True, "PidsLimit": True, "IPv4Forwarding": True,
+            "BridgeNfIptables": False, "BridgeNfIp6tables": False, "Debug": self.options.debug,
+            "NFd": len(os.listdir("/proc/self/fd")), "OomKillDisable": False,
+            "NGoroutines": 0, "SystemTime": _now(), "LoggingDriver": "json-file",
+            "CgroupDriver": "cgroupfs", "CgroupVersion": _cgroup_version(),
+            "NEventsListener": 0, "KernelVersion": u.release,
+            "OperatingSystem": _os_name(), "OSVersion": "", "OSType": "linux",
+            "Architecture": u.machine, "IndexServerAddress": "https://index.docker.io/v1/",
+            "RegistryConfig": {"AllowNondistributableArtifactsCIDRs": None,
+                               "AllowNondistributableArtifactsHostnames": None,
+                               "InsecureRegistryCIDRs": ["127.0.0.0/8"], "IndexConfigs": {},
+                               "Mirrors": self.options.registry_mirrors},
+            "NCPU": os.cpu_count() or 1, "MemTotal": _meminfo_total(),
+            "GenericResources": None, "DockerRootDir": self.paths.data_root,
+            "HttpProxy": "", "HttpsProxy": "", "NoProxy": "", "Name": socket.gethostname(),
+            "Labels": [], "ExperimentalBuild": False, "ServerVersion": cove.__version__,
+            "Runtimes": {self.options.runtime_name: {"path": self.options.runtime_name}},
+            "DefaultRuntime": self.options.runtime_name,
+            "Swarm": {"NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive",
+                      "ControlAvailable": False, "Error": "", "RemoteManagers": None},
+            "LiveRestoreEnabled": True, "Isolation": "", "InitBinary": "",
+            "ContainerdCommit": {"ID": ""}, "RuncCommit": {"ID": ""}, "InitCommit": {"ID": ""},
+            "SecurityOptions": [],
+            "Warnings": None,
+        }
+
+
+def _now() -> str:
+    from cove.engine.base import now_rfc3339
+
+    return now_rfc3339()
+
+
+def _cgroup_version() -> str:
+    return "2" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else "1"
+
+
+def _os_name() -> str:
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    return line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return "Linux"

@@ -1,0 +1,377 @@
+"""The ``Runtime`` driver: an OCI runtime (crun, or runc) under one conmon per container.
+
+Layout (all on tmpfs under ``exec_root``, except what conmon puts in the bundle):
+
+* ``<state_root>``: the runtime's own state (``--root``);
+* ``<exec_root>/exits/<cid>``: the exit status conmon writes when the container exits;
+* ``<bundle>/{attach,ctl,winsz,pidfile,conmon.pid}``: conmon's attach socket and control
+  fifos, the container's and conmon's pids;
+* ``<exec_root>/execs/<exec_id>/``: the same for an exec (``process.json``, ``attach``,
+  ``ctl``, ``pid``, ``conmon.pid``, ``exit/<cid>``).
+
+conmon protocol (conmon.c, api-version 1): ``_OCI_SYNCPIPE`` receives one JSON line,
+``{"data": <pid>}`` once the runtime created the process or ``{"data": -1, "message":
+<runtime stderr>}``; for an exec a second line carries the exit status.  With
+``--exec-attach``, conmon writes ``{"data": 0}`` to ``_OCI_ATTACHPIPE`` once its attach
+socket listens, and reads ``_OCI_STARTPIPE`` twice: before it daemonizes, and in the child
+right before it executes ``<runtime> exec``, so a client connects before any output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import json
+import os
+import shutil
+import signal as signal_mod
+from typing import Any, NoReturn
+
+from cove.errors import NotFound, SystemError_
+from cove.runtime import proc
+from cove.runtime.attach import ConmonAttach, connect
+from cove.runtime.base import IOConfig, ProcessInfo
+from cove.util.streams import AttachSession
+
+_BUNDLE_FILES = ("attach", "ctl", "winsz", "pidfile", "conmon.pid")
+_GONE = ("does not exist", "No such file or directory", "not found")
+
+
+class ConmonRuntime:
+    name = "crun"
+
+    def __init__(
+        self,
+        runtime_path: str = "/usr/bin/crun",
+        conmon_path: str = "/usr/bin/conmon",
+        state_root: str = "/run/cove/runtime",
+        exec_root: str = "/run/cove",
+        timeout: float = 60.0,
+    ) -> None:
+        self.runtime_path = runtime_path
+        self.conmon_path = conmon_path
+        self.state_root = state_root
+        self.exec_root = exec_root
+        self.exits_dir = os.path.join(exec_root, "exits")
+        self.execs_dir = os.path.join(exec_root, "execs")
+        self.timeout = timeout
+        self.name = os.path.basename(runtime_path)
+        self._bundles: dict[str, str] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._exec_codes: dict[str, int] = {}
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _dirs(self) -> None:
+        for d in (self.state_root, self.exits_dir, self.execs_dir):
+            os.makedirs(d, mode=0o700, exist_ok=True)
+
+    async def _runtime(self, *args: str) -> tuple[int, str, str]:
+        return await proc.run(
+            [self.runtime_path, f"--root={self.state_root}", *args], self.timeout
+        )
+
+    def _conmon_argv(
+        self, cid: str, uuid: str, directory: str, io: IOConfig, exit_dir: str
+    ) -> list[str]:
+        argv = [
+            self.conmon_path,
+            "--api-version",
+            "1",
+            "-c",
+            cid,
+            "-u",
+            uuid,
+            "-n",
+            cid,
+            "-r",
+            self.runtime_path,
+            "-b",
+            directory,
+            "-P",
+            os.path.join(directory, "conmon.pid"),
+            "--exit-dir",
+            exit_dir,
+            "--full-attach",
+            "--log-level",
+            "error",
+            "--no-sync-log",
+            f"--runtime-arg=--root={self.state_root}",
+            "-l",
+            f"k8s-file:{io.log_path}" if io.log_path else "none",
+        ]
+        if io.tty:
+            argv.append("-t")
+        if io.stdin:
+            argv.append("-i")
+        return argv
+
+    async def _launch(
+        self, argv: list[str], fds: dict[str, int], directory: str, start_w: int = -1
+    ) -> int:
+        """Start conmon, which daemonizes; return the monitor's pid.  ``fds`` (the child's
+        pipe ends, by env name) are closed here.  With ``start_w``, the first start-pipe
+        message is sent (conmon reads it before it daemonizes)."""
+        env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")}
+        env.update({k: str(v) for k, v in fds.items()})
+        try:
+            launcher = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+                pass_fds=tuple(fds.values()),
+                env=env,
+                cwd=directory,
+            )
+        finally:
+            for fd in fds.values():
+                os.close(fd)
+        if start_w >= 0:
+            os.write(start_w, b"0")
+        rc = await asyncio.wait_for(launcher.wait(), self.timeout)
+        if rc != 0:
+            assert launcher.stderr is not None
+            err = await asyncio.wait_for(launcher.stderr.read(), self.timeout)
+            text = err.decode(errors="replace").strip()
+            raise _MonitorFailed(text or f"conmon exited with status {rc}")
+        return proc.read_int_file(os.path.join(directory, "conmon.pid")) or 0
+
+    async def _fail(
+        self, what: str, message: str, monitor_pid: int, cid: str | None
+    ) -> NoReturn:
+        """Leave nothing behind after a failed create/exec, then raise."""
+        if monitor_pid > 0 and proc.pid_alive(monitor_pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(monitor_pid, signal_mod.SIGKILL)
+            await asyncio.wait_for(proc.wait_pid(monitor_pid), self.timeout)
+        if cid is not None:
+            await self._runtime("delete", "-f", cid)
+        raise SystemError_(f"OCI runtime {what} failed: {message}")
+
+    def bundle_of(self, cid: str) -> str | None:
+        return self._bundles.get(cid)
+
+    async def _bundle(self, cid: str) -> str:
+        if cid in self._bundles:
+            return self._bundles[cid]
+        rc, out, _ = await self._runtime("state", cid)
+        if rc == 0:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                self._bundles[cid] = str(json.loads(out)["bundle"])
+                return self._bundles[cid]
+        raise NotFound(f"No such container: {cid}")
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def create(self, cid: str, bundle: str, io: IOConfig) -> ProcessInfo:
+        self._dirs()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(self.exits_dir, cid))
+        for name in _BUNDLE_FILES:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(bundle, name))
+        argv = self._conmon_argv(cid, cid, bundle, io, self.exits_dir)
+        argv += ["-p", os.path.join(bundle, "pidfile")]
+        if io.stdin and not io.stdin_once:
+            argv.append("--leave-stdin-open")
+        sync_r, sync_w = os.pipe2(os.O_CLOEXEC)
+        reader = proc.PipeReader(sync_r)
+        monitor_pid = 0
+        try:
+            monitor_pid = await self._launch(argv, {"_OCI_SYNCPIPE": sync_w}, bundle)
+            msg = await asyncio.wait_for(reader.message(), self.timeout)
+        except (TimeoutError, OSError, _MonitorFailed) as e:
+            reader.close()
+            await self._fail("create", f"conmon: {e}", monitor_pid, cid)
+        finally:
+            reader.close()
+        pid = int(msg.get("data", -1)) if msg else -1
+        if pid <= 0:
+            text = str(msg.get("message", "")).strip() if msg else ""
+            await self._fail("create", text or "conmon exited without a status", monitor_pid, cid)
+        self._bundles[cid] = bundle
+        return ProcessInfo(pid=pid, monitor_pid=monitor_pid, pid_start=proc.pid_start_time(pid))
+
+    async def start(self, cid: str) -> None:
+        rc, _, err = await self._runtime("start", cid)
+        if rc != 0:
+            if any(s in err for s in _GONE):
+                raise NotFound(f"No such container: {cid}")
+            raise SystemError_(f"OCI runtime start failed: {err}")
+
+    async def kill(self, cid: str, signal: int, all_processes: bool = False) -> None:
+        args = ["kill", *(["--all"] if all_processes else []), cid, str(int(signal))]
+        rc, _, err = await self._runtime(*args)
+        if rc != 0 and not _already_stopped(err):
+            raise SystemError_(f"OCI runtime kill failed: {err}")
+
+    async def delete(self, cid: str, force: bool = False) -> None:
+        rc, _, err = await self._runtime("delete", *(["-f"] if force else []), cid)
+        if rc != 0 and not any(s in err for s in _GONE):
+            raise SystemError_(f"OCI runtime delete failed: {err}")
+        bundle = self._bundles.pop(cid, None)
+        if bundle is not None:
+            for name in _BUNDLE_FILES:
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(bundle, name))
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(self.exits_dir, cid))
+
+    async def state(self, cid: str) -> str | None:
+        rc, out, err = await self._runtime("state", cid)
+        if rc != 0:
+            if any(s in err for s in _GONE):
+                return None
+            raise SystemError_(f"OCI runtime state failed: {err}")
+        try:
+            st = json.loads(out)
+            self._bundles.setdefault(cid, str(st["bundle"]))
+            return str(st["status"])
+        except (ValueError, KeyError, TypeError) as e:
+            raise SystemError_(f"OCI runtime state failed: unreadable output: {out!r}") from e
+
+    def exit_code(self, cid: str) -> int | None:
+        code = proc.read_int_file(os.path.join(self.exits_dir, cid))
+        return None if code is None or code < 0 else code
+
+    async def wait_exit(self, monitor_pid: int) -> None:
+        await proc.wait_pid(monitor_pid)
+
+    # -- stdio -----------------------------------------------------------------------
+
+    async def attach(self, cid: str, tty: bool) -> AttachSession:
+        bundle = await self._bundle(cid)
+        try:
+            return await connect(bundle, tty)
+        except (FileNotFoundError, ConnectionRefusedError) as e:
+            raise NotFound(f"container {cid} has no running monitor to attach to") from e
+
+    async def resize(self, cid: str, height: int, width: int) -> None:
+        _write_ctl(os.path.join(await self._bundle(cid), "ctl"), height, width)
+
+    # -- exec ------------------------------------------------------------------------
+
+    def _exec_dir(self, exec_id: str) -> str:
+        if not exec_id or "/" in exec_id or exec_id in (".", ".."):
+            raise NotFound(f"No such exec instance: {exec_id}")
+        return os.path.join(self.execs_dir, exec_id)
+
+    async def exec(
+        self, cid: str, exec_id: str, process: dict[str, Any], io: IOConfig, attach: bool
+    ) -> tuple[ProcessInfo, AttachSession | None]:
+        self._dirs()
+        xdir = self._exec_dir(exec_id)
+        exit_dir = os.path.join(xdir, "exit")
+        os.makedirs(exit_dir, mode=0o700, exist_ok=True)
+        spec_path = os.path.join(xdir, "process.json")
+        with open(spec_path, "w") as f:
+            json.dump(process, f)
+        argv = self._conmon_argv(cid, exec_id, xdir, io, exit_dir)
+        argv += ["-p", os.path.join(xdir, "pid"), "-e", "--exec-process-spec", spec_path]
+        if attach:
+            argv.append("--exec-attach")
+        pipes: dict[str, tuple[int, int]] = {"_OCI_SYNCPIPE": os.pipe2(os.O_CLOEXEC)}
+        if attach:
+            pipes["_OCI_ATTACHPIPE"] = os.pipe2(os.O_CLOEXEC)
+            pipes["_OCI_STARTPIPE"] = os.pipe2(os.O_CLOEXEC)
+        child_ends = {
+            k: (r if k == "_OCI_STARTPIPE" else w) for k, (r, w) in pipes.items()
+        }
+        sync = proc.PipeReader(pipes["_OCI_SYNCPIPE"][0])
+        start_w = pipes["_OCI_STARTPIPE"][1] if attach else -1
+        attach_reader = proc.PipeReader(pipes["_OCI_ATTACHPIPE"][0]) if attach else None
+        session: ConmonAttach | None = None
+        monitor_pid = 0
+        try:
+            monitor_pid = await self._launch(argv, child_ends, xdir, start_w)
+            if attach_reader is not None:
+                ready = await asyncio.wait_for(attach_reader.message(), self.timeout)
+                if ready is None or int(ready.get("data", -1)) != 0:
+                    raise OSError(errno.EPIPE, "conmon did not open the exec attach socket")
+                session = await connect(xdir, io.tty)
+                os.write(start_w, b"1")  # 2nd read: the child now runs `<runtime> exec`
+                os.close(start_w)
+                start_w = -1
+            msg = await asyncio.wait_for(sync.message(), self.timeout)
+            pid = int(msg.get("data", -1)) if msg else -1
+            if pid <= 0:
+                text = str(msg.get("message", "")).strip() if msg else ""
+                raise _MonitorFailed(text or "conmon exited without a status")
+        except (TimeoutError, OSError, _MonitorFailed) as e:
+            if session is not None:
+                await session.close()
+            sync.close()
+            text = str(e) if isinstance(e, _MonitorFailed) else f"conmon: {e}"
+            with contextlib.suppress(SystemError_):
+                await self._fail("exec", text, monitor_pid, None)
+            shutil.rmtree(xdir, ignore_errors=True)
+            raise SystemError_(f"OCI runtime exec failed: {text}") from e
+        finally:
+            if start_w >= 0:
+                os.close(start_w)
+            if attach_reader is not None:
+                attach_reader.close()
+        self._watch_exec(exec_id, sync)
+        info = ProcessInfo(pid=pid, monitor_pid=monitor_pid, pid_start=proc.pid_start_time(pid))
+        return info, session
+
+    def _watch_exec(self, exec_id: str, sync: proc.PipeReader) -> None:
+        """Keep reading the sync pipe, which carries the exec's exit status last (and so
+        conmon never writes into a closed pipe)."""
+
+        async def drain() -> None:
+            try:
+                while (msg := await sync.message()) is not None:
+                    with contextlib.suppress(ValueError, TypeError):
+                        self._exec_codes[exec_id] = int(msg.get("data", -1))
+            finally:
+                sync.close()
+
+        task = asyncio.get_running_loop().create_task(drain())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def exec_exit_code(self, exec_id: str) -> int | None:
+        exit_dir = os.path.join(self._exec_dir(exec_id), "exit")
+        with contextlib.suppress(OSError):
+            for name in os.listdir(exit_dir):
+                code = proc.read_int_file(os.path.join(exit_dir, name))
+                if code is not None:
+                    return None if code < 0 else code
+        code = self._exec_codes.get(exec_id)
+        return None if code is None or code < 0 else code
+
+    async def exec_resize(self, exec_id: str, height: int, width: int) -> None:
+        _write_ctl(os.path.join(self._exec_dir(exec_id), "ctl"), height, width)
+
+    def cleanup_exec(self, exec_id: str) -> None:
+        self._exec_codes.pop(exec_id, None)
+        shutil.rmtree(self._exec_dir(exec_id), ignore_errors=True)
+
+
+class _MonitorFailed(Exception):
+    """conmon reported a failure (its text is the runtime's) or could not start."""
+
+
+def _already_stopped(err: str) -> bool:
+    return any(s in err for s in (*_GONE, "not running", "No such process"))
+
+
+def _write_ctl(path: str, height: int, width: int) -> None:
+    """Ask conmon to resize the pty: ``1 <height> <width>\\n`` on its ``ctl`` fifo.  A
+    missing fifo or reader means the monitor is gone; a resize then is moot."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as e:
+        if e.errno in (errno.ENOENT, errno.ENXIO):
+            return
+        raise SystemError_(f"cannot resize the terminal: {e.strerror}") from e
+    try:
+        os.write(fd, f"1 {int(height)} {int(width)}\n".encode())
+    except OSError as e:
+        if e.errno != errno.EAGAIN:
+            raise SystemError_(f"cannot resize the terminal: {e.strerror}") from e
+    finally:
+        os.close(fd)

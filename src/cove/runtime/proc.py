@@ -1,0 +1,129 @@
+"""Small process and pipe helpers for the runtime driver, all on the asyncio loop.
+
+No polling anywhere: a process' exit is a readable pidfd, a pipe message a readable fd.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+from typing import Any
+
+
+async def wait_pid(pid: int) -> None:
+    """Return when ``pid`` has exited (at once when it is already gone).  Works for any
+    process, not only our children: conmon double-forks away from us."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
+        await _readable(fd)
+    finally:
+        os.close(fd)
+
+
+async def _readable(fd: int) -> None:
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not fut.done():
+            fut.set_result(None)
+
+    loop.add_reader(fd, wake)
+    try:
+        await fut
+    finally:
+        loop.remove_reader(fd)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def pid_start_time(pid: int) -> int:
+    """Field 22 of /proc/<pid>/stat (start time in clock ticks since boot); 0 if gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return 0
+    rest = stat[stat.rfind(b")") + 2 :].split()
+    try:
+        return int(rest[19])
+    except (IndexError, ValueError):
+        return 0
+
+
+class PipeReader:
+    """Reads newline-terminated JSON messages (conmon's sync/attach pipes) from a pipe
+    read end it owns.  ``message()`` returns None at EOF (the writer went away)."""
+
+    def __init__(self, fd: int) -> None:
+        os.set_blocking(fd, False)
+        self.fd = fd
+        self._buf = b""
+        self._eof = False
+
+    async def message(self) -> dict[str, Any] | None:
+        while b"\n" not in self._buf:
+            if self._eof or self.fd < 0:
+                return None
+            try:
+                data = os.read(self.fd, 4096)
+            except BlockingIOError:
+                await _readable(self.fd)
+                continue
+            if not data:
+                self._eof = True
+                if not self._buf.strip():
+                    return None
+                break
+            self._buf += data
+        line, _, self._buf = self._buf.partition(b"\n")
+        try:
+            msg = json.loads(line)
+        except ValueError:
+            return {"data": -1, "message": line.decode(errors="replace")}
+        return msg if isinstance(msg, dict) else None
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+async def run(argv: list[str], timeout: float = 60.0) -> tuple[int, str, str]:
+    """Run ``argv`` (no shell); return (exit status, stdout, stderr stripped)."""
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    except (TimeoutError, asyncio.CancelledError):
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+        raise
+    rc = proc.returncode if proc.returncode is not None else -1
+    return rc, out.decode(errors="replace"), err.decode(errors="replace").strip()
+
+
+def read_int_file(path: str) -> int | None:
+    try:
+        with open(path) as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return None
