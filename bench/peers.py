@@ -126,8 +126,13 @@ class Engine:
                 f"{self.name}: timed out after {timeout or self.timeout:.0f}s: {' '.join(args)}"
             ) from None
         dt = time.perf_counter() - t0
-        res = Result(argv, r.returncode, r.stdout.decode(errors="replace"),
-                     r.stderr.decode(errors="replace"), dt)
+        res = Result(
+            argv,
+            r.returncode,
+            r.stdout.decode(errors="replace"),
+            r.stderr.decode(errors="replace"),
+            dt,
+        )
         if check and r.returncode != 0:
             msg = (res.err.strip() or res.out.strip())[-600:]
             raise EngineError(f"{self.name} {' '.join(args)} -> exit {r.returncode}: {msg}")
@@ -153,7 +158,9 @@ class Engine:
             except EngineError as e:
                 last = str(e)
             time.sleep(0.2)
-        raise EngineError(f"{self.name}: daemon did not answer in {limit:.0f}s: {last}\n{_tail(log)}")
+        raise EngineError(
+            f"{self.name}: daemon did not answer in {limit:.0f}s: {last}\n{_tail(log)}"
+        )
 
     def spawn_daemon(self, argv: list[str], log: str) -> None:
         with open(log, "ab") as logf:
@@ -209,11 +216,11 @@ class Engine:
         if self.daemon_alive():
             try:
                 self.remove(self.container_ids())
-            except Exception as e:  # noqa: BLE001 - the forced path below still runs
+            except Exception as e:  # the forced path below still runs
                 notes.append(f"removing containers: {e}")
         try:
             notes += self.stop_daemon()
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             notes.append(f"stopping daemon: {e}")
         notes += force_clean(self.base)
         self.base = ""
@@ -224,16 +231,29 @@ def force_clean(base: str) -> list[str]:
     notes: list[str] = []
     victims = procs.descendants(procs.pids_naming(base))
     cgroups = procs.cgroups_of(victims)
+    sockets = procs.shim_sockets(victims)
     killed = procs.kill_tree_naming(base)
     if killed:
-        notes.append(f"killed leftover processes: {', '.join(killed[:12])}"
-                     + (" ..." if len(killed) > 12 else ""))
-    # Leaf cgroups of what was killed, deepest first; rmdir only succeeds on empty ones.
+        notes.append(
+            f"killed leftover processes: {', '.join(killed[:12])}"
+            + (" ..." if len(killed) > 12 else "")
+        )
+    # Leaf cgroups of what was killed, deepest first, and only those made since this engine
+    # started (a shared parent such as libpod_parent/conmon predating us is not ours);
+    # rmdir only succeeds on empty ones anyway.
+    try:
+        born = os.stat(base).st_ctime - 1
+    except OSError:
+        born = 0.0
     for cg in sorted(cgroups, key=len, reverse=True):
-        if os.path.isdir(cg):
-            with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError):
+            if os.stat(cg).st_ctime >= born:
                 os.rmdir(cg)
                 notes.append(f"removed cgroup {cg}")
+    for sock in sockets:  # a SIGKILLed shim leaves its socket in containerd's state dir
+        with contextlib.suppress(OSError):
+            os.unlink(sock)
+            notes.append(f"removed {sock}")
     unmounted = procs.unmount_under(base)
     if unmounted:
         notes.append(f"unmounted {len(unmounted)} leftover mounts (e.g. {unmounted[0]})")
@@ -286,14 +306,29 @@ class Cove(Engine):
             f.write("{}\n")
         log = self.path("coved.log")
         self.spawn_daemon(
-            [self.coved, "--config-file", cfg, "--data-root", self.path("data"),
-             "--exec-root", self.path("exec"), "-H", "unix://" + sock],
+            [
+                self.coved,
+                "--config-file",
+                cfg,
+                "--data-root",
+                self.path("data"),
+                "--exec-root",
+                self.path("exec"),
+                "-H",
+                "unix://" + sock,
+            ],
             log,
         )
         self.wait_ready(["version"], log, 30)
         r = self.call("version", check=False)
-        self.version = next((ln.split(":", 1)[1].strip() for ln in r.out.splitlines()
-                             if ln.strip().startswith("Version")), r.out.strip()[:40])
+        self.version = next(
+            (
+                ln.split(":", 1)[1].strip()
+                for ln in r.out.splitlines()
+                if ln.strip().startswith("Version")
+            ),
+            r.out.strip()[:40],
+        )
 
     def daemon_pids(self) -> dict[str, int]:
         return {"coved": self.proc.pid} if self.proc else {}
@@ -328,11 +363,23 @@ class Docker(Engine):
         with open(cfg, "w") as f:
             f.write("{}\n")
         argv = [
-            self.dockerd, "--config-file", cfg,
-            "--data-root", self.path("data"), "--exec-root", self.path("exec"),
-            "-H", "unix://" + sock, "--pidfile", self.path("docker.pid"),
-            "--iptables=false", "--ip-masq=false", "--bridge=none", "--userland-proxy=false",
-            "--storage-driver", "overlay2",
+            self.dockerd,
+            "--config-file",
+            cfg,
+            "--data-root",
+            self.path("data"),
+            "--exec-root",
+            self.path("exec"),
+            "-H",
+            "unix://" + sock,
+            "--pidfile",
+            self.path("docker.pid"),
+            "--iptables=false",
+            "--ip-masq=false",
+            "--bridge=none",
+            "--userland-proxy=false",
+            "--storage-driver",
+            "overlay2",
         ]
         dns = host_ipv4()
         if dns:
@@ -366,9 +413,20 @@ class Podman(Engine):
 
     def argv(self, *args: str) -> list[str]:
         return [
-            self.podman, "--root", self.path("root"), "--runroot", self.path("runroot"),
-            "--tmpdir", self.path("tmp"), "--cgroup-manager", "cgroupfs",
-            "--events-backend", "file", "--storage-driver", "overlay", *args,
+            self.podman,
+            "--root",
+            self.path("root"),
+            "--runroot",
+            self.path("runroot"),
+            "--tmpdir",
+            self.path("tmp"),
+            "--cgroup-manager",
+            "cgroupfs",
+            "--events-backend",
+            "file",
+            "--storage-driver",
+            "overlay",
+            *args,
         ]
 
     def _start(self) -> None:
@@ -424,8 +482,9 @@ class Podman(Engine):
 def make(name: str, args: object) -> Engine:
     timeout = float(getattr(args, "timeout", CLI_TIMEOUT))
     if name == "cove":
-        return Cove(str(getattr(args, "cove_bin", "")) or os.path.join(ROOT, ".venv", "bin"),
-                    timeout)
+        return Cove(
+            str(getattr(args, "cove_bin", "")) or os.path.join(ROOT, ".venv", "bin"), timeout
+        )
     if name == "docker":
         return Docker(str(getattr(args, "docker_cli", "docker")), timeout)
     if name == "podman":
@@ -436,7 +495,8 @@ def make(name: str, args: object) -> Engine:
 def busybox_tar() -> bytes:
     r = subprocess.run(
         ["/usr/bin/python3", os.path.join(ROOT, "scripts", "mkbusybox.py"), "-"],
-        capture_output=True, timeout=120,
+        capture_output=True,
+        timeout=120,
     )
     if r.returncode != 0:
         sys.exit("mkbusybox.py failed: " + r.stderr.decode(errors="replace")[-1000:])

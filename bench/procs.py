@@ -10,6 +10,7 @@ when their mount point is under the directory.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import signal
 import subprocess
@@ -169,6 +170,50 @@ def cgroups_of(pids: set[int]) -> set[str]:
                 name = ctrls.split(",")[0].replace("name=", "")
                 base = f"/sys/fs/cgroup/{name}"
             out.add(base + rel)
+    return out
+
+
+CGROUP_ROOT = "/sys/fs/cgroup"
+# The parents under which the three engines put their containers (cgroupfs driver).
+CGROUP_PARENTS = ("docker", "libpod_parent/conmon", "libpod_parent", "cove")
+
+
+def cgroup_parents() -> set[str]:
+    """Which engine parent cgroups exist now, in every hierarchy."""
+    out = set()
+    try:
+        hier = [os.path.join(CGROUP_ROOT, h) for h in os.listdir(CGROUP_ROOT)]
+    except OSError:
+        return out
+    for h in hier:
+        for p in CGROUP_PARENTS:
+            d = os.path.join(h, p)
+            if os.path.isdir(d):
+                out.add(d)
+    return out
+
+
+def remove_new_cgroup_parents(before: set[str]) -> list[str]:
+    """rmdir the parents that appeared during the run, when empty (rmdir refuses otherwise)."""
+    removed = []
+    for d in sorted(cgroup_parents() - before, key=len, reverse=True):
+        with contextlib.suppress(OSError):
+            os.rmdir(d)
+            removed.append(d)
+    return removed
+
+
+def shim_sockets(pids: set[int]) -> list[str]:
+    """containerd-shim sockets of `pids`: /run/containerd/s/sha256(<address>/<ns>/<id>)."""
+    out = []
+    for p in pids:
+        args = cmdline(p)
+        if not args or not os.path.basename(args[0]).startswith("containerd-shim"):
+            continue
+        opts = dict(zip(args[1::2], args[2::2], strict=False))
+        if {"-namespace", "-id", "-address"} <= opts.keys():
+            key = os.path.join(opts["-address"], opts["-namespace"], opts["-id"])
+            out.append("/run/containerd/s/" + hashlib.sha256(key.encode()).hexdigest())
     return out
 
 

@@ -50,16 +50,36 @@ def targets(res: Results) -> list[tuple[str, str, str]]:
         if c is None or limit is None:
             out.append((goal, "no data", "n/a"))
         else:
-            out.append((goal, f"cove {c:.1f}{unit} vs {why} {limit:.1f}{unit}",
-                        "met" if c <= limit else "missed"))
+            out.append(
+                (
+                    goal,
+                    f"cove {c:.1f}{unit} vs {why} {limit:.1f}{unit}",
+                    "met" if c <= limit else "missed",
+                )
+            )
 
     peers = [v for v in (med("docker", "run_rm"), med("podman", "run_rm")) if v is not None]
-    add("run --rm <= 0.5x the faster peer", med("cove", "run_rm"),
-        0.5 * min(peers) if peers else None, " ms", "limit")
-    add("run -d no slower than podman", med("cove", "run_d"), med("podman", "run_d"), " ms",
-        "podman")
-    add("exec true no slower than docker", med("cove", "exec"), med("docker", "exec"), " ms",
-        "docker")
+    add(
+        "run --rm <= 0.5x the faster peer",
+        med("cove", "run_rm"),
+        0.5 * min(peers) if peers else None,
+        " ms",
+        "limit",
+    )
+    add(
+        "run -d no slower than podman",
+        med("cove", "run_d"),
+        med("podman", "run_d"),
+        " ms",
+        "podman",
+    )
+    add(
+        "exec true no slower than docker",
+        med("cove", "exec"),
+        med("docker", "exec"),
+        " ms",
+        "docker",
+    )
     add("cove ps under 50 ms", med("cove", "ps"), 50.0, " ms", "limit")
     add("coved idle RSS <= 60 MB", med("cove", "idle_rss"), 60.0, " MB", "limit")
     add("monitor <= 1 MB PSS per container", med("cove", "mon_pss"), 1.0, " MB", "limit")

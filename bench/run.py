@@ -33,8 +33,9 @@ def _csv(value: str, allowed: list[str], what: str) -> list[str]:
     items = [v.strip().replace("_", "-") for v in value.split(",") if v.strip()]
     bad = [v for v in items if v not in allowed]
     if bad:
-        raise argparse.ArgumentTypeError(f"unknown {what}: {', '.join(bad)} "
-                                         f"(choose from {', '.join(allowed)})")
+        raise argparse.ArgumentTypeError(
+            f"unknown {what}: {', '.join(bad)} (choose from {', '.join(allowed)})"
+        )
     return items
 
 
@@ -42,15 +43,27 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="bench/run.py", description=__doc__.split("\n")[0])
     p.add_argument("--runs", type=int, default=20, help="timed runs per case (default 20)")
     p.add_argument("--warmup", type=int, default=1, help="untimed runs first (default 1)")
-    p.add_argument("--only", default=",".join(cases.CASES),
-                   help="cases, comma-separated: " + ",".join(cases.CASES))
-    p.add_argument("--peers", default=",".join(ALL_ENGINES),
-                   help="engines, comma-separated (default cove,docker,podman)")
+    p.add_argument(
+        "--only",
+        default=",".join(cases.CASES),
+        help="cases, comma-separated: " + ",".join(cases.CASES),
+    )
+    p.add_argument(
+        "--peers",
+        default=",".join(ALL_ENGINES),
+        help="engines, comma-separated (default cove,docker,podman)",
+    )
     p.add_argument("--out", default=DEFAULT_OUT, help=f"raw results JSON (default {DEFAULT_OUT})")
-    p.add_argument("--docker-cli", default="docker",
-                   help="docker client for the docker peer (default: docker on PATH)")
-    p.add_argument("--cove-bin", default="",
-                   help="directory holding cove and coved (default: the repo's .venv/bin)")
+    p.add_argument(
+        "--docker-cli",
+        default="docker",
+        help="docker client for the docker peer (default: docker on PATH)",
+    )
+    p.add_argument(
+        "--cove-bin",
+        default="",
+        help="directory holding cove and coved (default: the repo's .venv/bin)",
+    )
     p.add_argument("--timeout", type=float, default=60.0, help="limit per CLI command, s")
     a = p.parse_args(argv)
     try:
@@ -101,8 +114,10 @@ class Bench:
                 self.teardown(name)
                 continue
             self.status[name] = "ok"
-            say(f"[{name}] ready ({eng.version or 'version unknown'}) in "
-                f"{time.monotonic() - t0:.1f}s, base {eng.base}")
+            say(
+                f"[{name}] ready ({eng.version or 'version unknown'}) in "
+                f"{time.monotonic() - t0:.1f}s, base {eng.base}"
+            )
 
     def run_cases(self) -> None:
         for case in self.args.only:
@@ -114,20 +129,24 @@ class Bench:
                 except peers.EngineError as e:
                     self.case_failed(eng, case, str(e))
                     continue
-                except Exception as e:  # noqa: BLE001 - a bench bug must not skip cleanup
+                except Exception as e:  # a bench bug must not skip cleanup
                     self.case_failed(eng, case, f"{type(e).__name__}: {e}")
                     continue
-                if not samples:
-                    for k in cases.CASE_METRICS[case]:
+                for k in cases.CASE_METRICS[case]:
+                    if k not in samples:
                         self.marks[(eng.name, k)] = "n/a"
                 for key, xs in samples.items():
                     m = cases.METRICS[key]
                     self.results.setdefault(eng.name, {})[key] = {
-                        "unit": m.unit, "median": cases.median(xs), "p90": cases.p90(xs),
+                        "unit": m.unit,
+                        "median": cases.median(xs),
+                        "p90": cases.p90(xs),
                         "samples": [round(x, 3) for x in xs],
                     }
-                    say(f"    {m.label}: median {cases.median(xs):.2f} {m.unit}, "
-                        f"p90 {cases.p90(xs):.2f} {m.unit} ({len(xs)} samples)")
+                    say(
+                        f"    {m.label}: median {cases.median(xs):.2f} {m.unit}, "
+                        f"p90 {cases.p90(xs):.2f} {m.unit} ({len(xs)} samples)"
+                    )
 
     def case_failed(self, eng: peers.Engine, case: str, msg: str) -> None:
         say(f"[{eng.name}] {case} FAILED: {msg}")
@@ -137,7 +156,7 @@ class Bench:
         if not eng.daemon_alive():
             self.status[eng.name] = f"failed: daemon exited during {case}"
             say(f"[{eng.name}] daemon died; skipping its remaining cases")
-            for c in self.args.only[self.args.only.index(case) + 1:]:
+            for c in self.args.only[self.args.only.index(case) + 1 :]:
                 for k in cases.CASE_METRICS[c]:
                     self.marks[(eng.name, k)] = "skipped"
             self.teardown(eng.name)
@@ -149,7 +168,7 @@ class Bench:
         base = eng.base
         try:
             notes = eng.teardown()
-        except Exception as e:  # noqa: BLE001 - the path-based cleanup must still run
+        except Exception as e:  # the path-based cleanup must still run
             notes = [f"teardown error: {e}", *peers.force_clean(base)]
         self.cleanup_notes.setdefault(name, []).extend(notes)
         for n in notes:
@@ -162,9 +181,13 @@ class Bench:
     def json(self) -> dict[str, Any]:
         return {
             "meta": {
-                "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                "host": platform.node(), "kernel": platform.release(), "cpus": os.cpu_count(),
-                "runs": self.args.runs, "warmup": self.args.warmup, "cases": self.args.only,
+                "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+                "host": platform.node(),
+                "kernel": platform.release(),
+                "cpus": os.cpu_count(),
+                "runs": self.args.runs,
+                "warmup": self.args.warmup,
+                "cases": self.args.only,
                 "interrupted": self.interrupted,
             },
             "engines": {
@@ -180,7 +203,8 @@ class Bench:
                 for name in self.args.peers
             },
             "targets": [
-                {"target": t, "figures": f, "verdict": v} for t, f, v in report.targets(self.results)
+                {"target": t, "figures": f, "verdict": v}
+                for t, f, v in report.targets(self.results)
             ],
         }
 
@@ -224,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"stale: {n}")
 
     before = (procs.host_links(), procs.nft_tables(), procs.iptables_chains())
+    cgroups_before = procs.cgroup_parents()
     bench = Bench(args)
     try:
         tar = peers.busybox_tar()
@@ -237,9 +262,13 @@ def main(argv: list[str] | None = None) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, signal.SIG_IGN)
         bench.teardown_all()
+        gone = procs.remove_new_cgroup_parents(cgroups_before)
+        if gone:
+            say(f"cleanup: removed {len(gone)} engine cgroup parents made during the run")
     after = (procs.host_links(), procs.nft_tables(), procs.iptables_chains())
-    for what, b, a in zip(("network links", "nft tables", "iptables rules"), before, after,
-                          strict=True):
+    for what, b, a in zip(
+        ("network links", "nft tables", "iptables rules"), before, after, strict=True
+    ):
         if a - b:
             say(f"note: {what} appeared during the run (another user's?): {sorted(a - b)[:8]}")
 

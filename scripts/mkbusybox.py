@@ -60,8 +60,23 @@ def main() -> None:
             ti.size, ti.mode, ti.mtime = len(data), mode, MTIME
             tar.addfile(ti, io.BytesIO(data))
 
-        for d in ("bin", "dev", "etc", "home", "proc", "root", "sys", "usr", "usr/bin",
-                  "usr/sbin", "sbin", "var", "var/spool", "var/spool/mail", "var/www"):
+        for d in (
+            "bin",
+            "dev",
+            "etc",
+            "home",
+            "proc",
+            "root",
+            "sys",
+            "usr",
+            "usr/bin",
+            "usr/sbin",
+            "sbin",
+            "var",
+            "var/spool",
+            "var/spool/mail",
+            "var/www",
+        ):
             add_dir(d, 0o700 if d == "root" else 0o755)
         add_dir("tmp", 0o1777)
         add_file("bin/busybox", binary, 0o755)

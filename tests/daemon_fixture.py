@@ -9,16 +9,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-
-import shutil
-import sys
 
 VENV_BIN = os.path.dirname(sys.executable)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -44,11 +43,16 @@ class Daemon:
     def host(self) -> str:
         return "unix://" + self.socket
 
-    def cove(self, *args: str, input: bytes | None = None, timeout: float = 60,
-             check: bool = False) -> subprocess.CompletedProcess[str]:
+    def cove(
+        self, *args: str, input: bytes | None = None, timeout: float = 60, check: bool = False
+    ) -> subprocess.CompletedProcess[str]:
         r = subprocess.run(
-            [tool("cove"), *args], input=input.decode() if input is not None else None,
-            capture_output=True, text=True, env=self.env, timeout=timeout,
+            [tool("cove"), *args],
+            input=input.decode() if input is not None else None,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=timeout,
         )
         if check and r.returncode != 0:
             raise AssertionError(f"cove {' '.join(args)} -> {r.returncode}\n{r.stdout}\n{r.stderr}")
@@ -61,19 +65,35 @@ class Daemon:
                 json.dump({}, f)
         logf = open(self.log, "ab")  # noqa: SIM115 - owned by the child
         self.proc = subprocess.Popen(
-            [tool("coved"), "--config-file", cfg, "--data-root", self.data_root,
-             "--exec-root", self.exec_root, "-H", self.host, "--debug"],
-            stdout=logf, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                tool("coved"),
+                "--config-file",
+                cfg,
+                "--data-root",
+                self.data_root,
+                "--exec-root",
+                self.exec_root,
+                "-H",
+                self.host,
+                "--debug",
+            ],
+            stdout=logf,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         logf.close()
         deadline = time.time() + 30
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("coved exited at start:\n" + open(self.log).read()[-3000:])
+                raise RuntimeError("coved exited at start:\n" + self.log_tail())
             if self.ping():
                 return
             time.sleep(0.1)
-        raise RuntimeError("coved did not answer:\n" + open(self.log).read()[-3000:])
+        raise RuntimeError("coved did not answer:\n" + self.log_tail())
+
+    def log_tail(self) -> str:
+        with open(self.log, errors="replace") as f:
+            return f.read()[-3000:]
 
     def ping(self) -> bool:
         """GET /_ping over the socket, without going through the CLI under test."""
@@ -101,7 +121,8 @@ class Daemon:
     def import_busybox(self, tag: str = "busybox:latest") -> None:
         tar = subprocess.run(
             ["/usr/bin/python3", os.path.join(ROOT, "scripts", "mkbusybox.py"), "-"],
-            capture_output=True, check=True,
+            capture_output=True,
+            check=True,
         ).stdout
         # through the API directly: the fixture must not depend on the CLI under test
         repo, _, t = tag.rpartition(":")
@@ -112,7 +133,8 @@ class Daemon:
             s.sendall(
                 f"POST /v1.44/images/create?fromSrc=-&repo={repo}&tag={t} HTTP/1.1\r\n"
                 f"Host: cove\r\nContent-Type: application/x-tar\r\n"
-                f"Content-Length: {len(tar)}\r\nConnection: close\r\n\r\n".encode() + tar
+                f"Content-Length: {len(tar)}\r\nConnection: close\r\n\r\n".encode()
+                + tar
             )
             reply = b""
             while chunk := s.recv(65536):
@@ -154,8 +176,7 @@ def running_daemon(busybox: bool = True) -> Iterator[Daemon]:
         exec_root=os.path.join(base, "run"),
         log=os.path.join(base, "coved.log"),
     )
-    d.env = {**os.environ, "COVE_HOST": d.host, "DOCKER_HOST": d.host,
-             "COVE_NO_AUTOSTART": "1"}
+    d.env = {**os.environ, "COVE_HOST": d.host, "DOCKER_HOST": d.host, "COVE_NO_AUTOSTART": "1"}
     try:
         d.start()
         if busybox:
@@ -168,7 +189,6 @@ def running_daemon(busybox: bool = True) -> Iterator[Daemon]:
                 d.cove("rm", "-f", *ids)
         d.stop()
         _kill_monitors(d.exec_root)
-        subprocess.run(["crun", f"--root={d.exec_root}/runtime", "list", "-q"],
-                       capture_output=True)
+        subprocess.run(["crun", f"--root={d.exec_root}/runtime", "list", "-q"], capture_output=True)
         _unmount_under(base)
         subprocess.run(["rm", "-rf", "--one-file-system", base], capture_output=True)

@@ -15,9 +15,12 @@ pytestmark = pytest.mark.compat
 DOCKERS = [p for p in ("/usr/local/bin/docker", "/usr/bin/docker") if shutil.which(p)]
 
 
-def docker(d: Daemon, exe: str, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([exe, *args], capture_output=True, text=True, env=d.env, input=input,
-                          timeout=60)
+def docker(
+    d: Daemon, exe: str, *args: str, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [exe, *args], capture_output=True, text=True, env=d.env, input=input, timeout=60
+    )
 
 
 @pytest.fixture(params=DOCKERS or ["none"])
@@ -47,8 +50,18 @@ def test_run_rm(daemon: Daemon, exe: str) -> None:
 
 
 def test_detached_ps_logs_exec_inspect_stop_rm(daemon: Daemon, exe: str) -> None:
-    r = docker(daemon, exe, "run", "-d", "--name", "dweb", "busybox", "sh", "-c",
-               "echo ready; exec sleep 1000")
+    r = docker(
+        daemon,
+        exe,
+        "run",
+        "-d",
+        "--name",
+        "dweb",
+        "busybox",
+        "sh",
+        "-c",
+        "echo ready; exec sleep 1000",
+    )
     assert r.returncode == 0, r.stderr
     try:
         ps = docker(daemon, exe, "ps")

@@ -42,8 +42,9 @@ def test_stdout_stderr_and_stdin(daemon: Daemon) -> None:
 
 
 def test_detached_lifecycle(daemon: Daemon) -> None:
-    r = daemon.cove("run", "-d", "--name", "web", "busybox", "sh", "-c",
-                    "echo started; exec sleep 1000")
+    r = daemon.cove(
+        "run", "-d", "--name", "web", "busybox", "sh", "-c", "echo started; exec sleep 1000"
+    )
     assert r.returncode == 0, r.stderr
     cid = r.stdout.strip()
     assert len(cid) == 64
@@ -85,19 +86,42 @@ def test_detached_lifecycle(daemon: Daemon) -> None:
 
 
 def test_env_workdir_user_entrypoint_hostname(daemon: Daemon) -> None:
-    r = daemon.cove("run", "--rm", "-e", "A=1", "--env", "B=two", "-w", "/tmp/work", "-u",
-                    "nobody", "-h", "box", "busybox", "sh", "-c", 'echo $A $B $(pwd) $(id -u) $(hostname)')
+    r = daemon.cove(
+        "run",
+        "--rm",
+        "-e",
+        "A=1",
+        "--env",
+        "B=two",
+        "-w",
+        "/tmp/work",
+        "-u",
+        "nobody",
+        "-h",
+        "box",
+        "busybox",
+        "sh",
+        "-c",
+        "echo $A $B $(pwd) $(id -u) $(hostname)",
+    )
     assert r.stdout.split() == ["1", "two", "/tmp/work", "65534", "box"], r.stderr
     r = daemon.cove("run", "--rm", "--entrypoint", "echo", "busybox", "via", "entrypoint")
     assert r.stdout == "via entrypoint\n"
 
 
 def test_kill_and_wait(daemon: Daemon) -> None:
-    cid = daemon.cove("run", "-d", "busybox", "sleep", "1000").stdout.strip()
+    # PID 1 only sees signals it handles, so the container traps TERM
+    cid = daemon.cove(
+        "run", "-d", "busybox", "sh", "-c", "trap 'exit 5' TERM; while true; do sleep 0.1; done"
+    ).stdout.strip()
     try:
+        time.sleep(0.3)
         assert daemon.cove("kill", "-s", "TERM", cid).returncode == 0
-        r = daemon.cove("wait", cid)
-        assert r.stdout.strip() == str(128 + signal.SIGTERM)
+        assert daemon.cove("wait", cid).stdout.strip() == "5"
+        cid2 = daemon.cove("run", "-d", "busybox", "sleep", "1000").stdout.strip()
+        assert daemon.cove("kill", cid2).returncode == 0
+        assert daemon.cove("wait", cid2).stdout.strip() == str(128 + signal.SIGKILL)
+        daemon.cove("rm", cid2)
     finally:
         daemon.cove("rm", "-f", cid)
 

@@ -20,10 +20,20 @@ def test_containers_survive_kill_9(request: pytest.FixtureRequest) -> None:
     if os.geteuid() != 0:
         pytest.skip("needs root")
     with running_daemon() as d:
-        d.cove("run", "-d", "--name", "ticker", "busybox", "sh", "-c",
-               "i=0; while true; do echo $i; i=$((i+1)); sleep 0.1; done", check=True)
-        d.cove("run", "-d", "--name", "quitter", "busybox", "sh", "-c", "sleep 1; exit 5",
-               check=True)
+        d.cove(
+            "run",
+            "-d",
+            "--name",
+            "ticker",
+            "busybox",
+            "sh",
+            "-c",
+            "i=0; while true; do echo $i; i=$((i+1)); sleep 0.1; done",
+            check=True,
+        )
+        d.cove(
+            "run", "-d", "--name", "quitter", "busybox", "sh", "-c", "sleep 1; exit 5", check=True
+        )
         d.cove("run", "-d", "--rm", "--name", "vanisher", "busybox", "sleep", "1", check=True)
         time.sleep(0.5)
         d.stop(signal.SIGKILL)

@@ -37,16 +37,18 @@ def run(ctx: Context, opts: Options, args: list[str]) -> int:
     if state.get("Paused"):
         raise StatusError(1, "You cannot attach to a paused container, unpause it first")
     if state.get("Restarting"):
-        raise StatusError(1, "You cannot attach to a restarting container, wait until it is running")
+        raise StatusError(
+            1, "You cannot attach to a restarting container, wait until it is running"
+        )
     cid = info["Id"]
     config = info.get("Config") or {}
     tty = bool(config.get("Tty"))
     stdin = not opts.on("no-stdin") and bool(config.get("OpenStdin"))
     check_tty(tty, stdin)
-    keys = detach_keys(opts.str("detach-keys"))
+    keys = detach_keys(opts.text("detach-keys"))
     hijacked = client.hijack(
-        f"/containers/{cid}/attach", {"stream": True, "stdin": stdin, "stdout": True,
-                                      "stderr": True}  # fmt: skip
+        f"/containers/{cid}/attach",
+        {"stream": True, "stdin": stdin, "stdout": True, "stderr": True},
     )
     waiter = Waiter(client, cid, "not-running")
     if tty and sys.stdout.isatty():
@@ -55,7 +57,7 @@ def run(ctx: Context, opts: Options, args: list[str]) -> int:
         proxy_signals(client, cid)
     if stream(hijacked, tty=tty, stdin=stdin, keys=keys):
         waiter.close()
-        return 0
+        raise StatusError(1, "read escape sequence")
     status, error = waiter.result()
     if error:
         ctx.err(error)

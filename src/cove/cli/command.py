@@ -37,8 +37,16 @@ class ArgsError(Exception):
 
 
 class Command:
-    __slots__ = ("args", "flags", "interspersed", "max_args", "min_args", "name", "summary",
-                 "usage")
+    __slots__ = (
+        "args",
+        "flags",
+        "interspersed",
+        "max_args",
+        "min_args",
+        "name",
+        "summary",
+        "usage",
+    )
 
     def __init__(
         self,

@@ -25,7 +25,7 @@ COMMAND = Command(
         Flag("interactive", "i", BOOL, "Keep STDIN open even if not attached"),
         Flag("privileged", None, BOOL, "Give extended privileges to the command"),
         Flag("tty", "t", BOOL, "Allocate a pseudo-TTY"),
-        Flag("user", "u", STRING, "Username or UID (format: \"<name|uid>[:<group|gid>]\")"),
+        Flag("user", "u", STRING, 'Username or UID (format: "<name|uid>[:<group|gid>]")'),
         Flag("workdir", "w", STRING, "Working directory inside the container"),
     ],
     min_args=2,
@@ -37,17 +37,17 @@ def exec_body(opts: Options, cmd: list[str]) -> dict[str, Any]:
     from cove.cli.runparse import env_list
 
     detach = opts.on("detach")
-    env = env_list(opts.list("env-file"), opts.list("env"))
+    env = env_list(opts.many("env-file"), opts.many("env"))
     return {
-        "User": opts.str("user"), "Privileged": opts.on("privileged"), "Tty": opts.on("tty"),
+        "User": opts.text("user"), "Privileged": opts.on("privileged"), "Tty": opts.on("tty"),
         "AttachStdin": opts.on("interactive") and not detach, "AttachStderr": not detach,
-        "AttachStdout": not detach, "Detach": detach, "DetachKeys": opts.str("detach-keys"),
-        "Env": env or None, "WorkingDir": opts.str("workdir"), "Cmd": cmd,
+        "AttachStdout": not detach, "Detach": detach, "DetachKeys": opts.text("detach-keys"),
+        "Env": env or None, "WorkingDir": opts.text("workdir"), "Cmd": cmd,
     }  # fmt: skip
 
 
 def run(ctx: Context, opts: Options, args: list[str]) -> int:
-    from cove.cli.session import check_tty, detach_keys, resize, stream
+    from cove.cli.session import check_tty, detach_keys, follow_resizes, stream
 
     try:
         body = exec_body(opts, args[1:])
@@ -57,7 +57,7 @@ def run(ctx: Context, opts: Options, args: list[str]) -> int:
     stdin = bool(body["AttachStdin"])
     if not body["Detach"]:
         check_tty(tty, stdin)
-    keys = detach_keys(opts.str("detach-keys"))
+    keys = detach_keys(opts.text("detach-keys"))
     client = ctx.client
     created = client.post(f"/containers/{args[0]}/exec", None, body)
     exec_id = (created or {}).get("Id")
@@ -69,12 +69,9 @@ def run(ctx: Context, opts: Options, args: list[str]) -> int:
         return 0
     hijacked = client.hijack(f"/exec/{exec_id}/start", None, start)
     if tty and sys.stdout.isatty():
-        import _signal
-
-        resize(client, f"/exec/{exec_id}/resize")
-        _signal.signal(_signal.SIGWINCH, lambda _s, _f: resize(client, f"/exec/{exec_id}/resize"))
+        follow_resizes(client, f"/exec/{exec_id}/resize")
     if stream(hijacked, tty=tty, stdin=stdin, keys=keys):
-        return 0
+        raise StatusError(1, "read escape sequence")
     info = client.get(f"/exec/{exec_id}/json") or {}
     code = info.get("ExitCode")
     return int(code) if isinstance(code, int) else 0

@@ -67,22 +67,22 @@ class Options:
     """Parsed values by long name, and which flags the user actually gave."""
 
     def __init__(self, flags: Iterable[Flag]) -> None:
-        self.values: dict[str, object] = {f.long: f.initial() for f in flags}
+        self.data: dict[str, object] = {f.long: f.initial() for f in flags}
         self.changed: set[str] = set()
 
     def on(self, name: str) -> bool:
-        return bool(self.values[name])
+        return bool(self.data[name])
 
-    def str(self, name: str) -> str:
-        value = self.values[name]
+    def text(self, name: str) -> str:
+        value = self.data[name]
         return value if isinstance(value, str) else ""
 
-    def int(self, name: str) -> int:
-        value = self.values[name]
+    def number(self, name: str) -> int:
+        value = self.data[name]
         return value if isinstance(value, int) else 0
 
-    def list(self, name: str) -> list[str]:
-        value = self.values[name]
+    def many(self, name: str) -> list[str]:
+        value = self.data[name]
         return value if isinstance(value, list) else []
 
     def given(self, name: str) -> bool:
@@ -115,10 +115,10 @@ def _store(opts: Options, flag: Flag, text: str) -> None:
                 f'strconv.ParseInt: parsing "{text}": invalid syntax'
             ) from None
     elif flag.kind == LIST:
-        value = [*opts.list(flag.long), text]
+        value = [*opts.many(flag.long), text]
     else:
         value = text
-    opts.values[flag.long] = value
+    opts.data[flag.long] = value
     opts.changed.add(flag.long)
 
 
@@ -145,7 +145,7 @@ def parse(
                     raise HelpRequested()
                 raise FlagError(f"unknown flag: --{name}")
             if flag.kind == BOOL:
-                opts.values[name] = _parse_bool(flag, text) if eq else True
+                opts.data[name] = _parse_bool(flag, text) if eq else True
                 opts.changed.add(name)
             elif eq:
                 _store(opts, flag, text)
@@ -165,10 +165,10 @@ def parse(
                     raise FlagError(f"unknown shorthand flag: '{c}' in -{rest}")
                 if flag.kind == BOOL:
                     if len(rest) > 2 and rest[1] == "=":
-                        opts.values[flag.long] = _parse_bool(flag, rest[2:])
+                        opts.data[flag.long] = _parse_bool(flag, rest[2:])
                         rest = ""
                     else:
-                        opts.values[flag.long] = True
+                        opts.data[flag.long] = True
                         rest = rest[1:]
                     opts.changed.add(flag.long)
                     continue

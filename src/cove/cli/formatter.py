@@ -8,15 +8,16 @@ row is the same template run over the column titles.
 
 from __future__ import annotations
 
-from cove.client import jsonlite as json
-
 from cove.cli.table import render as render_table
 from cove.cli.table import render_template_rows
+from cove.client import jsonlite as json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from typing import Any
+
+    from cove.cli.tmpl import Template
 
 
 class FormatError(Exception):

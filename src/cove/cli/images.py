@@ -61,7 +61,9 @@ def name_rows(image: dict[str, Any], digests: bool) -> list[tuple[str, str, str]
             digs.setdefault(repo, []).append(dig)
     rows = []
     for repo, repo_tags in tags.items():
-        repo_digs = digs.pop(repo, []) if digests else (digs.pop(repo, None) and [])
+        repo_digs = digs.pop(repo, [])  # a tagged repository's digests are not rows of their own
+        if not digests:
+            repo_digs = []
         for tag in repo_tags:
             rows += [(repo, tag, d) for d in repo_digs] or [(repo, tag, NONE)]
     for repo, repo_digs in digs.items():
@@ -98,7 +100,7 @@ def rows_for(images: list[dict[str, Any]], digests: bool, trunc: bool) -> list[d
 def run(ctx: Context, opts: Options, args: list[str]) -> int:
     from cove.cli.ps import parse_filters
 
-    specs = opts.list("filter") + ([f"reference={args[0]}"] if args else [])
+    specs = opts.many("filter") + ([f"reference={args[0]}"] if args else [])
     try:
         filters = parse_filters(specs)
     except ValueError as e:
@@ -113,7 +115,9 @@ def run(ctx: Context, opts: Options, args: list[str]) -> int:
     from cove.cli.formatter import FormatError, render
 
     try:
-        text = render(opts.str("format"), DIGESTS if opts.on("digests") else DEFAULT, rows, HEADERS)
+        text = render(
+            opts.text("format"), DIGESTS if opts.on("digests") else DEFAULT, rows, HEADERS
+        )
     except FormatError as e:
         raise StatusError(1, str(e)) from None
     sys.stdout.write(text)

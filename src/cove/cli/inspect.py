@@ -58,16 +58,16 @@ def run(ctx: Context, opts: Options, args: list[str]) -> int:
     from cove.cli.jsonfmt import join_indented
     from cove.client.errors import APIError
 
-    kind = opts.str("type") or ctx.group
+    kind = opts.text("type") or ctx.group
     if kind and kind not in PATHS:
         raise StatusError(1, f'"{kind}" is not a valid value for --type')
     kinds = [kind] if kind else list(PATHS)
     template = None
-    if opts.str("format"):
+    if opts.text("format"):
         from cove.cli.tmpl import Template
         from cove.cli.tmpl_parse import TemplateError
 
-        fmt = opts.str("format").replace("\\t", "\t").replace("\\n", "\n")
+        fmt = opts.text("format").replace("\\t", "\t").replace("\\n", "\n")
         if fmt == "json":
             fmt = "{{json .}}"
         try:

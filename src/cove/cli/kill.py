@@ -20,5 +20,5 @@ COMMAND = Command(
 
 
 def run(ctx: Context, opts: Options, args: list[str]) -> int:
-    query = {"signal": opts.str("signal") or None}
+    query = {"signal": opts.text("signal") or None}
     return each(args, lambda n: ctx.client.post(f"/containers/{n}/kill", query))

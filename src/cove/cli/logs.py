@@ -18,13 +18,24 @@ COMMAND = Command(
     [
         Flag("details", None, BOOL, "Show extra details provided to logs"),
         Flag("follow", "f", BOOL, "Follow log output"),
-        Flag("since", None, STRING, 'Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") '
-             'or relative (e.g. "42m" for 42 minutes)'),  # fmt: skip
-        Flag("tail", "n", STRING, "Number of lines to show from the end of the logs",
-             default="all"),  # fmt: skip
+        Flag(
+            "since",
+            None,
+            STRING,
+            'Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") '
+            'or relative (e.g. "42m" for 42 minutes)',
+        ),
+        Flag(
+            "tail", "n", STRING, "Number of lines to show from the end of the logs", default="all"
+        ),
         Flag("timestamps", "t", BOOL, "Show timestamps"),
-        Flag("until", None, STRING, 'Show logs before a timestamp (e.g. "2013-01-02T13:23:37Z")'
-             ' or relative (e.g. "42m" for 42 minutes)'),  # fmt: skip
+        Flag(
+            "until",
+            None,
+            STRING,
+            'Show logs before a timestamp (e.g. "2013-01-02T13:23:37Z")'
+            ' or relative (e.g. "42m" for 42 minutes)',
+        ),
     ],
     min_args=1,
     max_args=1,
@@ -63,14 +74,14 @@ def run(ctx: Context, opts: Options, args: list[str]) -> int:
     info = client.get(f"/containers/{args[0]}/json")
     tty = bool((info.get("Config") or {}).get("Tty"))
     try:
-        since = api_timestamp(opts.str("since")) if opts.str("since") else None
-        until = api_timestamp(opts.str("until")) if opts.str("until") else None
+        since = api_timestamp(opts.text("since")) if opts.text("since") else None
+        until = api_timestamp(opts.text("until")) if opts.text("until") else None
     except ValueError as e:
         raise StatusError(1, str(e)) from None
     query = {
         "stdout": True, "stderr": True, "since": since, "until": until,
         "timestamps": opts.on("timestamps"), "follow": opts.on("follow"),
-        "tail": opts.str("tail") or "all", "details": opts.on("details"),
+        "tail": opts.text("tail") or "all", "details": opts.on("details"),
     }  # fmt: skip
     resp = client.open("GET", f"/containers/{info['Id']}/logs", query)
     decoder = None if tty else FrameDecoder()

@@ -117,7 +117,7 @@ def dispatch(argv: Sequence[str]) -> int:
         sys.stderr.write(msg)
         return 1
     path = " ".join(words)
-    host = gopts.str("host") or None
+    host = gopts.text("host") or None
     mod = __import__(f"cove.cli.{module}", fromlist=["run"])
     command: Command = mod.COMMAND
     return run_verb(Context(path, host, group), command, module, mod.run, rest[1:])

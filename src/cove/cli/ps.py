@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from cove.client import jsonlite as json
-
 from cove.cli.command import Command, Context, StatusError
 from cove.cli.flags import BOOL, INT, LIST, STRING, Flag
 from cove.cli.units import ago, ellipsis, go_quote, go_time, human_size, truncate_id
+from cove.client import jsonlite as json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -22,8 +21,7 @@ COMMAND = Command(
         Flag("all", "a", BOOL, "Show all containers (default shows just running)"),
         Flag("filter", "f", LIST, "Filter output based on conditions provided", metavar="filter"),
         Flag("format", None, STRING, "Format output using a custom template"),
-        Flag("last", "n", INT, "Show n last created containers (includes all states)",
-             default=-1),  # fmt: skip
+        Flag("last", "n", INT, "Show n last created containers (includes all states)", default=-1),
         Flag("latest", "l", BOOL, "Show the latest created container (includes all states)"),
         Flag("no-trunc", None, BOOL, "Don't truncate output"),
         Flag("quiet", "q", BOOL, "Only display container IDs"),
@@ -32,7 +30,9 @@ COMMAND = Command(
     max_args=0,
 )
 
-DEFAULT = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+DEFAULT = (
+    "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+)
 HEADERS = {
     "ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
     "RunningFor": "CREATED", "Ports": "PORTS", "State": "STATE", "Status": "STATUS",
@@ -50,7 +50,7 @@ def parse_filters(specs: list[str]) -> str | None:
     for spec in specs:
         key, eq, value = spec.partition("=")
         if not eq:
-            raise ValueError(f"bad format of filter (expected name=value)")
+            raise ValueError("bad format of filter (expected name=value)")
         out.setdefault(key.strip().lower(), {})[value] = True
     return json.dumps(out)
 
@@ -142,10 +142,10 @@ def run(ctx: Context, opts: Options, args: list[str]) -> int:
     import time
 
     try:
-        filters = parse_filters(opts.list("filter"))
+        filters = parse_filters(opts.many("filter"))
     except ValueError as e:
         raise StatusError(125, str(e)) from None
-    last = 1 if opts.on("latest") else opts.int("last")
+    last = 1 if opts.on("latest") else opts.number("last")
     query = {
         "all": opts.on("all") or last > 0,
         "limit": last if last > 0 else None,
@@ -164,7 +164,7 @@ def run(ctx: Context, opts: Options, args: list[str]) -> int:
     now = time.time()
     rows = [row(c, trunc, now) for c in containers]
     try:
-        text = render(opts.str("format"), default, rows, HEADERS)
+        text = render(opts.text("format"), default, rows, HEADERS)
     except FormatError as e:
         raise StatusError(1, str(e)) from None
     import sys

@@ -75,7 +75,7 @@ def run(ctx: Context, opts: Options, args: list[str]) -> int:
 
     image = args[0]
     try:
-        name, tag, full = split_ref(image)
+        full = split_ref(image)[2]
     except ValueError as e:
         raise StatusError(1, f"invalid reference format: {e}") from None
     if opts.on("all-tags") and ("@" in image or ":" in image.rsplit("/", 1)[-1]):
@@ -83,7 +83,7 @@ def run(ctx: Context, opts: Options, args: list[str]) -> int:
     if ":" not in image.rsplit("/", 1)[-1] and "@" not in image and not opts.on("all-tags"):
         ctx.out("Using default tag: latest")
     try:
-        pull_image(ctx.client, image, sys.stdout, platform=opts.str("platform"),
+        pull_image(ctx.client, image, sys.stdout, platform=opts.text("platform"),
                    quiet=opts.on("quiet"), all_tags=opts.on("all-tags"))  # fmt: skip
     except StreamError as e:
         raise StatusError(1, str(e)) from None

@@ -44,13 +44,13 @@ def run(ctx: Context, opts: Options, args: list[str]) -> int:
     from cove.client.errors import APIError
 
     detach = opts.on("detach")
-    if detach and opts.list("attach"):
+    if detach and opts.many("attach"):
         raise StatusError(1, "conflicting options: cannot specify both --attach and --detach")
     spec = build_spec(ctx, opts, args, detach)
     body = spec.body
     if not detach:
         check_tty(spec.tty, bool(body["AttachStdin"]))
-    keys = detach_keys(opts.str("detach-keys"))
+    keys = detach_keys(opts.text("detach-keys"))
     try:
         cid = create_container(ctx, spec)
     except APIError as e:
@@ -103,4 +103,3 @@ def _attached(ctx: Context, opts: Options, spec: Spec, cid: str, keys: bytes) ->
     if error:
         ctx.err(error)
     return status
-

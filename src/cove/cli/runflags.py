@@ -51,17 +51,39 @@ CONTAINER_FLAGS = (
     F("expose", None, LIST, "Expose a port or a range of ports"),
     F("group-add", None, LIST, "Add additional groups to join"),
     F("health-cmd", None, STRING, "Command to run to check health"),
-    F("health-interval", None, STRING, "Time between running the check (ms|s|m|h) (default 0s)",
-      metavar="duration", check=parse_go_duration),  # fmt: skip
+    F(
+        "health-interval",
+        None,
+        STRING,
+        "Time between running the check (ms|s|m|h) (default 0s)",
+        metavar="duration",
+        check=parse_go_duration,
+    ),
     F("health-retries", None, INT, "Consecutive failures needed to report unhealthy"),
-    F("health-start-period", None, STRING, "Start period for the container to initialize "
-      "before starting health-retries countdown (ms|s|m|h) (default 0s)", metavar="duration",
-      check=parse_go_duration),  # fmt: skip
-    F("health-timeout", None, STRING, "Maximum time to allow one check to run (ms|s|m|h) "
-      "(default 0s)", metavar="duration", check=parse_go_duration),  # fmt: skip
+    F(
+        "health-start-period",
+        None,
+        STRING,
+        "Start period for the container to initialize "
+        "before starting health-retries countdown (ms|s|m|h) (default 0s)",
+        metavar="duration",
+        check=parse_go_duration,
+    ),
+    F(
+        "health-timeout",
+        None,
+        STRING,
+        "Maximum time to allow one check to run (ms|s|m|h) (default 0s)",
+        metavar="duration",
+        check=parse_go_duration,
+    ),
     F("hostname", "h", STRING, "Container host name"),
-    F("init", None, BOOL, "Run an init inside the container that forwards signals and reaps "
-      "processes"),  # fmt: skip
+    F(
+        "init",
+        None,
+        BOOL,
+        "Run an init inside the container that forwards signals and reaps processes",
+    ),
     F("interactive", "i", BOOL, "Keep STDIN open even if not attached"),
     F("ip", None, STRING, "IPv4 address (e.g., 172.30.100.104)"),
     F("ip6", None, STRING, "IPv6 address (e.g., 2001:db8::33)"),
@@ -73,12 +95,16 @@ CONTAINER_FLAGS = (
     F("log-opt", None, LIST, "Log driver options"),
     F("mac-address", None, STRING, "Container MAC address (e.g., 92:d0:c6:0a:29:33)"),
     F("memory", "m", STRING, "Memory limit", metavar="bytes", check=ram_in_bytes),
-    F("memory-reservation", None, STRING, "Memory soft limit", metavar="bytes",
-      check=ram_in_bytes),  # fmt: skip
-    F("memory-swap", None, STRING, "Swap limit equal to memory plus swap: '-1' to enable "
-      "unlimited swap", metavar="bytes", check=_bytes),  # fmt: skip
-    F("memory-swappiness", None, INT, "Tune container memory swappiness (0 to 100)",
-      default=-1),  # fmt: skip
+    F("memory-reservation", None, STRING, "Memory soft limit", metavar="bytes", check=ram_in_bytes),
+    F(
+        "memory-swap",
+        None,
+        STRING,
+        "Swap limit equal to memory plus swap: '-1' to enable unlimited swap",
+        metavar="bytes",
+        check=_bytes,
+    ),
+    F("memory-swappiness", None, INT, "Tune container memory swappiness (0 to 100)", default=-1),
     F("mount", None, LIST, "Attach a filesystem mount to the container", metavar="mount"),
     F("name", None, STRING, "Assign a name to the container"),
     F("network", None, STRING, "Connect a container to a network", metavar="network"),
@@ -94,13 +120,22 @@ CONTAINER_FLAGS = (
     F("privileged", None, BOOL, "Give extended privileges to this container"),
     F("publish", "p", LIST, "Publish a container's port(s) to the host"),
     F("publish-all", "P", BOOL, "Publish all exposed ports to random ports"),
-    F("pull", None, STRING, 'Pull image before creating ("always", "missing", "never")',
-      default="missing"),  # fmt: skip
+    F(
+        "pull",
+        None,
+        STRING,
+        'Pull image before creating ("always", "missing", "never")',
+        default="missing",
+    ),
     F("quiet", "q", BOOL, "Suppress the pull output"),
     F("read-only", None, BOOL, "Mount the container's root filesystem as read only"),
     F("restart", None, STRING, "Restart policy to apply when a container exits", default="no"),
-    F("rm", None, BOOL, "Automatically remove the container and its associated anonymous "
-      "volumes when it exits"),  # fmt: skip
+    F(
+        "rm",
+        None,
+        BOOL,
+        "Automatically remove the container and its associated anonymous volumes when it exits",
+    ),
     F("runtime", None, STRING, "Runtime to use for this container"),
     F("security-opt", None, LIST, "Security Options"),
     F("shm-size", None, STRING, "Size of /dev/shm", metavar="bytes", check=ram_in_bytes),

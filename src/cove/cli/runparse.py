@@ -164,13 +164,13 @@ def restart_policy(text: str) -> dict[str, Any]:
     name, colon, count = text.partition(":")
     if colon:
         if name != "on-failure":
-            raise ValueError(f"invalid restart policy format: maximum retry count can only be "
-                             f"used with 'on-failure'")  # fmt: skip
+            raise ValueError("invalid restart policy format: maximum retry count can only be "
+                             "used with 'on-failure'")  # fmt: skip
         try:
             n = int(count)
         except ValueError:
-            raise ValueError(f"invalid restart policy format: maximum retry count must be an "
-                             f"integer")  # fmt: skip
+            raise ValueError("invalid restart policy format: maximum retry count must be an "
+                             "integer")  # fmt: skip
         return {"Name": name, "MaximumRetryCount": n}
     return {"Name": name or "no", "MaximumRetryCount": 0}
 

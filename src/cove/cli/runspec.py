@@ -20,11 +20,11 @@ if TYPE_CHECKING:
 class Spec:
     def __init__(self, body: dict[str, Any], opts: Options) -> None:
         self.body = body
-        self.name = opts.str("name")
-        self.platform = opts.str("platform")
-        self.pull = opts.str("pull") or "missing"
+        self.name = opts.text("name")
+        self.platform = opts.text("platform")
+        self.pull = opts.text("pull") or "missing"
         self.quiet = opts.on("quiet")
-        self.cidfile = opts.str("cidfile")
+        self.cidfile = opts.text("cidfile")
         self.image = str(body["Image"])
         self.tty = bool(body["Tty"])
         self.auto_remove = bool(body["HostConfig"]["AutoRemove"])
@@ -39,28 +39,28 @@ def _bytes(text: str) -> int:
 def _healthcheck(opts: Options) -> dict[str, Any] | None:
     hc: dict[str, Any] = {}
     if opts.on("no-healthcheck"):
-        if opts.str("health-cmd") or opts.given("health-interval"):
+        if opts.text("health-cmd") or opts.given("health-interval"):
             raise ValueError("--no-healthcheck conflicts with --health-* options")
         return {"Test": ["NONE"]}
-    if opts.str("health-cmd"):
-        hc["Test"] = ["CMD-SHELL", opts.str("health-cmd")]
+    if opts.text("health-cmd"):
+        hc["Test"] = ["CMD-SHELL", opts.text("health-cmd")]
     for flag, key in (("health-interval", "Interval"), ("health-timeout", "Timeout"),
                       ("health-start-period", "StartPeriod")):  # fmt: skip
-        if opts.str(flag):
-            hc[key] = parse_go_duration(opts.str(flag))
-    if opts.int("health-retries"):
-        hc["Retries"] = opts.int("health-retries")
+        if opts.text(flag):
+            hc[key] = parse_go_duration(opts.text(flag))
+    if opts.number("health-retries"):
+        hc["Retries"] = opts.number("health-retries")
     return hc or None
 
 
 def _ports(opts: Options) -> tuple[dict[str, Any], dict[str, list[dict[str, str]]]]:
     exposed: dict[str, Any] = {}
     bindings: dict[str, list[dict[str, str]]] = {}
-    for spec in opts.list("publish"):
+    for spec in opts.many("publish"):
         for port, ip, host in rp.parse_publish(spec):
             exposed[port] = {}
             bindings.setdefault(port, []).append({"HostIp": ip, "HostPort": host})
-    for spec in opts.list("expose"):
+    for spec in opts.many("expose"):
         for port in rp.parse_expose(spec):
             exposed[port] = {}
     return exposed, bindings
@@ -79,7 +79,7 @@ def _endpoint(aliases: list[str] | None, ipv4: str, ipv6: str, mac: str) -> dict
 def build(
     opts: Options, image: str, cmd: list[str], *, detach: bool, console: tuple[int, int] = (0, 0)
 ) -> Spec:
-    attach = [a.lower() for a in opts.list("attach")]
+    attach = [a.lower() for a in opts.many("attach")]
     for a in attach:
         if a not in ("stdin", "stdout", "stderr"):
             raise ValueError(f"invalid argument {a!r}: valid streams are STDIN, STDOUT, STDERR")
@@ -90,27 +90,27 @@ def build(
     stdin_once = attach_stdin and interactive
     if detach:
         attach_stdin = attach_out = attach_err = stdin_once = False
-    restart = opts.str("restart") or "no"
+    restart = opts.text("restart") or "no"
     if opts.on("rm") and restart not in ("", "no"):
         raise ValueError("conflicting options: cannot specify both --restart and --rm")
-    network = opts.str("network") or opts.str("net") or "default"
-    aliases = opts.list("network-alias") + opts.list("net-alias")
-    if aliases and network in ("default", "bridge", "host", "none") or (
+    network = opts.text("network") or opts.text("net") or "default"
+    aliases = opts.many("network-alias") + opts.many("net-alias")
+    if (aliases and network in ("default", "bridge", "host", "none")) or (
         aliases and network.startswith("container:")
     ):
         raise ValueError("network-scoped aliases are only supported for user-defined networks")
     exposed, bindings = _ports(opts)
-    env = rp.env_list(opts.list("env-file"), opts.list("env"))
-    volumes = {v: {} for v in opts.list("volume") if ":" not in v}
-    binds = [v for v in opts.list("volume") if ":" in v] or None
+    env = rp.env_list(opts.many("env-file"), opts.many("env"))
+    volumes: dict[str, dict[str, str]] = {v: {} for v in opts.many("volume") if ":" not in v}
+    binds = [v for v in opts.many("volume") if ":" in v] or None
     entrypoint: list[str] | None = None
-    if opts.str("entrypoint"):
-        entrypoint = [opts.str("entrypoint")]
+    if opts.text("entrypoint"):
+        entrypoint = [opts.text("entrypoint")]
     elif opts.given("entrypoint"):
         entrypoint = [""]
     config: dict[str, Any] = {
-        "Hostname": opts.str("hostname"), "Domainname": opts.str("domainname"),
-        "User": opts.str("user"), "AttachStdin": attach_stdin, "AttachStdout": attach_out,
+        "Hostname": opts.text("hostname"), "Domainname": opts.text("domainname"),
+        "User": opts.text("user"), "AttachStdin": attach_stdin, "AttachStdout": attach_out,
         "AttachStderr": attach_err,
     }  # fmt: skip
     if exposed:
@@ -123,68 +123,70 @@ def build(
     if health is not None:
         config["Healthcheck"] = health
     config.update(
-        Image=image, Volumes=volumes, WorkingDir=opts.str("workdir"), Entrypoint=entrypoint,
-        OnBuild=None, Labels=rp.label_map(opts.list("label-file"), opts.list("label")),
+        Image=image, Volumes=volumes, WorkingDir=opts.text("workdir"), Entrypoint=entrypoint,
+        OnBuild=None, Labels=rp.label_map(opts.many("label-file"), opts.many("label")),
     )  # fmt: skip
-    if opts.str("stop-signal"):
-        config["StopSignal"] = opts.str("stop-signal")
+    if opts.text("stop-signal"):
+        config["StopSignal"] = opts.text("stop-signal")
     if opts.given("stop-timeout"):
-        config["StopTimeout"] = opts.int("stop-timeout")
-    log_opts = rp.kv_map(opts.list("log-opt"))
+        config["StopTimeout"] = opts.number("stop-timeout")
+    log_opts = rp.kv_map(opts.many("log-opt"))
     host: dict[str, Any] = {
-        "Binds": binds, "ContainerIDFile": opts.str("cidfile"),
-        "LogConfig": {"Type": opts.str("log-driver"), "Config": log_opts},
+        "Binds": binds, "ContainerIDFile": opts.text("cidfile"),
+        "LogConfig": {"Type": opts.text("log-driver"), "Config": log_opts},
         "NetworkMode": network, "PortBindings": bindings,
         "RestartPolicy": rp.restart_policy(restart), "AutoRemove": opts.on("rm"),
-        "VolumeDriver": opts.str("volume-driver"), "VolumesFrom": opts.list("volumes-from") or None,
-        "ConsoleSize": list(console), "CapAdd": rp.capabilities(opts.list("cap-add")),
-        "CapDrop": rp.capabilities(opts.list("cap-drop")), "CgroupnsMode": opts.str("cgroupns"),
-        "Dns": opts.list("dns"), "DnsOptions": opts.list("dns-option"),
-        "DnsSearch": opts.list("dns-search"), "ExtraHosts": opts.list("add-host") or None,
-        "GroupAdd": opts.list("group-add") or None, "IpcMode": opts.str("ipc"), "Cgroup": "",
-        "Links": opts.list("link") or None, "OomScoreAdj": opts.int("oom-score-adj"),
-        "PidMode": opts.str("pid"), "Privileged": opts.on("privileged"),
+        "VolumeDriver": opts.text("volume-driver"),
+        "VolumesFrom": opts.many("volumes-from") or None,
+        "ConsoleSize": list(console), "CapAdd": rp.capabilities(opts.many("cap-add")),
+        "CapDrop": rp.capabilities(opts.many("cap-drop")), "CgroupnsMode": opts.text("cgroupns"),
+        "Dns": opts.many("dns"), "DnsOptions": opts.many("dns-option"),
+        "DnsSearch": opts.many("dns-search"), "ExtraHosts": opts.many("add-host") or None,
+        "GroupAdd": opts.many("group-add") or None, "IpcMode": opts.text("ipc"), "Cgroup": "",
+        "Links": opts.many("link") or None, "OomScoreAdj": opts.number("oom-score-adj"),
+        "PidMode": opts.text("pid"), "Privileged": opts.on("privileged"),
         "PublishAllPorts": opts.on("publish-all"), "ReadonlyRootfs": opts.on("read-only"),
-        "SecurityOpt": opts.list("security-opt") or None,
+        "SecurityOpt": opts.many("security-opt") or None,
     }  # fmt: skip
-    if opts.list("storage-opt"):
-        host["StorageOpt"] = rp.kv_map(opts.list("storage-opt"))
-    if opts.list("tmpfs"):
-        host["Tmpfs"] = {t.partition(":")[0]: t.partition(":")[2] for t in opts.list("tmpfs")}
+    if opts.many("storage-opt"):
+        host["StorageOpt"] = rp.kv_map(opts.many("storage-opt"))
+    if opts.many("tmpfs"):
+        host["Tmpfs"] = {t.partition(":")[0]: t.partition(":")[2] for t in opts.many("tmpfs")}
     host.update(
-        UTSMode=opts.str("uts"), UsernsMode=opts.str("userns"),
-        ShmSize=_bytes(opts.str("shm-size")),
+        UTSMode=opts.text("uts"), UsernsMode=opts.text("userns"),
+        ShmSize=_bytes(opts.text("shm-size")),
     )  # fmt: skip
-    if opts.list("sysctl"):
-        host["Sysctls"] = rp.kv_map(opts.list("sysctl"))
-    if opts.str("runtime"):
-        host["Runtime"] = opts.str("runtime")
-    cpus = opts.str("cpus")
+    if opts.many("sysctl"):
+        host["Sysctls"] = rp.kv_map(opts.many("sysctl"))
+    if opts.text("runtime"):
+        host["Runtime"] = opts.text("runtime")
+    cpus = opts.text("cpus")
     host.update({
-        "Isolation": "", "CpuShares": opts.int("cpu-shares"), "Memory": _bytes(opts.str("memory")),
-        "NanoCpus": int(round(float(cpus) * 1e9)) if cpus else 0,
-        "CgroupParent": opts.str("cgroup-parent"), "BlkioWeight": 0, "BlkioWeightDevice": [],
+        "Isolation": "", "CpuShares": opts.number("cpu-shares"),
+        "Memory": _bytes(opts.text("memory")),
+        "NanoCpus": round(float(cpus) * 1e9) if cpus else 0,
+        "CgroupParent": opts.text("cgroup-parent"), "BlkioWeight": 0, "BlkioWeightDevice": [],
         "BlkioDeviceReadBps": [], "BlkioDeviceWriteBps": [], "BlkioDeviceReadIOps": [],
-        "BlkioDeviceWriteIOps": [], "CpuPeriod": opts.int("cpu-period"),
-        "CpuQuota": opts.int("cpu-quota"), "CpuRealtimePeriod": 0, "CpuRealtimeRuntime": 0,
-        "CpusetCpus": opts.str("cpuset-cpus"), "CpusetMems": opts.str("cpuset-mems"),
-        "Devices": [rp.parse_device(d) for d in opts.list("device")], "DeviceCgroupRules": None,
-        "DeviceRequests": None, "MemoryReservation": _bytes(opts.str("memory-reservation")),
-        "MemorySwap": _bytes(opts.str("memory-swap")),
-        "MemorySwappiness": opts.int("memory-swappiness"),
-        "OomKillDisable": opts.on("oom-kill-disable"), "PidsLimit": opts.int("pids-limit"),
-        "Ulimits": [rp.parse_ulimit(u) for u in opts.list("ulimit")], "CpuCount": 0,
+        "BlkioDeviceWriteIOps": [], "CpuPeriod": opts.number("cpu-period"),
+        "CpuQuota": opts.number("cpu-quota"), "CpuRealtimePeriod": 0, "CpuRealtimeRuntime": 0,
+        "CpusetCpus": opts.text("cpuset-cpus"), "CpusetMems": opts.text("cpuset-mems"),
+        "Devices": [rp.parse_device(d) for d in opts.many("device")], "DeviceCgroupRules": None,
+        "DeviceRequests": None, "MemoryReservation": _bytes(opts.text("memory-reservation")),
+        "MemorySwap": _bytes(opts.text("memory-swap")),
+        "MemorySwappiness": opts.number("memory-swappiness"),
+        "OomKillDisable": opts.on("oom-kill-disable"), "PidsLimit": opts.number("pids-limit"),
+        "Ulimits": [rp.parse_ulimit(u) for u in opts.many("ulimit")], "CpuCount": 0,
         "CpuPercent": 0, "IOMaximumIOps": 0, "IOMaximumBandwidth": 0,
     })  # fmt: skip
-    if opts.list("mount"):
-        host["Mounts"] = [rp.parse_mount(m) for m in opts.list("mount")]
+    if opts.many("mount"):
+        host["Mounts"] = [rp.parse_mount(m) for m in opts.many("mount")]
     host.update(MaskedPaths=None, ReadonlyPaths=None)
     if opts.on("init"):
         host["Init"] = True
     endpoints: dict[str, Any] = {}
     if network not in ("none", "host") and not network.startswith("container:"):
         endpoints[network] = _endpoint(
-            aliases or None, opts.str("ip"), opts.str("ip6"), opts.str("mac-address")
+            aliases or None, opts.text("ip"), opts.text("ip6"), opts.text("mac-address")
         )
     body = {**config, "HostConfig": host, "NetworkingConfig": {"EndpointsConfig": endpoints}}
     return Spec(body, opts)

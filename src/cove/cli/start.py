@@ -49,11 +49,11 @@ def _attach_and_start(ctx: Context, opts: Options, name: str) -> int:
     tty = bool(config.get("Tty"))
     stdin = opts.on("interactive") and bool(config.get("OpenStdin"))
     check_tty(tty, stdin)
-    keys = detach_keys(opts.str("detach-keys"))
+    keys = detach_keys(opts.text("detach-keys"))
     auto_remove = bool((info.get("HostConfig") or {}).get("AutoRemove"))
     hijacked = client.hijack(
-        f"/containers/{cid}/attach", {"stream": True, "stdin": stdin, "stdout": True,
-                                      "stderr": True}  # fmt: skip
+        f"/containers/{cid}/attach",
+        {"stream": True, "stdin": stdin, "stdout": True, "stderr": True},
     )
     waiter = Waiter(client, cid, "removed" if auto_remove else "next-exit")
     try:

@@ -26,10 +26,10 @@ COMMAND = Command(
 def stop_query(opts: Options) -> dict[str, str | int | None]:
     timeout = None
     if opts.given("timeout"):
-        timeout = opts.int("timeout")
+        timeout = opts.number("timeout")
     elif opts.given("time"):
-        timeout = opts.int("time")
-    return {"signal": opts.str("signal") or None, "t": timeout}
+        timeout = opts.number("time")
+    return {"signal": opts.text("signal") or None, "t": timeout}
 
 
 def run(ctx: Context, opts: Options, args: list[str]) -> int:

@@ -9,9 +9,8 @@ builtins (index, len, print, printf, println, eq, ne, lt, le, gt, ge, and, or, n
 
 from __future__ import annotations
 
-from cove.client import jsonlite as json
-
 from cove.cli.tmpl_parse import Block, Pipeline, TemplateError, Tok, parse
+from cove.client import jsonlite as json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -19,13 +18,54 @@ if TYPE_CHECKING:
     from typing import Any
 
 MAP_FIELDS = frozenset(
-    "Labels Volumes ExposedPorts PortBindings Ports Networks Options Sysctls Tmpfs StorageOpt "
-    "DriverOpts Data Config Annotations Env".split()
+    [
+        "Labels",
+        "Volumes",
+        "ExposedPorts",
+        "PortBindings",
+        "Ports",
+        "Networks",
+        "Options",
+        "Sysctls",
+        "Tmpfs",
+        "StorageOpt",
+        "DriverOpts",
+        "Data",
+        "Config",
+        "Annotations",
+        "Env",
+    ]
 )  # "Config" is a map only inside LogConfig; Env is a list, never a dict, so it is harmless
 LIST_FIELDS = frozenset(
-    "Entrypoint Cmd Env Binds Links CapAdd CapDrop Dns DnsOptions DnsSearch ExtraHosts "
-    "SecurityOpt Mounts OnBuild Shell RepoTags RepoDigests Layers Aliases Devices GroupAdd "
-    "VolumesFrom Ulimits MaskedPaths ReadonlyPaths Args DNSNames".split()
+    [
+        "Entrypoint",
+        "Cmd",
+        "Env",
+        "Binds",
+        "Links",
+        "CapAdd",
+        "CapDrop",
+        "Dns",
+        "DnsOptions",
+        "DnsSearch",
+        "ExtraHosts",
+        "SecurityOpt",
+        "Mounts",
+        "OnBuild",
+        "Shell",
+        "RepoTags",
+        "RepoDigests",
+        "Layers",
+        "Aliases",
+        "Devices",
+        "GroupAdd",
+        "VolumesFrom",
+        "Ulimits",
+        "MaskedPaths",
+        "ReadonlyPaths",
+        "Args",
+        "DNSNames",
+    ]
 )
 
 
@@ -129,7 +169,7 @@ def _cmp(op: str) -> Callable[..., bool]:
         if op == "eq":
             return any(a == b for b in bs)
         b = bs[0]
-        return {"ne": a != b, "lt": a < b, "le": a <= b, "gt": a > b, "ge": a >= b}[op]
+        return bool({"ne": a != b, "lt": a < b, "le": a <= b, "gt": a > b, "ge": a >= b}[op])
 
     return f
 

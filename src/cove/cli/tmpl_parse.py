@@ -156,9 +156,8 @@ def parse_pipeline(toks: list[Tok], pos: int) -> Pipeline:
     kinds = [t.kind for t in toks[:4]]
     if len(toks) > 1 and plain_var(toks[0]) and kinds[1] in (":=", "="):
         decl, k = [toks[0].value[0]], 2
-    elif len(toks) > 3 and plain_var(toks[0]) and kinds[1] == "," and plain_var(toks[2]):
-        if kinds[3] in (":=", "="):
-            decl, k = [toks[0].value[0], toks[2].value[0]], 4
+    elif len(toks) > 3 and plain_var(toks[0]) and plain_var(toks[2]) and kinds[1] == ",":
+        decl, k = ([toks[0].value[0], toks[2].value[0]], 4) if kinds[3] in (":=", "=") else ([], 0)
     cmds: list[list[Tok | Pipeline]] = [[]]
     while k < len(toks):
         t = toks[k]
@@ -186,9 +185,9 @@ def parse_pipeline(toks: list[Tok], pos: int) -> Pipeline:
     return Pipeline(decl, cmds, pos)
 
 
-def _actions(src: str) -> list[tuple[str, str | tuple[str, int]]]:
-    """Split into ("text", s) and ("action", (inner, offset)) with trim markers applied."""
-    out: list[tuple[str, str | tuple[str, int]]] = []
+def _actions(src: str) -> list[tuple[str, str, int]]:
+    """Split into ("text", s, 0) and ("action", inner, offset) with trim markers applied."""
+    out: list[tuple[str, str, int]] = []
     i = 0
     trim_next = False
     while True:
@@ -197,13 +196,13 @@ def _actions(src: str) -> list[tuple[str, str | tuple[str, int]]]:
         if trim_next:
             text = text.lstrip(_SPACE)
         if j < 0:
-            out.append(("text", text))
+            out.append(("text", text, 0))
             return out
         k = j + 2
         if src.startswith("-", k) and src[k + 1 : k + 2] in tuple(_SPACE):
             text = text.rstrip(_SPACE)
             k += 1
-        out.append(("text", text))
+        out.append(("text", text, 0))
         end = k
         quote = ""
         while end < len(src):
@@ -213,7 +212,7 @@ def _actions(src: str) -> list[tuple[str, str | tuple[str, int]]]:
                     end += 1
                 elif c == quote:
                     quote = ""
-            elif c in "\"`":
+            elif c in '"`':
                 quote = c
             elif src.startswith("}}", end):
                 break
@@ -225,7 +224,7 @@ def _actions(src: str) -> list[tuple[str, str | tuple[str, int]]]:
         if inner.endswith(" -") or (len(inner) > 1 and inner[-1] == "-" and inner[-2] in _SPACE):
             inner = inner[:-1]
             trim_next = True
-        out.append(("action", (inner, k)))
+        out.append(("action", inner, k))
         i = end + 2
 
 
@@ -233,12 +232,11 @@ def parse(src: str) -> list[Node]:
     root: list[Node] = []
     stack: list[tuple[Block, list[Node]]] = []
     current = root
-    for kind, item in _actions(src):
+    for kind, inner, off in _actions(src):
         if kind == "text":
-            if item:
-                current.append(item)  # type: ignore[arg-type]
+            if inner:
+                current.append(inner)
             continue
-        inner, off = item  # type: ignore[misc]
         stripped = inner.strip()
         if stripped.startswith("/*"):
             continue

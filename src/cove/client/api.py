@@ -6,9 +6,9 @@ by the host (``unix:///run/cove.sock`` unless ``-H``/``$COVE_HOST`` say otherwis
 
 from __future__ import annotations
 
-from cove.client import jsonlite as json
 import os
 
+from cove.client import jsonlite as json
 from cove.client.errors import APIError, DaemonUnreachable
 from cove.client.http import Response, connect_unix, read_response, send_request
 

@@ -9,6 +9,7 @@ and the socket to stdout/stderr until the daemon closes the stream, in one threa
 
 from __future__ import annotations
 
+import _socket
 import os
 import select
 
@@ -102,6 +103,16 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
+def _recv(sock: _socket.socket) -> bytes | None:
+    """b"" when the daemon closed the stream, None for a spurious wake-up."""
+    try:
+        return sock.recv(65536)
+    except BlockingIOError:
+        return None
+    except ConnectionResetError:
+        return b""
+
+
 class Pump:
     """Run one hijacked session; ``detached`` tells whether the user typed the escape keys."""
 
@@ -144,25 +155,21 @@ class Pump:
         pending = b""
         stdin_open = self.stdin_fd is not None
         write_open = True
+        sfd = sock.fileno()
         while True:
-            rlist: list[object] = [sock]
-            wlist: list[object] = []
+            rlist = [sfd]
+            wlist = []
             if pending and write_open:
-                wlist.append(sock)
-            elif stdin_open:
+                wlist.append(sfd)
+            elif stdin_open and self.stdin_fd is not None:
                 rlist.append(self.stdin_fd)
             readable, writable, _ = select.select(rlist, wlist, [])
-            if sock in readable:
-                try:
-                    data = sock.recv(65536)
-                except BlockingIOError:
-                    data = None
-                except ConnectionResetError:
-                    data = b""
-                if data == b"":
+            if sfd in readable:
+                got = _recv(sock)
+                if got == b"":
                     return
-                if data:
-                    self.deliver(data)
+                if got:
+                    self.deliver(got)
             if self.stdin_fd is not None and self.stdin_fd in readable:
                 try:
                     data = os.read(self.stdin_fd, 32768)
@@ -179,7 +186,7 @@ class Pump:
                     pending = data
                 else:
                     stdin_open = False
-            if sock in writable:
+            if sfd in writable:
                 try:
                     n = sock.send(pending)
                     pending = pending[n:]

@@ -114,23 +114,29 @@ def load(path: str | None, flags: dict[str, Any]) -> DaemonConfig:
         except (OSError, ValueError) as e:
             raise InvalidArgument(f"unable to configure the cove daemon with file {path}: {e}")
         if not isinstance(file_values, dict):
-            raise InvalidArgument(f"unable to configure the cove daemon with file {path}: "
-                                  "the file must hold a JSON object")
+            raise InvalidArgument(
+                f"unable to configure the cove daemon with file {path}: "
+                "the file must hold a JSON object"
+            )
     elif explicit:
-        raise InvalidArgument(f"unable to configure the cove daemon with file {path}: "
-                              "no such file")
+        raise InvalidArgument(f"unable to configure the cove daemon with file {path}: no such file")
     unknown = sorted(k for k in file_values if k not in _KEYS)
     if unknown:
         raise InvalidArgument(
-            "the following directives don't match any configuration option: "
-            + ", ".join(unknown)
+            "the following directives don't match any configuration option: " + ", ".join(unknown)
         )
-    both = sorted(k for k in flags if k in file_values or (k == "data-root" and "graph" in file_values))
+    both = sorted(
+        k for k in flags if k in file_values or (k == "data-root" and "graph" in file_values)
+    )
     if both:
         raise InvalidArgument(
             "the following directives are specified both as a flag and in the configuration "
-            "file: " + ", ".join(f"{k}: (from flag: {flags[k]}, from file: "
-                                 f"{file_values.get(k, file_values.get('graph'))})" for k in both)
+            "file: "
+            + ", ".join(
+                f"{k}: (from flag: {flags[k]}, from file: "
+                f"{file_values.get(k, file_values.get('graph'))})"
+                for k in both
+            )
         )
     for k, v in {**file_values, **flags}.items():
         attr = _KEYS[k]

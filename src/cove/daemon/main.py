@@ -24,10 +24,24 @@ log = logging.getLogger("coved")
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="coved", description="The cove container engine daemon.")
-    p.add_argument("--config-file", help="daemon configuration file (default /etc/cove/daemon.json)")
-    p.add_argument("--data-root", "-g", "--graph", dest="data_root", help="root of persistent state (default /var/lib/cove)")
+    p.add_argument(
+        "--config-file", help="daemon configuration file (default /etc/cove/daemon.json)"
+    )
+    p.add_argument(
+        "--data-root",
+        "-g",
+        "--graph",
+        dest="data_root",
+        help="root of persistent state (default /var/lib/cove)",
+    )
     p.add_argument("--exec-root", help="root of runtime state (default /run/cove)")
-    p.add_argument("-H", "--host", action="append", dest="hosts", help="socket to listen on: unix:///run/cove.sock")
+    p.add_argument(
+        "-H",
+        "--host",
+        action="append",
+        dest="hosts",
+        help="socket to listen on: unix:///run/cove.sock",
+    )
     p.add_argument("-s", "--storage-driver", help="overlay2, overlay, native (vfs)")
     p.add_argument("--default-runtime", help="crun (default) or runc")
     p.add_argument("-p", "--pidfile", help="pid file (default <exec-root>/coved.pid)")
@@ -42,17 +56,28 @@ def _parser() -> argparse.ArgumentParser:
 
 
 _FLAG_KEYS = {
-    "data_root": "data-root", "exec_root": "exec-root", "hosts": "hosts",
-    "storage_driver": "storage-driver", "default_runtime": "default-runtime",
-    "pidfile": "pidfile", "debug": "debug", "log_level": "log-level",
-    "registry_mirrors": "registry-mirrors", "insecure_registries": "insecure-registries",
-    "dns": "dns", "dns_search": "dns-search",
+    "data_root": "data-root",
+    "exec_root": "exec-root",
+    "hosts": "hosts",
+    "storage_driver": "storage-driver",
+    "default_runtime": "default-runtime",
+    "pidfile": "pidfile",
+    "debug": "debug",
+    "log_level": "log-level",
+    "registry_mirrors": "registry-mirrors",
+    "insecure_registries": "insecure-registries",
+    "dns": "dns",
+    "dns_search": "dns-search",
 }
 
 
 _LEVELS = {
-    "debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
-    "warning": logging.WARNING, "error": logging.ERROR, "fatal": logging.CRITICAL,
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "fatal": logging.CRITICAL,
 }
 
 

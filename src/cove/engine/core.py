@@ -40,8 +40,16 @@ class Engine(SystemOps, CreateOps):
 
     # --- logs -----------------------------------------------------------------------------
     def container_logs(
-        self, ref: str, *, follow: bool, stdout: bool, stderr: bool, since: float,
-        until: float, timestamps: bool, tail: str,
+        self,
+        ref: str,
+        *,
+        follow: bool,
+        stdout: bool,
+        stderr: bool,
+        since: float,
+        until: float,
+        timestamps: bool,
+        tail: str,
     ) -> tuple[bool, AsyncIterator[Chunk]]:
         c = self.find(ref)
         if not stdout and not stderr:
@@ -52,8 +60,14 @@ class Engine(SystemOps, CreateOps):
             return c.status in (Status.RUNNING, Status.PAUSED) and self.monitor_alive(c)
 
         it = read_log(
-            self.paths.log_path(c.id), follow=follow, streams=streams, since=since,
-            until=until, timestamps=timestamps, tail=tail, running=running,
+            self.paths.log_path(c.id),
+            follow=follow,
+            streams=streams,
+            since=since,
+            until=until,
+            timestamps=timestamps,
+            tail=tail,
+            running=running,
         )
         return c.tty, it
 

@@ -21,10 +21,31 @@ from cove.util.ids import new_id
 Json = dict[str, Any]
 
 _CONFIG_KEYS = (
-    "Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr",
-    "ExposedPorts", "Tty", "OpenStdin", "StdinOnce", "Env", "Cmd", "Healthcheck",
-    "ArgsEscaped", "Image", "Volumes", "WorkingDir", "Entrypoint", "NetworkDisabled",
-    "MacAddress", "OnBuild", "Labels", "StopSignal", "StopTimeout", "Shell",
+    "Hostname",
+    "Domainname",
+    "User",
+    "AttachStdin",
+    "AttachStdout",
+    "AttachStderr",
+    "ExposedPorts",
+    "Tty",
+    "OpenStdin",
+    "StdinOnce",
+    "Env",
+    "Cmd",
+    "Healthcheck",
+    "ArgsEscaped",
+    "Image",
+    "Volumes",
+    "WorkingDir",
+    "Entrypoint",
+    "NetworkDisabled",
+    "MacAddress",
+    "OnBuild",
+    "Labels",
+    "StopSignal",
+    "StopTimeout",
+    "Shell",
 )
 
 
@@ -67,7 +88,8 @@ def merge_config(body: Json, image: Image, cid: str) -> Json:
         cfg[key] = bool(cfg.get(key))
     if cfg["WorkingDir"] and not cfg["WorkingDir"].startswith("/"):
         raise InvalidArgument(
-            f"the working directory '{cfg['WorkingDir']}' is invalid, it needs to be an absolute path"
+            f"the working directory '{cfg['WorkingDir']}' is invalid, it needs to be an "
+            "absolute path"
         )
     return cfg
 
@@ -184,15 +206,37 @@ def _network_settings(mode: str) -> Json:
     nets: Json = {}
     if mode in ("none", "host"):
         nets[mode] = {
-            "IPAMConfig": None, "Links": None, "Aliases": None, "NetworkID": "",
-            "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0,
-            "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
-            "MacAddress": "", "DriverOpts": None,
+            "IPAMConfig": None,
+            "Links": None,
+            "Aliases": None,
+            "NetworkID": "",
+            "EndpointID": "",
+            "Gateway": "",
+            "IPAddress": "",
+            "IPPrefixLen": 0,
+            "IPv6Gateway": "",
+            "GlobalIPv6Address": "",
+            "GlobalIPv6PrefixLen": 0,
+            "MacAddress": "",
+            "DriverOpts": None,
         }
     return {
-        "Bridge": "", "SandboxID": "", "SandboxKey": "", "HairpinMode": False,
-        "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0, "Ports": {},
-        "SecondaryIPAddresses": None, "SecondaryIPv6Addresses": None, "EndpointID": "",
-        "Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "IPAddress": "",
-        "IPPrefixLen": 0, "IPv6Gateway": "", "MacAddress": "", "Networks": nets,
+        "Bridge": "",
+        "SandboxID": "",
+        "SandboxKey": "",
+        "HairpinMode": False,
+        "LinkLocalIPv6Address": "",
+        "LinkLocalIPv6PrefixLen": 0,
+        "Ports": {},
+        "SecondaryIPAddresses": None,
+        "SecondaryIPv6Addresses": None,
+        "EndpointID": "",
+        "Gateway": "",
+        "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0,
+        "IPAddress": "",
+        "IPPrefixLen": 0,
+        "IPv6Gateway": "",
+        "MacAddress": "",
+        "Networks": nets,
     }

@@ -54,9 +54,7 @@ def resolv_text(
             # Docker falls back to public resolvers here; we write them but send nothing.
             text += "\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n"
         return text
-    old_search = [
-        ln.split()[1:] for ln in host_resolv.splitlines() if ln.startswith("search ")
-    ]
+    old_search = [ln.split()[1:] for ln in host_resolv.splitlines() if ln.startswith("search ")]
     out = []
     servers = dns or re.findall(r"^\s*nameserver\s+(\S+)", _LOCAL_NS.sub("", host_resolv), re.M)
     out += [f"nameserver {s}" for s in servers]
@@ -69,8 +67,14 @@ def resolv_text(
 
 
 def write_etc_files(
-    cdir: str, hostname: str, domainname: str, extra_hosts: list[str], dns: list[str],
-    dns_search: list[str], dns_options: list[str], host_network: bool,
+    cdir: str,
+    hostname: str,
+    domainname: str,
+    extra_hosts: list[str],
+    dns: list[str],
+    dns_search: list[str],
+    dns_options: list[str],
+    host_network: bool,
 ) -> None:
     try:
         with open("/etc/resolv.conf") as f:
@@ -86,7 +90,8 @@ def write_etc_files(
     fqdn = f"{hostname}.{domainname}" if domainname else hostname
     atomic_write(os.path.join(cdir, "hostname"), (fqdn + "\n").encode(), sync=False)
     atomic_write(
-        os.path.join(cdir, "hosts"), hosts_text(hostname, extra_hosts, host_network).encode(),
+        os.path.join(cdir, "hosts"),
+        hosts_text(hostname, extra_hosts, host_network).encode(),
         sync=False,
     )
     atomic_write(

@@ -54,9 +54,9 @@ class EventBus:
         try:
             if since is not None:
                 for ev in list(self._history):
-                    if ev["timeNano"] / 1e9 >= since and (until is None or ev["timeNano"] / 1e9 <= until):
-                        if keep(ev):
-                            yield ev
+                    t = ev["timeNano"] / 1e9
+                    if t >= since and (until is None or t <= until) and keep(ev):
+                        yield ev
             if until is not None and until <= time.time():
                 return
             while True:

@@ -116,8 +116,12 @@ class ExecOps(QueryOps):
         body = e["_body"]
         process = exec_process(self, c, body)
         use_tty = bool(body.get("Tty"))
-        io = IOConfig(tty=use_tty, stdin=bool(body.get("AttachStdin")) and not detach,
-                      stdin_once=True, log_path=None)
+        io = IOConfig(
+            tty=use_tty,
+            stdin=bool(body.get("AttachStdin")) and not detach,
+            stdin_once=True,
+            log_path=None,
+        )
         done = asyncio.Event()
         self._exec_done[exec_id] = done
         try:

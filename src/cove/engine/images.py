@@ -32,17 +32,19 @@ class ImageOps(ExecOps):
             if not _image_match(img, filters):
                 continue
             cfg = img.config.get("config") or {}
-            out.append({
-                "Id": img.id,
-                "ParentId": "",
-                "RepoTags": img.repo_tags,
-                "RepoDigests": img.repo_digests,
-                "Created": int(parse_rfc3339(img.config.get("created", _ZERO))),
-                "Size": img.size,
-                "SharedSize": -1,
-                "Labels": cfg.get("Labels") or {},
-                "Containers": -1,
-            })
+            out.append(
+                {
+                    "Id": img.id,
+                    "ParentId": "",
+                    "RepoTags": img.repo_tags,
+                    "RepoDigests": img.repo_digests,
+                    "Created": int(parse_rfc3339(img.config.get("created", _ZERO))),
+                    "Size": img.size,
+                    "SharedSize": -1,
+                    "Labels": cfg.get("Labels") or {},
+                    "Containers": -1,
+                }
+            )
         out.sort(key=lambda j: int(j["Created"]), reverse=True)
         return out
 
@@ -73,14 +75,16 @@ class ImageOps(ExecOps):
         hist = img.config.get("history") or []
         out: list[Json] = []
         for i, h in enumerate(reversed(hist)):
-            out.append({
-                "Id": img.id if i == 0 else "<missing>",
-                "Created": int(parse_rfc3339(h.get("created", _ZERO))),
-                "CreatedBy": h.get("created_by", ""),
-                "Tags": img.repo_tags if i == 0 else None,
-                "Size": int(h.get("_size", 0)) if not h.get("empty_layer") else 0,
-                "Comment": h.get("comment", ""),
-            })
+            out.append(
+                {
+                    "Id": img.id if i == 0 else "<missing>",
+                    "Created": int(parse_rfc3339(h.get("created", _ZERO))),
+                    "CreatedBy": h.get("created_by", ""),
+                    "Tags": img.repo_tags if i == 0 else None,
+                    "Size": int(h.get("_size", 0)) if not h.get("empty_layer") else 0,
+                    "Comment": h.get("comment", ""),
+                }
+            )
         if out and not any(o["Size"] for o in out):
             out[0]["Size"] = img.size
         return out
@@ -169,8 +173,13 @@ class ImageOps(ExecOps):
                         f.write(chunk)
             with open(tmp, "rb") as f:
                 img = await asyncio.to_thread(
-                    import_rootfs, self.images, f, changes, message,
-                    target, "-" if not isinstance(source, str) else source,
+                    import_rootfs,
+                    self.images,
+                    f,
+                    changes,
+                    message,
+                    target,
+                    "-" if not isinstance(source, str) else source,
                 )
         finally:
             os.unlink(tmp)
@@ -186,7 +195,7 @@ def _download(url: str, f: Any) -> None:
             while chunk := r.read(1 << 20):
                 f.write(chunk)
     except OSError as e:
-        raise NotFound(f"Get \"{url}\": {e}") from None
+        raise NotFound(f'Get "{url}": {e}') from None
 
 
 def _looks_like_id(ref: str, image_id: str) -> bool:
@@ -205,7 +214,8 @@ def _image_match(img: Image, filters: dict[str, list[str]]) -> bool:
 
             if not any(
                 fnmatch.fnmatch(t, v) or fnmatch.fnmatch(t.rsplit(":", 1)[0], v)
-                for t in img.repo_tags for v in vals
+                for t in img.repo_tags
+                for v in vals
             ):
                 return False
         elif key == "label":

@@ -199,12 +199,21 @@ class LifecycleOps(EngineBase):
             raise SystemError_(_docker_start_error(reason)) from None
         st = c.state
         st.update(
-            Status=Status.RUNNING.value, Running=True, Paused=False, Restarting=False,
-            OOMKilled=False, Dead=False, Pid=info.pid, ExitCode=0, Error="",
-            StartedAt=now_rfc3339(), FinishedAt="0001-01-01T00:00:00Z",
+            Status=Status.RUNNING.value,
+            Running=True,
+            Paused=False,
+            Restarting=False,
+            OOMKilled=False,
+            Dead=False,
+            Pid=info.pid,
+            ExitCode=0,
+            Error="",
+            StartedAt=now_rfc3339(),
+            FinishedAt="0001-01-01T00:00:00Z",
         )
         c.private.update(
-            MonitorPid=info.monitor_pid, MonitorStart=pid_start_time(info.monitor_pid),
+            MonitorPid=info.monitor_pid,
+            MonitorStart=pid_start_time(info.monitor_pid),
             PidStart=info.pid_start,
         )
         c.save()
@@ -231,7 +240,8 @@ class LifecycleOps(EngineBase):
                 await self.runtime.wait_exit(info.monitor_pid)
                 async with self.lock(c.id):
                     if c.private.get("MonitorPid") == info.monitor_pid and c.status in (
-                        Status.RUNNING, Status.PAUSED,
+                        Status.RUNNING,
+                        Status.PAUSED,
                     ):
                         await self._record_exit(c, info.monitor_pid)
                 if c.host_config.get("AutoRemove") and c.id in self.containers:
@@ -250,8 +260,13 @@ class LifecycleOps(EngineBase):
         if code is None:
             code = 255  # the monitor died without recording a status
         c.state.update(
-            Status=Status.EXITED.value, Running=False, Paused=False, Restarting=False,
-            Pid=0, ExitCode=code, FinishedAt=now_rfc3339(),
+            Status=Status.EXITED.value,
+            Running=False,
+            Paused=False,
+            Restarting=False,
+            Pid=0,
+            ExitCode=code,
+            FinishedAt=now_rfc3339(),
         )
         c.private.pop("MonitorPid", None)
         await self.runtime.delete(c.id, force=True)

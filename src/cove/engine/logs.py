@@ -35,7 +35,8 @@ def parse_line(line: bytes) -> Entry | None:
 def _convert_ts(ts: str) -> tuple[float, str]:
     """``2026-11-28T06:18:54.123456789+00:00`` -> (epoch, ``2026-11-28T06:18:54.123456789Z``)."""
     main, _, rest = ts.partition(".")
-    frac, off = rest[:9], rest[9:]
+    n = len(rest) - len(rest.lstrip("0123456789"))
+    frac, off = rest[:n], rest[n:]
     try:
         base = datetime.strptime(main, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
     except ValueError:

@@ -11,17 +11,87 @@ _VALID = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 
 # A short list of our own; Docker's idea of pairing a mood with a famous name.
 _LEFT = (
-    "admiring agile amazing bold brave busy calm clever cool dazzling eager elastic "
-    "epic fervent focused gallant gifted happy hopeful keen kind lucid modest nice "
-    "nifty optimistic peaceful practical quirky relaxed serene sharp stoic sweet "
-    "tender trusting upbeat vibrant wizardly youthful zealous"
-).split()
+    "admiring",
+    "agile",
+    "amazing",
+    "bold",
+    "brave",
+    "busy",
+    "calm",
+    "clever",
+    "cool",
+    "dazzling",
+    "eager",
+    "elastic",
+    "epic",
+    "fervent",
+    "focused",
+    "gallant",
+    "gifted",
+    "happy",
+    "hopeful",
+    "keen",
+    "kind",
+    "lucid",
+    "modest",
+    "nice",
+    "nifty",
+    "optimistic",
+    "peaceful",
+    "practical",
+    "quirky",
+    "relaxed",
+    "serene",
+    "sharp",
+    "stoic",
+    "sweet",
+    "tender",
+    "trusting",
+    "upbeat",
+    "vibrant",
+    "wizardly",
+    "youthful",
+    "zealous",
+)
 _RIGHT = (
-    "babbage bohr carson curie darwin dijkstra einstein euler faraday fermi franklin "
-    "galileo gauss goodall hamilton hopper hypatia johnson kepler knuth lamarr "
-    "lovelace maxwell meitner mendel newton noether pascal planck ritchie sagan "
-    "shannon thompson tesla turing wozniak yonath"
-).split()
+    "babbage",
+    "bohr",
+    "carson",
+    "curie",
+    "darwin",
+    "dijkstra",
+    "einstein",
+    "euler",
+    "faraday",
+    "fermi",
+    "franklin",
+    "galileo",
+    "gauss",
+    "goodall",
+    "hamilton",
+    "hopper",
+    "hypatia",
+    "johnson",
+    "kepler",
+    "knuth",
+    "lamarr",
+    "lovelace",
+    "maxwell",
+    "meitner",
+    "mendel",
+    "newton",
+    "noether",
+    "pascal",
+    "planck",
+    "ritchie",
+    "sagan",
+    "shannon",
+    "thompson",
+    "tesla",
+    "turing",
+    "wozniak",
+    "yonath",
+)
 
 
 def validate(name: str) -> str:

@@ -40,7 +40,10 @@ class QueryOps(LifecycleOps):
         if c.status in (Status.RUNNING, Status.PAUSED) and not self.monitor_alive(c):
             code = self.runtime.exit_code(c.id)
             c.state.update(
-                Status=Status.EXITED.value, Running=False, Paused=False, Pid=0,
+                Status=Status.EXITED.value,
+                Running=False,
+                Paused=False,
+                Pid=0,
                 ExitCode=255 if code is None else code,
             )
 
@@ -62,8 +65,14 @@ class QueryOps(LifecycleOps):
         out: list[Json] = []
         for c in items:
             self._quick_sync(c)
-            if not all and not filters.get("status") and c.status not in (
-                Status.RUNNING, Status.PAUSED,
+            if (
+                not all
+                and not filters.get("status")
+                and c.status
+                not in (
+                    Status.RUNNING,
+                    Status.PAUSED,
+                )
             ):
                 continue
             if not _match(c, filters, self):
@@ -92,8 +101,23 @@ class QueryOps(LifecycleOps):
         }
 
 
-_KNOWN = {"id", "name", "status", "label", "exited", "ancestor", "before", "since",
-          "network", "volume", "health", "isolation", "is-task", "publish", "expose"}
+_KNOWN = {
+    "id",
+    "name",
+    "status",
+    "label",
+    "exited",
+    "ancestor",
+    "before",
+    "since",
+    "network",
+    "volume",
+    "health",
+    "isolation",
+    "is-task",
+    "publish",
+    "expose",
+}
 
 
 def _match(c: Container, filters: dict[str, list[str]], ops: QueryOps) -> bool:

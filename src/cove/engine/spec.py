@@ -45,8 +45,12 @@ def _read_inside(rootfs: str, path: str) -> str | None:
 
 
 def _bind(src: str, dest: str, ro: bool = False) -> Json:
-    return {"destination": dest, "type": "bind", "source": src,
-            "options": ["rbind", "rprivate", "ro" if ro else "rw"]}
+    return {
+        "destination": dest,
+        "type": "bind",
+        "source": src,
+        "options": ["rbind", "rprivate", "ro" if ro else "rw"],
+    }
 
 
 def _binds(hc: Json) -> list[Json]:
@@ -63,7 +67,7 @@ def _binds(hc: Json) -> list[Json]:
         if not dest.startswith("/"):
             raise InvalidArgument(
                 f"invalid volume specification: '{b}': invalid mount config for type "
-                f'"bind": invalid mount path: \'{dest}\' mount path must be absolute'
+                f"\"bind\": invalid mount path: '{dest}' mount path must be absolute"
             )
         os.makedirs(src, exist_ok=True)  # Docker creates a missing bind source
         out.append(_bind(src, dest, "ro" in mode.split(",")))
@@ -79,19 +83,30 @@ def _namespace_of(eng: EngineBase, mode: str, kind: str) -> str:
     return f"/proc/{other.state['Pid']}/ns/{kind}"
 
 
+def _console_size(v: Any) -> tuple[int, int] | None:
+    """``HostConfig.ConsoleSize`` [height, width]: the TTY has its size from the start."""
+    if isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) and x > 0 for x in v):
+        return (v[0], v[1])
+    return None
+
+
 def container_spec(eng: EngineBase, c: Container, rootfs: str) -> ContainerSpec:
     cfg, hc = c.config, c.host_config
     passwd = _read_inside(rootfs, "/etc/passwd")
     group = _read_inside(rootfs, "/etc/group")
-    uid, gid, gids, home = resolve_user(cfg.get("User") or "", passwd, group,
-                                        hc.get("GroupAdd") or ())
+    uid, gid, gids, home = resolve_user(
+        cfg.get("User") or "", passwd, group, hc.get("GroupAdd") or ()
+    )
     net_mode = str(hc.get("NetworkMode") or "default")
     network = "host" if net_mode == "host" else "private"
     if net_mode.startswith("container:"):
         network = _namespace_of(eng, net_mode, "net")
     ipc = str(hc.get("IpcMode") or "private")
-    ipc = "host" if ipc == "host" else (
-        _namespace_of(eng, ipc, "ipc") if ipc.startswith("container:") else "private")
+    ipc = (
+        "host"
+        if ipc == "host"
+        else (_namespace_of(eng, ipc, "ipc") if ipc.startswith("container:") else "private")
+    )
     pid = "host" if hc.get("PidMode") == "host" else "private"
     uts = "host" if hc.get("UTSMode") == "host" or net_mode == "host" else "private"
     mounts = [
@@ -105,12 +120,19 @@ def container_spec(eng: EngineBase, c: Container, rootfs: str) -> ContainerSpec:
         args=[c.data["Path"], *c.data["Args"]],
         env=list(cfg.get("Env") or []),
         cwd=cfg.get("WorkingDir") or "/",
-        uid=uid, gid=gid, additional_gids=gids, home=home,
+        uid=uid,
+        gid=gid,
+        additional_gids=gids,
+        home=home,
         tty=bool(cfg.get("Tty")),
+        console_size=_console_size(hc.get("ConsoleSize")),
         hostname=str(cfg.get("Hostname") or c.id[:12]),
         domainname=str(cfg.get("Domainname") or ""),
         mounts=mounts,
-        network=network, ipc=ipc, pid=pid, uts=uts,
+        network=network,
+        ipc=ipc,
+        pid=pid,
+        uts=uts,
         readonly_rootfs=bool(hc.get("ReadonlyRootfs")),
         privileged=bool(hc.get("Privileged")),
         cap_add=list(hc.get("CapAdd") or []),
@@ -128,9 +150,13 @@ def prepare_bundle(eng: EngineBase, c: Container, rootfs: str, bundle: str) -> N
     cfg, hc = c.config, c.host_config
     host_net = hc.get("NetworkMode") == "host"
     write_etc_files(
-        c.dir, str(cfg.get("Hostname") or c.id[:12]), str(cfg.get("Domainname") or ""),
-        list(hc.get("ExtraHosts") or []), list(hc.get("Dns") or eng.options.dns),
-        list(hc.get("DnsSearch") or eng.options.dns_search), list(hc.get("DnsOptions") or []),
+        c.dir,
+        str(cfg.get("Hostname") or c.id[:12]),
+        str(cfg.get("Domainname") or ""),
+        list(hc.get("ExtraHosts") or []),
+        list(hc.get("Dns") or eng.options.dns),
+        list(hc.get("DnsSearch") or eng.options.dns_search),
+        list(hc.get("DnsOptions") or []),
         host_net,
     )
     wd = cfg.get("WorkingDir")
@@ -141,8 +167,12 @@ def prepare_bundle(eng: EngineBase, c: Container, rootfs: str, bundle: str) -> N
         os.makedirs(p, exist_ok=True)
     spec = container_spec(eng, c, rootfs)
     os.makedirs(bundle, mode=0o700, exist_ok=True)
-    atomic_write(os.path.join(bundle, "config.json"), json.dumps(build_config(spec)).encode(),
-                 mode=0o600, sync=False)
+    atomic_write(
+        os.path.join(bundle, "config.json"),
+        json.dumps(build_config(spec)).encode(),
+        mode=0o600,
+        sync=False,
+    )
 
 
 def exec_process(eng: EngineBase, c: Container, body: Json) -> Json:
@@ -155,7 +185,11 @@ def exec_process(eng: EngineBase, c: Container, body: Json) -> Json:
         )
         user = (uid, gid, gids)
     return build_exec_process(
-        spec, list(body.get("Cmd") or []), env=list(body.get("Env") or []),
-        cwd=body.get("WorkingDir") or None, user=user, tty=bool(body.get("Tty")),
+        spec,
+        list(body.get("Cmd") or []),
+        env=list(body.get("Env") or []),
+        cwd=body.get("WorkingDir") or None,
+        user=user,
+        tty=bool(body.get("Tty")),
         privileged=bool(body.get("Privileged")),
     )

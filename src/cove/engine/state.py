@@ -7,10 +7,10 @@ Docker's wording instead of half-running.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     CREATED = "created"
     RUNNING = "running"
     PAUSED = "paused"

@@ -48,8 +48,7 @@ DEFAULT_READONLY_PATHS: tuple[str, ...] = (
 )
 
 _ULIMIT_NAMES = frozenset(
-    "as core cpu data fsize locks memlock msgqueue nice nofile nproc rss rtprio rttime "
-    "sigpending stack".split()
+    ["as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack"]
 )
 
 
