@@ -77,7 +77,7 @@ def test_parse_k8s_line() -> None:
     e = parse_line(b"2026-11-28T06:18:54.123456789+00:00 stderr F boom\n")
     assert e is not None
     t, stamp, stream, data = e
-    assert t == 1795846734.123456789 or abs(t - 1795846734.123457) < 1e-3
+    assert abs(t - 1795846734.123456789) < 1e-3
     assert stamp == "2026-11-28T06:18:54.123456789Z" and stream == STDERR and data == b"boom\n"
     e = parse_line(b"2026-11-28T07:18:54.5+01:00 stdout P part")
     assert e is not None and e[1] == "2026-11-28T06:18:54.500000000Z" and e[3] == b"part"
