@@ -42,6 +42,24 @@ class Result:
     seconds: float
 
 
+def short(args: tuple[str, ...] | list[str]) -> str:
+    """A command for a message: long ids cut to docker's 12 characters, at most 8 words."""
+    words = [
+        a[:12] if len(a) == 64 and all(c in "0123456789abcdef" for c in a) else a for a in args
+    ]
+    return " ".join(words[:8]) + (f" ... (+{len(words) - 8})" if len(words) > 8 else "")
+
+
+def gist(res: Result) -> str:
+    """The distinct lines of what a failed command said, shortened."""
+    lines: list[str] = []
+    for ln in (res.err.strip() or res.out.strip()).splitlines():
+        if ln.strip() and ln.strip() not in lines:
+            lines.append(ln.strip())
+    text = " | ".join(lines)
+    return text if len(text) <= 400 else text[:400] + " ..."
+
+
 def _tail(path: str, n: int = 2500) -> str:
     try:
         with open(path, errors="replace") as f:
@@ -123,7 +141,7 @@ class Engine:
             )
         except subprocess.TimeoutExpired:
             raise EngineError(
-                f"{self.name}: timed out after {timeout or self.timeout:.0f}s: {' '.join(args)}"
+                f"{self.name} {short(args)}: timed out after {timeout or self.timeout:.0f}s"
             ) from None
         dt = time.perf_counter() - t0
         res = Result(
@@ -134,8 +152,7 @@ class Engine:
             dt,
         )
         if check and r.returncode != 0:
-            msg = (res.err.strip() or res.out.strip())[-600:]
-            raise EngineError(f"{self.name} {' '.join(args)} -> exit {r.returncode}: {msg}")
+            raise EngineError(f"{self.name} {short(args)} -> exit {r.returncode}: {gist(res)}")
         return res
 
     def daemon_alive(self) -> bool:
@@ -208,6 +225,28 @@ class Engine:
         self.proc = None
         return notes
 
+    # Per-container and per-command helpers; none should outlive the case that made them.
+    HELPERS = ("podman", "conmon", "crun", "runc", "containerd-shim-runc-v2")
+
+    def settle(self, limit: float = 15.0) -> int:
+        """Wait until helpers naming our directory are gone; return how many are left.
+
+        podman's `rm` returns while conmon still runs its exit command (`podman container
+        cleanup`): that work must not be billed to whichever engine is measured next.
+        """
+        if not self.base:
+            return 0
+        deadline = time.monotonic() + limit
+        while True:
+            left = [
+                p
+                for p in procs.pids_naming(self.base)
+                if os.path.basename((procs.cmdline(p) or ["?"])[0]) in self.HELPERS
+            ]
+            if not left or time.monotonic() >= deadline:
+                return len(left)
+            time.sleep(0.05)
+
     def teardown(self) -> list[str]:
         """Remove everything; returns notes about what needed force (empty: all was clean)."""
         notes: list[str] = []
@@ -222,6 +261,7 @@ class Engine:
             notes += self.stop_daemon()
         except Exception as e:
             notes.append(f"stopping daemon: {e}")
+        self.settle(10.0)
         notes += force_clean(self.base)
         self.base = ""
         return notes
@@ -234,10 +274,8 @@ def force_clean(base: str) -> list[str]:
     sockets = procs.shim_sockets(victims)
     killed = procs.kill_tree_naming(base)
     if killed:
-        notes.append(
-            f"killed leftover processes: {', '.join(killed[:12])}"
-            + (" ..." if len(killed) > 12 else "")
-        )
+        more = " ..." if len(killed) > 8 else ""
+        notes.append(f"killed {len(killed)} leftover processes: {', '.join(killed[:8])}{more}")
     # Leaf cgroups of what was killed, deepest first, and only those made since this engine
     # started (a shared parent such as libpod_parent/conmon predating us is not ours);
     # rmdir only succeeds on empty ones anyway.
@@ -245,15 +283,21 @@ def force_clean(base: str) -> list[str]:
         born = os.stat(base).st_ctime - 1
     except OSError:
         born = 0.0
+    gone = []
     for cg in sorted(cgroups, key=len, reverse=True):
         with contextlib.suppress(OSError):
             if os.stat(cg).st_ctime >= born:
                 os.rmdir(cg)
-                notes.append(f"removed cgroup {cg}")
+                gone.append(cg)
+    if gone:
+        notes.append(f"removed {len(gone)} leftover cgroups (e.g. {gone[0]})")
+    gone = []
     for sock in sockets:  # a SIGKILLed shim leaves its socket in containerd's state dir
         with contextlib.suppress(OSError):
             os.unlink(sock)
-            notes.append(f"removed {sock}")
+            gone.append(sock)
+    if gone:
+        notes.append(f"removed {len(gone)} shim sockets (e.g. {gone[0]})")
     unmounted = procs.unmount_under(base)
     if unmounted:
         notes.append(f"unmounted {len(unmounted)} leftover mounts (e.g. {unmounted[0]})")

@@ -67,7 +67,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--timeout", type=float, default=60.0, help="limit per CLI command, s")
     a = p.parse_args(argv)
     try:
-        a.only = _csv(a.only, list(cases.CASES), "case")
+        only = _csv(a.only, list(cases.CASES), "case")
+        a.only = [c for c in cases.CASES if c in only]  # idle RSS first, whatever the order
         a.peers = _csv(a.peers, list(ALL_ENGINES), "engine")
     except argparse.ArgumentTypeError as e:
         p.error(str(e))
@@ -132,6 +133,9 @@ class Bench:
                 except Exception as e:  # a bench bug must not skip cleanup
                     self.case_failed(eng, case, f"{type(e).__name__}: {e}")
                     continue
+                left = eng.settle()
+                if left:
+                    say(f"[{eng.name}] {left} helper processes still running after {case}")
                 for k in cases.CASE_METRICS[case]:
                     if k not in samples:
                         self.marks[(eng.name, k)] = "n/a"
@@ -242,8 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, interrupt)
-    signal.signal(signal.SIGHUP, interrupt)
+    # SIGINT too: a shell starts background jobs with it ignored, and `kill -INT` should work.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, interrupt)
     for n in peers.clean_stale():
         say(f"stale: {n}")
 

@@ -202,6 +202,8 @@ def usage_lines(flags: Sequence[Flag]) -> list[str]:
         text = f.help
         if f.default not in (None, "", False, 0, [], ()):
             shown = f'"{f.default}"' if f.kind == STRING else str(f.default)
+            if f.default is True:
+                shown = "true"
             text += f" (default {shown})"
         rows.append((left, text))
     width = max((len(left) for left, _ in rows), default=0)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 from cove.engine.query import QueryOps
@@ -15,7 +16,7 @@ from cove.engine.state import Status
 from cove.errors import Conflict, CoveError, InvalidArgument, SystemError_, no_such_exec
 from cove.runtime.base import IOConfig
 from cove.util.ids import new_id
-from cove.util.streams import AttachSession, Chunk
+from cove.util.streams import STDOUT, AttachSession, Chunk
 
 log = logging.getLogger("cove.engine")
 Json = dict[str, Any]
@@ -127,9 +128,14 @@ class ExecOps(QueryOps):
         try:
             info, session = await self.runtime.exec(c.id, exec_id, process, io, not detach)
         except CoveError as err:
-            e["ExitCode"] = 126 if "permission denied" in err.message.lower() else 127
+            reason = _exec_reason(err.message)
+            e["ExitCode"] = 127 if "not found" in reason or "no such file" in reason else 126
             done.set()
-            raise SystemError_(_exec_error(err.message)) from None
+            msg = _exec_error(reason)
+            if detach:
+                raise SystemError_(msg) from None
+            # dockerd writes the failure into the attached stream; the exit code tells
+            return _Message((msg + "\r\n").encode(), use_tty)
         e.update(Running=True, Pid=info.pid)
         self.emit(c, "exec_start: " + " ".join(process.get("args", [])), {"execID": exec_id})
 
@@ -153,5 +159,40 @@ class ExecOps(QueryOps):
         await self.runtime.exec_resize(exec_id, height, width)
 
 
-def _exec_error(msg: str) -> str:
-    return f"OCI runtime exec failed: exec failed: {msg}: unknown"
+_NOT_FOUND = re.compile(r"executable file `(.+?)` not found in \$PATH")
+
+
+def _exec_reason(msg: str) -> str:
+    msg = msg.removeprefix("OCI runtime exec failed: ")
+    m = _NOT_FOUND.search(msg)
+    if m:
+        return f'exec: "{m.group(1)}": executable file not found in $PATH'
+    return msg
+
+
+def _exec_error(reason: str) -> str:
+    return (
+        "OCI runtime exec failed: exec failed: unable to start container process: "
+        f"{reason}: unknown"
+    )
+
+
+class _Message:
+    """A finished session carrying one message, as dockerd answers a failed exec."""
+
+    def __init__(self, data: bytes, tty: bool) -> None:
+        self.tty = tty
+        self._data: bytes | None = data
+
+    async def read(self) -> Chunk | None:
+        data, self._data = self._data, None
+        return None if data is None else Chunk(STDOUT, data)
+
+    async def write(self, data: bytes) -> None:
+        pass
+
+    async def close_stdin(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        self._data = None

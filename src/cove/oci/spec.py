@@ -48,7 +48,24 @@ DEFAULT_READONLY_PATHS: tuple[str, ...] = (
 )
 
 _ULIMIT_NAMES = frozenset(
-    ["as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack"]
+    [
+        "as",
+        "core",
+        "cpu",
+        "data",
+        "fsize",
+        "locks",
+        "memlock",
+        "msgqueue",
+        "nice",
+        "nofile",
+        "nproc",
+        "rss",
+        "rtprio",
+        "rttime",
+        "sigpending",
+        "stack",
+    ]
 )
 
 
@@ -116,9 +133,7 @@ def merge_env(base: Sequence[str], overrides: Sequence[str]) -> list[str]:
     return out
 
 
-def process_env(
-    env: Sequence[str], hostname: str, tty: bool, home: str | None = None
-) -> list[str]:
+def process_env(env: Sequence[str], hostname: str, tty: bool, home: str | None = None) -> list[str]:
     """The env dockerd hands the runtime: PATH, HOSTNAME, TERM (with a TTY), then the
     container's own; HOME last when absent (the runtime would look it up the same way)."""
     base = [f"PATH={DEFAULT_PATH}", f"HOSTNAME={hostname}"]
@@ -271,7 +286,9 @@ def build_mounts(spec: ContainerSpec) -> list[dict[str, Any]]:
         }
     defaults: list[dict[str, Any]] = [
         _mount("/proc", "proc", "proc", ["rw", "nosuid", "noexec", "nodev"]),
-        _mount("/dev", "tmpfs", "tmpfs", ["rw", "nosuid", "strictatime", "mode=755", "size=65536k"]),
+        _mount(
+            "/dev", "tmpfs", "tmpfs", ["rw", "nosuid", "strictatime", "mode=755", "size=65536k"]
+        ),
         _mount(
             "/dev/pts",
             "devpts",
@@ -279,7 +296,9 @@ def build_mounts(spec: ContainerSpec) -> list[dict[str, Any]]:
             ["rw", "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
         ),
         _mount("/sys", "sysfs", "sysfs", [*(sys_ro or ["rw"]), "nosuid", "noexec", "nodev"]),
-        _mount("/sys/fs/cgroup", "cgroup", "cgroup", [*(sys_ro or ["rw"]), "nosuid", "noexec", "nodev"]),
+        _mount(
+            "/sys/fs/cgroup", "cgroup", "cgroup", [*(sys_ro or ["rw"]), "nosuid", "noexec", "nodev"]
+        ),
         _mount("/dev/mqueue", "mqueue", "mqueue", ["rw", "nosuid", "noexec", "nodev"]),
         shm,
     ]
@@ -313,23 +332,28 @@ def _dev(typ: str, major: int | None, minor: int | None, allow: bool = True) -> 
     return rule
 
 
-# moby's DefaultLinuxSpec rules, plus runc's always-allowed devices (mknod anything,
-# /dev/full, /dev/ptmx, the container's ptys, /dev/net/tun), which dockerd gets through runc.
+# moby's DefaultLinuxSpec rules (deny all, allow the basic character devices, deny
+# /dev/fuse) ...
 DEFAULT_DEVICE_RULES: tuple[dict[str, Any], ...] = (
     {"allow": False, "access": "rwm"},
-    {"allow": True, "type": "c", "access": "m"},
-    {"allow": True, "type": "b", "access": "m"},
-    _dev("c", 1, 3),
     _dev("c", 1, 5),
-    _dev("c", 1, 7),
-    _dev("c", 1, 8),
+    _dev("c", 1, 3),
     _dev("c", 1, 9),
+    _dev("c", 1, 8),
     _dev("c", 5, 0),
     _dev("c", 5, 1),
+    _dev("c", 10, 229, allow=False),
+)
+# ... then what runc appends after the config's own rules (its AllowedDevices): mknod of
+# anything, /dev/full, /dev/ptmx, the container's ptys, /dev/net/tun.  Order matters on
+# cgroup v1: a deny after a wildcard allow cannot be applied ("cannot punch hole").
+RUNC_DEVICE_RULES: tuple[dict[str, Any], ...] = (
+    {"allow": True, "type": "c", "access": "m"},
+    {"allow": True, "type": "b", "access": "m"},
+    _dev("c", 1, 7),
     _dev("c", 5, 2),
     _dev("c", 136, None),
     _dev("c", 10, 200),
-    _dev("c", 10, 229, allow=False),
 )
 
 
@@ -340,7 +364,8 @@ def build_config(spec: ContainerSpec) -> dict[str, Any]:
         devices = [{"allow": True, "access": "rwm"}]
     else:
         devices = [dict(r) for r in DEFAULT_DEVICE_RULES]
-    devices += [dict(r) for r in spec.device_cgroup_rules]
+        devices += [dict(r) for r in spec.device_cgroup_rules]
+        devices += [dict(r) for r in RUNC_DEVICE_RULES]
     resources: dict[str, Any] = {k: v for k, v in spec.resources.items() if k != "devices"}
     resources["devices"] = devices
     linux["resources"] = resources

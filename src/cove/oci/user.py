@@ -92,9 +92,11 @@ def resolve_user(
     group: str | None,
     group_add: Sequence[str] = (),
 ) -> tuple[int, int, list[int], str]:
-    """Return ``(uid, gid, additional_gids, home)`` for a ``-u`` value.  ``group_add``
-    (``--group-add``) names or numbers are appended to the supplementary groups, as
-    dockerd does.  Raises InvalidArgument with runc's words."""
+    """Return ``(uid, gid, additional_gids, home)`` for a ``-u`` value.
+
+    ``additional_gids`` is what dockerd writes to ``process.user.additionalGids``: the
+    primary gid, the supplementary groups, then the ``--group-add`` names or numbers.
+    Raises InvalidArgument with runc's words."""
     user_part, _, group_part = user.partition(":")
     users = _parse_passwd(passwd)
     groups = _parse_group(group)
@@ -106,7 +108,8 @@ def resolve_user(
         (
             u
             for u in users
-            if (uid_num is None and u.name == user_part) or (uid_num is not None and u.uid == uid_num)
+            if (uid_num is None and u.name == user_part)
+            or (uid_num is not None and u.uid == uid_num)
         ),
         None,
     )
@@ -124,8 +127,7 @@ def resolve_user(
         gid = _find_group(groups, group_part)
     elif matched_name:
         extra = [g.gid for g in groups if matched_name in g.members]
-    for ref in group_add:
-        g = _find_group(groups, ref)
-        if g not in extra:
-            extra.append(g)
-    return uid, gid, extra, home or "/"
+    extra += [_find_group(groups, ref) for ref in group_add]
+    # dockerd's getUser lists the primary gid first (since the CVE-2022-36109 fix), so it
+    # is among the process' groups: `id` prints "groups=0(root),10(wheel)".
+    return uid, gid, [gid, *extra], home or "/"

@@ -48,7 +48,9 @@ class ConmonAttach:
                 fut.set_result(None)
 
         add, remove = (
-            (loop.add_writer, loop.remove_writer) if writable else (loop.add_reader, loop.remove_reader)
+            (loop.add_writer, loop.remove_writer)
+            if writable
+            else (loop.add_reader, loop.remove_reader)
         )
         add(fd, wake)
         self._waiters.add(fut)

@@ -48,7 +48,8 @@ class Runtime(Protocol):
         ...
 
     async def state(self, cid: str) -> str | None:
-        """"created", "running", "paused", "stopped", or None when the runtime has no record."""
+        """The runtime's status: "created", "running", "paused" or "stopped"; None when
+        it has no record of ``cid``."""
         ...
 
     def exit_code(self, cid: str) -> int | None:

@@ -26,12 +26,12 @@ import json
 import os
 import shutil
 import signal as signal_mod
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from cove.errors import NotFound, SystemError_
 from cove.runtime import proc
 from cove.runtime.attach import ConmonAttach, connect
-from cove.runtime.base import IOConfig, ProcessInfo
+from cove.runtime.base import IOConfig, ProcessInfo, Runtime
 from cove.util.streams import AttachSession
 
 _BUNDLE_FILES = ("attach", "ctl", "winsz", "pidfile", "conmon.pid")
@@ -68,9 +68,17 @@ class ConmonRuntime:
             os.makedirs(d, mode=0o700, exist_ok=True)
 
     async def _runtime(self, *args: str) -> tuple[int, str, str]:
-        return await proc.run(
-            [self.runtime_path, f"--root={self.state_root}", *args], self.timeout
-        )
+        """Run ``<runtime> --root=<state_root> <args>``: (status, stdout, stderr)."""
+        try:
+            return await proc.run(
+                [self.runtime_path, f"--root={self.state_root}", *args], self.timeout
+            )
+        except TimeoutError:
+            raise SystemError_(
+                f"OCI runtime {args[0]} did not finish within {self.timeout:g}s"
+            ) from None
+        except OSError as e:
+            raise SystemError_(f"cannot run the OCI runtime {self.runtime_path}: {e}") from e
 
     def _conmon_argv(
         self, cid: str, uuid: str, directory: str, io: IOConfig, exit_dir: str
@@ -128,9 +136,14 @@ class ConmonRuntime:
         finally:
             for fd in fds.values():
                 os.close(fd)
-        if start_w >= 0:
-            os.write(start_w, b"0")
-        rc = await asyncio.wait_for(launcher.wait(), self.timeout)
+        try:
+            if start_w >= 0:
+                os.write(start_w, b"0")
+            rc = await asyncio.wait_for(launcher.wait(), self.timeout)
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError):
+                launcher.kill()
+            raise
         if rc != 0:
             assert launcher.stderr is not None
             err = await asyncio.wait_for(launcher.stderr.read(), self.timeout)
@@ -138,17 +151,19 @@ class ConmonRuntime:
             raise _MonitorFailed(text or f"conmon exited with status {rc}")
         return proc.read_int_file(os.path.join(directory, "conmon.pid")) or 0
 
-    async def _fail(
-        self, what: str, message: str, monitor_pid: int, cid: str | None
-    ) -> NoReturn:
-        """Leave nothing behind after a failed create/exec, then raise."""
+    async def _cleanup(self, directory: str, monitor_pid: int, cid: str | None) -> None:
+        """Leave nothing behind after a failed or cancelled create/exec: the monitor (its
+        pid from ``directory``/conmon.pid when not known yet) and, for a create, the
+        runtime's container."""
+        monitor_pid = monitor_pid or proc.read_int_file(os.path.join(directory, "conmon.pid")) or 0
         if monitor_pid > 0 and proc.pid_alive(monitor_pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(monitor_pid, signal_mod.SIGKILL)
-            await asyncio.wait_for(proc.wait_pid(monitor_pid), self.timeout)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(proc.wait_pid(monitor_pid), self.timeout)
         if cid is not None:
-            await self._runtime("delete", "-f", cid)
-        raise SystemError_(f"OCI runtime {what} failed: {message}")
+            with contextlib.suppress(SystemError_):
+                await self._runtime("delete", "-f", cid)
 
     def bundle_of(self, cid: str) -> str | None:
         return self._bundles.get(cid)
@@ -166,6 +181,9 @@ class ConmonRuntime:
     # -- lifecycle -------------------------------------------------------------------
 
     async def create(self, cid: str, bundle: str, io: IOConfig) -> ProcessInfo:
+        """conmon runs ``<runtime> create``; returns once the container is "created" and
+        the attach socket listens.  A failure (or cancellation) kills the monitor and
+        force-deletes the container; the SystemError_ carries the runtime's own words."""
         self._dirs()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(os.path.join(self.exits_dir, cid))
@@ -182,15 +200,19 @@ class ConmonRuntime:
         try:
             monitor_pid = await self._launch(argv, {"_OCI_SYNCPIPE": sync_w}, bundle)
             msg = await asyncio.wait_for(reader.message(), self.timeout)
-        except (TimeoutError, OSError, _MonitorFailed) as e:
-            reader.close()
-            await self._fail("create", f"conmon: {e}", monitor_pid, cid)
+            pid = int(msg.get("data", -1)) if msg else -1
+            if pid <= 0:
+                text = str(msg.get("message", "")).strip() if msg else ""
+                raise _MonitorFailed(text or "conmon exited without a status")
+        except (TimeoutError, OSError, ValueError, _MonitorFailed) as e:
+            await self._cleanup(bundle, monitor_pid, cid)
+            text = str(e) if isinstance(e, _MonitorFailed) else f"conmon: {e}"
+            raise SystemError_(f"OCI runtime create failed: {text}") from None
+        except asyncio.CancelledError:
+            await self._cleanup(bundle, monitor_pid, cid)
+            raise
         finally:
             reader.close()
-        pid = int(msg.get("data", -1)) if msg else -1
-        if pid <= 0:
-            text = str(msg.get("message", "")).strip() if msg else ""
-            await self._fail("create", text or "conmon exited without a status", monitor_pid, cid)
         self._bundles[cid] = bundle
         return ProcessInfo(pid=pid, monitor_pid=monitor_pid, pid_start=proc.pid_start_time(pid))
 
@@ -202,12 +224,16 @@ class ConmonRuntime:
             raise SystemError_(f"OCI runtime start failed: {err}")
 
     async def kill(self, cid: str, signal: int, all_processes: bool = False) -> None:
+        """Signal the container's init (every process with ``all_processes``); a stopped
+        or unknown container is not an error."""
         args = ["kill", *(["--all"] if all_processes else []), cid, str(int(signal))]
         rc, _, err = await self._runtime(*args)
         if rc != 0 and not _already_stopped(err):
             raise SystemError_(f"OCI runtime kill failed: {err}")
 
     async def delete(self, cid: str, force: bool = False) -> None:
+        """Forget ``cid`` in the runtime (``force`` kills it first), remove conmon's files
+        from the bundle and the recorded exit status: read ``exit_code`` before."""
         rc, _, err = await self._runtime("delete", *(["-f"] if force else []), cid)
         if rc != 0 and not any(s in err for s in _GONE):
             raise SystemError_(f"OCI runtime delete failed: {err}")
@@ -261,6 +287,9 @@ class ConmonRuntime:
     async def exec(
         self, cid: str, exec_id: str, process: dict[str, Any], io: IOConfig, attach: bool
     ) -> tuple[ProcessInfo, AttachSession | None]:
+        """Run ``process`` in ``cid`` under its own conmon.  With ``attach`` the session is
+        connected before the process starts.  The exec directory stays (exit status, ctl
+        fifo) until ``cleanup_exec``; a failure removes it and kills the monitor."""
         self._dirs()
         xdir = self._exec_dir(exec_id)
         exit_dir = os.path.join(xdir, "exit")
@@ -276,9 +305,7 @@ class ConmonRuntime:
         if attach:
             pipes["_OCI_ATTACHPIPE"] = os.pipe2(os.O_CLOEXEC)
             pipes["_OCI_STARTPIPE"] = os.pipe2(os.O_CLOEXEC)
-        child_ends = {
-            k: (r if k == "_OCI_STARTPIPE" else w) for k, (r, w) in pipes.items()
-        }
+        child_ends = {k: (r if k == "_OCI_STARTPIPE" else w) for k, (r, w) in pipes.items()}
         sync = proc.PipeReader(pipes["_OCI_SYNCPIPE"][0])
         start_w = pipes["_OCI_STARTPIPE"][1] if attach else -1
         attach_reader = proc.PipeReader(pipes["_OCI_ATTACHPIPE"][0]) if attach else None
@@ -299,15 +326,16 @@ class ConmonRuntime:
             if pid <= 0:
                 text = str(msg.get("message", "")).strip() if msg else ""
                 raise _MonitorFailed(text or "conmon exited without a status")
-        except (TimeoutError, OSError, _MonitorFailed) as e:
+        except (TimeoutError, OSError, ValueError, _MonitorFailed, asyncio.CancelledError) as e:
             if session is not None:
                 await session.close()
             sync.close()
-            text = str(e) if isinstance(e, _MonitorFailed) else f"conmon: {e}"
-            with contextlib.suppress(SystemError_):
-                await self._fail("exec", text, monitor_pid, None)
+            await self._cleanup(xdir, monitor_pid, None)
             shutil.rmtree(xdir, ignore_errors=True)
-            raise SystemError_(f"OCI runtime exec failed: {text}") from e
+            if isinstance(e, asyncio.CancelledError):
+                raise
+            text = str(e) if isinstance(e, _MonitorFailed) else f"conmon: {e}"
+            raise SystemError_(f"OCI runtime exec failed: {text}") from None
         finally:
             if start_w >= 0:
                 os.close(start_w)
@@ -375,3 +403,7 @@ def _write_ctl(path: str, height: int, width: int) -> None:
             raise SystemError_(f"cannot resize the terminal: {e.strerror}") from e
     finally:
         os.close(fd)
+
+
+if TYPE_CHECKING:
+    _protocol_check: Runtime = ConmonRuntime()
