@@ -157,7 +157,14 @@ class Bench:
         self.errors.setdefault(eng.name, {})[case] = msg
         for k in cases.CASE_METRICS[case]:
             self.marks[(eng.name, k)] = "ERR"
-        if not eng.daemon_alive():
+        if eng.daemon_alive():
+            # Whatever the failed case left must not weigh on the next one.
+            try:
+                eng.remove(eng.container_ids())
+                eng.settle()
+            except peers.EngineError as e:
+                say(f"[{eng.name}] could not remove its containers after {case}: {e}")
+        else:
             self.status[eng.name] = f"failed: daemon exited during {case}"
             say(f"[{eng.name}] daemon died; skipping its remaining cases")
             for c in self.args.only[self.args.only.index(case) + 1 :]:
