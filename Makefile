@@ -50,6 +50,8 @@ $(VENV)/bin/activate: pyproject.toml | $(STAMP)/deps
 	$(PY_SYS) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -e '.[dev,net]'
+	@# compiled once here: the CLI stays fast even where PYTHONDONTWRITEBYTECODE is set
+	$(VENV)/bin/python -m compileall -q src >/dev/null
 	@touch $@
 
 venv: $(VENV)/bin/activate

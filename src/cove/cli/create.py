@@ -49,10 +49,11 @@ def create_container(ctx: Context, spec: Spec) -> str:
     from cove.cli.pull import split_ref
 
     if spec.cidfile and os.path.exists(spec.cidfile):
-        raise StatusError(
-            125, f"cove: container ID file found, make sure the other container isn't running "
-            f"or delete {spec.cidfile}"
-        )  # fmt: skip
+        raise usage_failure(
+            ctx,
+            "container ID file found, make sure the other container isn't running or delete "
+            + spec.cidfile,
+        )
     query = {"name": spec.name or None, "platform": spec.platform or None}
     if spec.pull == "always":
         _pull(ctx, spec)

@@ -38,7 +38,26 @@ GROUPS = {
     },
     "system": {"info": "info"},
 }  # fmt: skip
-SUMMARIES = {"container": "Manage containers", "image": "Manage images", "system": "Manage cove"}
+SUMMARIES = {
+    "container": "Manage containers", "image": "Manage images", "system": "Manage cove",
+    "attach": "Attach local standard input, output, and error streams to a running container",
+    "create": "Create a new container", "exec": "Execute a command in a running container",
+    "history": "Show the history of an image", "images": "List images",
+    "import": "Import the contents from a tarball to create a filesystem image",
+    "info": "Display system-wide information",
+    "inspect": "Return low-level information on cove objects",
+    "kill": "Kill one or more running containers", "logs": "Fetch the logs of a container",
+    "ps": "List containers", "pull": "Download an image from a registry",
+    "rename": "Rename a container", "restart": "Restart one or more containers",
+    "rm": "Remove one or more containers", "rmi": "Remove one or more images",
+    "run": "Create and run a new container from an image",
+    "start": "Start one or more stopped containers",
+    "stop": "Stop one or more running containers",
+    "tag": "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
+    "top": "Display the running processes of a container",
+    "version": "Show the cove version information",
+    "wait": "Block until one or more containers stop, then print their exit codes",
+}  # fmt: skip
 
 GLOBAL_FLAGS = (
     Flag("config", None, STRING, "Location of client config files"),
@@ -63,7 +82,7 @@ def top_help() -> str:
     lines += ["Management Commands:"]
     lines += [f"  {g:<11} {SUMMARIES[g]}" for g in GROUPS]
     lines += ["", "Commands:"]
-    lines += [f"  {v}" for v in sorted(VERBS)]
+    lines += [f"  {v:<11} {SUMMARIES[v]}" for v in sorted(VERBS)]
     lines += ["", "Global Options:"]
     from cove.cli.flags import usage_lines
 
@@ -74,7 +93,8 @@ def top_help() -> str:
 
 def group_help(group: str) -> str:
     lines = [f"Usage:  {PROG} {group} COMMAND", "", SUMMARIES[group], "", "Commands:"]
-    lines += [f"  {v}" for v in sorted(GROUPS[group])]
+    lines += [f"  {v:<11} {SUMMARIES.get(GROUPS[group][v].rstrip('_'), '')}".rstrip()
+              for v in sorted(GROUPS[group])]  # fmt: skip
     lines += ["", f"Run '{PROG} {group} COMMAND --help' for more information on a command.", ""]
     return "\n".join(lines)
 
@@ -156,7 +176,12 @@ def run_verb(ctx: Context, command: Command, module: str, func: object, args: Se
         if isinstance(e, DaemonUnreachable):
             Context.err(str(e))
             return 1
-        if isinstance(e, ValueError | ConnectionError) and not isinstance(e, BrokenPipeError):
+        from cove.client.http import ProtocolError
+
+        if isinstance(e, ProtocolError | ConnectionError) and not isinstance(e, BrokenPipeError):
+            Context.err(f"{PROG}: error during connect: {e}")
+            return 1
+        if isinstance(e, ValueError):  # a host we cannot speak to (tcp://...)
             Context.err(f"{PROG}: {e}")
             return 1
         raise

@@ -1,7 +1,9 @@
 """The Engine API client: versioned paths, JSON bodies, errors, hijacked streams.
 
 ``Client`` never talks to the engine in-process: everything goes over the unix socket named
-by the host (``unix:///run/cove.sock`` unless ``-H``/``$COVE_HOST`` say otherwise).
+by the host (``unix:///run/cove.sock`` unless ``-H``/``$COVE_HOST`` say otherwise).  Paths are
+``/v1.44/...``; ``$COVE_API_VERSION`` overrides that, and a daemon that answers "client version
+is too new" (dockerd 20.10 speaks 1.41) gets the request again at the version it names.
 """
 
 from __future__ import annotations

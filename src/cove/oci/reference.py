@@ -81,8 +81,7 @@ def parse(ref: str, default_tag: str | None = "latest") -> Reference:
             raise InvalidArgument("invalid reference format")
     if name != name.lower() and "/" not in name:
         raise InvalidArgument(
-            "invalid reference format: repository name (library/"
-            f"{name}) must be lowercase"
+            f"invalid reference format: repository name (library/{name}) must be lowercase"
         )
     domain, path = _split_domain(name)
     if path != path.lower():
