@@ -163,3 +163,20 @@ def test_images_tag_rmi(daemon: Daemon) -> None:
     assert r.returncode == 0 and "Untagged: mybox:1" in r.stdout
     r = daemon.cove("rmi", "nothere")
     assert r.returncode == 1 and "No such image" in r.stderr
+
+
+def test_logs_follow_ends_with_the_container(daemon: Daemon) -> None:
+    import subprocess
+
+    from tests.daemon_fixture import tool
+
+    cid = daemon.cove("run", "-d", "busybox", "sh", "-c", "echo a; exec sleep 1000").stdout
+    cid = cid.strip()
+    p = subprocess.Popen([tool("cove"), "logs", "-f", cid], stdout=subprocess.PIPE, env=daemon.env)
+    try:
+        time.sleep(0.5)
+        daemon.cove("rm", "-f", cid)
+        out, _ = p.communicate(timeout=10)
+    finally:
+        p.kill()
+    assert out == b"a\n"

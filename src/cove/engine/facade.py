@@ -119,6 +119,28 @@ class EngineFacade(Protocol):
         """``source`` is the request body or a URL; returns the new image ID."""
         ...
 
+    async def container_commit(
+        self,
+        ref: str,
+        repo: str | None,
+        tag: str | None,
+        comment: str,
+        author: str,
+        changes: list[str],
+        pause: bool,
+        config: Json | None,
+    ) -> str:
+        """``docker commit``: the container's diff as a new layer on its image; returns the
+        new image ID.  ``config`` overrides the container's config (POST /commit body)."""
+        ...
+
+    async def image_pull(
+        self, image: str, tag: str | None, platform: str | None, auth: str | None
+    ) -> AsyncIterator[Json]:
+        """Docker's JSON progress messages; an error before the first message is raised,
+        a later one is sent as an ``errorDetail`` message by the route."""
+        ...
+
     # --- events -------------------------------------------------------------------------
     def events(
         self, since: float | None, until: float | None, filters: dict[str, list[str]]

@@ -8,7 +8,6 @@ nanoseconds and a trailing Z; we convert.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -100,6 +99,9 @@ def read_log(
             if not follow:
                 return
             while True:
+                # read what the monitor wrote, then stop once the process is gone and the
+                # file holds nothing more (the monitor flushes before it exits)
+                stopped = not running()
                 more = f.read()
                 if more:
                     pending += more
@@ -109,12 +111,8 @@ def read_log(
                             yield c
                     pending = pending[cut:]
                     continue
-                if not running():
-                    # one last read: the monitor may have flushed as the process exited
-                    if not f.read(1) and os.path.exists(path):
-                        return
-                    f.seek(-1, os.SEEK_CUR)
-                    continue
+                if stopped:
+                    return
                 await asyncio.sleep(0.05)
 
     def _chunk(e: Entry) -> Chunk | None:
