@@ -134,7 +134,7 @@ class EngineFacade(Protocol):
         new image ID.  ``config`` overrides the container's config (POST /commit body)."""
         ...
 
-    async def image_pull(
+    def image_pull(
         self, image: str, tag: str | None, platform: str | None, auth: str | None
     ) -> AsyncIterator[Json]:
         """Docker's JSON progress messages; an error before the first message is raised,
