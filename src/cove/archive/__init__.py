@@ -2,7 +2,7 @@
 
 from cove.archive.compression import HashingReader, decompress, detect_compression, diff_id
 from cove.archive.extract import WhiteoutMode, extract_layer
-from cove.archive.tarwriter import tar_directory, tar_stream
+from cove.archive.tarwriter import tar_changes, tar_directory, tar_stream
 
 __all__ = [
     "HashingReader",
@@ -11,6 +11,7 @@ __all__ = [
     "detect_compression",
     "diff_id",
     "extract_layer",
+    "tar_changes",
     "tar_directory",
     "tar_stream",
 ]

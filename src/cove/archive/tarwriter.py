@@ -12,7 +12,7 @@ import io
 import os
 import stat
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, Literal, cast
 
 from cove.archive.paths import OVERLAY_OPAQUE_XATTR, WHITEOUT_OPAQUE, WHITEOUT_PREFIX
@@ -105,6 +105,46 @@ def tar_directory(
     yield sink.take()
 
 
+def tar_changes(
+    root: str, entries: Iterable[tuple[str, bool]], chunk: int = 1 << 20
+) -> Iterator[bytes]:
+    """The layer tar of a diff: ``entries`` are (relative path, deleted) in path order;
+    a present path is archived from ``root`` (itself, not what is below it), a deleted one
+    becomes a ``.wh.<name>`` entry, and an overlay-opaque directory gets its
+    ``.wh..wh..opq`` marker (the directory replaced what lower layers had there)."""
+    sink = _Sink()
+    tf = tarfile.open(fileobj=cast(Any, sink), mode="w|", format=tarfile.PAX_FORMAT)  # noqa: SIM115
+    pending = 0
+    for arc, deleted in entries:
+        if deleted:
+            head, _, base = arc.rpartition("/")
+            info = tarfile.TarInfo((head + "/" if head else "") + WHITEOUT_PREFIX + base)
+            tf.addfile(info)
+            continue
+        full = os.path.join(root, arc)
+        st = os.lstat(full)
+        if stat.S_ISSOCK(st.st_mode):
+            continue
+        info = tf.gettarinfo(full, arc)
+        info.uname = info.gname = ""
+        info.pax_headers = {**info.pax_headers, **_xattrs(full)}
+        if info.isreg():
+            with open(full, "rb") as f:
+                tf.addfile(info, f)
+            pending += info.size
+        else:
+            tf.addfile(info)
+        if info.isdir() and _is_opaque(full):
+            opq = tarfile.TarInfo(arc + "/" + WHITEOUT_OPAQUE)
+            opq.mtime = info.mtime
+            tf.addfile(opq)
+        if pending >= chunk:
+            pending = 0
+            yield sink.take()
+    tf.close()
+    yield sink.take()
+
+
 class IterStream(io.RawIOBase):
     """A readable binary stream over an iterator of byte chunks (``tar_directory``)."""
 
@@ -128,6 +168,11 @@ class IterStream(io.RawIOBase):
         return n
 
 
+def chunks_stream(chunks: Iterator[bytes]) -> BinaryIO:
+    """An iterator of byte chunks as a file object, for APIs that read()."""
+    return cast(BinaryIO, io.BufferedReader(IterStream(chunks), 1 << 16))
+
+
 def tar_stream(path: str, whiteouts: Literal["none", "overlay"] = "none") -> BinaryIO:
     """``tar_directory`` as a file object, for APIs that read()."""
-    return cast(BinaryIO, io.BufferedReader(IterStream(tar_directory(path, whiteouts)), 1 << 16))
+    return chunks_stream(tar_directory(path, whiteouts))

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from cove.engine.base import EngineOptions, HostInfo, Paths
+from cove.engine.commit import CommitOps
 from cove.engine.create import CreateOps
 from cove.engine.logs import read_log
 from cove.engine.record import Container
@@ -24,7 +25,7 @@ log = logging.getLogger("cove.engine")
 Json = dict[str, Any]
 
 
-class Engine(SystemOps, CreateOps):
+class Engine(CommitOps, SystemOps, CreateOps):
     def __init__(
         self,
         paths: Paths,

@@ -12,6 +12,7 @@ from typing import Any
 from cove.engine import names
 from cove.engine.base import EngineBase, now_rfc3339
 from cove.engine.record import Container
+from cove.engine.resources import check_host_config
 from cove.engine.state import initial_state
 from cove.errors import Conflict, InvalidArgument, NotFound
 from cove.image.base import Image
@@ -138,6 +139,7 @@ class CreateOps(EngineBase):
                 pass
             raise NotFound(f"No such image: {shown}") from None
         hc = default_host_config(body.get("HostConfig"))
+        warnings = check_host_config(hc, self.host.rlimits or None)
         net = str(hc["NetworkMode"])
         if net not in ("default", "bridge", "none", "host") and not net.startswith("container:"):
             raise NotFound(f"network {net} not found")
@@ -199,7 +201,7 @@ class CreateOps(EngineBase):
             raise
         self.containers[cid] = c
         self.emit(c, "create")
-        return cid, []
+        return cid, warnings
 
 
 def _network_settings(mode: str) -> Json:

@@ -83,7 +83,9 @@ class QueryOps(LifecycleOps):
         return out
 
     def _summary(self, c: Container, now: float) -> Json:
-        cmd = " ".join([c.data["Path"], *c.data["Args"]])
+        # dockerd quotes the arguments that hold a space
+        args = [f"'{a}'" if " " in a else a for a in c.data["Args"]]
+        cmd = " ".join([c.data["Path"], *args])
         return {
             "Id": c.id,
             "Names": ["/" + c.name],

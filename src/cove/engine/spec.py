@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from cove.engine.etcfiles import write_etc_files
 from cove.engine.record import Container
+from cove.engine.resources import oci_resources, ulimit_tuples, with_init
 from cove.engine.state import Status
 from cove.errors import Conflict, InvalidArgument, NotImplementedYet
 from cove.oci.spec import ContainerSpec, build_config, build_exec_process
@@ -115,9 +116,10 @@ def container_spec(eng: EngineBase, c: Container, rootfs: str) -> ContainerSpec:
         _bind(os.path.join(c.dir, "hosts"), "/etc/hosts"),
         *_binds(hc),
     ]
+    args = with_init(hc, [c.data["Path"], *c.data["Args"]], mounts)
     return ContainerSpec(
         rootfs=rootfs,
-        args=[c.data["Path"], *c.data["Args"]],
+        args=args,
         env=list(cfg.get("Env") or []),
         cwd=cfg.get("WorkingDir") or "/",
         uid=uid,
@@ -142,6 +144,8 @@ def container_spec(eng: EngineBase, c: Container, rootfs: str) -> ContainerSpec:
         cgroups_path=f"/cove/{c.id}",
         shm_size=int(hc.get("ShmSize") or 64 * 1024 * 1024),
         oom_score_adj=int(hc.get("OomScoreAdj") or 0),
+        resources=oci_resources(hc),
+        ulimits=ulimit_tuples(hc),
     )
 
 

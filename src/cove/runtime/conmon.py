@@ -231,6 +231,19 @@ class ConmonRuntime:
         if rc != 0 and not _already_stopped(err):
             raise SystemError_(f"OCI runtime kill failed: {err}")
 
+    async def pause(self, cid: str) -> None:
+        await self._simple("pause", cid)
+
+    async def resume(self, cid: str) -> None:
+        await self._simple("resume", cid)
+
+    async def _simple(self, verb: str, cid: str) -> None:
+        rc, _, err = await self._runtime(verb, cid)
+        if rc != 0:
+            if any(s in err for s in _GONE):
+                raise NotFound(f"No such container: {cid}")
+            raise SystemError_(f"OCI runtime {verb} failed: {err.strip()}")
+
     async def delete(self, cid: str, force: bool = False) -> None:
         """Forget ``cid`` in the runtime (``force`` kills it first), remove conmon's files
         from the bundle and the recorded exit status: read ``exit_code`` before."""

@@ -8,7 +8,10 @@ no half-applied layer visible.  Performing a mount is the job of ``cove.snapshot
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
+
+if TYPE_CHECKING:
+    from cove.snapshot.diff import Change
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,11 @@ class Snapshotter(Protocol):
     def upper_dir(self, cid: str) -> str:
         """The directory holding the container's changes: overlay2's upper dir (its diff,
         with overlay whiteouts); for native the whole root filesystem."""
+        ...
+
+    def changes(self, cid: str) -> list[Change]:
+        """The container's changes against its parent layer, sorted by path (see
+        ``cove.snapshot.diff``); their content is read below ``upper_dir(cid)``."""
         ...
 
     def remove(self, cid: str) -> None:

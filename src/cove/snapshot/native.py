@@ -14,6 +14,7 @@ from typing import BinaryIO
 from cove.archive.extract import extract_layer
 from cove.snapshot.base import Mount
 from cove.snapshot.common import DirSnapshotter
+from cove.snapshot.diff import Change, tree_changes
 from cove.snapshot.fsutil import copy_tree
 
 
@@ -50,3 +51,7 @@ class NativeSnapshotter(DirSnapshotter):
     def upper_dir(self, cid: str) -> str:
         """The container's whole root filesystem: a diff needs a comparison with the parent."""
         return os.path.join(self.container_dir(cid), "rootfs")
+
+    def changes(self, cid: str) -> list[Change]:
+        parent = self.container_parent(cid)
+        return tree_changes(self.upper_dir(cid), self.rootfs(parent) if parent else None)

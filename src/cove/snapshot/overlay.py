@@ -17,6 +17,7 @@ from typing import BinaryIO
 from cove.archive.extract import extract_layer
 from cove.snapshot.base import Mount
 from cove.snapshot.common import DirSnapshotter, read_text, write_text
+from cove.snapshot.diff import Change, overlay_changes
 from cove.util.fs import makedirs
 
 
@@ -88,6 +89,10 @@ class OverlaySnapshotter(DirSnapshotter):
 
     def upper_dir(self, cid: str) -> str:
         return os.path.join(self.container_dir(cid), "upper")
+
+    def changes(self, cid: str) -> list[Change]:
+        parent = self.container_parent(cid)
+        return overlay_changes(self.upper_dir(cid), self.lower_dirs(parent) if parent else [])
 
     # --- crash recovery -------------------------------------------------------------------
     def cleanup(self) -> int:
