@@ -8,7 +8,7 @@ COVE   := $(VENV)/bin/cove
 APT_RUNTIME := crun runc conmon busybox-static python3-venv python3-dev iproute2 nftables \
                util-linux procps ca-certificates
 # Reference peers for compatibility tests and benchmarks.
-APT_PEERS   := docker.io podman skopeo
+APT_PEERS   := docker.io podman skopeo docker-registry
 STAMP  := .work
 
 .PHONY: all deps deps-peers venv lint typecheck layers unit integration compat test test-all \

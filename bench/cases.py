@@ -43,6 +43,10 @@ METRICS = {
         Metric("mon_pss", "monitor PSS/ctr", "MB"),
         Metric("stop", "stop -t 0", "ms"),
         Metric("rm_f", "rm -f running", "ms"),
+        Metric("build_cold", "build --no-cache (7 steps)", "ms"),
+        Metric("build_cached", "build, fully cached", "ms"),
+        Metric("build_cold_bk", "BuildKit build --no-cache", "ms"),
+        Metric("build_cached_bk", "BuildKit build, cached", "ms"),
     )
 }
 
@@ -252,7 +256,73 @@ CASE_METRICS: dict[str, tuple[str, ...]] = {
     "monitor": ("mon_rss", "mon_pss", "busy_rss"),
     "stop": ("stop",),
     "rm-f": ("rm_f",),
+    "build": ("build_cold", "build_cached", "build_cold_bk", "build_cached_bk"),
 }
+
+BUILD_DOCKERFILE = f"""FROM {IMAGE}
+ENV APP=/app MODE=bench
+LABEL bench=yes
+COPY a.txt /a.txt
+RUN echo built > /built
+WORKDIR /app
+COPY dir /app/dir
+CMD ["cat", "/a.txt"]
+"""
+BUILDKIT_CLI = "/usr/bin/docker"  # Debian's 20.10 client speaks BuildKit without buildx
+
+
+def _build_context(eng: Engine) -> str:
+    ctx = eng.path("build-ctx")
+    os.makedirs(os.path.join(ctx, "dir", "sub"), exist_ok=True)
+    files = {"Dockerfile": BUILD_DOCKERFILE, "a.txt": "hello\n", "dir/one": "1\n",
+             "dir/sub/two": "2\n"}  # fmt: skip
+    for rel, text in files.items():
+        with open(os.path.join(ctx, rel), "w") as f:
+            f.write(text)
+    return ctx
+
+
+def _timed(argv: list[str], env: dict[str, str], timeout: float) -> float:
+    import subprocess
+
+    t0 = time.perf_counter()
+    r = subprocess.run(argv, capture_output=True, env=env, timeout=timeout,
+                       stdin=subprocess.DEVNULL)  # fmt: skip
+    dt = time.perf_counter() - t0
+    if r.returncode != 0:
+        raise EngineError(f"{' '.join(argv[:3])} -> exit {r.returncode}: "
+                          f"{r.stderr.decode(errors='replace')[-300:]}")  # fmt: skip
+    return dt
+
+
+def case_build(eng: Engine, runs: int, warmup: int) -> Samples:
+    """The same Dockerfile and context: a build without cache, then fully cached rebuilds.
+    docker runs its classic builder (DOCKER_BUILDKIT=0) and, when Debian's 20.10 client is
+    there, BuildKit too."""
+    ctx = _build_context(eng)
+    out: Samples = {}
+    variants: list[tuple[str, list[str], dict[str, str]]] = []
+    if eng.name == "docker":
+        variants.append(("", eng.argv("build"), {**eng.env, "DOCKER_BUILDKIT": "0"}))
+        if os.path.exists(BUILDKIT_CLI):
+            variants.append(("_bk", [BUILDKIT_CLI, "build"], {**eng.env, "DOCKER_BUILDKIT": "1"}))
+    else:
+        variants.append(("", eng.argv("build"), dict(eng.env)))
+    for suffix, base, env in variants:
+        cold, cached = [], []
+        tag = f"bench-build{suffix}:1"
+        for i in range(warmup + runs):
+            dt = _timed([*base, "--no-cache", "-q", "-t", tag, ctx], env, eng.timeout)
+            if i >= warmup:
+                cold.append(ms(dt))
+        for i in range(warmup + runs):
+            dt = _timed([*base, "-q", "-t", tag, ctx], env, eng.timeout)
+            if i >= warmup:
+                cached.append(ms(dt))
+        out["build_cold" + suffix] = cold
+        out["build_cached" + suffix] = cached
+    return out
+
 
 # Free-form facts a case learned (e.g. which process is the monitor), per engine.
 INFO: dict[str, dict[str, str]] = {}
@@ -267,6 +337,7 @@ CASES: dict[str, Callable[[Engine, int, int], Samples]] = {
     "monitor": case_monitor,
     "stop": case_stop,
     "rm-f": case_rm_f,
+    "build": case_build,
 }
 
 
@@ -278,3 +349,13 @@ def p90(xs: list[float]) -> float:
     if len(xs) < 2:
         return xs[0]
     return statistics.quantiles(xs, n=10, method="inclusive")[8]
+
+
+# Image cases (issue 4): their own module, registered here.
+import cases_images  # noqa: E402
+
+for _key, _label, _unit in cases_images.METRICS:
+    METRICS[_key] = Metric(_key, _label, _unit)
+for _name, _fn in cases_images.CASES.items():
+    CASES[_name] = _fn
+    CASE_METRICS[_name] = (_name,)

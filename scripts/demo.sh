@@ -5,6 +5,13 @@ cd "$(dirname "$0")/.."
 COVE=${COVE:-/usr/local/bin/cove}
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 
+REG_ADDR=${REG_ADDR:-127.0.0.1:5000}
+# Offline, docker.io is served by cove's own registry on loopback (see the registry part
+# below): a fresh /etc/cove/daemon.json names it as the mirror before coved first starts.
+if [ ! -e /etc/cove/daemon.json ]; then
+  mkdir -p /etc/cove
+  printf '{\n  "registry-mirrors": ["http://%s"]\n}\n' "$REG_ADDR" > /etc/cove/daemon.json
+fi
 step cove version
 $COVE version
 if ! $COVE image inspect busybox:latest >/dev/null 2>&1; then
@@ -33,5 +40,30 @@ $COVE rm demo-web
 if command -v docker >/dev/null; then
   step "DOCKER_HOST=unix:///run/cove.sock docker run --rm busybox echo hello from the docker CLI"
   DOCKER_HOST=unix:///run/cove.sock docker run --rm busybox echo hello from the docker CLI
+fi
+# --- registries: cove's registry on loopback as the docker.io mirror, as it would be online --
+REG_ROOT=${REG_ROOT:-/var/lib/cove-registry}
+reg_up() { python3 -c "import urllib.request as u; u.urlopen('http://$REG_ADDR/v2/', timeout=1)" 2>/dev/null; }
+if ! reg_up; then
+  step "cove registry serve --addr $REG_ADDR --root $REG_ROOT &"
+  mkdir -p /var/log/cove
+  setsid $COVE registry serve --addr "$REG_ADDR" --root "$REG_ROOT" \
+    >>/var/log/cove/registry.log 2>&1 </dev/null &
+  for _ in $(seq 50); do reg_up && break; sleep 0.1; done
+fi
+step cove tag busybox "$REG_ADDR/library/busybox:latest"
+$COVE tag busybox "$REG_ADDR/library/busybox:latest"
+step cove push "$REG_ADDR/library/busybox:latest"
+$COVE push "$REG_ADDR/library/busybox:latest"
+step "cove search $REG_ADDR/busybox"
+$COVE search "$REG_ADDR/busybox"
+if $COVE info 2>/dev/null | grep -q "http://$REG_ADDR"; then
+  step "cove rmi busybox && cove pull busybox   # docker.io/library/busybox via the mirror"
+  $COVE rmi busybox
+  $COVE pull busybox
+  $COVE run --rm busybox echo pulled through the mirror
+else
+  printf '\n(coved runs without the mirror %s: add "registry-mirrors" to /etc/cove/daemon.json\n' "$REG_ADDR"
+  printf ' and restart coved to see `cove pull busybox` served by it)\n'
 fi
 printf '\ncoved keeps running (log: /var/log/cove/coved.log); try: cove run -it busybox sh\n'

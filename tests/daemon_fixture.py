@@ -38,6 +38,9 @@ class Daemon:
     log: str
     proc: subprocess.Popen[bytes] | None = None
     env: dict[str, str] = field(default_factory=dict)
+    # the daemon's own default bridge and subnet, so parallel daemons never share one
+    bridge: str = ""
+    bip: str = ""
 
     @property
     def host(self) -> str:
@@ -76,6 +79,7 @@ class Daemon:
                 "-H",
                 self.host,
                 "--debug",
+                *(["--bridge", self.bridge, "--bip", self.bip] if self.bridge else []),
             ],
             stdout=logf,
             stderr=subprocess.STDOUT,
@@ -166,9 +170,47 @@ def _unmount_under(path: str) -> None:
         subprocess.run(["umount", "-l", p], capture_output=True)
 
 
+def test_bridge(base: str) -> tuple[str, str]:
+    """A bridge name derived from the temp dir and a free 10.199.x.0/24 for it."""
+    used = subprocess.run(["ip", "-4", "-o", "addr"], capture_output=True, text=True).stdout
+    used += subprocess.run(["ip", "-4", "route"], capture_output=True, text=True).stdout
+    start = int.from_bytes(os.urandom(1), "big") % 200
+    for i in range(200):
+        x = 20 + (start + i) % 200
+        if f"10.199.{x}." not in used:
+            break
+    return "cvt" + os.path.basename(base)[-8:].replace("_", "x"), f"10.199.{x}.1/24"
+
+
+def remove_network_state(d: Daemon) -> None:
+    """The daemon's nft table, its default bridge and the bridges of its networks."""
+    from cove.network.names import table_name
+
+    subprocess.run(["nft", "delete", "table", "ip", table_name(d.exec_root)], capture_output=True)
+    names = [d.bridge] if d.bridge else []
+    netdir = os.path.join(d.data_root, "network")
+    for fn in os.listdir(netdir) if os.path.isdir(netdir) else []:
+        try:
+            with open(os.path.join(netdir, fn)) as f:
+                n = json.load(f)
+        except (OSError, ValueError):
+            continue
+        if n.get("Driver") == "bridge" and n.get("Name") != "bridge":
+            names.append((n.get("Options") or {}).get("com.docker.network.bridge.name")
+                         or "br-" + n["Id"][:12])  # fmt: skip
+    for name in names:
+        subprocess.run(["ip", "link", "del", name], capture_output=True)
+
+
 @contextlib.contextmanager
-def running_daemon(busybox: bool = True) -> Iterator[Daemon]:
+def running_daemon(
+    busybox: bool = True, config: dict[str, object] | None = None
+) -> Iterator[Daemon]:
+    """``config``: daemon.json keys for this daemon (registry-mirrors, ...)."""
     base = tempfile.mkdtemp(prefix="cove-test-", dir="/tmp")
+    if config:
+        with open(os.path.join(base, "daemon.json"), "w") as f:
+            json.dump(config, f)
     d = Daemon(
         base=base,
         socket=os.path.join(base, "cove.sock"),
@@ -176,6 +218,7 @@ def running_daemon(busybox: bool = True) -> Iterator[Daemon]:
         exec_root=os.path.join(base, "run"),
         log=os.path.join(base, "coved.log"),
     )
+    d.bridge, d.bip = test_bridge(base)
     d.env = {**os.environ, "COVE_HOST": d.host, "DOCKER_HOST": d.host, "COVE_NO_AUTOSTART": "1"}
     try:
         d.start()
@@ -191,4 +234,5 @@ def running_daemon(busybox: bool = True) -> Iterator[Daemon]:
         _kill_monitors(d.exec_root)
         subprocess.run(["crun", f"--root={d.exec_root}/runtime", "list", "-q"], capture_output=True)
         _unmount_under(base)
+        remove_network_state(d)
         subprocess.run(["rm", "-rf", "--one-file-system", base], capture_output=True)

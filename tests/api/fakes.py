@@ -329,7 +329,7 @@ class FakeEngine:
             raise InvalidArgument("Neither old nor new names may be empty")
         self._container(ref).name = new_name
 
-    def container_top(self, ref: str, ps_args: str) -> Json:
+    async def container_top(self, ref: str, ps_args: str) -> Json:
         self._container(ref)
         return {"Titles": ["PID", "CMD"], "Processes": [["1", ps_args]]}
 

@@ -90,4 +90,20 @@ def default_router() -> Router:
     router = Router()
     for module in (routes_system, routes_containers, routes_exec, routes_images):
         router.add_all(module.ROUTES)
+    from cove.api import routes_ops
+
+    router.add_all(routes_ops.ROUTES)
+    from cove.api import routes_build
+
+    router.add_all(routes_build.ROUTES)
+    from cove.api import routes_registry
+
+    router.add_all(routes_registry.ROUTES)
+    from cove.api import routes_archive, routes_volumes
+
+    router.add_all(routes_volumes.ROUTES)
+    router.add_all(routes_archive.ROUTES)
+    from cove.api import routes_networks
+
+    router.add_all(routes_networks.ROUTES)
     return router

@@ -168,7 +168,7 @@ async def logs(engine: EngineFacade, req: Request) -> Response:
 
 
 async def top(engine: EngineFacade, req: Request) -> Response:
-    return json_reply(engine.container_top(req.params["id"], req.arg("ps_args") or "-ef"))
+    return json_reply(await engine.container_top(req.params["id"], req.arg("ps_args") or "-ef"))
 
 
 ROUTES: list[tuple[str, str, Handler]] = [

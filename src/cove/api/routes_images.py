@@ -109,8 +109,81 @@ async def _pull(engine: EngineFacade, req: Request, image: str) -> Response:
     return StreamReply(lines())
 
 
+async def commit(engine: EngineFacade, req: Request) -> Response:
+    body = await req.json()
+    if body is not None and not isinstance(body, dict):
+        raise InvalidArgument("invalid JSON: expected an object")
+    container = req.arg("container") or ""
+    if not container:
+        raise InvalidArgument("No container name or ID supplied")
+    image_id = await engine.container_commit(
+        container,
+        req.arg("repo") or None,
+        req.arg("tag") or None,
+        req.arg("comment") or "",
+        req.arg("author") or "",
+        req.args("changes"),
+        req.flag("pause", True),
+        body,
+    )
+    return json_reply({"Id": image_id}, 201)
+
+
+async def changes(engine: EngineFacade, req: Request) -> Response:
+    return json_reply(engine.container_changes(req.params["id"]))
+
+
+async def _tar_reply(chunks: AsyncIterator[bytes]) -> Response:
+    return StreamReply(chunks, content_type="application/x-tar")
+
+
+async def export(engine: EngineFacade, req: Request) -> Response:
+    return await _tar_reply(engine.container_export(req.params["id"]))
+
+
+async def save_many(engine: EngineFacade, req: Request) -> Response:
+    return await _tar_reply(engine.image_save(req.args("names")))
+
+
+async def save_one(engine: EngineFacade, req: Request) -> Response:
+    return await _tar_reply(engine.image_save([req.params["name"]]))
+
+
+async def load(engine: EngineFacade, req: Request) -> Response:
+    messages = engine.image_load(req.body.chunks(), req.flag("quiet"))
+
+    async def lines() -> AsyncIterator[bytes]:
+        try:
+            async for message in messages:
+                yield dump(message)
+        except Exception as exc:
+            yield dump(error_line(exc))
+        finally:
+            aclose = getattr(messages, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    return StreamReply(lines())
+
+
+async def prune(engine: EngineFacade, req: Request) -> Response:
+    return json_reply(await engine.images_prune(req.filters()))
+
+
+async def system_df(engine: EngineFacade, req: Request) -> Response:
+    return json_reply(engine.system_df())
+
+
 ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/images/json", list_images),
+    ("POST", "/commit", commit),
+    ("GET", "/containers/{id}/changes", changes),
+    ("GET", "/containers/{id}/export", export),
+    ("GET", "/images/get", save_many),
+    ("GET", "/images/{name:.*}/get", save_one),
+    ("POST", "/images/load", load),
+    ("POST", "/images/prune", prune),
+    ("GET", "/system/df", system_df),
     ("POST", "/images/create", create),
     ("GET", "/images/{name:.*}/json", inspect),
     ("GET", "/images/{name:.*}/history", history),

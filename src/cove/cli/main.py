@@ -21,6 +21,9 @@ VERSION = "0.1.0"
 VERBS = {
     "attach": "attach", "create": "create", "exec": "exec_", "history": "history",
     "images": "images", "import": "import_", "info": "info", "inspect": "inspect",
+    "commit": "commit",
+    "diff": "diff", "export": "export", "load": "load", "save": "save",
+    "login": "login", "logout": "logout", "push": "push", "search": "search",
     "kill": "kill", "logs": "logs", "ps": "ps", "pull": "pull", "rename": "rename",
     "restart": "restart", "rm": "rm", "rmi": "rmi", "run": "run", "start": "start",
     "stop": "stop", "tag": "tag", "top": "top", "version": "version", "wait": "wait",
@@ -28,6 +31,8 @@ VERBS = {
 GROUPS = {
     "container": {
         "attach": "attach", "create": "create", "exec": "exec_", "inspect": "inspect",
+        "commit": "commit",
+        "diff": "diff", "export": "export",
         "kill": "kill", "list": "ps", "logs": "logs", "ls": "ps", "ps": "ps",
         "remove": "rm", "rename": "rename", "restart": "restart", "rm": "rm", "run": "run",
         "start": "start", "stop": "stop", "top": "top", "wait": "wait",
@@ -37,10 +42,49 @@ GROUPS = {
         "ls": "images", "pull": "pull", "remove": "rmi", "rm": "rmi", "tag": "tag",
     },
     "system": {"info": "info"},
+    "registry": {"serve": "registry", "gc": "registry_gc"},
 }  # fmt: skip
+GROUPS["image"].update({"push": "push"})
+GROUPS["image"].update({"load": "load", "prune": "image_prune", "save": "save"})
+GROUPS["system"].update({"df": "system_df"})
+GROUPS["network"] = {
+    "connect": "network_connect", "create": "network_create", "disconnect": "network_disconnect",
+    "inspect": "inspect", "list": "network_ls", "ls": "network_ls", "prune": "network_prune",
+    "remove": "network_rm", "rm": "network_rm",
+}  # fmt: skip
+GROUPS["container"]["port"] = "port"
+GROUPS["volume"] = {
+    "create": "volume_create", "inspect": "inspect", "list": "volume_ls", "ls": "volume_ls",
+    "prune": "volume_prune", "remove": "volume_rm", "rm": "volume_rm",
+}  # fmt: skip
+GROUPS["container"]["cp"] = "cp"
+VERBS["cp"] = "cp"
+VERBS["port"] = "port"
+VERBS["build"] = "build"
+GROUPS["image"]["build"] = "build"
 SUMMARIES = {
     "container": "Manage containers", "image": "Manage images", "system": "Manage cove",
+    "network": "Manage networks",
+    "volume": "Manage volumes", "volume_create": "Create a volume",
+    "volume_ls": "List volumes", "volume_prune": "Remove unused local volumes",
+    "volume_rm": "Remove one or more volumes",
+    "cp": "Copy files/folders between a container and the local filesystem",
+    "build": "Build an image from a Dockerfile",
+    "port": "List port mappings or a specific mapping for the container",
+    "network_connect": "Connect a container to a network", "network_create": "Create a network",
+    "network_disconnect": "Disconnect a container from a network",
+    "network_ls": "List networks", "network_prune": "Remove all unused networks",
+    "network_rm": "Remove one or more networks",
     "attach": "Attach local standard input, output, and error streams to a running container",
+    "commit": "Create a new image from a container's changes",
+    "diff": "Inspect changes to files or directories on a container's filesystem",
+    "export": "Export a container's filesystem as a tar archive",
+    "load": "Load an image from a tar archive or STDIN",
+    "save": "Save one or more images to a tar archive (streamed to STDOUT by default)",
+    "login": "Authenticate to a registry", "logout": "Log out from a registry",
+    "push": "Upload an image to a registry", "search": "Search Docker Hub for images",
+    "registry": "Run cove's own image registry",
+    "serve": "Serve an OCI distribution registry", "gc": "Remove unreferenced registry blobs",
     "create": "Create a new container", "exec": "Execute a command in a running container",
     "history": "Show the history of an image", "images": "List images",
     "import": "Import the contents from a tarball to create a filesystem image",

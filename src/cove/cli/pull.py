@@ -51,9 +51,12 @@ def pull_image(
     """
     from cove.cli.progress import display
 
+    from cove.cli.credentials import registry_auth_header, server_for_image
+
     name, tag, _ = split_ref(image)
     query = {"fromImage": name, "tag": None if all_tags else tag, "platform": platform or None}
-    resp = client.open("POST", "/images/create", query)
+    auth = [("X-Registry-Auth", registry_auth_header(server_for_image(image)))]
+    resp = client.open("POST", "/images/create", query, headers=auth)
     try:
         lines = resp.iter_lines()
         if quiet:

@@ -93,6 +93,17 @@ def parse_device(spec: str) -> dict[str, str]:
     return {"PathOnHost": host, "PathInContainer": inside, "CgroupPermissions": perms}
 
 
+def absolute_bind(spec: str) -> str:
+    """``-v ./dir:/x``: docker's CLI turns a source starting with "." into an absolute path
+    (a bare name would mean a volume)."""
+    src, sep, rest = spec.partition(":")
+    if src == "." or src.startswith(("./", "../")) or src == "..":
+        import os
+
+        return os.path.abspath(src) + sep + rest
+    return spec
+
+
 def parse_mount(spec: str) -> dict[str, Any]:
     """``--mount type=bind,source=/a,target=/b,readonly``."""
     m: dict[str, Any] = {"Type": "volume"}
@@ -102,12 +113,14 @@ def parse_mount(spec: str) -> dict[str, Any]:
         key = key.strip().lower()
         if key in ("readonly", "ro"):
             m["ReadOnly"] = value.lower() in ("", "1", "true")
+        elif key == "volume-nocopy" and not eq:
+            extra.setdefault("VolumeOptions", {})["NoCopy"] = True
         elif not eq:
             raise ValueError(f"invalid field '{field}' must be a key=value pair")
         elif key == "type":
             m["Type"] = value
         elif key in ("source", "src"):
-            m["Source"] = value
+            m["Source"] = absolute_bind(value + ":")[:-1] if value.startswith(".") else value
         elif key in ("target", "dst", "destination"):
             m["Target"] = value
         elif key == "bind-propagation":

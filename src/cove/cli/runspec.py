@@ -102,7 +102,7 @@ def build(
     exposed, bindings = _ports(opts)
     env = rp.env_list(opts.many("env-file"), opts.many("env"))
     volumes: dict[str, dict[str, str]] = {v: {} for v in opts.many("volume") if ":" not in v}
-    binds = [v for v in opts.many("volume") if ":" in v] or None
+    binds = [rp.absolute_bind(v) for v in opts.many("volume") if ":" in v] or None
     entrypoint: list[str] | None = None
     if opts.text("entrypoint"):
         entrypoint = [opts.text("entrypoint")]

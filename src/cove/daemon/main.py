@@ -51,6 +51,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--insecure-registry", action="append", dest="insecure_registries")
     p.add_argument("--dns", action="append")
     p.add_argument("--dns-search", action="append")
+    # networking, as dockerd spells it; booleans take =true/=false
+    p.add_argument("-b", "--bridge", help="attach containers to this bridge ('none': no default bridge)")
+    p.add_argument("--bip", help="default bridge address and prefix, e.g. 172.17.0.1/16")
+    p.add_argument("--fixed-cidr", help="IPv4 range of the default bridge for containers")
+    for name in ("iptables", "ip-forward", "ip-masq", "icc", "userland-proxy"):
+        p.add_argument(f"--{name}", type=_boolean, nargs="?", const=True, default=None)
     p.add_argument("--version", "-v", action="store_true", help="print the version and exit")
     return p
 
@@ -68,7 +74,23 @@ _FLAG_KEYS = {
     "insecure_registries": "insecure-registries",
     "dns": "dns",
     "dns_search": "dns-search",
+    "bridge": "bridge",
+    "bip": "bip",
+    "fixed_cidr": "fixed-cidr",
+    "iptables": "iptables",
+    "ip_forward": "ip-forward",
+    "ip_masq": "ip-masq",
+    "icc": "icc",
+    "userland_proxy": "userland-proxy",
 }
+
+
+def _boolean(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes"):
+        return True
+    if text.lower() in ("0", "false", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"invalid boolean value {text!r}")
 
 
 _LEVELS = {

@@ -10,11 +10,13 @@ from cove.engine.base import EngineOptions, HostInfo, Paths
 from cove.engine.core import Engine
 from cove.errors import InvalidArgument, SystemError_
 from cove.image.local import LocalImageStore
+from cove.network.base import NetOptions
 from cove.runtime.conmon import ConmonRuntime
 from cove.runtime.host import prepare_host
 from cove.snapshot.base import Snapshotter
 from cove.snapshot.select import check_overlay_supported, new_snapshotter
 from cove.store.local import LocalBlobStore
+from cove.volume.local import LocalVolumeDriver
 
 _RUNTIMES = {"crun": "/usr/bin/crun", "runc": "/usr/sbin/runc"}
 
@@ -67,7 +69,24 @@ def build_engine(cfg: DaemonConfig) -> Engine:
         storage_driver=snap.name,
         debug=cfg.debug,
         registry_mirrors=list(cfg.registry_mirrors),
+        insecure_registries=list(cfg.insecure_registries),
+        max_concurrent_downloads=int(cfg.max_concurrent_downloads),
+        max_concurrent_uploads=int(cfg.max_concurrent_uploads),
         dns=list(cfg.dns),
         dns_search=list(cfg.dns_search),
+        net=NetOptions(
+            iptables=cfg.iptables,
+            ip_forward=cfg.ip_forward,
+            ip_masq=cfg.ip_masq,
+            icc=cfg.icc,
+            bip=cfg.bip,
+            bridge=cfg.bridge,
+            fixed_cidr=cfg.fixed_cidr,
+            default_address_pools=list(cfg.default_address_pools),
+            userland_proxy=cfg.userland_proxy,
+        ),
     )
-    return Engine(Paths(cfg.data_root, cfg.exec_root), images, snap, runtime, host, opts)
+    volumes = LocalVolumeDriver(os.path.join(cfg.data_root, "volumes"))
+    return Engine(
+        Paths(cfg.data_root, cfg.exec_root), images, snap, runtime, host, opts, volumes=volumes
+    )

@@ -18,6 +18,7 @@ from cove.engine.events import EventBus
 from cove.engine.record import Container
 from cove.errors import NotImplementedYet, no_such_container
 from cove.image.base import ImageStore
+from cove.network.base import NetOptions
 from cove.runtime.base import Runtime
 from cove.snapshot.base import Snapshotter
 
@@ -60,8 +61,12 @@ class EngineOptions:
     storage_driver: str = "overlay2"
     debug: bool = False
     registry_mirrors: list[str] = field(default_factory=list)
+    insecure_registries: list[str] = field(default_factory=list)
+    max_concurrent_downloads: int = 3
+    max_concurrent_uploads: int = 5
     dns: list[str] = field(default_factory=list)
     dns_search: list[str] = field(default_factory=list)
+    net: NetOptions = field(default_factory=NetOptions)
 
 
 def now_rfc3339() -> str:
@@ -141,6 +146,28 @@ class EngineBase:
     ) -> AsyncIterator[Json]:
         raise NotImplementedYet("pulling from registries is not available yet")
         yield {}
+
+    # --- network hooks (engine/netendpoints.py overrides them) ------------------------------
+    def net_create_settings(self, hc: Json, body: Json) -> tuple[Json, list[str]]:
+        return {"Networks": {}, "Ports": {}}, []
+
+    def net_prepare(self, c: Container) -> None:
+        """Addresses and host ports for a start; raises with Docker's words (port taken)."""
+
+    async def net_attach(self, c: Container, pid: int) -> None:
+        """Interfaces into the new namespace of ``pid``; releases everything on failure."""
+
+    async def net_release(self, c: Container) -> None:
+        """Free addresses, ports, interfaces and rules; idempotent, never raises."""
+
+    def net_hosts_entries(self, c: Container) -> list[str]:
+        return []
+
+    def net_embedded_dns(self, c: Container) -> bool:
+        return False
+
+    def net_link_env(self, c: Container) -> list[str]:
+        return []
 
     def emit(self, c: Container, action: str, extra: dict[str, str] | None = None) -> None:
         attrs = {"name": c.name, "image": str(c.config.get("Image", ""))}

@@ -8,10 +8,15 @@ import shutil
 from collections.abc import AsyncIterator
 from typing import Any
 
+from cove.engine.archive import ArchiveOps
 from cove.engine.base import EngineOptions, HostInfo, Paths
 from cove.engine.commit import CommitOps
+from cove.engine.export import ExportOps
 from cove.engine.create import CreateOps
+from cove.engine.ops import OpsMixins
+from cove.engine.registry_ops import RegistryOps
 from cove.engine.logs import read_log
+from cove.engine.networks import NetworkOps
 from cove.engine.record import Container
 from cove.engine.state import Status
 from cove.engine.system import SystemOps
@@ -20,12 +25,13 @@ from cove.image.base import ImageStore
 from cove.runtime.base import ProcessInfo, Runtime
 from cove.snapshot.base import Snapshotter
 from cove.util.streams import STDERR, STDOUT, Chunk
+from cove.volume.base import VolumeDriver
 
 log = logging.getLogger("cove.engine")
 Json = dict[str, Any]
 
 
-class Engine(CommitOps, SystemOps, CreateOps):
+class Engine(CommitOps, ExportOps, SystemOps, CreateOps, OpsMixins, RegistryOps, NetworkOps, ArchiveOps):
     def __init__(
         self,
         paths: Paths,
@@ -34,10 +40,13 @@ class Engine(CommitOps, SystemOps, CreateOps):
         runtime: Runtime,
         host: HostInfo,
         options: EngineOptions,
+        volumes: VolumeDriver | None = None,
     ) -> None:
         super().__init__(paths, images, snapshotter, runtime, host, options)
+        self._init_volumes(volumes)
         self._init_lifecycle()
         self._init_execs()
+        self._init_networks()
 
     # --- logs -----------------------------------------------------------------------------
     def container_logs(
@@ -91,11 +100,6 @@ class Engine(CommitOps, SystemOps, CreateOps):
             c.save()
         self.emit(c, "rename", {"oldName": "/" + old})
 
-    def container_top(self, ref: str, ps_args: str) -> Json:
-        from cove.errors import NotImplementedYet
-
-        raise NotImplementedYet("top is not implemented yet")
-
     def events(
         self, since: float | None, until: float | None, filters: dict[str, list[str]]
     ) -> AsyncIterator[Json]:
@@ -123,6 +127,8 @@ class Engine(CommitOps, SystemOps, CreateOps):
                 await self._reconcile(c)
             except Exception:
                 log.exception("reconciling container %s", c.id)
+        await self.net_restore()
+        await self.restart_on_boot()
 
     async def _reconcile(self, c: Container) -> None:
         if c.status in (Status.RUNNING, Status.PAUSED) and self.monitor_alive(c):
@@ -136,6 +142,8 @@ class Engine(CommitOps, SystemOps, CreateOps):
         if c.status in (Status.RUNNING, Status.PAUSED):
             async with self.lock(c.id):
                 await self._record_exit(c, 0)
+        if c.private.get("InRuntime") and c.status != Status.RUNNING:
+            self._delete_later(c)  # a delete the previous daemon did not finish
         if c.host_config.get("AutoRemove") and c.status == Status.EXITED:
             async with self.lock(c.id):
                 await self._remove_locked(c)

@@ -10,10 +10,12 @@ import shutil
 from typing import Any
 
 from cove.engine import names
-from cove.engine.base import EngineBase, now_rfc3339
+from cove.engine.base import now_rfc3339
+from cove.engine.mounts import public as public_mounts
 from cove.engine.record import Container
 from cove.engine.resources import check_host_config
 from cove.engine.state import initial_state
+from cove.engine.volumes import VolumeOps
 from cove.errors import Conflict, InvalidArgument, NotFound
 from cove.image.base import Image
 from cove.oci import reference
@@ -123,7 +125,7 @@ def default_host_config(hc: Json | None) -> Json:
     return hc
 
 
-class CreateOps(EngineBase):
+class CreateOps(VolumeOps):
     async def container_create(self, name: str | None, body: Json) -> tuple[str, list[str]]:
         image_ref = body.get("Image") or ""
         if not image_ref:
@@ -140,9 +142,8 @@ class CreateOps(EngineBase):
             raise NotFound(f"No such image: {shown}") from None
         hc = default_host_config(body.get("HostConfig"))
         warnings = check_host_config(hc, self.host.rlimits or None)
-        net = str(hc["NetworkMode"])
-        if net not in ("default", "bridge", "none", "host") and not net.startswith("container:"):
-            raise NotFound(f"network {net} not found")
+        net_settings, net_warnings = self.net_create_settings(hc, body)  # validates the mode
+        warnings = [*warnings, *net_warnings]
         if name:
             name = names.validate(name)
             if name in self.names:
@@ -164,6 +165,7 @@ class CreateOps(EngineBase):
         try:
             os.makedirs(cdir, mode=0o700)
             self.snapshotter.prepare(cid, image.top_layer)
+            points = self.volumes_setup(cid, hc, cfg)
             data: Json = {
                 "Id": cid,
                 "Created": now_rfc3339(),
@@ -185,14 +187,16 @@ class CreateOps(EngineBase):
                 "ExecIDs": None,
                 "HostConfig": hc,
                 "GraphDriver": {"Name": self.snapshotter.name, "Data": None},
-                "Mounts": [],
+                "Mounts": public_mounts(points),
                 "Config": cfg,
-                "NetworkSettings": _network_settings(net),
+                "NetworkSettings": net_settings,
             }
             c = Container(data, cdir)
+            c.private["MountPoints"] = points
             c.save()
         except BaseException:
             self.names.pop(name, None)
+            self.volumes_abort(cid)
             try:
                 self.snapshotter.remove(cid)
             except Exception:
@@ -200,45 +204,7 @@ class CreateOps(EngineBase):
             shutil.rmtree(cdir, ignore_errors=True)
             raise
         self.containers[cid] = c
+        self.volumes_created(cid)
         self.emit(c, "create")
         return cid, warnings
 
-
-def _network_settings(mode: str) -> Json:
-    nets: Json = {}
-    if mode in ("none", "host"):
-        nets[mode] = {
-            "IPAMConfig": None,
-            "Links": None,
-            "Aliases": None,
-            "NetworkID": "",
-            "EndpointID": "",
-            "Gateway": "",
-            "IPAddress": "",
-            "IPPrefixLen": 0,
-            "IPv6Gateway": "",
-            "GlobalIPv6Address": "",
-            "GlobalIPv6PrefixLen": 0,
-            "MacAddress": "",
-            "DriverOpts": None,
-        }
-    return {
-        "Bridge": "",
-        "SandboxID": "",
-        "SandboxKey": "",
-        "HairpinMode": False,
-        "LinkLocalIPv6Address": "",
-        "LinkLocalIPv6PrefixLen": 0,
-        "Ports": {},
-        "SecondaryIPAddresses": None,
-        "SecondaryIPv6Addresses": None,
-        "EndpointID": "",
-        "Gateway": "",
-        "GlobalIPv6Address": "",
-        "GlobalIPv6PrefixLen": 0,
-        "IPAddress": "",
-        "IPPrefixLen": 0,
-        "IPv6Gateway": "",
-        "MacAddress": "",
-        "Networks": nets,
-    }

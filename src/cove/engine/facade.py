@@ -81,7 +81,22 @@ class EngineFacade(Protocol):
 
     async def container_rename(self, ref: str, new_name: str) -> None: ...
 
-    def container_top(self, ref: str, ps_args: str) -> Json: ...
+    async def container_top(self, ref: str, ps_args: str) -> Json: ...
+
+    # --- operations (pause, stats, update, prune: engine/pause.py and friends) ----------
+    async def container_pause(self, ref: str) -> None: ...
+
+    async def container_unpause(self, ref: str) -> None: ...
+
+    def container_stats(self, ref: str, stream: bool, one_shot: bool) -> AsyncIterator[Json]:
+        """Docker's stats objects: one (after a second, with precpu) or one a second."""
+        ...
+
+    async def container_update(self, ref: str, body: Json) -> list[str]:
+        """Resources and restart policy; returns warnings."""
+        ...
+
+    async def containers_prune(self, filters: dict[str, list[str]]) -> Json: ...
 
     # --- exec ---------------------------------------------------------------------------
     async def exec_create(self, ref: str, body: Json) -> str: ...
@@ -134,6 +149,30 @@ class EngineFacade(Protocol):
         new image ID.  ``config`` overrides the container's config (POST /commit body)."""
         ...
 
+    # --- images as files, container diffs (engine/export.py, changes.py, images.py) ------
+    def container_changes(self, ref: str) -> list[Json]:
+        """``docker diff``: [{"Path": "/etc/x", "Kind": 0 modified | 1 added | 2 deleted}]."""
+        ...
+
+    def container_export(self, ref: str) -> AsyncIterator[bytes]:
+        """The merged root filesystem as a tar; NotFound is raised before streaming."""
+        ...
+
+    def image_save(self, names: list[str]) -> AsyncIterator[bytes]:
+        """A docker-archive of the images; unknown names raise before streaming."""
+        ...
+
+    def image_load(self, body: AsyncIterator[bytes], quiet: bool) -> AsyncIterator[Json]:
+        """Docker's JSON messages (``stream``: "Loaded image: x"); errors end the stream
+        with an ``errorDetail`` message, as dockerd (which answers 200 first)."""
+        ...
+
+    async def images_prune(self, filters: dict[str, list[str]]) -> Json:
+        """{"ImagesDeleted": [...], "SpaceReclaimed": n}."""
+        ...
+
+    def system_df(self) -> Json: ...
+
     def image_pull(
         self, image: str, tag: str | None, platform: str | None, auth: str | None
     ) -> AsyncIterator[Json]:
@@ -145,3 +184,42 @@ class EngineFacade(Protocol):
     def events(
         self, since: float | None, until: float | None, filters: dict[str, list[str]]
     ) -> AsyncIterator[Json]: ...
+
+    # --- volumes ------------------------------------------------------------------------
+    async def volume_create(self, body: Json) -> Json:
+        """``POST /volumes/create``: the volume object; an existing name is returned as is."""
+        ...
+
+    def volume_list(self, filters: dict[str, list[str]]) -> Json:
+        """{"Volumes": [...], "Warnings": null}."""
+        ...
+
+    def volume_inspect(self, name: str) -> Json: ...
+
+    async def volume_remove(self, name: str, force: bool) -> None:
+        """Conflict while a container uses it; ``force`` ignores a missing volume."""
+        ...
+
+    async def volume_prune(self, filters: dict[str, list[str]], all_volumes: bool) -> Json:
+        """{"VolumesDeleted": [...], "SpaceReclaimed": n}."""
+        ...
+
+    # --- container archives (docker cp) --------------------------------------------------
+    async def container_archive_stat(self, ref: str, path: str) -> Json:
+        """The stat of ``path`` in the container (``X-Docker-Container-Path-Stat``)."""
+        ...
+
+    async def container_archive_get(self, ref: str, path: str) -> tuple[Json, AsyncIterator[bytes]]:
+        """(stat, tar chunks) of ``path``; the tar's top entry is named after ``path``."""
+        ...
+
+    async def container_archive_put(
+        self,
+        ref: str,
+        path: str,
+        body: AsyncIterator[bytes],
+        no_overwrite_dir_non_dir: bool,
+        copy_uid_gid: bool,
+    ) -> None:
+        """Extract the tar ``body`` into the directory ``path`` of the container."""
+        ...

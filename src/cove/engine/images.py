@@ -1,4 +1,11 @@
-"""Image operations: list, inspect, history, tag, rmi, import — Docker's shapes and rules."""
+"""Image operations: list, inspect, history, tag, rmi, import, prune, df — Docker's shapes
+and rules.
+
+An image made by ``commit`` (or a build step) remembers its parent, as Docker's local
+store does: ``history`` names the parent images of older entries, ``images`` hides untagged
+parents unless ``-a``, ``rmi`` refuses to delete an image that has children and removes the
+untagged parents it leaves behind (unless ``--no-prune``).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +21,7 @@ from cove.engine.execs import ExecOps
 from cove.engine.state import Status
 from cove.errors import Conflict, InvalidArgument, NotFound
 from cove.image.base import Image
+from cove.image.filters import image_matches, prune_until
 from cove.image.importer import import_rootfs
 from cove.oci import reference
 from cove.util.ids import short_id
@@ -26,27 +34,53 @@ class ImageOps(ExecOps):
     def _image(self, ref: str) -> Image:
         return self.images.resolve(ref)
 
+    def _layer_sizes(self, image_id: str) -> list[int]:
+        record = getattr(self.images, "record", None)
+        if record is None:
+            return []
+        return [int(x.get("size", 0)) for x in record(image_id).get("layers", [])]
+
+    def _container_count(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for c in self.containers.values():
+            counts[c.data["Image"]] = counts.get(c.data["Image"], 0) + 1
+        return counts
+
+    def _image_summary(self, img: Image, containers: int = -1) -> Json:
+        cfg = img.config.get("config") or {}
+        return {
+            "Id": img.id,
+            "ParentId": self.images.parent(img.id) or "",
+            "RepoTags": img.repo_tags,
+            "RepoDigests": img.repo_digests,
+            "Created": int(parse_rfc3339(img.config.get("created", _ZERO))),
+            "Size": img.size,
+            "SharedSize": -1,
+            "VirtualSize": img.size,
+            "Labels": cfg.get("Labels") or {},
+            "Containers": containers,
+        }
+
     def image_list(self, all: bool, filters: dict[str, list[str]], digests: bool) -> list[Json]:
+        images = self.images.list()
+        by_ref = {i.id: i for i in images}
         out: list[Json] = []
-        for img in self.images.list():
-            if not _image_match(img, filters):
+        for img in images:
+            hidden = not all and not img.repo_tags and not img.repo_digests
+            if hidden and self.images.children(img.id):
+                continue  # an intermediate image, shown with -a only
+            if not image_matches(img, filters, self._lookup(by_ref)):
                 continue
-            cfg = img.config.get("config") or {}
-            out.append(
-                {
-                    "Id": img.id,
-                    "ParentId": "",
-                    "RepoTags": img.repo_tags,
-                    "RepoDigests": img.repo_digests,
-                    "Created": int(parse_rfc3339(img.config.get("created", _ZERO))),
-                    "Size": img.size,
-                    "SharedSize": -1,
-                    "Labels": cfg.get("Labels") or {},
-                    "Containers": -1,
-                }
-            )
+            out.append(self._image_summary(img))
         out.sort(key=lambda j: int(j["Created"]), reverse=True)
         return out
+
+    def _lookup(self, known: dict[str, Image]) -> Any:
+        def find(ref: str) -> Image:
+            img = self.images.resolve(ref)
+            return known.get(img.id, img)
+
+        return find
 
     def image_inspect(self, ref: str) -> Json:
         img = self._image(ref)
@@ -55,9 +89,11 @@ class ImageOps(ExecOps):
             "Id": img.id,
             "RepoTags": img.repo_tags,
             "RepoDigests": img.repo_digests,
-            "Parent": "",
+            "Parent": self.images.parent(img.id) or "",
             "Comment": cfg.get("comment", ""),
             "Created": cfg.get("created", _ZERO),
+            "Container": cfg.get("container", ""),
+            "ContainerConfig": cfg.get("container_config") or {},
             "DockerVersion": cfg.get("docker_version", ""),
             "Author": cfg.get("author", ""),
             "Config": cfg.get("config") or {},
@@ -65,6 +101,7 @@ class ImageOps(ExecOps):
             "Variant": cfg.get("variant"),
             "Os": cfg.get("os", "linux"),
             "Size": img.size,
+            "VirtualSize": img.size,
             "GraphDriver": {"Name": self.snapshotter.name, "Data": None},
             "RootFS": {"Type": "layers", "Layers": img.diff_ids},
             "Metadata": {"LastTagTime": _ZERO},
@@ -72,22 +109,38 @@ class ImageOps(ExecOps):
 
     def image_history(self, ref: str) -> list[Json]:
         img = self._image(ref)
-        hist = img.config.get("history") or []
-        out: list[Json] = []
-        for i, h in enumerate(reversed(hist)):
-            out.append(
+        sizes = self._layer_sizes(img.id)
+        entries: list[Json] = []
+        layer = 0
+        for h in img.config.get("history") or []:
+            size = 0
+            if not h.get("empty_layer"):
+                size = sizes[layer] if layer < len(sizes) else 0
+                layer += 1
+            entries.append(
                 {
-                    "Id": img.id if i == 0 else "<missing>",
+                    "Id": "<missing>",
                     "Created": int(parse_rfc3339(h.get("created", _ZERO))),
                     "CreatedBy": h.get("created_by", ""),
-                    "Tags": img.repo_tags if i == 0 else None,
-                    "Size": int(h.get("_size", 0)) if not h.get("empty_layer") else 0,
+                    "Tags": None,
+                    "Size": size,
                     "Comment": h.get("comment", ""),
                 }
             )
-        if out and not any(o["Size"] for o in out):
-            out[0]["Size"] = img.size
-        return out
+        entries.reverse()
+        if not entries:  # an image without history still shows itself
+            entries.append({"Id": "<missing>", "Created": 0, "CreatedBy": "", "Tags": None,
+                            "Size": img.size, "Comment": ""})  # fmt: skip
+        # Newest first, each entry belongs to the next image up the parent chain.
+        cur: Image | None = img
+        for e in entries:
+            if cur is None:
+                break
+            e["Id"] = cur.id
+            e["Tags"] = cur.repo_tags or None
+            parent = self.images.parent(cur.id)
+            cur = self.images.resolve(parent) if parent else None
+        return entries
 
     async def image_tag(self, ref: str, repo: str, tag: str | None) -> None:
         img = self._image(ref)
@@ -129,6 +182,11 @@ class ImageOps(ExecOps):
                     f"conflict: unable to delete {sid} (must be forced) - image is referenced "
                     "in multiple repositories"
                 )
+            if self.images.children(img.id):
+                raise Conflict(
+                    f"conflict: unable to delete {sid} (cannot be forced) - image has "
+                    "dependent child images"
+                )
             if running:
                 raise Conflict(
                     f"conflict: unable to delete {sid} (cannot be forced) - image is being "
@@ -142,12 +200,99 @@ class ImageOps(ExecOps):
             for t in list(img.repo_tags):
                 self.images.untag(t)
                 out.append({"Untagged": t})
+                self.bus.emit("image", "untag", img.id, {"name": t})
             if users:
                 return out  # forced: the names go, the image stays while containers use it
-        for d in self.images.delete(img.id):
-            out.append({"Deleted": d})
-        self.bus.emit("image", "delete", img.id, {"name": img.id})
+        if self.images.children(img.id):
+            return out  # untagged only: the image is still a parent
+        out.extend(self._delete_chain(img.id, noprune))
         return out
+
+    def _delete_chain(self, image_id: str, noprune: bool) -> list[Json]:
+        """Delete the image, then (unless ``noprune``) each parent left untagged, unused
+        and childless, as Docker does."""
+        out: list[Json] = []
+        while True:
+            parent = self.images.parent(image_id)
+            for d in self.images.delete(image_id):
+                out.append({"Deleted": d})
+            self.bus.emit("image", "delete", image_id, {"name": image_id})
+            if noprune or parent is None:
+                return out
+            p = self.images.resolve(parent)
+            if p.repo_tags or p.repo_digests or self._users(p.id) or self.images.children(p.id):
+                return out
+            image_id = p.id
+
+    async def images_prune(self, filters: dict[str, list[str]]) -> Json:
+        """``docker image prune``: dangling images (``dangling=false``: every image no
+        container uses), filtered by ``until`` and ``label``."""
+        dangling_only = (filters.get("dangling") or ["true"])[0].lower() in ("true", "1")
+        until = prune_until(filters)
+        used = set(self._container_count())
+        deleted: list[Json] = []
+        reclaimed = 0
+        changed = True
+        while changed:  # deleting a child may leave its parent prunable
+            changed = False
+            for img in self.images.list():
+                if img.id in used or self.images.children(img.id):
+                    continue
+                if dangling_only and (img.repo_tags or img.repo_digests):
+                    continue
+                if until is not None and parse_rfc3339(img.config.get("created", _ZERO)) >= until:
+                    continue
+                if not image_matches(img, {k: v for k, v in filters.items() if "label" in k}):
+                    continue
+                for t in img.repo_tags + img.repo_digests:
+                    self.images.untag(t)
+                    deleted.append({"Untagged": t})
+                for d in self.images.delete(img.id):
+                    deleted.append({"Deleted": d})
+                self.bus.emit("image", "delete", img.id, {"name": img.id})
+                reclaimed += img.size
+                changed = True
+        self.bus.emit("image", "prune", "", {"reclaimed": str(reclaimed)})
+        return {"ImagesDeleted": deleted or None, "SpaceReclaimed": reclaimed}
+
+    def system_df(self) -> Json:
+        counts = self._container_count()
+        images = self.images.list()
+        layer_use: dict[str, int] = {}
+        for img in images:
+            for d in img.diff_ids:
+                layer_use[d] = layer_use.get(d, 0) + 1
+        summaries: list[Json] = []
+        total = 0
+        seen: set[str] = set()
+        for img in images:
+            sizes = self._layer_sizes(img.id)
+            shared = sum(s for d, s in zip(img.diff_ids, sizes, strict=False) if layer_use[d] > 1)
+            for d, s in zip(img.diff_ids, sizes, strict=False):
+                if d not in seen:
+                    seen.add(d)
+                    total += s
+            j = self._image_summary(img, counts.get(img.id, 0))
+            j["SharedSize"] = shared
+            summaries.append(j)
+        containers = self.container_list(True, 0, True, {})
+        for j in containers:
+            j.setdefault("SizeRw", 0)
+            j.setdefault("SizeRootFs", 0)
+        volumes: list[Json] = []
+        vl = getattr(self, "volume_list", None)
+        if vl is not None:
+            try:
+                volumes = list((vl({}) or {}).get("Volumes") or [])
+            except Exception:  # df still answers without volumes
+                volumes = []
+        return {
+            "LayersSize": total,
+            "Images": summaries,
+            "Containers": containers,
+            "Volumes": volumes,
+            "BuildCache": [],
+        }
 
     async def image_import(
         self,
@@ -201,27 +346,3 @@ def _download(url: str, f: Any) -> None:
 def _looks_like_id(ref: str, image_id: str) -> bool:
     r = ref[7:] if ref.startswith("sha256:") else ref
     return image_id[7:].startswith(r) and all(ch in "0123456789abcdef" for ch in r)
-
-
-def _image_match(img: Image, filters: dict[str, list[str]]) -> bool:
-    for key, vals in filters.items():
-        if key == "dangling":
-            want = vals and vals[0] in ("true", "1")
-            if want != (not img.repo_tags):
-                return False
-        elif key == "reference":
-            import fnmatch
-
-            if not any(
-                fnmatch.fnmatch(t, v) or fnmatch.fnmatch(t.rsplit(":", 1)[0], v)
-                for t in img.repo_tags
-                for v in vals
-            ):
-                return False
-        elif key == "label":
-            labels = (img.config.get("config") or {}).get("Labels") or {}
-            for v in vals:
-                k, eq, want_v = v.partition("=")
-                if k not in labels or (eq and labels[k] != want_v):
-                    return False
-    return True

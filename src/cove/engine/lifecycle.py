@@ -17,11 +17,12 @@ import shutil
 import signal as _signal
 from typing import Any
 
-from cove.engine.base import EngineBase, now_rfc3339
+from cove.engine.base import now_rfc3339
 from cove.engine.record import Container
 from cove.engine.signals import parse_signal
 from cove.engine.spec import prepare_bundle
 from cove.engine.state import Status, allowed
+from cove.engine.volumes import VolumeOps
 from cove.errors import Conflict, CoveError, NotModified, SystemError_, no_such_container
 from cove.runtime.base import IOConfig, ProcessInfo
 from cove.snapshot import mount as mounter
@@ -113,7 +114,7 @@ class _StdinPolicy:
         await self._inner.close()
 
 
-class LifecycleOps(EngineBase):
+class LifecycleOps(VolumeOps):
     _pending: dict[str, list[LateSession]]
     _waiters: dict[str, list[tuple[str, asyncio.Future[int]]]]
     _watchers: dict[str, asyncio.Task[None]]
@@ -122,6 +123,7 @@ class LifecycleOps(EngineBase):
         self._pending = {}
         self._waiters = {}
         self._watchers = {}
+        self._deleting: dict[str, asyncio.Task[None]] = {}
 
     # --- state from the runtime ------------------------------------------------------------
     def monitor_alive(self, c: Container) -> bool:
@@ -169,6 +171,12 @@ class LifecycleOps(EngineBase):
 
     async def _start_locked(self, c: Container) -> None:
         bundle = self.paths.bundle(c.id)
+        await self._runtime_forgotten(c)
+        try:
+            self.net_prepare(c)  # addresses and host ports: a taken port fails here
+        except CoveError as e:
+            self._start_failed(c, e.message)
+            raise
         try:
             rootfs = self._mount_rootfs(c)
             prepare_bundle(self, c, rootfs, bundle)
@@ -180,13 +188,17 @@ class LifecycleOps(EngineBase):
             )
             info = await self.runtime.create(c.id, bundle, io)
         except CoveError as e:
+            await self.net_release(c)
             reason = _runtime_reason(e.message, c, self.paths.rootfs(c.id))
             self._start_failed(c, reason)
             raise SystemError_(_docker_start_error(reason)) from None
         except OSError as e:
+            await self.net_release(c)
             self._start_failed(c, e)
             raise SystemError_(f"failed to create task for container: {e}") from None
+        c.private["InRuntime"] = True
         try:
+            await self.net_attach(c, info.pid)  # before the process runs
             for late in self._pending.pop(c.id, []):
                 await late.connect(await self.runtime.attach(c.id, c.tty))
             await self.runtime.start(c.id)
@@ -194,6 +206,8 @@ class LifecycleOps(EngineBase):
             await self.runtime.kill(c.id, _signal.SIGKILL, True)
             await self.runtime.wait_exit(info.monitor_pid)
             await self.runtime.delete(c.id, force=True)
+            c.private.pop("InRuntime", None)
+            await self.net_release(c)
             reason = _runtime_reason(e.message, c, self.paths.rootfs(c.id))
             self._start_failed(c, reason)
             raise SystemError_(_docker_start_error(reason)) from None
@@ -231,6 +245,7 @@ class LifecycleOps(EngineBase):
             code = 128
         c.state.update(ExitCode=code, Error=_docker_start_error(msg))
         self._unmount_rootfs(c)
+        self.volumes_release(c)
         c.save()
 
     # --- exit -----------------------------------------------------------------------------
@@ -269,8 +284,10 @@ class LifecycleOps(EngineBase):
             FinishedAt=now_rfc3339(),
         )
         c.private.pop("MonitorPid", None)
-        await self.runtime.delete(c.id, force=True)
+        await self.net_release(c)
+        self._delete_later(c)
         self._unmount_rootfs(c)
+        self.volumes_release(c)
         self.exec_container_exited(c.id)
         c.save()
         self.emit(c, "die", {"exitCode": str(code)})
@@ -278,6 +295,30 @@ class LifecycleOps(EngineBase):
             if cond != "removed" and not fut.done():
                 fut.set_result(code)
                 self._waiters[c.id].remove((cond, fut))
+
+    def _delete_later(self, c: Container) -> None:
+        """Forget the exited container in the runtime off the critical path (a `crun delete`
+        costs several ms that `run --rm` would otherwise wait for); the next start of the
+        same container waits for it."""
+
+        async def delete() -> None:
+            try:
+                await self.runtime.delete(c.id, force=True)
+                c.private.pop("InRuntime", None)
+            except CoveError as e:
+                log.warning("runtime delete of %s: %s", c.id, e)
+            finally:
+                self._deleting.pop(c.id, None)
+
+        self._deleting[c.id] = asyncio.get_running_loop().create_task(delete())
+
+    async def _runtime_forgotten(self, c: Container) -> None:
+        task = self._deleting.get(c.id)
+        if task is not None:
+            await task
+        elif c.private.get("InRuntime"):
+            await self.runtime.delete(c.id, force=True)
+            c.private.pop("InRuntime", None)
 
     def exec_container_exited(self, cid: str) -> None:
         """Overridden by the exec operations."""
@@ -359,17 +400,20 @@ class LifecycleOps(EngineBase):
         async with self.lock(c.id):
             if c.id not in self.containers:
                 raise no_such_container(ref)
-            await self._remove_locked(c)
+            await self._remove_locked(c, volumes)
 
-    async def _remove_locked(self, c: Container) -> None:
-        await self.runtime.delete(c.id, force=True)
+    async def _remove_locked(self, c: Container, volumes: bool = False) -> None:
+        if c.id not in self._deleting and c.private.get("InRuntime"):
+            await self.runtime.delete(c.id, force=True)
         self._unmount_rootfs(c)
+        await self.net_release(c)
         for late in self._pending.pop(c.id, []):
             await late.connect(None)
         self.snapshotter.remove(c.id)
         shutil.rmtree(self.paths.bundle(c.id), ignore_errors=True)
         shutil.rmtree(c.dir, ignore_errors=True)
         self.containers.pop(c.id, None)
+        self.volumes_detach(c, volumes or bool(c.host_config.get("AutoRemove")))
         if self.names.get(c.name) == c.id:
             del self.names[c.name]
         self.emit(c, "destroy")

@@ -10,6 +10,7 @@ from cove.engine.lifecycle import LifecycleOps
 from cove.engine.record import Container
 from cove.engine.state import Status
 from cove.errors import InvalidArgument
+from cove.network.ports import summary_ports
 from cove.util.units import human_duration
 
 Json = dict[str, Any]
@@ -20,7 +21,15 @@ def status_text(c: Container, now: float) -> str:
     s = c.status
     if s == Status.RUNNING or s == Status.PAUSED:
         up = "Up " + human_duration(now - parse_rfc3339(st["StartedAt"]))
-        return up + " (Paused)" if s == Status.PAUSED else up
+        if s == Status.PAUSED:
+            return up + " (Paused)"
+        health = (st.get("Health") or {}).get("Status")
+        if health == "starting":
+            return up + " (health: starting)"
+        return f"{up} ({health})" if health in ("healthy", "unhealthy") else up
+    if s == Status.RESTARTING:
+        ago = human_duration(now - parse_rfc3339(st["FinishedAt"]))
+        return f"Restarting ({st['ExitCode']}) {ago} ago"
     if s == Status.EXITED:
         finished = parse_rfc3339(st["FinishedAt"])
         if not finished:
@@ -93,7 +102,7 @@ class QueryOps(LifecycleOps):
             "ImageID": c.data["Image"],
             "Command": cmd,
             "Created": int(parse_rfc3339(c.data["Created"])),
-            "Ports": [],
+            "Ports": summary_ports(c.data["NetworkSettings"].get("Ports") or {}),
             "Labels": c.config.get("Labels") or {},
             "State": c.status.value,
             "Status": status_text(c, now),
@@ -133,6 +142,8 @@ def _match(c: Container, filters: dict[str, list[str]], ops: QueryOps) -> bool:
         if key == "name" and not any(v.lstrip("/") in c.name for v in vals):
             return False
         if key == "status" and c.status.value not in vals:
+            return False
+        if key == "health" and (c.state.get("Health") or {}).get("Status", "none") not in vals:
             return False
         if key == "exited" and (
             c.status != Status.EXITED or str(c.state.get("ExitCode")) not in vals

@@ -11,10 +11,11 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from cove.engine.etcfiles import write_etc_files
+from cove.engine.mounts import for_spec as oci_mounts
 from cove.engine.record import Container
 from cove.engine.resources import oci_resources, ulimit_tuples, with_init
 from cove.engine.state import Status
-from cove.errors import Conflict, InvalidArgument, NotImplementedYet
+from cove.errors import Conflict, InvalidArgument
 from cove.oci.spec import ContainerSpec, build_config, build_exec_process
 from cove.oci.user import resolve_user
 from cove.util.fs import atomic_write
@@ -54,27 +55,6 @@ def _bind(src: str, dest: str, ro: bool = False) -> Json:
     }
 
 
-def _binds(hc: Json) -> list[Json]:
-    """``-v /host:/ctr[:ro]``; named volumes arrive with the volumes work."""
-    out = []
-    for b in hc.get("Binds") or []:
-        parts = b.split(":")
-        if len(parts) < 2 or len(parts) > 3:
-            raise InvalidArgument(f"invalid volume specification: '{b}'")
-        src, dest = parts[0], parts[1]
-        mode = parts[2] if len(parts) == 3 else "rw"
-        if not src.startswith("/"):
-            raise NotImplementedYet(f"named volumes are not supported yet: '{b}'")
-        if not dest.startswith("/"):
-            raise InvalidArgument(
-                f"invalid volume specification: '{b}': invalid mount config for type "
-                f"\"bind\": invalid mount path: '{dest}' mount path must be absolute"
-            )
-        os.makedirs(src, exist_ok=True)  # Docker creates a missing bind source
-        out.append(_bind(src, dest, "ro" in mode.split(",")))
-    return out
-
-
 def _namespace_of(eng: EngineBase, mode: str, kind: str) -> str:
     """``container:<name>`` becomes the path of that running container's namespace."""
     ref = mode.split(":", 1)[1]
@@ -82,6 +62,12 @@ def _namespace_of(eng: EngineBase, mode: str, kind: str) -> str:
     if other.status != Status.RUNNING or not other.state.get("Pid"):
         raise Conflict(f"cannot join network of a non running container: {other.id}")
     return f"/proc/{other.state['Pid']}/ns/{kind}"
+
+
+def _with_links(link_env: list[str], env: list[str]) -> list[str]:
+    """``--link`` variables first; the container's own of the same name win."""
+    own = {e.partition("=")[0] for e in env}
+    return [e for e in link_env if e.partition("=")[0] not in own] + env
 
 
 def _console_size(v: Any) -> tuple[int, int] | None:
@@ -114,13 +100,13 @@ def container_spec(eng: EngineBase, c: Container, rootfs: str) -> ContainerSpec:
         _bind(os.path.join(c.dir, "resolv.conf"), "/etc/resolv.conf"),
         _bind(os.path.join(c.dir, "hostname"), "/etc/hostname"),
         _bind(os.path.join(c.dir, "hosts"), "/etc/hosts"),
-        *_binds(hc),
+        *oci_mounts(eng, c),
     ]
     args = with_init(hc, [c.data["Path"], *c.data["Args"]], mounts)
     return ContainerSpec(
         rootfs=rootfs,
         args=args,
-        env=list(cfg.get("Env") or []),
+        env=_with_links(eng.net_link_env(c), list(cfg.get("Env") or [])),
         cwd=cfg.get("WorkingDir") or "/",
         uid=uid,
         gid=gid,
@@ -157,10 +143,11 @@ def prepare_bundle(eng: EngineBase, c: Container, rootfs: str, bundle: str) -> N
         c.dir,
         str(cfg.get("Hostname") or c.id[:12]),
         str(cfg.get("Domainname") or ""),
-        list(hc.get("ExtraHosts") or []),
-        list(hc.get("Dns") or eng.options.dns),
+        list(hc.get("ExtraHosts") or []) + eng.net_hosts_entries(c),
+        # user-defined networks resolve through the embedded server, which forwards the rest
+        ["127.0.0.11"] if eng.net_embedded_dns(c) else list(hc.get("Dns") or eng.options.dns),
         list(hc.get("DnsSearch") or eng.options.dns_search),
-        list(hc.get("DnsOptions") or []),
+        list(hc.get("DnsOptions") or (["ndots:0"] if eng.net_embedded_dns(c) else [])),
         host_net,
     )
     wd = cfg.get("WorkingDir")

@@ -34,6 +34,28 @@ class Image:
         return c[-1][7:] if c else None
 
 
+class Transaction(Protocol):
+    """New images and names that become visible together, or not at all (crash included)."""
+
+    def create_raw(self, raw: bytes, parent: str | None = None) -> Image: ...
+
+    def tag(self, image_id: str, ref: str) -> None:
+        """Applied at ``commit``."""
+        ...
+
+    def commit(self) -> builtins.list[tuple[str, str, str | None]]:
+        """Returns (familiar reference, image ID, the ID the name pointed at before)."""
+        ...
+
+    def abort(self) -> None: ...
+
+    def __enter__(self) -> Transaction: ...
+
+    def __exit__(self, exc_type: Any, *rest: object) -> None:
+        """Aborts unless committed."""
+        ...
+
+
 class ImageStore(Protocol):
     def resolve(self, ref: str) -> Image:
         """By name[:tag], name@digest, full ID, ``sha256:`` ID, or a unique ID prefix.
@@ -55,9 +77,17 @@ class ImageStore(Protocol):
         """Record an image whose layers are all present; returns it (idempotent)."""
         ...
 
-    def create_raw(self, raw: bytes) -> Image:
+    def create_raw(self, raw: bytes, parent: str | None = None) -> Image:
         """``create`` from the exact config bytes (pull/load: the ID must not change)."""
         ...
+
+    def transaction(self) -> Transaction: ...
+
+    def parent(self, image_id: str) -> str | None:
+        """The image this one was committed or built on, when it is still stored."""
+        ...
+
+    def children(self, image_id: str) -> builtins.list[str]: ...
 
     def add_repo_digest(self, image_id: str, ref: str) -> None:
         """Remember ``repo@sha256:...`` (a pulled manifest's digest) for an image."""

@@ -26,6 +26,7 @@ from typing import Any, BinaryIO
 from cove.archive.compression import decompress
 from cove.errors import Conflict, CoveError, InvalidArgument, NotFound, no_such_image
 from cove.image.base import Image
+from cove.image.txn import ImageTxn, leftover_journals
 from cove.oci import reference
 from cove.oci.digest import chain_ids, hex_of, validate
 from cove.snapshot.base import Snapshotter
@@ -63,7 +64,9 @@ class LocalImageStore:
         self._configs: dict[str, dict[str, Any]] = {}
         self._records: dict[str, dict[str, Any]] = self._load_records()
         self._names: dict[str, str] = self._load_names()
+        self.pins_path = os.path.join(self.dir, "pins.json")
         if collect:
+            self.recover()
             self.gc()
 
     # --- persistence ----------------------------------------------------------------------
@@ -178,6 +181,34 @@ class LocalImageStore:
         digest = w.digest()
         had_blob = self.blobs.has(digest)
         digest = w.commit(diff_id)
+        self._unpack(digest, parent_diff_ids, parent_key, had_blob)
+        return digest
+
+    def add_layer_file(self, path: str, parent_diff_ids: list[str], diff_id: str) -> str:
+        """``add_layer`` for an uncompressed layer tar the caller spooled to ``path`` (on
+        the store's filesystem) while hashing it to ``diff_id``: the file is moved into the
+        blob store instead of copied."""
+        if len(parent_diff_ids) + 1 > MAX_LAYERS:
+            raise max_depth_error(len(parent_diff_ids) + 1)
+        chain = chain_ids([validate(d) for d in parent_diff_ids])
+        parent_key = chain[-1][7:] if chain else None
+        if parent_key is not None and not self.snapshotter.has_layer(parent_key):
+            raise NotFound(f"parent layer {parent_diff_ids[-1]} not found")
+        had_blob = self.blobs.has(diff_id)
+        adopt = getattr(self.blobs, "adopt", None)
+        if had_blob:
+            pass
+        elif adopt is not None:
+            adopt(path, validate(diff_id))
+        else:
+            with open(path, "rb") as f:
+                return self.add_layer(f, parent_diff_ids, diff_id)
+        self._unpack(diff_id, parent_diff_ids, parent_key, had_blob)
+        return diff_id
+
+    def _unpack(
+        self, digest: str, parent_diff_ids: list[str], parent_key: str | None, had_blob: bool
+    ) -> None:
         key = chain_ids([*parent_diff_ids, digest])[-1][7:]
         try:
             if not self.snapshotter.has_layer(key):
@@ -187,15 +218,23 @@ class LocalImageStore:
             if not had_blob and not self._blob_in_use(digest):
                 self.blobs.delete(digest)
             raise
-        return digest
 
     def create(self, config: dict[str, Any]) -> Image:
         """Record an image from a config dict (serialised compactly: its ID is the digest
         of those bytes)."""
         return self.create_raw(json.dumps(config, separators=(",", ":")).encode())
 
-    def create_raw(self, raw: bytes) -> Image:
-        """Record an image from its exact config bytes (a pull or load keeps the ID)."""
+    def has_image(self, image_id: str) -> bool:
+        with self._lock:
+            return image_id in self._records
+
+    def transaction(self) -> ImageTxn:
+        """An all-or-nothing group of new images and names (see ``cove.image.txn``)."""
+        return ImageTxn(self)
+
+    def create_raw(self, raw: bytes, parent: str | None = None) -> Image:
+        """Record an image from its exact config bytes (a pull or load keeps the ID);
+        ``parent`` is the image it was committed or built on (Docker's local parent)."""
         try:
             config = json.loads(raw)
             diff_ids = [validate(d) for d in config["rootfs"]["diff_ids"]]
@@ -217,6 +256,8 @@ class LocalImageStore:
                     "layers": layers,
                     "size": sum(x["size"] for x in layers),
                 }
+                if parent is not None and parent in self._records:
+                    rec["parent"] = parent
                 atomic_write_json(self._record_path(image_id), rec, 0o600)
                 self._records[image_id] = rec
             self._configs[image_id] = config
@@ -230,6 +271,23 @@ class LocalImageStore:
         with self._lock:
             self._names[str(r)] = self._resolve_id(image_id)
             self._save_names()
+
+    def tag_many(self, names: list[tuple[str, str]]) -> list[tuple[str, str, str | None]]:
+        """Several names at once (one write); returns (familiar reference, image ID, the
+        ID the name pointed at before or None)."""
+        out: list[tuple[str, str, str | None]] = []
+        with self._lock:
+            for image_id, ref in names:
+                r = reference.parse(ref)
+                if r.digest:
+                    raise InvalidArgument("refusing to create a tag with a digest reference")
+                target = self._resolve_id(image_id)
+                old = self._names.get(str(r))
+                self._names[str(r)] = target
+                out.append((r.familiar(), target, old if old != target else None))
+            if names:
+                self._save_names()
+        return out
 
     def add_repo_digest(self, image_id: str, ref: str) -> None:
         """Remember ``repo@sha256:...`` (the manifest digest of a pull) for an image."""
@@ -284,6 +342,63 @@ class LocalImageStore:
                     self.blobs.delete(diff)
             return [image_id]
 
+    def delete_if_unnamed(self, image_id: str) -> bool:
+        """Remove an image no name points at (an aborted transaction's)."""
+        with self._lock:
+            if image_id not in self._records or image_id in self._names.values():
+                return False
+            self.delete(image_id)
+            return True
+
+    def parent(self, image_id: str) -> str | None:
+        with self._lock:
+            rec = self._records.get(image_id) or {}
+            p = rec.get("parent")
+            return p if isinstance(p, str) and p in self._records else None
+
+    def children(self, image_id: str) -> list[str]:
+        with self._lock:
+            return [i for i, r in self._records.items() if r.get("parent") == image_id]
+
+    def recover(self) -> int:
+        """Roll back transactions a crash interrupted (see ``cove.image.txn``)."""
+        n = 0
+        with self._lock:
+            for path, ids in leftover_journals(self.dir):
+                for image_id in reversed(ids):
+                    with contextlib.suppress(CoveError):
+                        n += self.delete_if_unnamed(image_id)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+        return n
+
+    # --- pins: blobs kept without an image (manifests, compressed layers) -----------------
+    def _pins(self) -> dict[str, list[str]]:
+        try:
+            data = read_json(self.pins_path)
+        except (FileNotFoundError, ValueError):
+            return {}
+        return {k: list(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    def pin(self, digest: str, owner: str) -> None:
+        """Keep blob ``digest`` through gc until ``owner`` unpins it."""
+        validate(digest)
+        with self._lock:
+            pins = self._pins()
+            if owner not in pins.setdefault(digest, []):
+                pins[digest].append(owner)
+                atomic_write_json(self.pins_path, pins, 0o600)
+
+    def unpin(self, digest: str, owner: str) -> None:
+        with self._lock:
+            pins = self._pins()
+            owners = [o for o in pins.get(digest, []) if o != owner]
+            if owners:
+                pins[digest] = owners
+            else:
+                pins.pop(digest, None)
+            atomic_write_json(self.pins_path, pins, 0o600)
+
     def _referenced(self) -> tuple[set[str], set[str]]:
         keys: set[str] = set()
         blobs: set[str] = set()
@@ -314,6 +429,7 @@ class LocalImageStore:
             stats = {"ingest": self.blobs.gc_ingest(), "temp": self.snapshotter.cleanup()}
             keys, blobs = self._referenced()
             blobs.update(keep)
+            blobs.update(self._pins())
             pending = [k for k in self.snapshotter.layer_keys() if k not in keys]
             removed = 0
             while pending:

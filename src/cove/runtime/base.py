@@ -49,6 +49,10 @@ class Runtime(Protocol):
 
     async def resume(self, cid: str) -> None: ...
 
+    async def update(self, cid: str, resources: dict[str, Any]) -> None:
+        """Apply OCI ``linux.resources`` to the running container's cgroups."""
+        ...
+
     async def delete(self, cid: str, force: bool = False) -> None:
         """Forget the container in the runtime; idempotent."""
         ...

@@ -237,6 +237,14 @@ class ConmonRuntime:
     async def resume(self, cid: str) -> None:
         await self._simple("resume", cid)
 
+    async def update(self, cid: str, resources: dict[str, Any]) -> None:
+        path = os.path.join(await self._bundle(cid), "resources.json")
+        with open(path, "w") as f:
+            json.dump(resources, f)
+        rc, _, err = await self._runtime("update", f"--resources={path}", cid)
+        if rc != 0:
+            raise SystemError_(f"Cannot update container {cid}: {err.strip()}")
+
     async def _simple(self, verb: str, cid: str) -> None:
         rc, _, err = await self._runtime(verb, cid)
         if rc != 0:

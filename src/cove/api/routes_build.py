@@ -1,0 +1,121 @@
+"""``POST /build``: the classic builder behind Docker's API.
+
+The request body is the context tar (plain or compressed; or a bare Dockerfile); the query
+carries the options.  The answer is the classic JSON stream the docker CLI and docker-py
+print.  An error before the first message (a bad option, a Dockerfile that does not parse)
+is an HTTP error, as dockerd's; later ones become an ``errorDetail`` message (with the exit
+``code`` of a failed RUN).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from typing import Any, cast
+
+from cove.api.errors import error_line
+from cove.api.http import Handler, Request, Response, StreamReply, dump, json_reply
+from cove.build.backend import BuildBackend, BuildError, BuildOptions
+from cove.build.builder import Builder
+from cove.build.context import BuildContext
+from cove.engine.facade import EngineFacade
+from cove.errors import InvalidArgument, NotImplementedYet
+
+
+def _json_arg(req: Request, name: str, kind: type) -> Any:
+    raw = req.arg(name)
+    if not raw:
+        return kind()
+    try:
+        value = json.loads(raw)
+    except ValueError as e:
+        raise InvalidArgument(f"invalid {name} parameter: {e}") from None
+    if value is None:
+        return kind()
+    if not isinstance(value, kind):
+        raise InvalidArgument(f"invalid {name} parameter")
+    return value
+
+
+def options(req: Request) -> BuildOptions:
+    buildargs = _json_arg(req, "buildargs", dict)
+    labels = _json_arg(req, "labels", dict)
+    cachefrom = _json_arg(req, "cachefrom", list)
+    if req.arg("remote"):
+        raise NotImplementedYet("building from a remote context is not supported")
+    network = req.arg("networkmode") or None
+    return BuildOptions(
+        tags=[t for t in req.args("t") if t],
+        dockerfile=req.arg("dockerfile") or "Dockerfile",
+        quiet=req.flag("q"),
+        nocache=req.flag("nocache"),
+        pull=req.flag("pull"),
+        rm=req.flag("rm", True),
+        forcerm=req.flag("forcerm"),
+        buildargs={str(k): (None if v is None else str(v)) for k, v in buildargs.items()},
+        labels={str(k): str(v) for k, v in labels.items()},
+        target=req.arg("target") or None,
+        network=None if network == "default" else network,
+        platform=req.arg("platform") or None,
+        cachefrom=[str(x) for x in cachefrom],
+    )
+
+
+async def build(engine: EngineFacade, req: Request) -> Response:
+    opts = options(req)
+    backend = cast(BuildBackend, engine)
+    tmp_root = os.path.join(backend.paths.tmp)
+    os.makedirs(tmp_root, exist_ok=True)
+    fd, upload = tempfile.mkstemp(dir=tmp_root, prefix="build-upload-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            async for chunk in req.body.chunks():
+                f.write(chunk)
+        with open(upload, "rb") as body:
+            ctx = await asyncio.to_thread(BuildContext.from_tar, body, tmp_root, opts.dockerfile)
+    finally:
+        os.unlink(upload)
+    messages = Builder(backend, ctx, opts).run()
+    try:
+        first = await anext(messages)
+    except StopAsyncIteration:
+        ctx.close()
+        return StreamReply(_empty())
+    except BaseException:
+        ctx.close()
+        await messages.aclose()
+        raise
+
+    async def lines() -> AsyncIterator[bytes]:
+        try:
+            yield dump(first)
+            async for m in messages:
+                yield dump(m)
+        except Exception as exc:
+            line = error_line(exc)
+            if isinstance(exc, BuildError) and exc.code is not None:
+                line["errorDetail"] = {"code": exc.code, "message": str(exc)}
+            yield dump(line)
+        finally:
+            await messages.aclose()
+            ctx.close()
+
+    return StreamReply(lines())
+
+
+async def _empty() -> AsyncIterator[bytes]:
+    return
+    yield b""
+
+
+async def prune(engine: EngineFacade, req: Request) -> Response:
+    return json_reply({"CachesDeleted": None, "SpaceReclaimed": 0})
+
+
+ROUTES: list[tuple[str, str, Handler]] = [
+    ("POST", "/build", build),
+    ("POST", "/build/prune", prune),
+]

@@ -1,0 +1,85 @@
+"""What every build step shares: options, stages, the cache and committing images."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from cove.build.backend import BuildBackend, BuildOptions
+from cove.build.cache import BuildCache, step_key
+from cove.build.context import BuildContext
+from cove.build.state import Stage, child_config
+from cove.errors import NotFound
+from cove.image.config import rfc3339_nano
+
+Json = dict[str, Any]
+
+
+def short(image_id: str) -> str:
+    return image_id.removeprefix("sha256:")[:12]
+
+
+def msg(text: str) -> Json:
+    return {"stream": text}
+
+
+class BuildBase:
+    def __init__(self, backend: BuildBackend, context: BuildContext, opts: BuildOptions) -> None:
+        self.backend = backend
+        self.context = context
+        self.opts = opts
+        self.cache = BuildCache(backend.paths.data_root)
+        self.stages: list[Stage] = []
+        self.used_args: set[str] = set()
+        self.escape = "\\"
+        self.global_args: dict[str, str] = {}
+
+    # --- committing ----------------------------------------------------------------------
+    async def ensure_image(self, stage: Stage) -> str:
+        if stage.image_id is None:
+            img = await asyncio.to_thread(self.backend.images.create, stage.config)
+            stage.image_id = img.id
+        return stage.image_id
+
+    def probe(self, stage: Stage, created_by: str, extra: str = "") -> tuple[str, str | None]:
+        """(cache key, cached image ID or None)."""
+        key = step_key(stage.image_id, created_by, extra)
+        if self.opts.nocache:
+            return key, None
+        hit = self.cache.get(key)
+        if hit is None:
+            return key, None
+        try:
+            img = self.backend.images.resolve(hit)
+        except NotFound:
+            self.cache.forget(key)
+            return key, None
+        return key, img.id
+
+    def use_cached(self, stage: Stage, image_id: str) -> list[Json]:
+        img = self.backend.images.resolve(image_id)
+        stage.config = child_config(img.config)
+        stage.image_id = img.id
+        return [msg(" ---> Using cache\n"), msg(f" ---> {short(img.id)}\n")]
+
+    async def commit(
+        self, stage: Stage, key: str, created_by: str, diff_id: str | None
+    ) -> list[Json]:
+        """Record the stage's (already edited) config as a new image, with one history
+        entry; ``diff_id`` is the step's new layer, None for a config-only step."""
+        parent = stage.image_id
+        now = rfc3339_nano()
+        entry: Json = {"created": now, "created_by": created_by}
+        if diff_id is None:
+            entry["empty_layer"] = True
+        else:
+            rootfs = stage.config.setdefault("rootfs", {"type": "layers", "diff_ids": []})
+            rootfs["diff_ids"] = [*rootfs.get("diff_ids", []), diff_id]
+        stage.config["created"] = now
+        stage.config.setdefault("history", []).append(entry)
+        raw = json.dumps(stage.config, separators=(",", ":")).encode()
+        img = await asyncio.to_thread(self.backend.images.create_raw, raw, parent)
+        stage.image_id = img.id
+        self.cache.put(key, img.id)
+        return [msg(f" ---> {short(img.id)}\n")]

@@ -1,0 +1,1 @@
+"""Dockerfile parsing: pure lexer, parser, directives, heredocs, variable expansion."""

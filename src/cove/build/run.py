@@ -1,0 +1,126 @@
+"""RUN: a container from the current image runs the command; its changes are committed.
+
+The container is an ordinary one of the engine (create, attach, start, wait, commit,
+remove), with the build's environment (ENV plus the ARGs in scope), user, working
+directory and network, and no ports.  A non-zero exit fails the build with Docker's
+message; the container stays for inspection unless ``--force-rm``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from cove.build.backend import BuildError
+from cove.build.core import BuildBase, msg, short
+from cove.build.dockerfile import instructions
+from cove.build.dockerfile.parser import Node
+from cove.build.state import PROXY_ARGS, Stage
+from cove.errors import CoveError
+
+Json = dict[str, Any]
+
+
+class RunOps(BuildBase):
+    def run_argv(self, stage: Stage, node: Node) -> list[str]:
+        if node.json:
+            return list(node.args)
+        script = node.args[0] if node.args else ""
+        if node.heredocs:
+            body = node.heredocs[0]
+            if (
+                script.strip().startswith("<<")
+                and len(node.heredocs) == 1
+                and script.strip()[2:].lstrip("-").strip("'\"") == body.name
+            ):
+                return [*stage.shell, body.text()]
+            parts = [script]
+            for h in node.heredocs:
+                parts.append(h.text() + h.name)
+            script = "\n".join(parts) + "\n"
+        return [*stage.shell, script]
+
+    def run_env(self, stage: Stage) -> dict[str, str]:
+        """Build args a RUN sees (ENV wins over them; proxies come without an ARG)."""
+        have = {str(e).partition("=")[0] for e in stage.run.get("Env") or []}
+        out = {k: v for k, v in stage.args.items() if k not in have}
+        for k in PROXY_ARGS:
+            v = self.opts.buildargs.get(k)
+            if v is not None and k not in have:
+                out[k] = v
+        return out
+
+    async def do_run(self, stage: Stage, node: Node) -> AsyncIterator[Json]:
+        flags = instructions.parse_flags(node)
+        for f in flags:
+            raise BuildError(f"the --{f} option requires BuildKit")
+        argv = self.run_argv(stage, node)
+        env = self.run_env(stage)
+        visible = {k: v for k, v in env.items() if k not in PROXY_ARGS}
+        prefix = ""
+        if visible:
+            prefix = f"|{len(visible)} " + " ".join(f"{k}={v}" for k, v in sorted(visible.items()))
+            prefix += " "
+        created_by = prefix + " ".join(argv)
+        key, hit = self.probe(stage, created_by, json.dumps(sorted(env.items())))
+        if hit is not None:
+            for m in self.use_cached(stage, hit):
+                yield m
+            return
+        image_id = await self.ensure_image(stage)
+        run = stage.run
+        body: Json = {
+            "Image": image_id,
+            "Cmd": argv,
+            "Entrypoint": [""],
+            "Env": [f"{k}={v}" for k, v in sorted(env.items())],
+            "User": run.get("User") or "",
+            "WorkingDir": run.get("WorkingDir") or "",
+            "Labels": {},
+            "AttachStdout": True,
+            "AttachStderr": True,
+            "HostConfig": {"NetworkMode": self.opts.network or "default"},
+        }
+        be = self.backend
+        cid, _ = await be.container_create(None, body)
+        yield msg(f" ---> Running in {short(cid)}\n")
+        committed: str | None = None
+        try:
+            session = await be.container_attach(
+                cid, stdin=False, stdout=True, stderr=True, logs=False, stream=True
+            )
+            try:
+                await be.container_start(cid)
+                while (chunk := await session.read()) is not None:
+                    yield msg(chunk.data.decode("utf-8", "replace"))
+            finally:
+                with contextlib.suppress(CoveError, OSError):
+                    await session.close()
+            status = await be.container_wait(cid, "not-running")
+            code = int(status.get("StatusCode", 1))
+            if code != 0:
+                raise BuildError(
+                    f"The command '{' '.join(argv)}' returned a non-zero code: {code}", code
+                )
+            committed = await be.container_commit(cid, None, None, "", "", [], False, None)
+        except BaseException:
+            if self.opts.forcerm:
+                with contextlib.suppress(CoveError):
+                    await be.container_remove(cid, True, True)
+            raise
+        img = be.images.resolve(committed)
+        new = img.diff_ids[len(stage.diff_ids) :]
+        diff_id = new[-1] if new else None
+        out = await self.commit(stage, key, created_by, diff_id)
+        if committed != stage.image_id:
+            with contextlib.suppress(CoveError):
+                await asyncio.to_thread(be.images.delete, committed)
+        if self.opts.rm or self.opts.forcerm:
+            with contextlib.suppress(CoveError):
+                await be.container_remove(cid, True, True)
+            yield msg(f"Removing intermediate container {short(cid)}\n")
+        for m in out:
+            yield m

@@ -1,0 +1,260 @@
+"""``docker cp``: ``HEAD/GET/PUT /containers/{id}/archive`` on running and stopped containers.
+
+The container's filesystem is read and written from the daemon through a ``RootView``
+(its root plus its volumes and binds, symlinks resolved inside it).  A stopped container's
+root filesystem is mounted for the copy and unmounted after it unless the container
+started meanwhile; mounting and unmounting happen under the container's lock, the copy
+itself works on descriptors, so a concurrent stop or start cannot pull it away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import io
+import json
+import os
+import queue
+import stat
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from cove.engine.archive_paths import RootView, ViewMount, join, split
+from cove.engine.archive_tar import Extractor, tar_view
+from cove.engine.record import Container
+from cove.engine.state import Status
+from cove.engine.volumes import VolumeOps
+from cove.errors import InvalidArgument, NotFound
+from cove.oci.user import resolve_user
+from cove.snapshot import mount as mounter
+from cove.util.ids import new_id
+
+Json = dict[str, Any]
+_LIVE = (Status.RUNNING, Status.PAUSED, Status.RESTARTING)
+
+
+def go_file_mode(mode: int) -> int:
+    """A unix st_mode as Go's os.FileMode bits (what the docker CLI decodes)."""
+    out = stat.S_IMODE(mode) & 0o777
+    if mode & stat.S_ISUID:
+        out |= 1 << 23
+    if mode & stat.S_ISGID:
+        out |= 1 << 22
+    if mode & stat.S_ISVTX:
+        out |= 1 << 20
+    kinds = {stat.S_IFDIR: 1 << 31, stat.S_IFLNK: 1 << 27, stat.S_IFBLK: 1 << 26,
+             stat.S_IFCHR: (1 << 26) | (1 << 21), stat.S_IFIFO: 1 << 25,
+             stat.S_IFSOCK: 1 << 24}  # fmt: skip
+    return out | kinds.get(stat.S_IFMT(mode), 0)
+
+
+def _mtime(st: os.stat_result) -> str:
+    ns = st.st_mtime_ns
+    base = datetime.fromtimestamp(ns // 1_000_000_000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    frac = f"{ns % 1_000_000_000:09d}".rstrip("0")
+    return f"{base}.{frac}Z" if frac else f"{base}Z"
+
+
+def stat_header(st: Json) -> str:
+    """``X-Docker-Container-Path-Stat``: base64 (URL alphabet) of the stat JSON."""
+    return base64.urlsafe_b64encode(json.dumps(st, separators=(",", ":")).encode()).decode()
+
+
+def top_name(path: str) -> str:
+    """The name the archive's top entry gets: the requested base name, "." for ``dir/.``."""
+    if path.endswith("/.") or path in (".", "/"):
+        return "."
+    comps = split(path)
+    return comps[-1] if comps else "."
+
+
+class _TarStream:
+    """The GET body: tar chunks made in a worker thread; closing it releases the view
+    (also when the client went away before the first chunk)."""
+
+    def __init__(self, chunks: Iterator[bytes], release: Any) -> None:
+        self._chunks = chunks
+        self._release = release
+
+    def __aiter__(self) -> _TarStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        data = await asyncio.to_thread(next, self._chunks, None)
+        if data is None:
+            await self.aclose()
+            raise StopAsyncIteration
+        return data
+
+    async def aclose(self) -> None:
+        release, self._release = self._release, None
+        if release is not None:
+            await release()
+
+
+class _QueueReader(io.RawIOBase):
+    """A blocking file object over chunks handed in from the event loop."""
+
+    def __init__(self) -> None:
+        self.q: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
+        self._buf = b""
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        view = memoryview(b).cast("B")
+        while not self._buf and not self._eof:
+            item = self.q.get()
+            if item is None:
+                self._eof = True
+            else:
+                self._buf = item
+        n = min(len(view), len(self._buf))
+        view[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
+
+
+class ArchiveOps(VolumeOps):
+    def _view_mounts(self, c: Container, ref: str) -> list[ViewMount]:
+        out = [
+            ViewMount(f"/etc/{name}", os.path.join(c.dir, name))
+            for name in ("resolv.conf", "hostname", "hosts")
+            if os.path.exists(os.path.join(c.dir, name))
+        ]
+        for mp in self.mount_points(c):
+            if mp["Type"] == "tmpfs":
+                continue  # lives in the container's mount namespace only
+            src = self.volume_mount(mp["Name"], ref) if mp["Type"] == "volume" else mp["Source"]
+            if os.path.exists(src):
+                out.append(ViewMount(mp["Destination"], src, not mp["RW"]))
+        return out
+
+    @contextlib.asynccontextmanager
+    async def _container_view(self, c: Container) -> AsyncIterator[RootView]:
+        ref = f"cp-{new_id()[:16]}"
+        rootfs = self.paths.rootfs(c.id)
+        async with self.lock(c.id):
+            mounted_here = not mounter.mounts_under(rootfs)
+            if mounted_here:
+                os.makedirs(rootfs, exist_ok=True)
+                mounter.mount_all(self.snapshotter.mounts(c.id), rootfs)
+            try:
+                root_fd = os.open(rootfs, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+                view_mounts = self._view_mounts(c, ref)
+            except BaseException:
+                if mounted_here:
+                    mounter.unmount(rootfs)
+                raise
+        view = RootView(root_fd, view_mounts, bool(c.host_config.get("ReadonlyRootfs")))
+        try:
+            await asyncio.to_thread(view.ensure_mountpoints)
+            yield view
+        finally:
+            os.close(root_fd)
+            async with self.lock(c.id):
+                for mp in self.mount_points(c):
+                    if mp["Type"] == "volume":
+                        with contextlib.suppress(Exception):
+                            self._driver().unmount(mp["Name"], ref)
+                if mounted_here and c.status not in _LIVE:
+                    with contextlib.suppress(Exception):
+                        mounter.unmount(rootfs)
+
+    def _stat(self, view: RootView, ref: str, path: str) -> tuple[list[str], Json]:
+        if not path.startswith("/"):
+            path = "/" + path
+        follow = path.endswith("/") or path.endswith("/.")
+        comps = view.resolve(path, follow=follow)
+        try:
+            st = view.lstat(comps)
+        except (FileNotFoundError, NotADirectoryError):
+            raise NotFound(f"Could not find the file {path} in container {ref}") from None
+        if path.endswith("/") and len(path) > 1 and not stat.S_ISDIR(st.st_mode):
+            raise InvalidArgument(f"{path}: not a directory")
+        link = ""
+        if stat.S_ISLNK(st.st_mode):
+            link = join(view.resolve(path, follow=True))
+        name = "/" if not split(path) else top_name(path)
+        info = {"name": name, "size": st.st_size, "mode": go_file_mode(st.st_mode),
+                "mtime": _mtime(st), "linkTarget": link}  # fmt: skip
+        return comps, info
+
+    async def container_archive_stat(self, ref: str, path: str) -> Json:
+        c = self.find(ref)
+        async with self._container_view(c) as view:
+            return (await asyncio.to_thread(self._stat, view, ref, path))[1]
+
+    async def container_archive_get(self, ref: str, path: str) -> tuple[Json, AsyncIterator[bytes]]:
+        c = self.find(ref)
+        cm = self._container_view(c)
+        view = await cm.__aenter__()
+        try:
+            comps, info = await asyncio.to_thread(self._stat, view, ref, path)
+        except BaseException as e:
+            await cm.__aexit__(type(e), e, e.__traceback__)
+            raise
+
+        async def release() -> None:
+            await cm.__aexit__(None, None, None)
+
+        return info, _TarStream(tar_view(view, comps, top_name(path)), release)
+
+    async def container_archive_put(
+        self,
+        ref: str,
+        path: str,
+        body: AsyncIterator[bytes],
+        no_overwrite_dir_non_dir: bool,
+        copy_uid_gid: bool,
+    ) -> None:
+        c = self.find(ref)
+        if not path.startswith("/"):
+            path = "/" + path
+        async with self._container_view(c) as view:
+            dest = await asyncio.to_thread(view.resolve, path, True)
+            try:
+                st = await asyncio.to_thread(view.lstat, dest)
+            except (FileNotFoundError, NotADirectoryError):
+                raise NotFound(f"Could not find the file {path} in container {ref}") from None
+            if not stat.S_ISDIR(st.st_mode):
+                raise InvalidArgument("extraction point is not a directory")
+            owner = self._container_user(c, view) if copy_uid_gid else None
+            ex = Extractor(view, dest, no_overwrite_dir_non_dir, owner)
+            reader = _QueueReader()
+            job = asyncio.ensure_future(
+                asyncio.to_thread(ex.run, cast(Any, io.BufferedReader(reader, 1 << 16)))
+            )
+            try:
+                async for chunk in body:
+                    if job.done() or not await asyncio.to_thread(_put, reader, job, chunk):
+                        break
+                await asyncio.to_thread(_put, reader, job, None)
+            finally:
+                if not job.done():
+                    with contextlib.suppress(Exception):
+                        await asyncio.to_thread(_put, reader, job, None)
+                await asyncio.wait([job])
+            job.result()
+
+    def _container_user(self, c: Container, view: RootView) -> tuple[int, int]:
+        """``cp -a`` into a container: its files belong to the container's user."""
+        passwd = view.read_text(view.resolve("/etc/passwd"))
+        group = view.read_text(view.resolve("/etc/group"))
+        uid, gid, _gids, _home = resolve_user(str(c.config.get("User") or ""), passwd, group)
+        return uid, gid
+
+
+def _put(reader: _QueueReader, job: asyncio.Future[Any], item: bytes | None) -> bool:
+    """Hand ``item`` to the extractor unless it already stopped (an error)."""
+    while not job.done():
+        try:
+            reader.q.put(item, timeout=0.2)
+            return True
+        except queue.Full:
+            continue
+    return False

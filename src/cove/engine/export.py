@@ -1,0 +1,275 @@
+"""Images and containers as files: ``save`` and ``load`` (docker-archive / OCI archives
+through the copy engine) and ``export`` (a container's merged filesystem as a flat tar).
+
+The transfers are blocking (tar, hashing, unpacking) and run in a worker thread; the bytes
+cross between the thread and the event loop through bounded queues, so a slow client
+slows the worker instead of filling memory.  Whatever can be checked before the first byte
+(names that do not exist, a missing container) raises before the stream starts, so the
+route still answers with an error status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+import os
+import queue
+import tempfile
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, BinaryIO
+
+from cove.archive import tar_directory
+from cove.distribution.archive_in import ArchiveSource
+from cove.distribution.archive_out import ArchiveWriter
+from cove.distribution.base import Layer, SourceImage
+from cove.distribution.copy import copy_images
+from cove.distribution.local import LocalDestination, LocalSource
+from cove.engine.changes import ChangesOps
+from cove.errors import InvalidArgument
+from cove.oci import reference
+from cove.oci.digest import sha256_bytes
+from cove.snapshot import mount as mounter
+from cove.store.base import BlobProvider
+from cove.util.units import human_size
+
+log = logging.getLogger("cove.engine")
+Json = dict[str, Any]
+_END = object()
+_BATCH = 1 << 20
+
+
+async def _from_thread(produce: Callable[[Callable[[bytes], None]], None]) -> AsyncIterator[bytes]:
+    """Run ``produce(write)`` in a thread; yield what it writes, batched to about 1 MiB.
+    The thread blocks while the queue is full; an error in it is raised here."""
+    loop = asyncio.get_running_loop()
+    q: asyncio.Queue[Any] = asyncio.Queue(maxsize=8)
+    stop = threading.Event()
+
+    def put(item: Any) -> None:
+        fut = asyncio.run_coroutine_threadsafe(q.put(item), loop)
+        while True:
+            try:
+                fut.result(timeout=0.5)
+                return
+            except TimeoutError:
+                if stop.is_set():
+                    fut.cancel()
+                    raise BrokenPipeError("the client went away") from None
+
+    def work() -> None:
+        buf: list[bytes] = []
+        size = 0
+
+        def write(data: bytes) -> None:
+            nonlocal size
+            buf.append(data)
+            size += len(data)
+            if size >= _BATCH:
+                flush()
+
+        def flush() -> None:
+            nonlocal size
+            if buf:
+                put(b"".join(buf))
+                buf.clear()
+                size = 0
+
+        try:
+            produce(write)
+            flush()
+            put(_END)
+        except BaseException as e:  # handed to the event loop, raised there
+            if not stop.is_set():
+                with contextlib.suppress(BaseException):
+                    put(e)
+
+    task = loop.run_in_executor(None, work)
+    try:
+        while True:
+            item = await q.get()
+            if item is _END:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        with contextlib.suppress(BaseException):
+            await task
+
+
+class _QueueReader(io.RawIOBase):
+    """A blocking reader (for the worker thread) over chunks the event loop feeds in."""
+
+    def __init__(self) -> None:
+        self.q: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=16)
+        self._buf = b""
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        view = memoryview(b).cast("B")
+        while not self._buf and not self._eof:
+            item = self.q.get()
+            if item is None:
+                self._eof = True
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                self._buf = item
+        n = min(len(view), len(self._buf))
+        view[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
+
+
+class _LoadDestination(LocalDestination):
+    """The local store, adopting spooled uncompressed layer files as blobs (no copy)."""
+
+    def __init__(self, store: Any, source: ArchiveSource) -> None:
+        super().__init__(store)
+        self.source = source
+
+    def put_layer(
+        self, image: SourceImage, layer: Layer, parents: list[str], data: BinaryIO
+    ) -> str:
+        adopt = getattr(self.store, "add_layer_file", None)
+        path = self.source.spooled_path(layer)
+        if adopt is not None and path is not None and layer.digest == layer.diff_id:
+            self._txn()
+            return str(adopt(path, parents, layer.diff_id))
+        return super().put_layer(image, layer, parents, data)
+
+
+class ExportOps(ChangesOps):
+    def _layer_blobs(self) -> BlobProvider:
+        blobs = getattr(self.images, "blobs", None)
+        if blobs is None:
+            raise InvalidArgument("this image store cannot hand out its layers")
+        return blobs  # type: ignore[no-any-return]
+
+    # --- save -----------------------------------------------------------------------------
+    def image_save(self, names: list[str]) -> AsyncIterator[bytes]:
+        """``docker save``: the archive's bytes.  Unknown names raise NotFound here."""
+        if not names:
+            raise InvalidArgument("no images specified")
+        source = LocalSource(self.images, self._layer_blobs(), names)
+        images = source.images()  # resolves every name before the stream starts
+
+        def produce(write: Callable[[bytes], None]) -> None:
+            copy_images(source, ArchiveWriter(write))
+
+        for image in images:
+            image_id = sha256_bytes(image.config)
+            self.bus.emit("image", "save", image_id, {"name": image_id})
+        return _from_thread(produce)
+
+    # --- load -----------------------------------------------------------------------------
+    async def image_load(self, body: AsyncIterator[bytes], quiet: bool) -> AsyncIterator[Json]:
+        """``docker load``: Docker's JSON messages; errors end the stream as
+        ``errorDetail`` (the route has sent 200 already, as dockerd does)."""
+        os.makedirs(self.paths.tmp, exist_ok=True)
+        reader = _QueueReader()
+        loop = asyncio.get_running_loop()
+        messages: asyncio.Queue[Any] = asyncio.Queue()
+
+        async def pump() -> None:
+            try:
+                async for chunk in body:
+                    await asyncio.to_thread(reader.q.put, chunk)
+                reader.q.put(None)
+            except BaseException as e:
+                reader.q.put(e)
+
+        def progress(event: str, image: SourceImage, layer: Layer | None) -> None:
+            if event == "layer" and layer is not None and not quiet:
+                size = human_size(max(layer.size, 0))
+                msg = {
+                    "status": "Loading layer",
+                    "progressDetail": {"current": layer.size, "total": layer.size},
+                    "progress": "[" + "=" * 49 + ">]  " + f"{size}/{size}",
+                    "id": layer.diff_id[7:19],
+                }
+                loop.call_soon_threadsafe(messages.put_nowait, msg)
+
+        def work() -> list[Json]:
+            stream = io.BufferedReader(reader, 1 << 20)
+            source = ArchiveSource(stream, self.paths.tmp)
+            dest = _LoadDestination(self.images, source)
+            done = copy_images(source, dest, progress)
+            with contextlib.suppress(Exception):
+                while stream.read(1 << 20):  # drain what follows the tar's end
+                    pass
+            out: list[Json] = []
+            for ref, _new, old in dest.moved:
+                if old is not None:
+                    text = f"The image {ref} already exists, renaming the old one with ID"
+                    out.append({"stream": f"{text} {old} to empty string\n"})
+            for image, image_id in done:
+                self.bus.emit("image", "load", image_id, {"name": image_id})
+                if image.names:
+                    for n in image.names:
+                        name = reference.parse(n).familiar()
+                        out.append({"stream": f"Loaded image: {name}\n"})
+                else:
+                    out.append({"stream": f"Loaded image ID: {image_id}\n"})
+            return out
+
+        pumper = asyncio.ensure_future(pump())
+        job = loop.run_in_executor(None, work)
+        try:
+            while not job.done():
+                getter = asyncio.ensure_future(messages.get())
+                await asyncio.wait({getter, job}, return_when=asyncio.FIRST_COMPLETED)
+                if getter.done():
+                    yield getter.result()
+                else:
+                    getter.cancel()
+            while not messages.empty():
+                yield messages.get_nowait()
+            for msg in job.result():
+                yield msg
+        finally:
+            pumper.cancel()
+            if not job.done():
+                reader.q.put(BrokenPipeError("the load was cancelled"))
+                with contextlib.suppress(BaseException):
+                    await job
+
+    # --- export ---------------------------------------------------------------------------
+    def container_export(self, ref: str) -> AsyncIterator[bytes]:
+        """``docker export``: the container's merged root filesystem as a flat tar."""
+        c = self.find(ref)
+        rootfs = self.paths.rootfs(c.id)
+
+        def produce(write: Callable[[bytes], None]) -> None:
+            if os.path.ismount(rootfs):  # running: its rootfs is mounted already
+                for chunk in tar_directory(rootfs):
+                    write(chunk)
+                return
+            with _mounted(self.snapshotter.mounts(c.id), self.paths.tmp) as target:
+                for chunk in tar_directory(target):
+                    write(chunk)
+
+        self.bus.emit("container", "export", c.id, {"name": c.name})
+        return _from_thread(produce)
+
+
+@contextlib.contextmanager
+def _mounted(mounts: Any, tmp_root: str) -> Iterator[str]:
+    os.makedirs(tmp_root, exist_ok=True)
+    target = tempfile.mkdtemp(dir=tmp_root, prefix="export-")
+    try:
+        mounter.mount_all(mounts, target)
+        try:
+            yield target
+        finally:
+            mounter.unmount(target)
+    finally:
+        with contextlib.suppress(OSError):
+            os.rmdir(target)

@@ -1,0 +1,590 @@
+"""Containers on networks: addresses, interfaces, published ports, firewall, DNS, links.
+
+Start runs ``net_prepare`` (sync: addresses and host ports, so a taken port fails before
+anything runs and /etc/hosts can name the container's own address), the runtime creates the
+container's namespace, then ``net_attach`` plugs the interfaces into
+``/proc/<pid>/ns/net`` before the process starts.  Joining the runtime's namespace (rather
+than creating a named one first) saves a bind mount per start, and the kernel removes the
+container's interfaces with the namespace, so a crash cannot leak them.
+
+Addresses are not persisted separately: an address is in use while a container record holds
+it, so ``net_release`` (exit, failed start, removal) frees it by clearing the record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from cove.engine.base import EngineBase
+from cove.engine.record import Container
+from cove.errors import Conflict, CoveError, Forbidden, InvalidArgument, NotFound
+from cove.network import firewall, ipam, ports
+from cove.network.base import Driver, Endpoint, NetConfig, NetOptions
+from cove.network.names import table_name, veth_name
+
+log = logging.getLogger("cove.network")
+Json = dict[str, Any]
+T = TypeVar("T")
+PREDEFINED = ("bridge", "host", "none")
+_NS_RE = re.compile(r"^\s*nameserver\s+(\S+)", re.M)
+
+
+def empty_endpoint(aliases: list[str] | None = None, ipam_cfg: Json | None = None) -> Json:
+    return {
+        "IPAMConfig": ipam_cfg or None,
+        "Links": None,
+        "Aliases": aliases or None,
+        "MacAddress": "",
+        "DriverOpts": None,
+        "GwPriority": 0,
+        "NetworkID": "",
+        "EndpointID": "",
+        "Gateway": "",
+        "IPAddress": "",
+        "IPPrefixLen": 0,
+        "IPv6Gateway": "",
+        "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0,
+        "DNSNames": None,
+    }
+
+
+_TOP = ("EndpointID", "Gateway", "IPAddress", "IPPrefixLen", "MacAddress")
+
+
+class EndpointOps(EngineBase):
+    networks: dict[str, Json]
+    net_options: NetOptions
+
+    def _init_networks(self) -> None:
+        from cove.network.dns import DnsServer
+        from cove.network.drivers import all_drivers
+        from cove.network.portmap import PortReservations
+
+        self.networks = {}
+        self.net_options = self.options.net
+        self._drivers: dict[str, Driver] = all_drivers(self.net_options.ip_forward)
+        self._ports = PortReservations()
+        self._dns = DnsServer()
+        self._fw_applied: str | None = None
+        self._fw_table = table_name(self.paths.exec_root)
+        self._net_pool = ThreadPoolExecutor(1, thread_name_prefix="cove-net")
+        self._load_networks()
+
+    def _load_networks(self) -> None:  # networks.py
+        raise NotImplementedError
+
+    def _by_name(self, ref: str) -> Json:  # networks.py
+        raise NotImplementedError
+
+    async def _net_call(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._net_pool, fn, *args)
+
+    def _driver_of(self, n: Json) -> Driver:
+        return self._drivers[n["Driver"]]
+
+    def _netcfg(self, n: Json) -> NetConfig:
+        cfg = (n["IPAM"]["Config"] or [{}])[0]
+        opts = dict(n.get("Options") or {})
+        if (n.get("_cove") or {}).get("created_parent"):
+            opts["cove.created_parent"] = "true"
+        return NetConfig(
+            n["Id"], n["Name"], n["Driver"], cfg.get("Subnet", ""), cfg.get("Gateway", ""),
+            opts, bool(n.get("Internal")),
+        )  # fmt: skip
+
+    def _records_path(self, n: Json) -> str:
+        return os.path.join(self.paths.exec_root, "network", n["Id"] + ".hosts")
+
+    # --- create ---------------------------------------------------------------------------
+    def net_create_settings(self, hc: Json, body: Json) -> tuple[Json, list[str]]:
+        """``NetworkSettings`` of a new container, and warnings; validates the mode."""
+        mode = str(hc.get("NetworkMode") or "default")
+        warnings: list[str] = []
+        has_ports = bool(hc.get("PortBindings")) or bool(hc.get("PublishAllPorts"))
+        for key in hc.get("PortBindings") or {}:
+            ports.split_port(key)
+        nets: Json = {}
+        if mode.startswith("container:"):
+            if has_ports:
+                raise InvalidArgument(
+                    "conflicting options: port publishing and the container type network mode"
+                )
+            self.find(mode.split(":", 1)[1])
+        elif mode == "host":
+            if has_ports:
+                warnings.append("Published ports are discarded when using host network mode")
+            nets["host"] = empty_endpoint()
+            nets["host"]["NetworkID"] = self._by_name("host")["Id"]
+        elif mode == "none":
+            nets["none"] = empty_endpoint()
+            nets["none"]["NetworkID"] = self._by_name("none")["Id"]
+        else:
+            n = self._by_name("bridge" if mode == "default" else mode)
+            eps: Json = ((body.get("NetworkingConfig") or {}).get("EndpointsConfig")) or {}
+            want = eps.get(mode) or eps.get(n["Name"]) or eps.get(n["Id"]) or {}
+            ipam_cfg = want.get("IPAMConfig") or None
+            if ipam_cfg and ipam_cfg.get("IPv4Address") and n["Name"] == "bridge":
+                raise InvalidArgument(
+                    "user specified IP address is supported on user defined networks only"
+                )
+            ep = empty_endpoint(list(want.get("Aliases") or []) or None, ipam_cfg)
+            ep["NetworkID"] = n["Id"]
+            ep["MacAddress"] = str(want.get("MacAddress") or "")
+            nets[n["Name"]] = ep
+        for link in hc.get("Links") or []:
+            self.find(_link_parts(str(link))[0])
+        settings = {
+            "Bridge": "",
+            "SandboxID": "",
+            "SandboxKey": "",
+            "HairpinMode": False,
+            "LinkLocalIPv6Address": "",
+            "LinkLocalIPv6PrefixLen": 0,
+            "Ports": {},
+            "SecondaryIPAddresses": None,
+            "SecondaryIPv6Addresses": None,
+            "EndpointID": "",
+            "Gateway": "",
+            "GlobalIPv6Address": "",
+            "GlobalIPv6PrefixLen": 0,
+            "IPAddress": "",
+            "IPPrefixLen": 0,
+            "IPv6Gateway": "",
+            "MacAddress": "",
+            "Networks": nets,
+        }
+        return settings, warnings
+
+    # --- start ----------------------------------------------------------------------------
+    def _used_ips(self, n: Json) -> list[str]:
+        out = []
+        for c in self.containers.values():
+            ep = (c.data["NetworkSettings"].get("Networks") or {}).get(n["Name"])
+            if ep and ep.get("IPAddress"):
+                out.append(ep["IPAddress"])
+        return out
+
+    def _attached(self, c: Container) -> list[tuple[Json, Json]]:
+        """(network, endpoint) pairs with a driver that gives an interface."""
+        out = []
+        for name, ep in (c.data["NetworkSettings"].get("Networks") or {}).items():
+            if name in ("host", "none"):
+                continue
+            try:
+                n = self._by_name(ep.get("NetworkID") or name)
+            except NotFound:
+                n = self._by_name(name)
+            out.append((n, ep))
+        return out
+
+    def _allocate(self, c: Container, n: Json, ep: Json, index: int) -> None:
+        cfg = (n["IPAM"]["Config"] or [{}])[0]
+        pool = ipam.Pool.from_config(cfg["Subnet"], cfg.get("Gateway", ""), cfg.get("IPRange", ""))
+        want = str((ep.get("IPAMConfig") or {}).get("IPv4Address") or "")
+        try:
+            ip = pool.allocate(self._used_ips(n), want, n["Name"])
+        except Conflict as e:
+            raise Conflict(f"failed to set up container networking: {e.message}") from None
+        mac = str(ep.get("MacAddress") or "") if index == 0 else ""
+        ep.update(
+            NetworkID=n["Id"],
+            EndpointID=os.urandom(32).hex(),
+            Gateway=str(pool.gateway),
+            IPAddress=str(ip),
+            IPPrefixLen=pool.subnet.prefixlen,
+            MacAddress=(c.config.get("MacAddress") or mac) if index == 0 else "",
+        )
+        if not ep["MacAddress"]:
+            ep["MacAddress"] = ipam.mac_for(ip)
+        if n["Name"] not in PREDEFINED:
+            ep["DNSNames"] = [c.name, c.id[:12], *(ep.get("Aliases") or [])]
+
+    def net_prepare(self, c: Container) -> None:
+        ns = c.data["NetworkSettings"]
+        try:
+            attached = self._attached(c)
+            for i, (n, ep) in enumerate(attached):
+                self._allocate(c, n, ep, i)
+            if attached:
+                first_n, first = attached[0]
+                if first_n["Name"] == "bridge":
+                    for k in _TOP:
+                        ns[k] = first[k]
+                    ns["Bridge"] = first_n["Options"].get("com.docker.network.bridge.name", "")
+                want = ports.wanted(c.host_config, c.config.get("ExposedPorts"))
+                label = f"{c.name} ({first['EndpointID'][:64]})"
+                got = self._ports.reserve(c.id, want, label)
+                ns["Ports"] = ports.inspect_ports(c.config.get("ExposedPorts"), got)
+            self._check_links(c)
+        except BaseException:
+            self._clear(c)
+            raise
+
+    def _check_links(self, c: Container) -> None:
+        for link in c.host_config.get("Links") or []:
+            name, _alias = _link_parts(str(link))
+            other = self.find(name)
+            if not other.state.get("Running"):
+                raise Conflict(
+                    f"Cannot link to a non running container: /{other.name} AS /{c.name}/{_alias}"
+                )
+
+    async def net_attach(self, c: Container, pid: int) -> None:
+        """Plug the interfaces into the new namespace; on failure everything is released."""
+        netns = f"/proc/{pid}/ns/net"
+        try:
+            attached = self._attached(c)
+            if attached:
+                await self._net_call(self._join_all, c, netns, attached)
+                c.data["NetworkSettings"]["SandboxKey"] = netns
+                c.data["NetworkSettings"]["SandboxID"] = c.id
+            await self._publish(c, netns)
+        except BaseException:
+            await self.net_release(c)
+            raise
+
+    def _join_all(self, c: Container, netns: str, attached: list[tuple[Json, Json]]) -> None:
+        for i, (n, ep) in enumerate(attached):
+            self._join(c, n, ep, netns, f"eth{i}")
+
+    def _join(self, c: Container, n: Json, ep: Json, netns: str, ifname: str) -> None:
+        e = self._endpoint(c, n, ep, ifname)
+        try:
+            self._driver_of(n).join(self._netcfg(n), e, netns)
+        except CoveError as err:
+            raise type(err)(f"failed to set up container networking: {err.message}") from None
+        c.private.setdefault("NetIfs", {})[n["Id"]] = ifname
+
+    def _endpoint(self, c: Container, n: Json, ep: Json, ifname: str) -> Endpoint:
+        return Endpoint(
+            ep["EndpointID"], ifname, veth_name(c.id, n["Id"]), ep["IPAddress"],
+            int(ep["IPPrefixLen"]), "" if n.get("Internal") else ep["Gateway"], ep["MacAddress"],
+        )  # fmt: skip
+
+    async def _publish(self, c: Container, netns: str | None) -> None:
+        """Records, DNS listener and firewall after a change of ``c``'s endpoints."""
+        touched = [n for n, _ in self._attached(c) if n["Name"] not in PREDEFINED]
+        for n in touched:
+            self._write_records(n)
+        if touched and netns is not None and c.state.get("Pid") is not None:
+            self._dns.listen(
+                c.id, netns, [self._records_path(n) for n in touched], self._link_ips(c),
+                self._upstreams(c),
+            )  # fmt: skip
+        await self._apply_firewall()
+
+    def _write_records(self, n: Json) -> None:
+        from cove.network.dns import write_records
+
+        entries = []
+        for c in self.containers.values():
+            ep = (c.data["NetworkSettings"].get("Networks") or {}).get(n["Name"])
+            if ep and ep.get("IPAddress"):
+                entries.append((ep["IPAddress"], list(ep.get("DNSNames") or [c.name])))
+        path = self._records_path(n)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        write_records(path, entries)
+
+    def _upstreams(self, c: Container) -> list[str]:
+        dns = list(c.host_config.get("Dns") or self.options.dns)
+        if dns:
+            return dns
+        try:
+            with open("/etc/resolv.conf") as f:
+                return _NS_RE.findall(f.read())
+        except OSError:
+            return []
+
+    def _link_ips(self, c: Container) -> dict[str, str]:
+        out = {}
+        for link in c.host_config.get("Links") or []:
+            name, alias = _link_parts(str(link))
+            try:
+                other = self.find(name)
+            except NotFound:
+                continue
+            ip = _shared_ip(c, other)
+            if ip:
+                out[alias.lower()] = ip
+        return out
+
+    # --- firewall -------------------------------------------------------------------------
+    def _plan(self) -> firewall.Plan:
+        plan = firewall.Plan(self._fw_table)
+        for n in sorted(self.networks.values(), key=lambda n: n["Created"]):
+            if n["Driver"] != "bridge" or not n["IPAM"]["Config"]:
+                continue
+            o = n.get("Options") or {}
+            plan.bridges.append(
+                firewall.BridgeRules(
+                    self._netcfg(n).ifname,
+                    n["IPAM"]["Config"][0]["Subnet"],
+                    masquerade=o.get("com.docker.network.bridge.enable_ip_masquerade", "true")
+                    == "true",
+                    internal=bool(n.get("Internal")),
+                    icc=o.get("com.docker.network.bridge.enable_icc", "true") == "true",
+                )
+            )
+        for c in self.containers.values():
+            ns = c.data["NetworkSettings"]
+            attached = [(n, ep) for n, ep in self._attached(c) if ep.get("IPAddress")]
+            if not attached:
+                continue
+            ip = attached[0][1]["IPAddress"]
+            for m in ports.from_inspect(ns.get("Ports") or {}):
+                plan.published.append(
+                    firewall.Published(m.proto, m.host_ip, m.host_port, ip, m.container_port)
+                )
+            for link in c.host_config.get("Links") or []:
+                name, _alias = _link_parts(str(link))
+                with contextlib.suppress(NotFound):
+                    other = self.find(name)
+                    dst = _shared_ip(c, other)
+                    bridge = self._shared_bridge(c, other)
+                    for key in other.config.get("ExposedPorts") or {}:
+                        port, proto = ports.split_port(key)
+                        if dst and bridge:
+                            plan.links.append(firewall.LinkAllow(bridge, ip, dst, proto, port))
+        return plan
+
+    def _shared_bridge(self, a: Container, b: Container) -> str:
+        mine = {n["Id"]: n for n, _ in self._attached(a)}
+        for n, _ in self._attached(b):
+            if n["Id"] in mine and n["Driver"] == "bridge":
+                return self._netcfg(n).ifname
+        return ""
+
+    async def _apply_firewall(self, force: bool = False) -> None:
+        if not self.net_options.iptables:
+            return
+        text = firewall.render(self._plan())
+        if text == self._fw_applied and not force:
+            return
+        from cove.network import nft
+
+        await self._net_call(nft.apply, text)
+        self._fw_applied = text
+
+    # --- stop / remove --------------------------------------------------------------------
+    def _clear(self, c: Container) -> None:
+        ns = c.data["NetworkSettings"]
+        for _n, ep in self._attached(c):
+            for k in ("EndpointID", "Gateway", "IPAddress", "MacAddress"):
+                ep[k] = ""
+            ep["IPPrefixLen"] = 0
+            ep["DNSNames"] = None
+        for k in _TOP:
+            ns[k] = 0 if k == "IPPrefixLen" else ""
+        ns.update(Ports={}, SandboxKey="", SandboxID="", Bridge="")
+        self._ports.release(c.id)
+        c.private.pop("NetIfs", None)
+
+    async def net_release(self, c: Container) -> None:
+        """Free everything the container holds on its networks; idempotent, never raises."""
+        self._dns.close(c.id)
+        try:
+            attached = self._attached(c)
+        except NotFound:
+            attached = []
+        held = [(n, ep) for n, ep in attached if ep.get("IPAddress")]
+        self._clear(c)
+        if held:
+            try:
+                await self._net_call(self._leave_all, c, held)
+            except Exception:
+                log.exception("releasing the interfaces of %s", c.id)
+        for n, _ in held:
+            if n["Name"] not in PREDEFINED:
+                with contextlib.suppress(OSError):
+                    self._write_records(n)
+        try:
+            await self._apply_firewall()
+        except CoveError as e:
+            log.warning("firewall update after %s left: %s", c.id, e)
+
+    def _leave_all(self, c: Container, held: list[tuple[Json, Json]]) -> None:
+        for n, ep in held:
+            with contextlib.suppress(Exception):
+                e = self._endpoint(c, n, {**ep, "IPAddress": "", "IPPrefixLen": 0}, "")
+                self._driver_of(n).leave(self._netcfg(n), e, None)
+
+    # --- /etc files, env ------------------------------------------------------------------
+    def net_hosts_entries(self, c: Container) -> list[str]:
+        """Extra /etc/hosts lines in --add-host form ("names:ip")."""
+        out = []
+        attached = [(n, ep) for n, ep in self._attached(c) if ep.get("IPAddress")]
+        if attached:
+            host = str(c.config.get("Hostname") or c.id[:12])
+            dom = str(c.config.get("Domainname") or "")
+            names = f"{host}.{dom} {host}" if dom else host
+            out.append(f"{names}:{attached[0][1]['IPAddress']}")
+        for link in c.host_config.get("Links") or []:
+            name, alias = _link_parts(str(link))
+            with contextlib.suppress(NotFound):
+                other = self.find(name)
+                ip = _shared_ip(c, other)
+                if ip:
+                    out.append(f"{alias} {other.id[:12]} {other.name}:{ip}")
+        return out
+
+    def net_embedded_dns(self, c: Container) -> bool:
+        return any(n["Name"] not in PREDEFINED for n, _ in self._attached(c))
+
+    def net_link_env(self, c: Container) -> list[str]:
+        from cove.engine.links import link_env
+
+        out: list[str] = []
+        if any(n["Name"] != "bridge" for n, _ in self._attached(c)):
+            return out  # legacy link variables exist on the default bridge only
+        for link in c.host_config.get("Links") or []:
+            name, alias = _link_parts(str(link))
+            with contextlib.suppress(NotFound):
+                other = self.find(name)
+                ip = _shared_ip(c, other)
+                if ip:
+                    out += link_env(c.name, alias, other.name, ip, other.config)
+        return out
+
+    # --- connect / disconnect ------------------------------------------------------------
+    async def _connect_locked(self, c: Container, n: Json, cfg: Json) -> None:
+        nets = c.data["NetworkSettings"].setdefault("Networks", {})
+        mode = str(c.host_config.get("NetworkMode") or "")
+        if mode in ("host", "none") or mode.startswith("container:"):
+            raise Forbidden(
+                "container cannot be disconnected from host network or connected to host network"
+                if n["Name"] == "host" or mode == "host"
+                else "container sharing network namespace with another container or host "
+                "cannot be connected to any other network"
+            )
+        if n["Name"] in ("host", "none"):
+            raise Forbidden(
+                "container cannot be disconnected from host network or connected to host network"
+            )
+        if n["Name"] in nets:
+            raise Forbidden(f"endpoint with name {c.name} already exists in network {n['Name']}")
+        ipam_cfg = cfg.get("IPAMConfig") or None
+        ep = empty_endpoint(list(cfg.get("Aliases") or []) or None, ipam_cfg)
+        ep["NetworkID"] = n["Id"]
+        nets[n["Name"]] = ep
+        pid = c.state.get("Pid") if c.state.get("Running") else None
+        if pid:
+            try:
+                self._allocate(c, n, ep, len(nets) - 1)
+                await self._net_call(self._join, c, n, ep, f"/proc/{pid}/ns/net", _next_if(c))
+                await self._publish(c, f"/proc/{pid}/ns/net")
+            except BaseException:
+                nets.pop(n["Name"], None)
+                raise
+        c.save()
+        self.bus.emit(
+            "network",
+            "connect",
+            n["Id"],
+            {"container": c.id, "name": n["Name"], "type": n["Driver"]},
+        )
+
+    async def _disconnect_locked(self, c: Container, n: Json, force: bool) -> None:
+        nets = c.data["NetworkSettings"].get("Networks") or {}
+        if n["Name"] not in nets:
+            raise Forbidden(f"container {c.id} is not connected to network {n['Name']}")
+        ep = nets[n["Name"]]
+        pid = c.state.get("Pid") if c.state.get("Running") else None
+        if pid and ep.get("IPAddress"):
+            ifname = (c.private.get("NetIfs") or {}).get(n["Id"], "")
+            e = self._endpoint(c, n, ep, ifname)
+            netns = f"/proc/{pid}/ns/net"
+            with contextlib.suppress(Exception):
+                await self._net_call(self._driver_of(n).leave, self._netcfg(n), e, netns)
+                if n["Driver"] == "bridge" and ifname:
+                    from cove.network import netlink
+
+                    await self._net_call(netlink.detach_inside, netns, ifname)
+        del nets[n["Name"]]
+        (c.private.get("NetIfs") or {}).pop(n["Id"], None)
+        if n["Name"] not in PREDEFINED:
+            self._write_records(n)
+        if pid:
+            await self._publish(c, f"/proc/{pid}/ns/net")
+        c.save()
+        self.bus.emit(
+            "network",
+            "disconnect",
+            n["Id"],
+            {"container": c.id, "name": n["Name"], "type": n["Driver"]},
+        )
+
+    # --- daemon restart -------------------------------------------------------------------
+    async def net_restore(self) -> None:
+        """After a daemon restart: running containers get their ports, DNS and rules back;
+        addresses of stopped ones are freed; the table is rewritten whole (dropping stale
+        rules)."""
+        from cove.network import ports as P
+
+        for c in self.containers.values():
+            running = bool(c.state.get("Running"))
+            if not running:
+                if c.data["NetworkSettings"].get("IPAddress") or any(
+                    ep.get("IPAddress") for _n, ep in self._attached_safe(c)
+                ):
+                    self._clear(c)
+                    c.save()
+                continue
+            want = P.from_inspect(c.data["NetworkSettings"].get("Ports") or {})
+            try:
+                self._ports.reserve(c.id, want, c.name)
+            except CoveError as e:
+                log.warning("container %s: %s", c.id, e)
+            pid = c.state.get("Pid")
+            if pid and self.net_embedded_dns(c):
+                with contextlib.suppress(Exception):
+                    await self._publish(c, f"/proc/{pid}/ns/net")
+        for n in self.networks.values():
+            if n["Driver"] == "bridge" and any(
+                n["Id"] in {x["Id"] for x, _ in self._attached_safe(c)}
+                for c in self.containers.values()
+                if c.state.get("Running")
+            ):
+                with contextlib.suppress(Exception):
+                    await self._net_call(self._driver_of(n).create, self._netcfg(n))
+        try:
+            await self._apply_firewall(force=True)
+        except CoveError as e:
+            log.warning("rebuilding the firewall: %s", e)
+
+    def _attached_safe(self, c: Container) -> list[tuple[Json, Json]]:
+        try:
+            return self._attached(c)
+        except NotFound:
+            return []
+
+
+def _link_parts(link: str) -> tuple[str, str]:
+    """ "name:alias" or Docker's stored "/name:/me/alias" -> (name, alias)."""
+    name, _, alias = link.partition(":")
+    name = name.lstrip("/")
+    alias = alias.rsplit("/", 1)[-1] if alias else name
+    return name, alias
+
+
+def _shared_ip(c: Container, other: Container) -> str:
+    mine = c.data["NetworkSettings"].get("Networks") or {}
+    for name, ep in (other.data["NetworkSettings"].get("Networks") or {}).items():
+        if name in mine and ep.get("IPAddress"):
+            return str(ep["IPAddress"])
+    return ""
+
+
+def _next_if(c: Container) -> str:
+    used = set((c.private.get("NetIfs") or {}).values())
+    i = 0
+    while f"eth{i}" in used:
+        i += 1
+    return f"eth{i}"

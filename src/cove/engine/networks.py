@@ -1,0 +1,336 @@
+"""Network objects: create, list, inspect, remove, prune, connect, disconnect.
+
+A network is its Docker inspect JSON, persisted one file per network under
+``<data-root>/network``; ``Containers`` is derived from the container records at read time.
+The predefined ``bridge``, ``host`` and ``none`` networks are created at the first start.
+Endpoint setup for containers lives in ``netendpoints``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from cove.engine.base import now_rfc3339
+from cove.engine.netendpoints import PREDEFINED, EndpointOps
+from cove.errors import Conflict, Forbidden, InvalidArgument, NotFound
+from cove.network import ipam
+from cove.util.fs import atomic_write_json, read_json
+from cove.util.ids import new_id
+
+Json = dict[str, Any]
+_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+
+
+class NetworkOps(EndpointOps):
+    def _net_dir(self) -> str:
+        return os.path.join(self.paths.data_root, "network")
+
+    def _save_network(self, n: Json) -> None:
+        os.makedirs(self._net_dir(), exist_ok=True)
+        atomic_write_json(os.path.join(self._net_dir(), n["Id"] + ".json"), n, sync=False)
+
+    def _load_networks(self) -> None:
+        os.makedirs(self._net_dir(), exist_ok=True)
+        for fn in os.listdir(self._net_dir()):
+            if fn.endswith(".json"):
+                try:
+                    n = read_json(os.path.join(self._net_dir(), fn))
+                except (OSError, ValueError):
+                    continue
+                self.networks[n["Id"]] = n
+        have = {n["Name"] for n in self.networks.values()}
+        for name, driver in (("none", "null"), ("host", "host")):
+            if name not in have:
+                self._save_network(self._new_record(name, driver, [], {}, {}, False))
+        self._ensure_default_bridge(have)
+        for fn in os.listdir(self._net_dir()):
+            n = read_json(os.path.join(self._net_dir(), fn))
+            self.networks[n["Id"]] = n
+
+    def _new_record(
+        self,
+        name: str,
+        driver: str,
+        ipam_cfg: list[Json],
+        options: dict[str, str],
+        labels: dict[str, str],
+        internal: bool,
+        attachable: bool = False,
+    ) -> Json:
+        return {
+            "Name": name,
+            "Id": new_id(),
+            "Created": now_rfc3339(),
+            "Scope": "local",
+            "Driver": driver,
+            "EnableIPv4": True,
+            "EnableIPv6": False,
+            "IPAM": {"Driver": "default", "Options": None, "Config": ipam_cfg},
+            "Internal": internal,
+            "Attachable": attachable,
+            "Ingress": False,
+            "ConfigFrom": {"Network": ""},
+            "ConfigOnly": False,
+            "Options": options,
+            "Labels": labels,
+        }
+
+    def _ensure_default_bridge(self, have: set[str]) -> None:
+        o = self.net_options
+        name = o.bridge or "cove0"
+        if o.bridge == "none":
+            return
+        cur = next((n for n in self.networks.values() if n["Name"] == "bridge"), None)
+        if o.bip:
+            gw, _, plen = o.bip.partition("/")
+            subnet = str(ipam.parse_subnet(f"{gw}/{plen or 24}"))
+        elif cur is not None and cur["IPAM"]["Config"]:
+            subnet = cur["IPAM"]["Config"][0]["Subnet"]
+            gw = cur["IPAM"]["Config"][0]["Gateway"]
+        elif o.bridge:
+            from cove.network import netlink
+
+            found = netlink.bridge_address(name)
+            if found is None:
+                raise InvalidArgument(f"bridge {name} has no IPv4 address; give bip as well")
+            gw = found[0]
+            subnet = str(ipam.parse_subnet(f"{gw}/{found[1]}"))
+        else:
+            net = ipam.pick_subnet(ipam.pools_from_config(o.default_address_pools), _proc_routes())
+            subnet, gw = str(net), str(next(net.hosts()))
+        cfg: Json = {"Subnet": subnet, "Gateway": gw}
+        if o.fixed_cidr:
+            cfg["IPRange"] = o.fixed_cidr
+        options = {
+            "com.docker.network.bridge.default_bridge": "true",
+            "com.docker.network.bridge.enable_icc": str(o.icc).lower(),
+            "com.docker.network.bridge.enable_ip_masquerade": str(o.ip_masq).lower(),
+            "com.docker.network.bridge.host_binding_ipv4": "0.0.0.0",
+            "com.docker.network.bridge.name": name,
+            "com.docker.network.driver.mtu": str(o.mtu or 1500),
+        }
+        if cur is None:
+            cur = self._new_record("bridge", "bridge", [cfg], options, {}, False)
+        cur["IPAM"]["Config"] = [cfg]
+        cur["Options"] = options
+        self._save_network(cur)
+
+    # --- lookups ------------------------------------------------------------------------
+    def _by_name(self, ref: str) -> Json:
+        for n in self.networks.values():
+            if n["Name"] == ref:
+                return n
+        n = self.networks.get(ref)
+        if n is not None:
+            return n
+        hits = [n for k, n in self.networks.items() if k.startswith(ref)] if ref else []
+        if len(hits) == 1:
+            return hits[0]
+        raise NotFound(f"network {ref} not found")
+
+    def network_inspect(self, ref: str, verbose: bool = False) -> Json:
+        n = {k: v for k, v in self._by_name(ref).items() if k != "_cove"}
+        n["Containers"] = self._containers_of(n)
+        return n
+
+    def _containers_of(self, n: Json) -> Json:
+        out: Json = {}
+        for c in self.containers.values():
+            ep = (c.data["NetworkSettings"].get("Networks") or {}).get(n["Name"])
+            if ep and ep.get("EndpointID") and c.state.get("Running"):
+                out[c.id] = {
+                    "Name": c.name,
+                    "EndpointID": ep["EndpointID"],
+                    "MacAddress": ep.get("MacAddress", ""),
+                    "IPv4Address": (
+                        f"{ep['IPAddress']}/{ep['IPPrefixLen']}" if ep.get("IPAddress") else ""
+                    ),
+                    "IPv6Address": "",
+                }
+        return out
+
+    def network_list(self, filters: dict[str, list[str]]) -> list[Json]:
+        out = []
+        for n in sorted(self.networks.values(), key=lambda n: n["Created"]):
+            if not _match(n, filters, self._containers_of):
+                continue
+            item = {k: v for k, v in n.items() if k != "_cove"}
+            item["Containers"] = {}
+            out.append(item)
+        return out
+
+    # --- create / remove ----------------------------------------------------------------
+    async def network_create(self, body: Json) -> Json:
+        name = str(body.get("Name") or "")
+        if not name or not _NAME.match(name):
+            raise InvalidArgument(f"invalid network name {name!r}")
+        if any(n["Name"] == name for n in self.networks.values()):
+            raise Conflict(f"network with name {name} already exists")
+        driver = str(body.get("Driver") or "bridge")
+        if driver not in ("bridge", "macvlan"):
+            if driver in ("host", "null"):
+                raise Forbidden(f'only one instance of "{driver}" network is allowed')
+            raise NotFound(f'plugin "{driver}" not found')
+        options = {str(k): str(v) for k, v in (body.get("Options") or {}).items()}
+        ipam_cfg = [dict(c) for c in ((body.get("IPAM") or {}).get("Config") or [])]
+        ipam_cfg = [c for c in ipam_cfg if c.get("Subnet") or c.get("Gateway")]
+        used = [ipam.parse_subnet(c["Subnet"]) for n in self.networks.values()
+                for c in n["IPAM"]["Config"] or [] if c.get("Subnet")]  # fmt: skip
+        if not ipam_cfg:
+            avoid = used + await self._net_call(_host_routes)
+            pools = ipam.pools_from_config(self.net_options.default_address_pools)
+            net = ipam.pick_subnet(pools, avoid)
+            ipam_cfg = [{"Subnet": str(net), "Gateway": str(next(net.hosts()))}]
+        cfg = ipam_cfg[0]
+        pool = ipam.Pool.from_config(
+            cfg.get("Subnet") or "", cfg.get("Gateway") or "", cfg.get("IPRange") or ""
+        )
+        cfg["Subnet"], cfg["Gateway"] = str(pool.subnet), str(pool.gateway)
+        for other in used:
+            if other.overlaps(pool.subnet):
+                raise Forbidden("Pool overlaps with other one on this address space")
+        if driver == "bridge":
+            br = options.get("com.docker.network.bridge.name")
+            if br and any(
+                n["Options"].get("com.docker.network.bridge.name") == br
+                for n in self.networks.values()
+            ):
+                raise Conflict(f"bridge name {br} is already in use")
+        n = self._new_record(
+            name,
+            driver,
+            [cfg],
+            options,
+            {str(k): str(v) for k, v in (body.get("Labels") or {}).items()},
+            bool(body.get("Internal")),
+            bool(body.get("Attachable")),
+        )
+        if driver == "macvlan":
+            parent = options.get("parent", "")
+            if parent and "." in parent and await self._net_call(_missing_link, parent):
+                n["_cove"] = {"created_parent": True}  # removed with the network
+        await self._net_call(self._driver_of(n).create, self._netcfg(n))
+        self.networks[n["Id"]] = n
+        self._save_network(n)
+        self.bus.emit("network", "create", n["Id"], {"name": name, "type": driver})
+        await self._apply_firewall()
+        return {"Id": n["Id"], "Warning": ""}
+
+    async def network_remove(self, ref: str) -> None:
+        n = self._by_name(ref)
+        if n["Name"] in PREDEFINED:
+            raise Forbidden(f"{n['Name']} is a pre-defined network and cannot be removed")
+        if self._containers_of(n):
+            raise Forbidden(
+                f"error while removing network: network {n['Name']} id {n['Id']} has active "
+                "endpoints"
+            )
+        cfg = self._netcfg(n)
+        await self._net_call(self._driver_of(n).delete, cfg)
+        self.networks.pop(n["Id"], None)
+        try:
+            os.unlink(os.path.join(self._net_dir(), n["Id"] + ".json"))
+        except FileNotFoundError:
+            pass
+        try:
+            os.unlink(self._records_path(n))
+        except FileNotFoundError:
+            pass
+        self.bus.emit("network", "destroy", n["Id"], {"name": n["Name"], "type": n["Driver"]})
+        await self._apply_firewall()
+
+    async def network_prune(self, filters: dict[str, list[str]]) -> Json:
+        gone = []
+        for n in list(self.networks.values()):
+            if n["Name"] in PREDEFINED or self._containers_of(n):
+                continue
+            if any(
+                (c.data["NetworkSettings"].get("Networks") or {}).get(n["Name"])
+                for c in self.containers.values()
+            ):
+                continue
+            if not _match(
+                n, {k: v for k, v in filters.items() if k == "label"}, self._containers_of
+            ):
+                continue
+            await self.network_remove(n["Id"])
+            gone.append(n["Name"])
+        return {"NetworksDeleted": gone}
+
+    # --- connect / disconnect -----------------------------------------------------------
+    async def network_connect(self, ref: str, body: Json) -> None:
+        n = self._by_name(ref)
+        c = self.find(str(body.get("Container") or ""))
+        cfg: Json = body.get("EndpointConfig") or {}
+        async with self.lock(c.id):
+            await self._connect_locked(c, n, cfg)
+
+    async def network_disconnect(self, ref: str, body: Json) -> None:
+        n = self._by_name(ref)
+        c = self.find(str(body.get("Container") or ""))
+        async with self.lock(c.id):
+            await self._disconnect_locked(c, n, bool(body.get("Force")))
+
+
+def _missing_link(name: str) -> bool:
+    from cove.network import netlink
+
+    return netlink.index(name) is None
+
+
+def _host_routes() -> list[ipam.Net]:
+    from cove.network import netlink
+
+    return netlink.host_routes()
+
+
+def _proc_routes() -> list[ipam.Net]:
+    """The host's IPv4 routes from /proc (no netlink at daemon start)."""
+    import ipaddress
+    import socket
+    import struct
+
+    out = []
+    try:
+        with open("/proc/net/route") as f:
+            next(f)
+            for line in f:
+                p = line.split()
+                dst = socket.inet_ntoa(struct.pack("<I", int(p[1], 16)))
+                mask = socket.inet_ntoa(struct.pack("<I", int(p[7], 16)))
+                if dst != "0.0.0.0":
+                    out.append(ipaddress.IPv4Network(f"{dst}/{mask}", strict=False))
+    except (OSError, ValueError, StopIteration):
+        pass
+    return out
+
+
+def _match(n: Json, filters: dict[str, list[str]], containers: Any) -> bool:
+    for key, vals in filters.items():
+        if not vals:
+            continue
+        if key == "name" and not any(v in n["Name"] for v in vals):
+            return False
+        if key == "id" and not any(n["Id"].startswith(v) for v in vals):
+            return False
+        if key == "driver" and n["Driver"] not in vals:
+            return False
+        if key == "type":
+            kind = "builtin" if n["Name"] in PREDEFINED else "custom"
+            if kind not in vals:
+                return False
+        if key == "label":
+            labels = n.get("Labels") or {}
+            for v in vals:
+                k, eq, want = v.partition("=")
+                if k not in labels or (eq and labels[k] != want):
+                    return False
+        if key == "dangling":
+            dangling = n["Name"] not in PREDEFINED and not containers(n)
+            if (vals[0] in ("true", "1")) != dangling:
+                return False
+        if key not in ("name", "id", "driver", "type", "label", "dangling", "scope"):
+            raise InvalidArgument(f"invalid filter '{key}'")
+    return True

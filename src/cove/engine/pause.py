@@ -1,0 +1,67 @@
+"""pause/unpause: the runtime freezes every process of the container (cgroup freezer).
+
+A frozen process cannot act on a signal, so stop, kill and ``rm -f`` thaw the container
+first (dockerd does the same after signalling); the record says "paused" only while the
+runtime's freezer holds the container.
+"""
+
+from __future__ import annotations
+
+import signal as _signal
+
+from cove.engine.query import QueryOps
+from cove.engine.record import Container
+from cove.engine.signals import parse_signal
+from cove.engine.state import Status
+from cove.errors import Conflict
+
+
+class PauseOps(QueryOps):
+    async def container_pause(self, ref: str) -> None:
+        c = self.find(ref)
+        async with self.lock(c.id):
+            await self.sync(c)
+            if c.status == Status.PAUSED:
+                raise Conflict(f"Container {c.id} is already paused")
+            if c.status != Status.RUNNING:
+                raise Conflict(f"Container {c.id} is not running")
+            await self.runtime.pause(c.id)
+            c.state.update(Status=Status.PAUSED.value, Paused=True)
+            c.save()
+        self.emit(c, "pause")
+
+    async def container_unpause(self, ref: str) -> None:
+        c = self.find(ref)
+        async with self.lock(c.id):
+            await self.sync(c)
+            if c.status != Status.PAUSED:
+                raise Conflict(f"Container {c.id} is not paused")
+            await self._thaw(c)
+        self.emit(c, "unpause")
+
+    async def _thaw(self, c: Container) -> None:
+        await self.runtime.resume(c.id)
+        c.state.update(Status=Status.RUNNING.value, Paused=False)
+        c.save()
+
+    async def _thaw_for_signal(self, ref: str) -> None:
+        c = self.find(ref)
+        if c.status == Status.PAUSED and self.monitor_alive(c):
+            async with self.lock(c.id):
+                if c.status == Status.PAUSED:
+                    await self._thaw(c)
+                    self.emit(c, "unpause")
+
+    async def container_stop(self, ref: str, timeout: int | None, signal: str | None) -> None:
+        await self._thaw_for_signal(ref)
+        await super().container_stop(ref, timeout, signal)
+
+    async def container_kill(self, ref: str, signal: str | None) -> None:
+        if parse_signal(signal, _signal.SIGKILL) in (_signal.SIGKILL, _signal.SIGTERM):
+            await self._thaw_for_signal(ref)
+        await super().container_kill(ref, signal)
+
+    async def container_remove(self, ref: str, force: bool, volumes: bool) -> None:
+        if force:
+            await self._thaw_for_signal(ref)
+        await super().container_remove(ref, force, volumes)

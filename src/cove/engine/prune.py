@@ -1,0 +1,73 @@
+"""``docker container prune``: remove every stopped container the filters select."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from cove.engine.base import parse_rfc3339
+from cove.engine.query import QueryOps
+from cove.engine.record import Container
+from cove.engine.state import Status
+from cove.errors import CoveError, InvalidArgument
+
+Json = dict[str, Any]
+
+
+_DUR = re.compile(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)")
+_UNIT = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_until(text: str, now: float) -> float:
+    """dockerd's filter times: a unix time, an RFC 3339 date, or a Go duration ago."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    parts = _DUR.findall(text)
+    if parts and "".join(n + u for n, u in parts) == text:
+        return now - sum(float(n) * _UNIT[u] for n, u in parts)
+    try:
+        return parse_rfc3339(text if "T" in text else text + "T00:00:00Z")
+    except ValueError:
+        raise InvalidArgument(f"failed to parse value as time or duration: {text!r}") from None
+
+
+def _labels_match(c: Container, wanted: list[str], negate: bool) -> bool:
+    labels = c.config.get("Labels") or {}
+    for v in wanted:
+        k, eq, val = v.partition("=")
+        hit = k in labels and (not eq or labels[k] == val)
+        if hit == negate:
+            return False
+    return True
+
+
+class PruneOps(QueryOps):
+    async def containers_prune(self, filters: dict[str, list[str]]) -> Json:
+        for key in filters:
+            if key not in ("until", "label", "label!"):
+                raise InvalidArgument(f"invalid filter '{key}'")
+        until = None
+        if filters.get("until"):
+            until = parse_until(filters["until"][0], time.time())
+        deleted: list[str] = []
+        reclaimed = 0
+        for c in list(self.containers.values()):
+            await self.sync(c)
+            if c.status not in (Status.EXITED, Status.CREATED, Status.DEAD):
+                continue
+            if until is not None and parse_rfc3339(c.data["Created"]) >= until:
+                continue
+            if not _labels_match(c, filters.get("label", []), False):
+                continue
+            if not _labels_match(c, filters.get("label!", []), True):
+                continue
+            try:
+                await self.container_remove(c.id, False, False)
+            except CoveError:
+                continue
+            deleted.append(c.id)
+        self.bus.emit("container", "prune", "", {"reclaimed": str(reclaimed)})
+        return {"ContainersDeleted": deleted or None, "SpaceReclaimed": reclaimed}

@@ -1,0 +1,146 @@
+"""Restart policies, carried out by the daemon as dockerd's restart manager does.
+
+After an exit is recorded, ``no``/``on-failure[:N]``/``always``/``unless-stopped`` decide
+whether the container starts again.  The delay doubles from 100 ms on each restart up to
+one minute and falls back to 100 ms once a run lasted 10 s or more.  A container stopped
+or killed by a user is "manually stopped": no restart until a user starts it again, or,
+for ``always``, until the daemon restarts.  While it waits the container is "restarting".
+
+At daemon start (``restart_on_boot``) every container that is not running and whose policy
+says so is started: ``always`` ones, ``unless-stopped`` ones not stopped by a user, and
+``on-failure`` ones that failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from cove.engine.base import parse_rfc3339
+from cove.engine.query import QueryOps
+from cove.engine.record import Container
+from cove.engine.state import Status
+from cove.errors import CoveError
+
+log = logging.getLogger("cove.engine")
+MIN_DELAY = 0.1
+MAX_DELAY = 60.0
+RESET_AFTER = 10.0
+
+
+def should_restart(policy: dict[str, object], code: int, manual: bool, count: int) -> bool:
+    name = str(policy.get("Name") or "no")
+    if manual:
+        return False
+    if name in ("always", "unless-stopped"):
+        return True
+    if name == "on-failure":
+        limit = int(str(policy.get("MaximumRetryCount") or 0))
+        return code != 0 and (limit == 0 or count < limit)
+    return False
+
+
+def next_delay(previous: float, ran_for: float) -> float:
+    if ran_for >= RESET_AFTER or previous <= 0:
+        return MIN_DELAY
+    return min(previous * 2, MAX_DELAY)
+
+
+class RestartOps(QueryOps):
+    _restart_tasks: dict[str, asyncio.Task[None]]
+
+    def _timers(self) -> dict[str, asyncio.Task[None]]:
+        if not hasattr(self, "_restart_tasks"):
+            self._restart_tasks = {}
+        return self._restart_tasks
+
+    async def _record_exit(self, c: Container, monitor_pid: int) -> None:
+        await super()._record_exit(c, monitor_pid)
+        if c.host_config.get("AutoRemove"):
+            return
+        manual = bool(c.private.get("ManuallyStopped"))
+        code = int(c.state.get("ExitCode") or 0)
+        policy = c.host_config.get("RestartPolicy") or {}
+        if not should_restart(policy, code, manual, int(c.data.get("RestartCount") or 0)):
+            return
+        ran = time.time() - parse_rfc3339(str(c.state.get("StartedAt") or ""))
+        delay = next_delay(float(c.private.get("RestartDelay") or 0), ran)
+        c.private["RestartDelay"] = delay
+        c.state.update(Status=Status.RESTARTING.value, Restarting=True)
+        c.save()
+        self._schedule(c, delay)
+
+    def _schedule(self, c: Container, delay: float) -> None:
+        async def later() -> None:
+            try:
+                await asyncio.sleep(delay)
+                async with self.lock(c.id):
+                    if c.id not in self.containers or c.status != Status.RESTARTING:
+                        return
+                    c.data["RestartCount"] = int(c.data.get("RestartCount") or 0) + 1
+                    c.state.update(Status=Status.EXITED.value, Restarting=False)
+                    try:
+                        await self._start_locked(c)
+                    except CoveError as e:
+                        log.warning("restarting container %s: %s", c.id, e)
+            finally:
+                self._timers().pop(c.id, None)
+
+        self._cancel_restart(c)
+        self._timers()[c.id] = asyncio.get_running_loop().create_task(later())
+
+    def _cancel_restart(self, c: Container) -> None:
+        task = self._timers().pop(c.id, None)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+        if c.status == Status.RESTARTING:
+            c.state.update(Status=Status.EXITED.value, Restarting=False)
+            c.save()
+
+    # --- user actions mark the container "manually stopped" --------------------------------
+    async def container_stop(self, ref: str, timeout: int | None, signal: str | None) -> None:
+        c = self.find(ref)
+        c.private["ManuallyStopped"] = True
+        if c.status == Status.RESTARTING:
+            self._cancel_restart(c)
+            self.emit(c, "stop")
+            return
+        await super().container_stop(ref, timeout, signal)
+
+    async def container_kill(self, ref: str, signal: str | None) -> None:
+        c = self.find(ref)
+        c.private["ManuallyStopped"] = True
+        self._cancel_restart(c)
+        await super().container_kill(ref, signal)
+
+    async def container_start(self, ref: str) -> None:
+        c = self.find(ref)
+        self._cancel_restart(c)
+        c.private["ManuallyStopped"] = False
+        c.private["RestartDelay"] = 0
+        await super().container_start(ref)
+
+    async def container_remove(self, ref: str, force: bool, volumes: bool) -> None:
+        c = self.find(ref)
+        if c.status == Status.RESTARTING and force:
+            self._cancel_restart(c)
+        await super().container_remove(ref, force, volumes)
+
+    async def restart_on_boot(self) -> None:
+        for c in list(self.containers.values()):
+            if c.status == Status.RESTARTING:
+                c.state.update(Status=Status.EXITED.value, Restarting=False)
+            if c.status != Status.EXITED or not parse_rfc3339(str(c.state.get("StartedAt"))):
+                continue
+            policy = c.host_config.get("RestartPolicy") or {}
+            name = str(policy.get("Name") or "no")
+            manual = bool(c.private.get("ManuallyStopped")) and name != "always"
+            if not should_restart(policy, int(c.state.get("ExitCode") or 0), manual, 0):
+                continue
+            try:
+                async with self.lock(c.id):
+                    c.private["ManuallyStopped"] = False
+                    await self._start_locked(c)
+            except Exception:
+                log.exception("starting container %s at daemon start", c.id)

@@ -1,0 +1,114 @@
+"""``docker images --filter`` and ``image prune --filter``: pure predicates over images.
+
+Keys: ``dangling`` (true: no tag), ``reference`` (a glob over ``repo`` or ``repo:tag``),
+``label`` (``k`` or ``k=v``; ``label!`` negates), ``before``/``since`` (an image reference:
+created earlier/later than it), and for prune ``until`` (a timestamp, an RFC 3339 date, or a
+Go duration ago).  An unknown key is refused as dockerd refuses it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from cove.errors import InvalidArgument
+from cove.image.base import Image
+
+KEYS = frozenset({"dangling", "reference", "label", "label!", "before", "since", "until"})
+_DURATION = re.compile(r"(\d+(?:\.\d*)?)(ns|us|µs|ms|s|m|h)")
+_UNIT = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def created(img: Image) -> float:
+    text = str(img.config.get("created") or "")
+    if not text or text.startswith("0001-"):
+        return 0.0
+    main, _, frac = text.rstrip("Z").partition(".")
+    frac = re.split(r"[+-]", frac)[0]
+    try:
+        t = datetime.strptime(main[:19], "%Y-%m-%dT%H:%M:%S").timestamp() - time.timezone
+    except ValueError:
+        return 0.0
+    return t + (float("0." + frac) if frac.isdigit() else 0.0)
+
+
+def _labels_ok(img: Image, wanted: list[str], negate: bool) -> bool:
+    labels = (img.config.get("config") or {}).get("Labels") or {}
+    for v in wanted:
+        k, eq, want_v = v.partition("=")
+        hit = k in labels and (not eq or labels[k] == want_v)
+        if hit == negate:
+            return False
+    return True
+
+
+def _ref_ok(img: Image, patterns: list[str]) -> bool:
+    for pat in patterns:
+        for t in img.repo_tags:
+            repo = t.rsplit(":", 1)[0]
+            if fnmatch.fnmatchcase(t, pat) or fnmatch.fnmatchcase(repo, pat):
+                return True
+    return False
+
+
+def image_matches(
+    img: Image,
+    filters: dict[str, list[str]],
+    lookup: Callable[[str], Image] | None = None,
+) -> bool:
+    for key, vals in filters.items():
+        if key not in KEYS:
+            raise InvalidArgument(f"invalid filter '{key}'")
+        if not vals:
+            continue
+        if key == "dangling":
+            if vals[0].lower() not in ("true", "false", "1", "0"):
+                raise InvalidArgument(f"Invalid filter 'dangling={vals[0]}'")
+            if (vals[0].lower() in ("true", "1")) != (not img.repo_tags):
+                return False
+        elif key == "reference":
+            if not _ref_ok(img, vals):
+                return False
+        elif key in ("label", "label!"):
+            if not _labels_ok(img, vals, key == "label!"):
+                return False
+        elif key in ("before", "since") and lookup is not None:
+            for v in vals:
+                other = created(lookup(v))
+                mine = created(img)
+                if (key == "before" and not mine < other) or (key == "since" and not mine > other):
+                    return False
+    return True
+
+
+def parse_until(text: str, now: float | None = None) -> float:
+    """A unix time from ``until``: seconds (fractions allowed), an RFC 3339 date, or a Go
+    duration counted back from ``now``."""
+    now = time.time() if now is None else now
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    pos, total = 0, 0.0
+    for m in _DURATION.finditer(text):
+        if m.start() != pos:
+            break
+        total += float(m.group(1)) * _UNIT[m.group(2)]
+        pos = m.end()
+    else:
+        if pos == len(text) and pos:
+            return now - total
+    for fmt in ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text.rstrip("Z")[:19], fmt).timestamp() - time.timezone
+        except ValueError:
+            continue
+    raise InvalidArgument(f"invalid filter 'until={text}'")
+
+
+def prune_until(filters: dict[str, list[str]]) -> float | None:
+    vals = filters.get("until") or []
+    return min(parse_until(v) for v in vals) if vals else None

@@ -1,0 +1,212 @@
+"""Edge module: links, addresses and routes through pyroute2 (netlink).
+
+pyroute2 is imported on first use, so a daemon without networks and the CLI never load it.
+Every function is synchronous and meant to run on the engine's single network thread (the
+synchronous pyroute2 API keeps per-thread state).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import os
+import socket
+from typing import Any
+
+from cove.errors import SystemError_
+from cove.network.nsutil import in_netns
+
+_ipr: Any = None
+
+
+def _host() -> Any:
+    global _ipr
+    if _ipr is None:
+        import logging
+
+        from pyroute2 import IPRoute
+
+        # pyroute2 logs every netlink message at debug level: far too much for coved --debug
+        logging.getLogger("pyroute2").setLevel(logging.WARNING)
+        _ipr = IPRoute()
+    return _ipr
+
+
+def _ns(netns: str) -> Any:
+    from pyroute2 import IPRoute
+
+    sock = in_netns(netns, lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 0))
+    return IPRoute(use_socket=sock)
+
+
+def index(name: str) -> int | None:
+    found = _host().link_lookup(ifname=name)
+    return int(found[0]) if found else None
+
+
+def _sysctl(path: str, value: str) -> None:
+    with contextlib.suppress(OSError), open(path, "w") as f:
+        f.write(value)
+
+
+def ensure_bridge(name: str, gateway: str, prefix: int, mtu: int = 0) -> bool:
+    """The bridge ``name`` up with ``gateway/prefix`` on it; True if it was created here."""
+    ipr = _host()
+    created = False
+    idx = index(name)
+    if idx is None:
+        try:
+            ipr.link("add", ifname=name, kind="bridge")
+        except Exception as e:
+            if index(name) is None:
+                raise SystemError_(f"failed to create bridge {name}: {e}") from None
+        else:
+            created = True
+        idx = index(name)
+    addrs = {a.get("address") for a in ipr.addr("dump", index=idx, family=socket.AF_INET)}
+    if gateway and gateway not in addrs:
+        with contextlib.suppress(Exception):  # EEXIST when another thread raced us
+            ipr.addr("add", index=idx, address=gateway, prefixlen=prefix)
+    if mtu:
+        ipr.link("set", index=idx, mtu=mtu)
+    ipr.link("set", index=idx, state="up")
+    # 127.0.0.1:port -> container needs loopback sources routed onto the bridge
+    _sysctl(f"/proc/sys/net/ipv4/conf/{name}/route_localnet", "1")
+    return created
+
+
+def bridge_address(name: str) -> tuple[str, int] | None:
+    idx = index(name)
+    if idx is None:
+        return None
+    for a in _host().addr("dump", index=idx, family=socket.AF_INET):
+        return str(a.get("address")), int(a["prefixlen"])
+    return None
+
+
+def delete_link(name: str) -> None:
+    idx = index(name)
+    if idx is not None:
+        with contextlib.suppress(Exception):
+            _host().link("del", index=idx)
+
+
+def _configure_inside(
+    netns: str, ifname: str, tmpname: str, ip: str, prefix: int, gateway: str, mac: str
+) -> None:
+    ns = _ns(netns)
+    try:
+        lo = ns.link_lookup(ifname="lo")
+        if lo:
+            ns.link("set", index=lo[0], state="up")
+        idx = ns.link_lookup(ifname=tmpname)[0]
+        kw: dict[str, Any] = {"ifname": ifname}
+        if mac:
+            kw["address"] = mac
+        ns.link("set", index=idx, **kw)
+        ns.addr("add", index=idx, address=ip, prefixlen=prefix)
+        ns.link("set", index=idx, state="up")
+        if gateway and not ns.route("dump", family=socket.AF_INET, dst_len=0, table=254):
+            ns.route("add", dst="0.0.0.0/0", gateway=gateway)
+    finally:
+        ns.close()
+
+
+def attach_veth(
+    bridge: str,
+    host_if: str,
+    netns: str,
+    ifname: str,
+    ip: str,
+    prefix: int,
+    gateway: str,
+    mac: str,
+    mtu: int = 0,
+) -> None:
+    """A veth pair: ``host_if`` on ``bridge``, its peer as ``ifname`` in ``netns``.
+
+    On failure the host end is deleted (which takes the peer with it)."""
+    ipr = _host()
+    br = index(bridge)
+    if br is None:
+        raise SystemError_(f"bridge {bridge} does not exist")
+    tmp = "ce" + host_if[2:]
+    fd = os.open(netns, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        peer: dict[str, Any] = {"ifname": tmp, "net_ns_fd": fd}
+        if mtu:
+            peer["mtu"] = mtu
+        ipr.link("add", ifname=host_if, kind="veth", peer=peer)
+    except Exception as e:
+        raise SystemError_(f"failed to create veth {host_if}: {e}") from None
+    finally:
+        os.close(fd)
+    try:
+        hidx = index(host_if)
+        ipr.link("set", index=hidx, master=br, state="up")
+        _configure_inside(netns, ifname, tmp, ip, prefix, gateway, mac)
+    except BaseException:
+        delete_link(host_if)
+        raise
+
+
+def attach_macvlan(
+    parent: str, netns: str, ifname: str, ip: str, prefix: int, gateway: str, mac: str
+) -> None:
+    ipr = _host()
+    pidx = index(parent)
+    if pidx is None:
+        raise SystemError_(f"invalid parent interface {parent}")
+    tmp = "cm" + os.urandom(5).hex()
+    fd = os.open(netns, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        ipr.link("add", ifname=tmp, kind="macvlan", link=pidx, macvlan_mode="bridge")
+        ipr.link("set", index=index(tmp), net_ns_fd=fd)
+    except Exception as e:
+        delete_link(tmp)
+        raise SystemError_(f"failed to create macvlan on {parent}: {e}") from None
+    finally:
+        os.close(fd)
+    _configure_inside(netns, ifname, tmp, ip, prefix, gateway, mac)
+
+
+def detach_inside(netns: str, ifname: str) -> None:
+    """Delete ``ifname`` in the namespace (network disconnect of a running container)."""
+    ns = _ns(netns)
+    try:
+        found = ns.link_lookup(ifname=ifname)
+        if found:
+            ns.link("del", index=found[0])
+    finally:
+        ns.close()
+
+
+def ensure_vlan(parent: str) -> bool:
+    """``eth1.10``: the 802.1q link named as a macvlan parent, created when missing."""
+    if index(parent) is not None or "." not in parent:
+        return False
+    base, _, vid = parent.rpartition(".")
+    bidx = index(base)
+    if bidx is None:
+        raise SystemError_(f"invalid parent interface {base}")
+    ipr = _host()
+    ipr.link("add", ifname=parent, kind="vlan", link=bidx, vlan_id=int(vid))
+    ipr.link("set", index=index(parent), state="up")
+    return True
+
+
+def host_routes() -> list[ipaddress.IPv4Network]:
+    out = []
+    for r in _host().route("dump", family=socket.AF_INET, table=254):
+        dst = r.get("dst")
+        if dst:
+            out.append(ipaddress.IPv4Network(f"{dst}/{r['dst_len']}", strict=False))
+    for a in _host().addr("dump", family=socket.AF_INET):
+        net = ipaddress.IPv4Network(f"{a.get('address')}/{a['prefixlen']}", strict=False)
+        if not net.is_loopback:
+            out.append(net)
+    return out
+
+
+def set_ip_forward() -> None:
+    _sysctl("/proc/sys/net/ipv4/ip_forward", "1")

@@ -1,0 +1,103 @@
+"""Fixtures for the network suite: a namespace standing in for another host, helpers.
+
+Everything created here (namespaces, veth pairs, sockets) is removed at teardown; no
+packet is sent to an address outside this machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from tests.daemon_fixture import Daemon
+
+
+def sh(*args: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    r = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    if check and r.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} -> {r.returncode}: {r.stderr}")
+    return r
+
+
+def free_port() -> int:
+    s = socket.socket()
+    s.bind(("0.0.0.0", 0))
+    port = int(s.getsockname()[1])
+    s.close()
+    return port
+
+
+def host_ip() -> str:
+    """An address of this host that is not loopback (eth0's here)."""
+    out = sh("ip", "-4", "-o", "addr", "show", "scope", "global").stdout
+    for line in out.splitlines():
+        parts = line.split()
+        if not parts[1].startswith(("cv", "br-", "docker", "cni", "podman")):
+            return parts[3].split("/")[0]
+    raise AssertionError("no global IPv4 address")
+
+
+def inspect(daemon: Daemon, ref: str) -> dict:  # type: ignore[type-arg]
+    r = daemon.cove("inspect", ref, check=True)
+    return json.loads(r.stdout)[0]  # type: ignore[no-any-return]
+
+
+def http_get(url: str, timeout: float = 5) -> str:
+    r = subprocess.run(["curl", "-s", "-m", str(timeout), url], capture_output=True, text=True)
+    return r.stdout if r.returncode == 0 else f"<curl failed {r.returncode}>"
+
+
+def wait_http(url: str, want: str, tries: int = 30) -> str:
+    got = ""
+    for _ in range(tries):
+        got = http_get(url, 2)
+        if want in got:
+            return got
+        time.sleep(0.1)
+    return got
+
+
+@dataclass
+class OtherHost:
+    """A namespace wired to the host by a veth pair: traffic from it arrives as from
+    another machine."""
+
+    name: str
+    host_if: str
+    host_addr: str
+    addr: str
+
+    def run(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+        return sh("ip", "netns", "exec", self.name, *args, check=False, timeout=timeout)
+
+
+@pytest.fixture
+def other_host() -> Iterator[OtherHost]:
+    tag = os.urandom(3).hex()
+    used = sh("ip", "-4", "route").stdout
+    n = next(x for x in range(10, 250) if f"10.198.{x}." not in used)
+    h = OtherHost(f"covet{tag}", f"cvo{tag}", f"10.198.{n}.1", f"10.198.{n}.2")
+    sh("ip", "netns", "add", h.name)
+    try:
+        sh("ip", "link", "add", h.host_if, "type", "veth", "peer", "name", "eth0", "netns", h.name)
+        sh("ip", "addr", "add", f"{h.host_addr}/24", "dev", h.host_if)
+        sh("ip", "link", "set", h.host_if, "up")
+        sh("ip", "-n", h.name, "addr", "add", f"{h.addr}/24", "dev", "eth0")
+        sh("ip", "-n", h.name, "link", "set", "eth0", "up")
+        sh("ip", "-n", h.name, "link", "set", "lo", "up")
+        sh("ip", "-n", h.name, "route", "add", "default", "via", h.host_addr)
+        yield h
+    finally:
+        sh("ip", "link", "del", h.host_if, check=False)
+        sh("ip", "netns", "del", h.name, check=False)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{os.urandom(3).hex()}"
