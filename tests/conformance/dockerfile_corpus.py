@@ -42,3 +42,31 @@ CORPUS = [
     "FROM busybox\nRUN python3 <<EOF > /out\nprint(1)\nEOF\n",
     'FROM busybox\nRUN ["echo", "<<EOF"]\nCMD x\n',
 ]
+
+
+def generated(n: int = 1000, seed: int = 6) -> list[str]:
+    """Deterministic random Dockerfiles from tricky fragments (continuations, quotes,
+    escapes, comments, JSON, flags, heredocs)."""
+    import random
+
+    rnd = random.Random(seed)
+    heads = ["RUN", "run", "CMD", "ENTRYPOINT", "ENV", "LABEL", "COPY", "ADD", "ARG",
+             "EXPOSE", "VOLUME", "USER", "WORKDIR", "SHELL", "HEALTHCHECK", "ONBUILD RUN",
+             "STOPSIGNAL", "MAINTAINER"]  # fmt: skip
+    words = ["a", "b=c", '"q w"', "'s t'", "x\\ y", "$V", "${V:-d}", "[", "]", '["j", "k"]',
+             "--f=1", "--", "\\", "#", "k=\"v v\"", "\\\"", "é", "\t", "=", "CMD"]  # fmt: skip
+    glue = [" ", "  ", " \\\n", "\\\n  ", " \\\n# c\n", " \\\n\n", "\t"]
+    out = []
+    for _ in range(n):
+        lines = ["FROM busybox"]
+        for _ in range(rnd.randint(1, 5)):
+            parts = [rnd.choice(heads)]
+            for _ in range(rnd.randint(0, 4)):
+                parts.append(rnd.choice(glue) + rnd.choice(words))
+            lines.append("".join(parts))
+            if rnd.random() < 0.2:
+                lines.append(rnd.choice(["", "# comment", "   # indented"]))
+        if rnd.random() < 0.15:
+            lines.append("RUN <<EOF\nbody $V\nEOF")
+        out.append("\n".join(lines) + rnd.choice(["\n", "", "\n\n"]))
+    return out

@@ -13,7 +13,7 @@ from cove.build.dockerfile.instructions import INSTRUCTIONS
 from cove.build.dockerfile.parser import Node, parse
 from cove.build.dockerfile.shell import ExpandError, expand, words
 from cove.errors import InvalidArgument
-from tests.conformance.dockerfile_corpus import CORPUS
+from tests.conformance.dockerfile_corpus import CORPUS, generated
 
 DATA = os.environ.get("COVE_DOCKERFILE_DATA", "/work/shared/conformance/dockerfile")
 needs_data = pytest.mark.skipif(not os.path.isdir(DATA), reason=f"no conformance data at {DATA}")
@@ -87,9 +87,13 @@ def test_word_splitting_table() -> None:
 
 # --- differential: the PyPI ``dockerfile`` package ----------------------------------------
 def _docker_view(cmds: Any) -> list[tuple[Any, ...]]:
-    return [(c.cmd.lower(), c.sub_cmd and c.sub_cmd.lower(), c.json, tuple(c.flags), tuple(c.value),
-             c.start_line, c.end_line, tuple((h.name, h.content) for h in c.heredocs))
-            for c in cmds]  # fmt: skip
+    out = []
+    for c in cmds:
+        docs = tuple((h.name, h.content) for h in c.heredocs)
+        sub = c.sub_cmd.lower() if c.sub_cmd else None
+        out.append(((c.cmd or "").lower(), sub, c.json, tuple(c.flags), tuple(c.value),
+                    c.start_line, c.end_line, docs))  # fmt: skip
+    return out
 
 
 def _our_view(nodes: list[Node]) -> list[tuple[Any, ...]]:
@@ -110,7 +114,7 @@ def _our_view(nodes: list[Node]) -> list[tuple[Any, ...]]:
 
 
 def _corpus() -> list[str]:
-    texts = list(CORPUS)
+    texts = list(CORPUS) + generated()
     for name in _cases("parser"):
         texts.append(_read("parser", name, "Dockerfile"))
     return texts

@@ -157,7 +157,9 @@ class Builder(ConfigOps, RunOps, CopyOps):
             base_id = await self.ensure_image(prev)
             base_cfg = prev.config
         else:
-            img = await self.find_base(ref)
+            async for m in self.pull_base(ref):
+                yield m
+            img = self.backend.images.resolve(ref)
             base_id, base_cfg = img.id, img.config
         stage = Stage(len(self.stages), name, base_id, child_config(base_cfg))
         self.stages.append(stage)
@@ -176,31 +178,36 @@ class Builder(ConfigOps, RunOps, CopyOps):
                     yield m
 
     async def find_base(self, ref: str) -> Any:
+        """The image ``ref`` (pulled when missing, or always with ``--pull``)."""
+        async for _ in self.pull_base(ref):
+            pass
+        return self.backend.images.resolve(ref)
+
+    async def pull_base(self, ref: str) -> AsyncIterator[Json]:
+        """Pull ``ref`` when needed, yielding the registry's progress messages."""
         images = self.backend.images
         if not self.opts.pull:
             try:
-                return images.resolve(ref)
+                images.resolve(ref)
+                return
             except NotFound:
                 pass
         pull = getattr(self.backend, "image_pull", None)
-        if pull is not None:
-            try:
-                result = pull(ref, None, self.opts.platform, None)
-                if asyncio.iscoroutine(result):
-                    result = await result
-                async for _ in result:
-                    pass
-                return images.resolve(ref)
-            except CoveError as e:
-                if not self.opts.pull:
-                    raise BuildError(
-                        f"pull access denied for {ref.split(':')[0]}, repository does not exist "
-                        f"or may require 'docker login': {e}"
-                    ) from None
+        if pull is None:
+            raise BuildError(f"No such image: {ref}")
         try:
-            return images.resolve(ref)
-        except NotFound:
-            raise BuildError(f"No such image: {ref}") from None
+            r = reference.parse(ref)
+        except InvalidArgument:
+            raise BuildError(f"invalid reference format: {ref}") from None
+        try:
+            result = pull(r.familiar_repository, r.digest or r.tag or "latest",
+                          self.opts.platform, None)  # fmt: skip
+            if asyncio.iscoroutine(result):
+                result = await result
+            async for m in result:
+                yield m
+        except CoveError as e:
+            raise BuildError(str(e)) from None  # the registry's words, as dockerd's
 
 
 def _q(s: str) -> str:

@@ -157,7 +157,7 @@ class CopyOps(BuildBase):
         for rel in matches:
             host, st = src.stat(rel)
             if os.path.isfile(host) and is_archive(host):
-                ddir = dest.rstrip("/") or "/"
+                ddir = planner.existing.resolve(dest.rstrip("/") or "/")
                 planner.parents(ddir + "/x")
                 planner.dir(ddir, None)
                 planner.plan.archives.append((host, ddir))

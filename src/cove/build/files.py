@@ -83,6 +83,10 @@ class Existing(Protocol):
 
     def lookup(self, path: str, follow: bool = True) -> tuple[str, os.stat_result] | None: ...
 
+    def resolve(self, path: str, follow: bool = True) -> str:
+        """``path`` with the image's symlinks resolved (inside the image)."""
+        ...
+
 
 @dataclass
 class Owner:
@@ -113,17 +117,27 @@ class Planner:
         hit = self.existing.lookup(path)
         return hit is not None and stat.S_ISDIR(hit[1].st_mode)
 
+    def real(self, path: str) -> str:
+        """Where ``path`` lands: its parent directories resolved through the image's
+        symlinks (``COPY x /bin/`` with /bin -> usr/bin writes /usr/bin/x), as a copy
+        into the real root filesystem would."""
+        parent, base = posixpath.split(path.rstrip("/") or "/")
+        if not base:
+            return "/"
+        return posixpath.join(self.existing.resolve(parent or "/"), base)
+
     def parents(self, path: str) -> None:
         """Entries for every parent of ``path`` (existing ones keep their metadata)."""
+        path = self.real(path)
         parts = [p for p in path.split("/") if p][:-1]
         for k in range(1, len(parts) + 1):
             self.dir("/" + "/".join(parts[:k]), None)
 
     def dir(self, path: str, src: os.stat_result | None) -> None:
-        rel = path.strip("/")
+        rel = self.real(path).strip("/")
         if not rel or rel in self._dirs:
             return
-        hit = self.existing.lookup(path, follow=False)
+        hit = self.existing.lookup("/" + rel, follow=False)
         if hit is not None and stat.S_ISLNK(hit[1].st_mode):
             return  # a symlinked parent (e.g. /bin -> usr/bin) is left alone
         if hit is not None and stat.S_ISDIR(hit[1].st_mode):
@@ -139,7 +153,7 @@ class Planner:
         self.plan.entries.append(e)
 
     def add(self, path: str, host: str, st: os.stat_result) -> None:
-        rel = path.strip("/")
+        rel = self.real(path).strip("/")
         mode = stat.S_IMODE(st.st_mode)
         if self.chmod is not None and not stat.S_ISLNK(st.st_mode):
             mode = self.chmod
@@ -157,6 +171,7 @@ class Planner:
         # devices, fifos and sockets in a context are skipped, as Docker's tar does
 
     def copy_tree(self, src: Source, rel: str, dest_dir: str, st: os.stat_result) -> None:
+        dest_dir = self.existing.resolve(dest_dir)
         self.parents(dest_dir + "/x")
         self.dir(dest_dir, st)
         for sub, host, sst in src.walk(rel):
@@ -205,7 +220,16 @@ class Planner:
         o = self.owner
         m = self.chmod if self.chmod is not None else mode
         self.plan.entries.append(
-            Entry(target.strip("/"), "file", m, o.uid, o.gid, mtime, data=data, size=len(data))
+            Entry(
+                self.real(target).strip("/"),
+                "file",
+                m,
+                o.uid,
+                o.gid,
+                mtime,
+                data=data,
+                size=len(data),
+            )
         )
 
     def _missing(self, p: str) -> str:

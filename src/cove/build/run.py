@@ -9,6 +9,7 @@ message; the container stays for inspection unless ``--force-rm``.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import json
 from collections.abc import AsyncIterator
@@ -94,8 +95,13 @@ class RunOps(BuildBase):
             )
             try:
                 await be.container_start(cid)
+                # output may split a UTF-8 character between two chunks
+                text = codecs.getincrementaldecoder("utf-8")("replace")
                 while (chunk := await session.read()) is not None:
-                    yield msg(chunk.data.decode("utf-8", "replace"))
+                    if part := text.decode(chunk.data):
+                        yield msg(part)
+                if tail := text.decode(b"", final=True):
+                    yield msg(tail)
             finally:
                 with contextlib.suppress(CoveError, OSError):
                     await session.close()

@@ -74,9 +74,9 @@ def _kv(items: list[str], env_fallback: bool) -> dict[str, str | None]:
 
 def tar_context(root: str, dockerfile: str | None, stdin_df: bytes | None) -> tuple[IO[bytes], str]:
     """(a temp file holding the context tar, the Dockerfile's name inside it)."""
-    import tarfile
     import tempfile
 
+    from cove.cli.buildctx import TarWriter, finish, write_context
     from cove.util.dockerignore import Matcher
 
     ignore = os.path.join(root, ".dockerignore")
@@ -103,41 +103,10 @@ def tar_context(root: str, dockerfile: str | None, stdin_df: bytes | None) -> tu
             df_name = rel.replace(os.sep, "/")
     always = {df_name, ".dockerignore"}
     out = tempfile.TemporaryFile()  # noqa: SIM115 - returned to the caller
-    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tf:
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames.sort()
-            rel_dir = os.path.relpath(dirpath, root)
-            rel_dir = "" if rel_dir == "." else rel_dir.replace(os.sep, "/")
-            keep = []
-            for d in dirnames:
-                r = f"{rel_dir}/{d}" if rel_dir else d
-                full = os.path.join(dirpath, d)
-                if matcher.excluded(r) and not matcher.may_hold_exceptions(r):
-                    continue
-                if not matcher.excluded(r):
-                    tf.add(full, r, recursive=False)
-                if not os.path.islink(full):
-                    keep.append(d)
-            dirnames[:] = keep
-            for name in sorted(filenames):
-                r = f"{rel_dir}/{name}" if rel_dir else name
-                if matcher.excluded(r) and r not in always:
-                    continue
-                info = tf.gettarinfo(os.path.join(dirpath, name), r)
-                info.uid = info.gid = 0
-                info.uname = info.gname = ""
-                if info.isreg():
-                    with open(os.path.join(dirpath, name), "rb") as f:
-                        tf.addfile(info, f)
-                else:
-                    tf.addfile(info)
-        if extra is not None:
-            import io
-
-            info = tarfile.TarInfo(extra[0])
-            info.size = len(extra[1])
-            info.mode = 0o600
-            tf.addfile(info, io.BytesIO(extra[1]))
+    write_context(out, root, matcher, always)
+    if extra is not None:
+        TarWriter(out).add_bytes(extra[0], extra[1])
+    finish(out)
     out.seek(0)
     return out, df_name
 

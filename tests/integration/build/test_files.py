@@ -64,6 +64,21 @@ def test_copy_keeps_existing_directories_and_sets_owner_and_mode(bd: Daemon, ctx
     ]  # fmt: skip
 
 
+def test_destinations_follow_symlinks_in_the_image(bd: Daemon, ctx: Ctx) -> None:
+    d = ctx({
+        "Dockerfile": (
+            "FROM busybox\nRUN mkdir -p /real && ln -s /real /linkdir\n"
+            "COPY f /linkdir/\nCOPY f /linkdir/sub/g\nCOPY dir /linkdir\n"
+            "CMD ls -l /linkdir | cut -c1; find /real | sort\n"
+        ),
+        "f": "x", "dir/in": "y",
+    })  # fmt: skip
+    r = build(bd, d, "-t", "b-symdest")
+    assert r.returncode == 0, r.stderr
+    assert run(bd, "b-symdest").split() == [
+        "l", "/real", "/real/f", "/real/in", "/real/sub", "/real/sub/g"]  # fmt: skip
+
+
 def test_dockerignore_double_star_and_exceptions(bd: Daemon, ctx: Ctx) -> None:
     d = ctx({
         "Dockerfile": "FROM busybox\nCOPY . /app/\nCMD find /app -type f | sort\n",

@@ -58,6 +58,7 @@ def test_label_and_label_flag(bd: Daemon, ctx: Ctx) -> None:
     assert build(bd, d, "-t", "b-label", "--label", "from.cli=yes").returncode == 0
     labels = inspect(bd, "b-label")["Config"]["Labels"]
     assert labels == {"a": "1", "b c": "2 3", "old": "style", "from.cli": "yes"}
+    assert run(bd, "b-label", "echo", "runs") == "runs\n"
 
 
 def test_cmd_and_entrypoint_semantics(bd: Daemon, ctx: Ctx) -> None:

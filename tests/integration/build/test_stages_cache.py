@@ -151,3 +151,39 @@ def test_docker_py_images_build(bd: Daemon, ctx: Ctx) -> None:
         client.close()
     assert json.loads(bd.cove("image", "inspect", "b-sdk:1").stdout)[0]["Config"]["Cmd"] == [
         "/bin/sh", "-c", "echo sdk"]  # fmt: skip
+
+
+def test_proxy_args_reach_run_without_arg_and_stay_out_of_history(bd: Daemon, ctx: Ctx) -> None:
+    d = ctx({"Dockerfile": 'FROM busybox\nRUN echo "p=$HTTP_PROXY" > /p\nCMD cat /p\n'})
+    r = build(bd, d, "-t", "b-proxy", "--build-arg", "HTTP_PROXY=http://127.0.0.1:9")
+    assert r.returncode == 0 and "not consumed" not in r.stdout
+    assert run(bd, "b-proxy") == "p=http://127.0.0.1:9\n"
+    hist = bd.cove("history", "--no-trunc", "b-proxy", check=True).stdout
+    assert "127.0.0.1:9" not in hist
+
+
+def test_rm_false_keeps_intermediate_containers(bd: Daemon, ctx: Ctx) -> None:
+    d = ctx({"Dockerfile": "FROM busybox\nRUN true\n"})
+    before = set(bd.cove("ps", "-aq").stdout.split())
+    r = build(bd, d, "--rm=false", "--no-cache")
+    assert r.returncode == 0 and "Removing intermediate container" not in r.stdout
+    kept = [c for c in bd.cove("ps", "-aq").stdout.split() if c not in before]
+    assert len(kept) == 1
+    bd.cove("rm", "-f", *kept, check=True)
+
+
+def test_missing_base_is_pulled_with_progress(bd: Daemon, ctx: Ctx) -> None:
+    from tests.integration.registry.conftest import cove_registry
+
+    with cove_registry() as reg:
+        name = f"{reg.addr}/buildbase:1"
+        bd.cove("tag", "busybox", name, check=True)
+        bd.cove("push", name, check=True)
+        bd.cove("rmi", name, check=True)
+        d = ctx({"Dockerfile": f"FROM {name}\nCMD echo pulled\n"})
+        r = build(bd, d, "-t", "b-pulled")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "Pulling from buildbase" in r.stdout or "Downloaded newer image" in r.stdout
+        assert run(bd, "b-pulled") == "pulled\n"
+        r = build(bd, d, "-t", "b-pulled", "--pull")
+        assert r.returncode == 0 and "Image is up to date" in r.stdout

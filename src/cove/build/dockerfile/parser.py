@@ -179,6 +179,9 @@ def parse(text: str) -> Dockerfile:
         if node.cmd in HEREDOC_INSTRUCTIONS:
             node.heredocs = _read_heredocs(node, src)
             node.end_line = src.pos
+        elif node.sub is not None and node.sub.cmd in HEREDOC_INSTRUCTIONS:
+            node.sub.heredocs = _read_heredocs(node.sub, src)  # ONBUILD RUN <<EOF
+            node.end_line = node.sub.end_line = src.pos
         nodes.append(node)
     if not nodes:
         raise InvalidArgument("file with no instructions")
@@ -222,7 +225,8 @@ def _parse_json(rest: str) -> list[str] | None:
     if not rest.startswith("["):
         return None
     try:
-        value = json.loads(rest)
+        # Docker decodes the first JSON value and ignores what follows it
+        value, _ = json.JSONDecoder().raw_decode(rest)
     except ValueError:
         return None
     if not isinstance(value, list):

@@ -1,7 +1,8 @@
 """Variable expansion and word splitting with the rules of Docker's shell lexer.
 
-``$v``, ``${v}``, ``${v:-w}``, ``${v-w}``... no: exactly Docker's set — ``${v:-w}``,
-``${v:+w}``, ``${v?msg}``, ``${v:?msg}`` — single quotes literal, double quotes expanding,
+Docker's set of forms — ``$v``, ``${v}``, ``${v:-w}``, ``${v:+w}``, ``${v?msg}``,
+``${v:?msg}`` (positional and special parameters are never set) — single quotes literal,
+double quotes expanding,
 the escape character (``\\`` or the ``# escape=`` one) quoting the next character, and
 unset variables expanding to nothing.  ``words`` also splits the result into words the way
 the builder splits an unquoted expansion.

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 
 def extract_flags(line: str) -> tuple[str, list[str]]:
-    """Split ``--a=1 --b "x y" rest`` into (rest, flags); ``--`` ends the flags."""
+    """Split ``--a=1 --b "x y" rest`` into (rest, flags); ``--`` ends the flags.
+
+    Docker scans this part byte by byte, so a non-ASCII character in a flag comes out as
+    its UTF-8 bytes read as Latin-1; we do the same to parse what Docker parses."""
+    raw = line.encode("utf-8", "surrogateescape").decode("latin-1")
+    rest, flags = _extract_flags(raw)
+    return rest.encode("latin-1").decode("utf-8", "surrogateescape"), flags
+
+
+def _extract_flags(line: str) -> tuple[str, list[str]]:
     words: list[str] = []
     word = ""
     blank_ok = False
