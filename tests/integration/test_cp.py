@@ -111,7 +111,13 @@ def test_no_escape_through_symlinks(daemon: Daemon, box: str, work: str) -> None
 def test_running_container_and_sdk(daemon: Daemon, work: str) -> None:
     docker = pytest.importorskip("docker")
     client = docker.DockerClient(base_url=daemon.host)
-    c = client.containers.run("busybox", "sleep 60", detach=True, volumes=["/live"])
+    c = client.containers.run(
+        "busybox",
+        "sleep 60",
+        detach=True,
+        volumes=["/live", f"{work}:/ro:ro"],
+        tmpfs={"/scratch": "size=1m"},
+    )
     try:
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w") as tf:
@@ -126,6 +132,14 @@ def test_running_container_and_sdk(daemon: Daemon, work: str) -> None:
         assert names == ["d", "d/f.txt"]
         with pytest.raises(docker.errors.NotFound):
             c.get_archive("/nope")
+        # a tmpfs lives in the container's mount namespace only: cp reaches it there
+        assert c.put_archive("/scratch", buf.getvalue())
+        assert c.exec_run("cat /scratch/d/f.txt").output == b"data"
+        with pytest.raises(docker.errors.APIError) as e:
+            c.put_archive("/ro", buf.getvalue())
+        assert e.value.status_code == 403
+        assert "mounted volume is marked read-only" in str(e.value)
+        assert os.listdir(work) == []
     finally:
         c.remove(force=True, v=True)
         client.close()

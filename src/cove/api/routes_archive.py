@@ -7,9 +7,10 @@ import json
 
 from cove.api.http import Handler, Reply, Request, Response, StreamReply
 from cove.engine.facade import EngineFacade, Json
-from cove.errors import InvalidArgument
+from cove.errors import CoveError, InvalidArgument
 
 STAT_HEADER = "X-Docker-Container-Path-Stat"
+DRAIN_LIMIT = 4 << 20
 
 
 def _path(req: Request) -> str:
@@ -35,13 +36,19 @@ async def get(engine: EngineFacade, req: Request) -> Response:
 
 
 async def put(engine: EngineFacade, req: Request) -> Response:
-    await engine.container_archive_put(
-        req.params["id"],
-        _path(req),
-        req.body.chunks(),
-        req.flag("noOverwriteDirNonDir"),
-        req.flag("copyUIDGID"),
-    )
+    try:
+        await engine.container_archive_put(
+            req.params["id"],
+            _path(req),
+            req.body.chunks(),
+            req.flag("noOverwriteDirNonDir"),
+            req.flag("copyUIDGID"),
+        )
+    except CoveError:
+        # read what the client still sends (up to a limit) before answering, as dockerd
+        # does: a client streaming its tar would otherwise fail writing, not on our answer
+        await req.body.drain(DRAIN_LIMIT)
+        raise
     return Reply(200)
 
 

@@ -16,6 +16,7 @@ from cove.cli.flags import BOOL, Flag
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import IO, Any
 
     from cove.cli.flags import Options
@@ -108,6 +109,7 @@ def _from_container(ctx: Context, opts: Options, ctr: str, src: str, dst: str) -
         src = st["linkTarget"]
         st = _stat(client, ctr, src) or st
     resp = client.open("GET", f"/containers/{ctr}/archive", {"path": src})
+    counter = [0]
     try:
         if dst == "-":
             out = sys.stdout.buffer
@@ -138,12 +140,16 @@ def _from_container(ctx: Context, opts: Options, ctr: str, src: str, dst: str) -
             rename = (top, name)
         try:
             extract(
-                cast("IO[bytes]", IterReader(resp.iter_body())), into, rename, opts.on("archive")
+                cast("IO[bytes]", IterReader(_count(resp.iter_body(), counter))),
+                into,
+                rename,
+                opts.on("archive"),
             )
         except (CopyError, OSError) as e:
             raise StatusError(1, str(e)) from None
     finally:
         resp.close()
+    _report(opts, counter[0], dst)
     return 0
 
 
@@ -182,6 +188,26 @@ def _to_container(ctx: Context, opts: Options, src: str, ctr: str, dst: str) -> 
         into, name = os.path.dirname(dst) or "/", os.path.basename(dst)
         if _stat(client, ctr, into) is None:
             raise _missing(into, ctr)
-    chunks = tar_path(src, name)
-    client.open("PUT", f"/containers/{ctr}/archive", {"path": into, **query}, raw=chunks).close()
+    counter = [0]
+    body = _count(tar_path(src, name), counter)
+    client.open("PUT", f"/containers/{ctr}/archive", {"path": into, **query}, raw=body).close()
+    _report(opts, counter[0], f"{ctr}:{dst}")
     return 0
+
+
+def _count(chunks: Iterator[bytes], counter: list[int]) -> Iterator[bytes]:
+    for chunk in chunks:
+        counter[0] += len(chunk)
+        yield chunk
+
+
+def _report(opts: Options, size: int, dst: str) -> None:
+    """docker's closing line, on a terminal only (as its progress output)."""
+    if opts.on("quiet") or not sys.stderr.isatty():
+        return
+    n, unit = float(size), "B"
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            break
+        n /= 1000
+    sys.stderr.write(f"Successfully copied {n:.4g}{unit} to {dst}\n")

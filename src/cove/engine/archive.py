@@ -28,6 +28,7 @@ from cove.engine.state import Status
 from cove.engine.volumes import VolumeOps
 from cove.errors import InvalidArgument, NotFound
 from cove.oci.user import resolve_user
+from cove.runtime.proc import pid_start_time
 from cove.snapshot import mount as mounter
 from cove.util.ids import new_id
 
@@ -64,8 +65,10 @@ def stat_header(st: Json) -> str:
 
 def top_name(path: str) -> str:
     """The name the archive's top entry gets: the requested base name, "." for ``dir/.``."""
-    if path.endswith("/.") or path in (".", "/"):
+    if path.endswith("/.") or path == ".":
         return "."
+    if not split(path):
+        return "/"  # the whole root: entries "/bin", "/etc"... as dockerd sends them
     comps = split(path)
     return comps[-1] if comps else "."
 
@@ -134,8 +137,30 @@ class ArchiveOps(VolumeOps):
                 out.append(ViewMount(mp["Destination"], src, not mp["RW"]))
         return out
 
+    def _live_root(self, c: Container) -> int | None:
+        """A running container's root as its processes see it (mounts and all), or None."""
+        pid = int(c.state.get("Pid") or 0)
+        if c.status not in (Status.RUNNING, Status.PAUSED) or not pid:
+            return None
+        try:
+            fd = os.open(f"/proc/{pid}/root", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError:
+            return None
+        if pid_start_time(pid) != c.private.get("PidStart"):
+            os.close(fd)  # the pid was recycled: not our container any more
+            return None
+        return fd
+
     @contextlib.asynccontextmanager
     async def _container_view(self, c: Container) -> AsyncIterator[RootView]:
+        async with self.lock(c.id):
+            live_fd = self._live_root(c)
+        if live_fd is not None:
+            try:
+                yield RootView(live_fd, [], live=True)
+            finally:
+                os.close(live_fd)
+            return
         ref = f"cp-{new_id()[:16]}"
         rootfs = self.paths.rootfs(c.id)
         async with self.lock(c.id):
@@ -223,7 +248,9 @@ class ArchiveOps(VolumeOps):
                 raise NotFound(f"Could not find the file {path} in container {ref}") from None
             if not stat.S_ISDIR(st.st_mode):
                 raise InvalidArgument("extraction point is not a directory")
-            owner = self._container_user(c, view) if copy_uid_gid else None
+            # -a: dockerd makes the files the container user's when the container has one
+            # (Config.User); otherwise, as without -a, the archive's owners are kept
+            owner = self._container_user(c, view) if copy_uid_gid and c.config.get("User") else None
             ex = Extractor(view, dest, no_overwrite_dir_non_dir, owner)
             reader = _QueueReader()
             job = asyncio.ensure_future(

@@ -39,10 +39,15 @@ class ViewMount:
 
 
 class RootView:
-    def __init__(self, root_fd: int, mounts: list[ViewMount], ro_root: bool = False) -> None:
+    def __init__(
+        self, root_fd: int, mounts: list[ViewMount], ro_root: bool = False, live: bool = False
+    ) -> None:
         self.root_fd = root_fd  # borrowed: the caller closes it
         self.mounts = {m.destination: m for m in mounts}
         self.ro_root = ro_root
+        # live: root_fd is a running container's /proc/<pid>/root; the kernel crosses its
+        # mounts (tmpfs included) and tells which of them are read-only
+        self.live = live
 
     # --- mounts -----------------------------------------------------------------------------
     def mount_at(self, comps: list[str]) -> ViewMount | None:
@@ -54,13 +59,33 @@ class RootView:
         return {split(d)[n] for d in self.mounts if len(split(d)) == n + 1
                 and split(d)[:n] == comps}  # fmt: skip
 
-    def read_only(self, comps: list[str]) -> bool:
-        """Whether ``comps`` lies on a read-only mount (or the read-only root)."""
+    def read_only(self, comps: list[str]) -> str | None:
+        """Why nothing may be written at ``comps`` (a directory, or a path to be created
+        below one): dockerd's words for a read-only volume or root; None when writable."""
+        if self.live:
+            return self._live_read_only(comps)
         for n in range(len(comps), 0, -1):
             m = self.mount_at(comps[:n])
             if m is not None:
-                return m.ro
-        return self.ro_root
+                return "mounted volume is marked read-only" if m.ro else None
+        return "container rootfs is marked read-only" if self.ro_root else None
+
+    def _live_read_only(self, comps: list[str]) -> str | None:
+        for n in range(len(comps), -1, -1):
+            try:
+                fd = self.open_dir(comps[:n])
+            except (OSError, InvalidArgument):
+                continue
+            try:
+                if not os.fstatvfs(fd).f_flag & os.ST_RDONLY:
+                    return None
+                on_root = os.fstat(fd).st_dev == os.fstat(self.root_fd).st_dev
+            finally:
+                os.close(fd)
+            if on_root:
+                return "container rootfs is marked read-only"
+            return "mounted volume is marked read-only"
+        return None
 
     # --- opening ----------------------------------------------------------------------------
     def open_dir(self, comps: list[str]) -> int:

@@ -105,7 +105,7 @@ def tar_view(view: RootView, comps: list[str], top: str, chunk: int = 1 << 20) -
             try:
                 names = set(os.listdir(dfd)) | view.mounts_below(path)
                 for child in sorted(names):
-                    yield from add(dfd, child, [*path, child], f"{arc}/{child}")
+                    yield from add(dfd, child, [*path, child], f"{arc.rstrip('/')}/{child}")
             finally:
                 os.close(dfd)
 
@@ -154,13 +154,9 @@ class Extractor:
 
     def _parent_fd(self, comps: list[str]) -> int:
         parent = self.view.resolve("/" + "/".join(comps[:-1]), follow=True)
-        if self.view.read_only(parent):
-            on_mount = any(self.view.mount_at(parent[:n]) for n in range(len(parent), 0, -1))
-            raise Forbidden(
-                "mounted volume is marked read-only"
-                if on_mount
-                else "container rootfs is marked read-only"
-            )
+        why = self.view.read_only(parent)
+        if why is not None:
+            raise Forbidden(why)
         self.view.makedirs(parent)
         return self.view.open_dir(parent)
 

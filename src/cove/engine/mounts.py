@@ -174,7 +174,11 @@ def parse_mount(m: Json, exists: Callable[[str], bool]) -> MountPoint:
             data.append("ro")
         return _point("tmpfs", dest, RW=not ro, Options=",".join(data))
     vo = m.get("VolumeOptions") or {}
-    driver = str((vo.get("DriverConfig") or {}).get("Name") or "local")
+    given = (vo.get("DriverConfig") or {}).get("Name")
+    driver = str(given or "local")
+    subpath = str(vo.get("Subpath") or "")
+    if subpath and (subpath.startswith("/") or ".." in subpath.split("/")):
+        raise _config_error("volume", "subpath must be a relative path within the volume")
     if not src and ro:
         raise _config_error("volume", "must not set ReadOnly mode when using anonymous volumes")
     return _point(
@@ -188,6 +192,8 @@ def parse_mount(m: Json, exists: Callable[[str], bool]) -> MountPoint:
         Anonymous=not src,
         VolumeOptions=dict((vo.get("DriverConfig") or {}).get("Options") or {}),
         VolumeLabels=dict(vo.get("Labels") or {}),
+        DriverGiven=bool(given),
+        Subpath=subpath,
     )
 
 
@@ -281,7 +287,11 @@ def oci(points: list[MountPoint], volume_path: Callable[[str], str]) -> list[Jso
             out.append({"destination": dest, "type": "tmpfs", "source": "tmpfs",
                         "options": ["rprivate", *opts]})  # fmt: skip
             continue
-        src = volume_path(mp["Name"]) if mp["Type"] == "volume" else mp["Source"]
+        src = mp["Source"]
+        if mp["Type"] == "volume":
+            src = volume_path(mp["Name"])
+            if mp.get("Subpath"):
+                src = _inside_volume(src, str(mp["Subpath"]))
         options = ["rbind", mp.get("Propagation") or "rprivate", "rw" if mp["RW"] else "ro"]
         out.append({"destination": dest, "type": "bind", "source": src, "options": options})
     return out
@@ -309,3 +319,21 @@ def for_spec(eng: object, c: Container) -> list[Json]:
         return mount(name, c.id)
 
     return oci(points, path)
+
+
+def _inside_volume(data: str, subpath: str) -> str:
+    """``VolumeOptions.Subpath``: a directory inside the volume, symlinks resolved within it
+    (a link planted in the volume cannot point the mount at the host)."""
+    from cove.engine.archive_paths import RootView
+
+    fd = os.open(data, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        view = RootView(fd, [])
+        comps = view.resolve("/" + subpath)
+        if not view.exists(comps):
+            raise InvalidArgument(
+                f"cannot access path {os.path.join(data, subpath)}: no such file or directory"
+            )
+    finally:
+        os.close(fd)
+    return os.path.join(data, *comps)

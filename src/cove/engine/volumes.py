@@ -55,6 +55,7 @@ class VolumeOps(EngineBase):
     def _init_volumes(self, driver: VolumeDriver | None) -> None:
         self.volume_driver = driver
         self._new_volumes = {}
+        self._mounted_by: dict[str, set[str]] = {}  # volume -> containers it is mounted for
 
     def _driver(self) -> VolumeDriver:
         if self.volume_driver is None:
@@ -161,22 +162,27 @@ class VolumeOps(EngineBase):
 
     # --- containers -------------------------------------------------------------------------
     def _points_of(self, ref: str) -> list[MountPoint]:
-        return self.mount_points(self.find(ref))
+        try:
+            return self.mount_points(self.find(ref))
+        except NotFound as e:
+            # a bad parameter of this create (400), not a missing image: clients that pull
+            # on a 404 from create must not try here
+            raise InvalidArgument(e.message) from None
 
     def volumes_setup(self, cid: str, hc: Json, cfg: Json) -> list[MountPoint]:
         """Plan the mount points of new container ``cid`` (its snapshot prepared), create
         its volumes and copy the image's files into the empty ones.  Volumes created here
         are remembered for ``volumes_abort``."""
-        driver_name = str(hc.get("VolumeDriver") or "local")
-        if driver_name != "local":
-            raise NotFound(
-                f'error looking up volume plugin {driver_name}: plugin "{driver_name}" not found'
-            )
+        # --volume-driver applies to the volumes -v and the image make; it is looked up only
+        # when there is such a volume to create (dockerd accepts it otherwise)
+        default_driver = str(hc.get("VolumeDriver") or "local")
         points = mounts.plan(hc, cfg.get("Volumes"), self._points_of, os.path.lexists)
         created = self._new_volumes.setdefault(cid, [])
         for mp in points:
             if mp["Type"] != "volume" or mp["Source"]:
                 continue  # a bind, a tmpfs, or a volume of --volumes-from
+            if not mp.get("DriverGiven"):
+                mp["Driver"] = default_driver
             if mp["Driver"] != "local":
                 d = mp["Driver"]
                 raise NotFound(f'error looking up volume plugin {d}: plugin "{d}" not found')
@@ -190,6 +196,7 @@ class VolumeOps(EngineBase):
                 created.append(name)
                 self.bus.emit("volume", "create", name, {"driver": "local"})
             mp.update(Name=name, Source=v.mountpoint, Driver=v.driver)
+            mp.pop("DriverGiven", None)
         if any(mp["Type"] == "volume" and mp["CopyData"] for mp in points):
             self._copy_up(cid, points)
         return points
@@ -225,7 +232,8 @@ class VolumeOps(EngineBase):
                 if not os.path.isdir(src):
                     if mp["Anonymous"]:
                         raise InvalidArgument(
-                            f"cannot mount volume over existing file, file exists {src}"
+                            "cannot mount volume over existing file, file exists "
+                            + mp["Destination"]
                         )
                     continue
                 data = self._driver().mount(mp["Name"], cid)
@@ -239,7 +247,20 @@ class VolumeOps(EngineBase):
             mounter.unmount(target)
 
     def volume_mount(self, name: str, cid: str) -> str:
-        return self._driver().mount(name, cid)
+        """A volume's directory for container ``cid`` (mounted when its driver needs to);
+        the first time per run emits dockerd's ``volume mount`` event."""
+        path = self._driver().mount(name, cid)
+        c = self.containers.get(cid)
+        users = self._mounted_by.setdefault(name, set())
+        if c is not None and cid not in users:
+            users.add(cid)
+            for mp in self.mount_points(c):
+                if mp["Type"] == "volume" and mp["Name"] == name:
+                    self.bus.emit("volume", "mount", name, {
+                        "container": cid, "destination": mp["Destination"], "driver": "local",
+                        "propagation": mp.get("Propagation") or "",
+                        "read/write": str(bool(mp["RW"])).lower()})  # fmt: skip
+        return path
 
     def volumes_release(self, c: Container) -> None:
         """The container stopped: its volumes may be unmounted."""
@@ -251,6 +272,11 @@ class VolumeOps(EngineBase):
                     self.volume_driver.unmount(mp["Name"], c.id)
                 except CoveError as e:
                     log.warning("releasing volume %s: %s", mp["Name"], e)
+                users = self._mounted_by.get(mp["Name"], set())
+                if c.id in users:
+                    users.discard(c.id)
+                    self.bus.emit("volume", "unmount", mp["Name"],
+                                  {"container": c.id, "driver": "local"})  # fmt: skip
 
     def volumes_detach(self, c: Container, remove_anonymous: bool) -> None:
         """The container is gone (already dropped from ``self.containers``)."""

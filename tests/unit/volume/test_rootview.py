@@ -144,5 +144,5 @@ def test_small_helpers() -> None:
     assert go_file_mode(0o40755) == (1 << 31) | 0o755
     assert go_file_mode(0o120777) == (1 << 27) | 0o777
     assert go_file_mode(0o104755) == (1 << 23) | 0o755
-    assert top_name("/data/.") == "." and top_name("/a/b/") == "b" and top_name("/") == "."
+    assert top_name("/data/.") == "." and top_name("/a/b/") == "b" and top_name("/") == "/"
     assert split("//a/./b/") == ["a", ".", "b"]
