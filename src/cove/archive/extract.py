@@ -21,13 +21,14 @@ from __future__ import annotations
 import contextlib
 import errno
 import gzip
+import io
 import lzma
 import os
 import shutil
 import stat
 import tarfile
 import zlib
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, Literal
 
 from cove.archive.paths import (
     OVERLAY_OPAQUE_XATTR,
@@ -53,9 +54,15 @@ def extract_layer(src: BinaryIO, target: str, whiteouts: WhiteoutMode = "delete"
     """Unpack the uncompressed layer tar ``src`` into the existing directory ``target``;
     returns the layer's size (the sum of its regular files' sizes)."""
     ex = _Extractor(target, whiteouts)
+    ex.src_fd = _file_fd(src)
+    # A plain file (a stored blob) is read by offsets and its data copied by the kernel;
+    # anything else as a stream, in big reads.
+    how: dict[str, Any] = (
+        {"mode": "r:"} if ex.src_fd is not None else {"mode": "r|", "bufsize": 1 << 20}
+    )
     name = ""
     try:
-        with tarfile.open(fileobj=src, mode="r|", errors="surrogateescape") as tf:
+        with tarfile.open(fileobj=src, errors="surrogateescape", **how) as tf:
             for member in tf:
                 name = member.name
                 ex.entry(tf, member)
@@ -71,6 +78,33 @@ def extract_layer(src: BinaryIO, target: str, whiteouts: WhiteoutMode = "delete"
     return ex.size
 
 
+def _file_fd(src: BinaryIO) -> int | None:
+    """The descriptor of ``src`` when it is a regular file read from its start."""
+    try:
+        fd = src.fileno()
+        if not stat.S_ISREG(os.fstat(fd).st_mode) or src.tell() != 0:
+            return None
+        return fd
+    except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
+        return None
+
+
+def _copy_range(src_fd: int, dst_fd: int, offset: int, size: int) -> None:
+    left = size
+    while left > 0:
+        try:
+            n = os.copy_file_range(src_fd, dst_fd, min(left, 1 << 30), offset)
+        except OSError as e:
+            if e.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+                raise
+            data = os.pread(src_fd, min(left, 1 << 20), offset)
+            n = os.write(dst_fd, data) if data else 0
+        if n == 0:
+            raise InvalidArgument("invalid layer tar: unexpected end of data")
+        offset += n
+        left -= n
+
+
 def _ns(seconds: float | str | None) -> int:
     return int(float(seconds or 0) * 1_000_000_000)
 
@@ -84,6 +118,7 @@ class _Extractor:
         self.dirs: list[tuple[str, tarfile.TarInfo]] = []  # metadata applied at the end
         self.unpacked: set[str] = {""}  # paths this layer wrote ("delete" mode)
         self.cache: dict[str, int] = {}
+        self.src_fd: int | None = None  # set when the tar is a plain file (offset copies)
 
     # --- directory walking ---------------------------------------------------------------
     def dir_fd(self, rel: str, create: bool = True) -> int:
@@ -184,11 +219,14 @@ class _Extractor:
             self.mark(rel)
 
     def regular(self, tf: tarfile.TarFile, m: tarfile.TarInfo, pfd: int, base: str) -> None:
-        data = tf.extractfile(m)
+        sparse = m.sparse is not None
+        data = tf.extractfile(m) if self.src_fd is None or sparse else None
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         fd = os.open(base, flags, 0o600, dir_fd=pfd)
         try:
-            if data is not None:
+            if self.src_fd is not None and not sparse:
+                _copy_range(self.src_fd, fd, m.offset_data, m.size)
+            elif data is not None:
                 while chunk := data.read(1 << 20):
                     view = memoryview(chunk)
                     while view:

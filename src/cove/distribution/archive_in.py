@@ -22,8 +22,9 @@ import posixpath
 import tarfile
 import tempfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol, cast
 
 from cove.distribution.base import (
     DOCKER_MANIFEST,
@@ -36,6 +37,7 @@ from cove.distribution.base import (
     SourceImage,
 )
 from cove.distribution.copy import diff_ids_of
+from cove.distribution.tarstream import TarStream
 from cove.errors import InvalidArgument, NotFound
 from cove.oci import reference
 
@@ -63,6 +65,28 @@ class Member:
         return open(self.path, "rb")
 
 
+class _Data(Protocol):
+    def copy(self, sink: Callable[[memoryview], object]) -> int: ...
+
+
+class _TarfileData:
+    """A member's data read through ``tarfile`` (compressed archives)."""
+
+    def __init__(self, tf: tarfile.TarFile, m: tarfile.TarInfo) -> None:
+        self.f = tf.extractfile(m)
+        self.left = m.size
+
+    def copy(self, sink: Callable[[memoryview], object]) -> int:
+        if not self.left or self.f is None:
+            return 0
+        chunk = self.f.read(min(_CHUNK, self.left))
+        if not chunk:
+            raise EOFError("unexpected end of data")
+        self.left -= len(chunk)
+        sink(memoryview(chunk))
+        return len(chunk)
+
+
 def _media_type(magic: bytes) -> str:
     if magic.startswith(b"\x1f\x8b"):
         return OCI_LAYER_GZIP
@@ -79,13 +103,20 @@ class ArchiveSource:
         self.spool = tempfile.mkdtemp(dir=spool_dir, prefix="load-")
         self.members: dict[str, Member] = {}
         self.links: dict[str, str] = {}
+        self._images: list[SourceImage] | None = None
 
     # --- reading the tar ------------------------------------------------------------------
     def _read_all(self) -> None:
         try:
-            with tarfile.open(fileobj=self.stream, mode="r|*") as tf:
-                for m in tf:
-                    self._member(tf, m)
+            head = self._peek()
+            if head[:2] == b"\x1f\x8b" or head[:3] == b"BZh" or head[:5] == b"\xfd7zXZ":
+                with tarfile.open(fileobj=self.stream, mode="r|*", bufsize=1 << 20) as tf:
+                    for m in tf:
+                        self._member(m, _TarfileData(tf, m))
+            else:
+                ts = TarStream(self.stream)
+                for m in ts:
+                    self._member(m, ts)
         except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
             if isinstance(e, OSError) and not isinstance(e, EOFError) and e.errno is not None:
                 raise
@@ -100,7 +131,15 @@ class ArchiveSource:
             raise _bad(f"member {raw!r} leads outside the archive")
         return name
 
-    def _member(self, tf: tarfile.TarFile, m: tarfile.TarInfo) -> None:
+    def _peek(self) -> bytes:
+        peek = getattr(self.stream, "peek", None)
+        if peek is not None:
+            return bytes(peek(8)[:8])
+        buffered = io.BufferedReader(cast(Any, self.stream), 1 << 20)
+        self.stream = cast(BinaryIO, buffered)
+        return bytes(buffered.peek(8)[:8])
+
+    def _member(self, m: tarfile.TarInfo, src: _Data) -> None:
         name = self._name(m.name)
         if m.issym() or m.islnk():
             base = posixpath.dirname(name) if m.issym() else ""
@@ -108,29 +147,32 @@ class ArchiveSource:
             return
         if not m.isreg():
             return
-        f = tf.extractfile(m)
-        assert f is not None
         h = hashlib.sha256()
         if m.size <= _SMALL:
-            data = f.read()
-            if len(data) != m.size:
-                raise _bad("unexpected EOF")
+            parts: list[bytes] = []
+            while src.copy(lambda v: parts.append(bytes(v))):
+                pass
+            data = b"".join(parts)
             h.update(data)
             self.members[name] = Member(m.size, "sha256:" + h.hexdigest(), data=data,
                                         magic=data[:4])  # fmt: skip
             return
         fd, path = tempfile.mkstemp(dir=self.spool)
-        with os.fdopen(fd, "wb") as out:
-            left, magic = m.size, b""
-            while left > 0:
-                chunk = f.read(min(_CHUNK, left))
-                if not chunk:
-                    raise _bad("unexpected EOF")
-                if not magic:
-                    magic = chunk[:4]
-                h.update(chunk)
-                out.write(chunk)
-                left -= len(chunk)
+        magic = b""
+
+        def write(view: memoryview) -> None:
+            nonlocal magic
+            if not magic:
+                magic = bytes(view[:4])
+            h.update(view)
+            while view:
+                view = view[os.write(fd, view) :]
+
+        try:
+            while src.copy(write):
+                pass
+        finally:
+            os.close(fd)
         self.members[name] = Member(m.size, "sha256:" + h.hexdigest(), path=path, magic=magic)
 
     def _get(self, name: str, seen: int = 0) -> Member:
@@ -152,7 +194,13 @@ class ArchiveSource:
 
     # --- ImageSource ----------------------------------------------------------------------
     def images(self) -> list[SourceImage]:
-        self._read_all()
+        """Reads the whole archive on the first call; later calls return the same list."""
+        if self._images is None:
+            self._read_all()
+            self._images = self._parse()
+        return self._images
+
+    def _parse(self) -> list[SourceImage]:
         if "manifest.json" in self.members:
             return self._docker_images()
         if "index.json" in self.members:

@@ -16,6 +16,7 @@ import io
 import logging
 import os
 import queue
+import shutil
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -105,7 +106,7 @@ class _QueueReader(io.RawIOBase):
     """A blocking reader (for the worker thread) over chunks the event loop feeds in."""
 
     def __init__(self) -> None:
-        self.q: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=16)
+        self.q: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=64)
         self._buf = b""
         self._eof = False
 
@@ -174,6 +175,7 @@ class ExportOps(ChangesOps):
         """``docker load``: Docker's JSON messages; errors end the stream as
         ``errorDetail`` (the route has sent 200 already, as dockerd does)."""
         os.makedirs(self.paths.tmp, exist_ok=True)
+        _drop_stale_spools(self.paths.tmp, self.started_at)
         reader = _QueueReader()
         loop = asyncio.get_running_loop()
         messages: asyncio.Queue[Any] = asyncio.Queue()
@@ -181,7 +183,10 @@ class ExportOps(ChangesOps):
         async def pump() -> None:
             try:
                 async for chunk in body:
-                    await asyncio.to_thread(reader.q.put, chunk)
+                    try:
+                        reader.q.put_nowait(chunk)
+                    except queue.Full:  # the worker is behind: wait off the event loop
+                        await asyncio.to_thread(reader.q.put, chunk)
                 reader.q.put(None)
             except BaseException as e:
                 reader.q.put(e)
@@ -258,6 +263,17 @@ class ExportOps(ChangesOps):
 
         self.bus.emit("container", "export", c.id, {"name": c.name})
         return _from_thread(produce)
+
+
+def _drop_stale_spools(tmp: str, started_at: float) -> None:
+    """Spool and export directories an earlier daemon left behind (it was killed)."""
+    for name in os.listdir(tmp):
+        path = os.path.join(tmp, name)
+        if not name.startswith(("load-", "export-")):
+            continue
+        with contextlib.suppress(OSError):
+            if os.stat(path).st_mtime < started_at and not os.path.ismount(path):
+                shutil.rmtree(path)
 
 
 @contextlib.contextmanager

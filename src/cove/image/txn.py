@@ -33,8 +33,7 @@ class ImageTxn:
         os.close(fd)
         self.new: list[str] = []
         self.names: list[tuple[str, str]] = []  # (image ID, reference)
-        self._write()
-        self._open = True
+        self._open = True  # the empty journal file already marks the transaction
 
     def _write(self) -> None:
         atomic_write_json(self.journal, {"new": self.new}, 0o600)

@@ -21,7 +21,7 @@ def busybox(daemon: Daemon) -> str:
 
 
 def _run(daemon: Daemon, *args: str, input: bytes | None = None) -> bytes:
-    r = subprocess.run(["cove", *args] if False else [_cove(), *args], input=input,
+    r = subprocess.run([_cove(), *args], input=input,
                        capture_output=True, env=daemon.env, timeout=120)  # fmt: skip
     assert r.returncode == 0, r.stderr.decode()
     return r.stdout
@@ -36,8 +36,8 @@ def _cove() -> str:
 def test_commit_diff_and_run(daemon: Daemon, busybox: str) -> None:
     name = "it-commit-src"
     daemon.cove("rm", "-f", name)
-    daemon.cove("run", "--name", name, busybox, "sh", "-c",
-                "echo hi > /etc/x; rm /bin/ls; mkdir -p /a/b; touch /a/b/c", check=True)  # fmt: skip
+    script = "echo hi > /etc/x; rm /bin/ls; mkdir -p /a/b; touch /a/b/c"
+    daemon.cove("run", "--name", name, busybox, "sh", "-c", script, check=True)
     try:
         diff = daemon.cove("diff", name, check=True).stdout.split("\n")
         assert "A /etc/x" in diff and "D /bin/ls" in diff and "A /a/b/c" in diff
