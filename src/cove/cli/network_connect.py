@@ -17,7 +17,7 @@ COMMAND = Command(
     "Connect a container to a network",
     [
         Flag("alias", None, LIST, "Add network-scoped alias for the container"),
-        Flag("ip", None, STRING, "IPv4 address (e.g., \"172.30.100.104\")"),
+        Flag("ip", None, STRING, 'IPv4 address (e.g., "172.30.100.104")'),
         Flag("link", None, LIST, "Add link to another container"),
     ],
     min_args=2,
@@ -29,5 +29,7 @@ def run(ctx: Context, opts: Options, args: list[str]) -> int:
     ep: dict[str, Any] = {"Aliases": opts.many("alias") or None, "Links": opts.many("link") or None}
     if opts.text("ip"):
         ep["IPAMConfig"] = {"IPv4Address": opts.text("ip")}
-    ctx.client.post(f"/networks/{args[0]}/connect", body={"Container": args[1], "EndpointConfig": ep})
+    ctx.client.post(
+        f"/networks/{args[0]}/connect", body={"Container": args[1], "EndpointConfig": ep}
+    )
     return 0

@@ -16,7 +16,7 @@ COMMAND = Command(
     "[OPTIONS]",
     "List networks",
     [
-        Flag("filter", "f", LIST, "Provide filter values (e.g. \"driver=bridge\")"),
+        Flag("filter", "f", LIST, 'Provide filter values (e.g. "driver=bridge")'),
         Flag("format", None, STRING, "Format output using a custom template"),
         Flag("no-trunc", None, BOOL, "Do not truncate the output"),
         Flag("quiet", "q", BOOL, "Only display network IDs"),
@@ -24,8 +24,10 @@ COMMAND = Command(
     max_args=0,
 )
 DEFAULT = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}"
-HEADERS = {"ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE",
-           "IPv6": "IPV6", "Internal": "INTERNAL", "Labels": "LABELS", "CreatedAt": "CREATED AT"}  # fmt: skip
+HEADERS = {
+    "ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE", "IPv6": "IPV6",
+    "Internal": "INTERNAL", "Labels": "LABELS", "CreatedAt": "CREATED AT",
+}  # fmt: skip
 
 
 def run(ctx: Context, opts: Options, args: list[str]) -> int:

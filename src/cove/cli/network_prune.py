@@ -16,7 +16,7 @@ COMMAND = Command(
     "[OPTIONS]",
     "Remove all unused networks",
     [
-        Flag("filter", None, LIST, "Provide filter values (e.g. \"until=<timestamp>\")"),
+        Flag("filter", None, LIST, 'Provide filter values (e.g. "until=<timestamp>")'),
         Flag("force", "f", BOOL, "Do not prompt for confirmation"),
     ],
     max_args=0,

@@ -13,7 +13,8 @@ import re
 from typing import Any
 
 from cove.engine.base import now_rfc3339
-from cove.engine.netendpoints import PREDEFINED, EndpointOps
+from cove.engine.netconnect import ConnectOps
+from cove.engine.netendpoints import PREDEFINED
 from cove.errors import Conflict, Forbidden, InvalidArgument, NotFound
 from cove.network import ipam
 from cove.util.fs import atomic_write_json, read_json
@@ -23,7 +24,7 @@ Json = dict[str, Any]
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 
 
-class NetworkOps(EndpointOps):
+class NetworkOps(ConnectOps):
     def _net_dir(self) -> str:
         return os.path.join(self.paths.data_root, "network")
 
@@ -122,9 +123,9 @@ class NetworkOps(EndpointOps):
         for n in self.networks.values():
             if n["Name"] == ref:
                 return n
-        n = self.networks.get(ref)
-        if n is not None:
-            return n
+        found = self.networks.get(ref)
+        if found is not None:
+            return found
         hits = [n for k, n in self.networks.items() if k.startswith(ref)] if ref else []
         if len(hits) == 1:
             return hits[0]

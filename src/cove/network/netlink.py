@@ -24,7 +24,7 @@ def _host() -> Any:
     if _ipr is None:
         import logging
 
-        from pyroute2 import IPRoute
+        from pyroute2 import IPRoute  # type: ignore[import-untyped]
 
         # pyroute2 logs every netlink message at debug level: far too much for coved --debug
         logging.getLogger("pyroute2").setLevel(logging.WARNING)
@@ -94,20 +94,25 @@ def delete_link(name: str) -> None:
 def _configure_inside(
     netns: str, ifname: str, tmpname: str, ip: str, prefix: int, gateway: str, mac: str
 ) -> None:
+    """Loopback up, then ``tmpname`` renamed to ``ifname`` (when they differ), addressed, up,
+    and the default route through ``gateway``."""
     ns = _ns(netns)
     try:
-        lo = ns.link_lookup(ifname="lo")
-        if lo:
-            ns.link("set", index=lo[0], state="up")
+        ns.link("set", index=1, state="up")  # lo is always index 1 in a new namespace
         idx = ns.link_lookup(ifname=tmpname)[0]
-        kw: dict[str, Any] = {"ifname": ifname}
+        kw: dict[str, Any] = {"state": "up"}
+        if ifname != tmpname:
+            kw["ifname"] = ifname
         if mac:
             kw["address"] = mac
-        ns.link("set", index=idx, **kw)
         ns.addr("add", index=idx, address=ip, prefixlen=prefix)
-        ns.link("set", index=idx, state="up")
-        if gateway and not ns.route("dump", family=socket.AF_INET, dst_len=0, table=254):
-            ns.route("add", dst="0.0.0.0/0", gateway=gateway)
+        ns.link("set", index=idx, **kw)
+        if gateway:
+            try:
+                ns.route("add", dst="0.0.0.0/0", gateway=gateway)
+            except Exception as e:  # a second network: the first one keeps the default route
+                if getattr(e, "code", 0) != 17:
+                    raise
     finally:
         ns.close()
 
@@ -123,28 +128,36 @@ def attach_veth(
     mac: str,
     mtu: int = 0,
 ) -> None:
-    """A veth pair: ``host_if`` on ``bridge``, its peer as ``ifname`` in ``netns``.
+    """A veth pair: ``host_if`` on ``bridge`` and up, its peer created as ``ifname`` right
+    inside ``netns`` (no rename, no move).
 
     On failure the host end is deleted (which takes the peer with it)."""
     ipr = _host()
     br = index(bridge)
     if br is None:
         raise SystemError_(f"bridge {bridge} does not exist")
-    tmp = "ce" + host_if[2:]
     fd = os.open(netns, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        peer: dict[str, Any] = {"ifname": tmp, "net_ns_fd": fd}
+        peer: dict[str, Any] = {"ifname": ifname, "net_ns_fd": fd}
+        if mac:
+            peer["address"] = mac
+        kw: dict[str, Any] = {"ifname": host_if, "kind": "veth", "master": br, "state": "up"}
         if mtu:
-            peer["mtu"] = mtu
-        ipr.link("add", ifname=host_if, kind="veth", peer=peer)
+            peer["mtu"] = kw["mtu"] = mtu
+        try:
+            ipr.link("add", **kw, peer=peer)
+        except Exception as e:
+            if getattr(e, "code", 0) != 17:
+                raise
+            # the same container's previous veth, still being torn down by the kernel
+            delete_link(host_if)
+            ipr.link("add", **kw, peer=peer)
     except Exception as e:
         raise SystemError_(f"failed to create veth {host_if}: {e}") from None
     finally:
         os.close(fd)
     try:
-        hidx = index(host_if)
-        ipr.link("set", index=hidx, master=br, state="up")
-        _configure_inside(netns, ifname, tmp, ip, prefix, gateway, mac)
+        _configure_inside(netns, ifname, ifname, ip, prefix, gateway, "")
     except BaseException:
         delete_link(host_if)
         raise
@@ -190,7 +203,11 @@ def ensure_vlan(parent: str) -> bool:
     if bidx is None:
         raise SystemError_(f"invalid parent interface {base}")
     ipr = _host()
-    ipr.link("add", ifname=parent, kind="vlan", link=bidx, vlan_id=int(vid))
+    try:
+        ipr.link("add", ifname=parent, kind="vlan", link=bidx, vlan_id=int(vid))
+    except Exception as e:
+        reason = getattr(e, "args", [None, str(e)])[-1]
+        raise SystemError_(f"failed to create the 802.1q parent {parent}: {reason}") from None
     ipr.link("set", index=index(parent), state="up")
     return True
 

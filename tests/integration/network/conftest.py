@@ -99,5 +99,22 @@ def other_host() -> Iterator[OtherHost]:
         sh("ip", "netns", "del", h.name, check=False)
 
 
+def free_subnet() -> str:
+    """A /24 of 10.197.0.0/16 no route uses: suites of parallel daemons never share one."""
+    used = sh("ip", "-4", "route").stdout
+    start = int.from_bytes(os.urandom(1), "big")
+    for i in range(256):
+        x = (start + i) % 250 + 2
+        if f"10.197.{x}." not in used:
+            return f"10.197.{x}.0/24"
+    raise AssertionError("no free test subnet")
+
+
+def create_network(daemon: Daemon, *opts: str) -> str:
+    name = unique("net")
+    daemon.cove("network", "create", "--subnet", free_subnet(), *opts, name, check=True)
+    return name
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}{os.urandom(3).hex()}"

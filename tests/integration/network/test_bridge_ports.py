@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import time
 
 import pytest
 
@@ -91,8 +92,9 @@ def test_published_port_from_everywhere(daemon: Daemon, other_host: OtherHost) -
         assert r.stdout.strip() == want, r.stderr
         # hairpin: another container through the host's published port
         r = daemon.cove(
-            "run", "--rm", "busybox", "timeout", "5", "wget", "-qO-", f"http://{gateway}:{port}/hostname"
-        )
+            "run", "--rm", "busybox", "sh", "-c",
+            f"timeout 5 wget -qO- http://{gateway}:{port}/hostname; exit $?",
+        )  # fmt: skip
         assert r.stdout.strip() == want, r.stderr
         r = daemon.cove("port", web)
         assert r.stdout == f"80/tcp -> 0.0.0.0:{port}\n"
@@ -163,6 +165,10 @@ def test_no_leftovers_after_remove(daemon: Daemon) -> None:
     table = table_name(daemon.exec_root)
     assert f"dport {port}" in sh("nft", "list", "table", "ip", table).stdout
     daemon.cove("rm", "-f", name, check=True)
+    for _ in range(50):  # the kernel removes the veth with the namespace, asynchronously
+        if veth not in sh("ip", "-o", "link").stdout:
+            break
+        time.sleep(0.1)
     assert veth not in sh("ip", "-o", "link").stdout
     assert f"dport {port}" not in sh("nft", "list", "table", "ip", table).stdout
     assert "docker" not in subprocess.run(["true"], capture_output=True, text=True).stdout

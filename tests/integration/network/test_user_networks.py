@@ -13,7 +13,13 @@ import pytest
 from cove.network import dnswire
 from cove.network.nsutil import in_netns
 from tests.daemon_fixture import Daemon
-from tests.integration.network.conftest import OtherHost, inspect, sh, unique
+from tests.integration.network.conftest import (
+    OtherHost,
+    create_network,
+    free_subnet,
+    inspect,
+    unique,
+)
 
 pytestmark = pytest.mark.integration
 HTTPD = ("busybox", "httpd", "-f", "-p", "80", "-h", "/etc")
@@ -21,15 +27,16 @@ HTTPD = ("busybox", "httpd", "-f", "-p", "80", "-h", "/etc")
 
 @pytest.fixture
 def net(daemon: Daemon) -> Iterator[str]:
-    name = unique("net")
-    daemon.cove("network", "create", name, check=True)
+    name = create_network(daemon)
     yield name
     daemon.cove("network", "rm", name)
 
 
 def _wget(daemon: Daemon, *args: str, url: str) -> str:
     # not `timeout` as PID 1: the SIGTERM it sends to its own PID 1 child would be ignored
-    r = daemon.cove("run", "--rm", *args, "busybox", "sh", "-c", f"timeout 5 wget -qO- {url}")
+    r = daemon.cove(
+        "run", "--rm", *args, "busybox", "sh", "-c", f"timeout 5 wget -qO- {url}; exit $?"
+    )
     return r.stdout.strip() if r.returncode == 0 else f"<failed {r.returncode}: {r.stderr}>"
 
 
@@ -55,15 +62,12 @@ def test_dns_by_name_and_alias(daemon: Daemon, net: str) -> None:
 
 
 def test_networks_are_isolated(daemon: Daemon, net: str) -> None:
-    other = unique("net")
-    daemon.cove("network", "create", other, check=True)
+    other = create_network(daemon)
     api = unique("api")
     try:
         daemon.cove("run", "-d", "--network", net, "--name", api, *HTTPD, check=True)
         ip = inspect(daemon, api)["NetworkSettings"]["Networks"][net]["IPAddress"]
-        assert _wget(daemon, "--network", other, url=f"http://{ip}/hostname").startswith(
-            "<failed"
-        )
+        assert _wget(daemon, "--network", other, url=f"http://{ip}/hostname").startswith("<failed")
         assert not _wget(daemon, "--network", net, url=f"http://{ip}/hostname").startswith(
             "<failed"
         )
@@ -73,15 +77,24 @@ def test_networks_are_isolated(daemon: Daemon, net: str) -> None:
 
 
 def test_internal_network_cannot_leave(daemon: Daemon, other_host: OtherHost) -> None:
-    internal, normal = unique("int"), unique("net")
-    daemon.cove("network", "create", "--internal", internal, check=True)
-    daemon.cove("network", "create", normal, check=True)
+    internal, normal = create_network(daemon, "--internal"), create_network(daemon)
     srv = other_host.run  # a web server on the stand-in for another host
     import subprocess
 
     p = subprocess.Popen(
-        ["ip", "netns", "exec", other_host.name, "busybox", "httpd", "-f", "-p", "8000", "-h",
-         "/etc"]  # fmt: skip
+        [
+            "ip",
+            "netns",
+            "exec",
+            other_host.name,
+            "busybox",
+            "httpd",
+            "-f",
+            "-p",
+            "8000",
+            "-h",
+            "/etc",
+        ]
     )
     try:
         url = f"http://{other_host.addr}:8000/hostname"
@@ -95,8 +108,7 @@ def test_internal_network_cannot_leave(daemon: Daemon, other_host: OtherHost) ->
 
 
 def test_connect_and_disconnect_running_container(daemon: Daemon, net: str) -> None:
-    api, cli, home = unique("api"), unique("cli"), unique("net")
-    daemon.cove("network", "create", home, check=True)
+    api, cli, home = unique("api"), unique("cli"), create_network(daemon)
     daemon.cove("run", "-d", "--network", net, "--name", api, *HTTPD, check=True)
     daemon.cove("run", "-d", "--network", home, "--name", cli, "busybox", "sleep", "60",
                 check=True)  # fmt: skip
@@ -117,11 +129,11 @@ def test_connect_and_disconnect_running_container(daemon: Daemon, net: str) -> N
 
 
 def test_static_ip_and_subnet(daemon: Daemon) -> None:
+    sub = free_subnet()
+    n = sub.split(".")[2]
     name = unique("net")
-    used = sh("ip", "-4", "route").stdout
-    n = next(x for x in range(10, 250) if f"10.197.{x}." not in used)
-    daemon.cove("network", "create", "--subnet", f"10.197.{n}.0/24", "--gateway",
-                f"10.197.{n}.254", name, check=True)  # fmt: skip
+    daemon.cove("network", "create", "--subnet", sub, "--gateway", f"10.197.{n}.254", name,
+                check=True)  # fmt: skip
     c = unique("x")
     try:
         daemon.cove("run", "-d", "--network", name, "--ip", f"10.197.{n}.50", "--name", c,
@@ -155,9 +167,7 @@ def test_links_env_and_hosts(daemon: Daemon) -> None:
 
 
 def test_icc_off_allows_only_links(daemon: Daemon) -> None:
-    name = unique("noicc")
-    daemon.cove("network", "create", "-o", "com.docker.network.bridge.enable_icc=false", name,
-                check=True)  # fmt: skip
+    name = create_network(daemon, "-o", "com.docker.network.bridge.enable_icc=false")
     web = unique("web")
     try:
         daemon.cove("run", "-d", "--network", name, "--name", web, "--expose", "80", *HTTPD,

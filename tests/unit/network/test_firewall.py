@@ -8,8 +8,10 @@ def _plan() -> firewall.Plan:
             firewall.BridgeRules("cove0", "172.17.0.0/16", icc=False),
             firewall.BridgeRules("br-1", "172.18.0.0/16", internal=True),
         ],
-        published=[firewall.Published("tcp", "", 8080, "172.17.0.2", 80),
-                   firewall.Published("udp", "127.0.0.1", 5353, "172.17.0.2", 53)],
+        published=[
+            firewall.Published("tcp", "", 8080, "172.17.0.2", 80),
+            firewall.Published("udp", "127.0.0.1", 5353, "172.17.0.2", 53),
+        ],
         links=[firewall.LinkAllow("cove0", "172.17.0.3", "172.17.0.2", "tcp", 80)],
     )
 

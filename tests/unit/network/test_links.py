@@ -2,8 +2,13 @@ from cove.engine.links import link_env
 
 
 def test_docker_link_variables() -> None:
-    env = link_env("me", "db", "mydb", "172.17.0.3",
-                   {"ExposedPorts": {"5432/tcp": {}, "80/tcp": {}}, "Env": ["PATH=/bin", "A=1"]})
+    env = link_env(
+        "me",
+        "db",
+        "mydb",
+        "172.17.0.3",
+        {"ExposedPorts": {"5432/tcp": {}, "80/tcp": {}}, "Env": ["PATH=/bin", "A=1"]},
+    )
     assert env == [
         "DB_NAME=/me/db",
         "DB_PORT=tcp://172.17.0.3:80",

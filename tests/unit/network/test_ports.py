@@ -6,8 +6,10 @@ from cove.network import ports
 
 def test_wanted_from_bindings_and_publish_all() -> None:
     hc = {
-        "PortBindings": {"80/tcp": [{"HostIp": "", "HostPort": "8080"}], "53/udp": [
-            {"HostIp": "127.0.0.1", "HostPort": "5353"}]},
+        "PortBindings": {
+            "80/tcp": [{"HostIp": "", "HostPort": "8080"}],
+            "53/udp": [{"HostIp": "127.0.0.1", "HostPort": "5353"}],
+        },
         "PublishAllPorts": True,
     }
     got = ports.wanted(hc, {"80/tcp": {}, "443/tcp": {}})

@@ -1,0 +1,68 @@
+"""The same network work through docker-py and the real docker CLI against coved."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from tests.daemon_fixture import Daemon
+from tests.integration.network.conftest import free_port, free_subnet, unique, wait_http
+
+pytestmark = pytest.mark.integration
+docker = pytest.importorskip("docker")
+HTTPD = ["httpd", "-f", "-p", "80", "-h", "/etc"]
+
+
+def test_docker_py_networks_and_ports(daemon: Daemon) -> None:
+    client = docker.DockerClient(base_url=daemon.host)
+    name, web, port = unique("net"), unique("web"), free_port()
+    ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=free_subnet())])
+    net = client.networks.create(name, driver="bridge", ipam=ipam)
+    try:
+        c = client.containers.run("busybox", HTTPD, name=web, network=name, detach=True,
+                                  ports={"80/tcp": port})  # fmt: skip
+        c.reload()
+        assert c.ports == {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": str(port)}]}
+        want = c.attrs["Config"]["Hostname"]
+        out = client.containers.run("busybox", ["wget", "-qO-", f"http://{web}/hostname"],
+                                    network=name, remove=True)  # fmt: skip
+        assert out.decode().strip() == want
+        assert wait_http(f"http://127.0.0.1:{port}/hostname", want).strip() == want
+        net.reload()
+        assert [x["Name"] for x in net.attrs["Containers"].values()] == [web]
+        assert name in [n.name for n in client.networks.list()]
+    finally:
+        for ctr in client.containers.list(all=True, filters={"name": web}):
+            ctr.remove(force=True)
+        net.remove()
+    client.close()
+
+
+@pytest.mark.skipif(not shutil.which("docker"), reason="docker CLI not installed")
+def test_docker_cli_networks_and_ports(daemon: Daemon) -> None:
+    def docker_cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["docker", *args], env=daemon.env, capture_output=True, text=True,
+                              timeout=60)  # fmt: skip
+
+    name, web, port = unique("net"), unique("web"), free_port()
+    assert docker_cli("network", "create", "--subnet", free_subnet(), name).returncode == 0
+    try:
+        r = docker_cli("run", "-d", "--name", web, "--network", name, "--network-alias", "www",
+                       "-p", f"{port}:80", "busybox", *HTTPD)  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        assert docker_cli("port", web).stdout == f"80/tcp -> 0.0.0.0:{port}\n"
+        r = docker_cli("run", "--rm", "--network", name, "busybox", "wget", "-qO-",
+                       "http://www/hostname")  # fmt: skip
+        assert r.returncode == 0 and r.stdout.strip(), r.stderr
+        info = json.loads(docker_cli("network", "inspect", name).stdout)[0]
+        assert [c["Name"] for c in info["Containers"].values()] == [web]
+        ls = docker_cli("network", "ls", "--format", "{{.Name}}").stdout.split()
+        assert {"bridge", "host", "none", name} <= set(ls)
+        r = docker_cli("network", "rm", name)
+        assert r.returncode != 0 and "has active endpoints" in r.stderr
+    finally:
+        docker_cli("rm", "-f", web)
+        docker_cli("network", "rm", name)
