@@ -49,9 +49,8 @@ def pull_image(
 
     Raises APIError for a refused request and StreamError for an error inside the stream.
     """
-    from cove.cli.progress import display
-
     from cove.cli.credentials import registry_auth_header, server_for_image
+    from cove.cli.progress import display
 
     name, tag, _ = split_ref(image)
     query = {"fromImage": name, "tag": None if all_tags else tag, "platform": platform or None}

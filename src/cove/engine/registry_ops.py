@@ -134,10 +134,9 @@ class RegistryOps(EngineBase):
         cfg = self._registry_config()
         blobs = self._blobs()
         meta = self._layer_meta()
-        tmpdir = os.path.join(self.paths.data_root, "tmp")
 
         def work(sink: Sink) -> None:
-            pusher = Pusher(cfg, blobs, meta, sink, tmpdir)
+            pusher = Pusher(cfg, blobs, meta, sink)
             sink({"status": f"The push refers to repository [{ref0.repository}]"})
             sess = pusher.session(ref0, creds)
             try:

@@ -52,9 +52,9 @@ def _wait_up(addr: str, proc: subprocess.Popen[bytes], log: str) -> None:
 
 
 @contextlib.contextmanager
-def cove_registry(*extra: str) -> Iterator[Registry]:
+def cove_registry(*extra: str, addr_host: str = "127.0.0.1") -> Iterator[Registry]:
     base = tempfile.mkdtemp(prefix="cove-reg-test-", dir="/tmp")
-    addr = f"127.0.0.1:{free_port()}"
+    addr = f"{addr_host}:{free_port()}"
     log = os.path.join(base, "registry.log")
     with open(log, "wb") as logf:
         proc = subprocess.Popen(

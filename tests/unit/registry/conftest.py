@@ -54,6 +54,10 @@ def _serve(root: str, authorizer: Authorizer | None) -> Iterator[Served]:
         asyncio.set_event_loop(loop)
         box["stop"] = asyncio.Event()
         loop.run_until_complete(main())
+        pending = asyncio.all_tasks(loop)  # connections clients left open (keep-alive)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
     t = threading.Thread(target=run, daemon=True)
     t.start()

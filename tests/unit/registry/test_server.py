@@ -242,3 +242,23 @@ def test_pull_resumes_an_interrupted_blob(served: Served, tmp_path: Any) -> None
     ]
     assert blobs.list() == []  # compressed blobs are dropped once unpacked
     assert images.names[f"{served.addr}/team/app:1"] == res.image_id
+
+
+def test_docker_transport_copies_registry_to_registry(served: Served, tmp_path: Any) -> None:
+    from cove.distribution.copy import copy_images
+    from cove.distribution.docker_transport import RegistryDestination, RegistrySource
+
+    raws = _push_image(served, "src/app", 2)
+    cfg = RegistryConfig()
+    src = RegistrySource(cfg, f"{served.addr}/src/app:1")
+    dst = RegistryDestination(cfg, f"{served.addr}/dst/app:2", LocalBlobStore(str(tmp_path)))
+    done = copy_images(src, dst)
+    assert len(done) == 1
+    sess = session(served, "dst/app")
+    m = json.loads(sess.request("GET", "manifests/2", {"Accept": DOCKER_MANIFEST}).read())
+    assert len(m["layers"]) == 2
+    config = json.loads(sess.request("GET", f"blobs/{m['config']['digest']}").read())
+    assert config["rootfs"]["diff_ids"] == [sha(r) for r in raws]
+    for layer, raw in zip(m["layers"], raws, strict=True):
+        blob = sess.request("GET", f"blobs/{layer['digest']}").read()
+        assert gzip.decompress(blob) == raw

@@ -77,15 +77,15 @@ def open_session(
 
 
 def _pull_error(ref: Reference, e: Exception) -> Exception:
+    """dockerd's wording and category: refused access reads as "not found" (404), so the
+    docker CLI does not answer it with a login prompt."""
     name = ref.familiar_repository
     if isinstance(e, RegistryNotFound) and e.code in ("MANIFEST_UNKNOWN", "NOT_FOUND", ""):
+        return RegistryNotFound(f"manifest for {ref.familiar()} not found: {e}", e.status, e.code)
+    if isinstance(e, RegistryNotFound) and e.code == "NAME_UNKNOWN":
+        return RegistryNotFound(f"repository {name} not found: {e}", e.status, e.code)
+    if isinstance(e, RegistryUnauthorized | RegistryDenied):
         return RegistryNotFound(
-            f"manifest for {name}:{ref.tag or ref.digest} not found: {e}", e.status, e.code
-        )
-    if isinstance(e, RegistryUnauthorized | RegistryDenied) or (
-        isinstance(e, RegistryNotFound) and e.code == "NAME_UNKNOWN"
-    ):
-        return type(e)(
             f"pull access denied for {name}, repository does not exist or may require "
             f"'docker login': {e}",
             e.status,
@@ -174,13 +174,19 @@ class Puller:
         todo = layers[present:]
         for d in todo:
             self.report.status("Pulling fs layer", short(d.digest), {})
+        # The first missing layer is streamed straight into the layer store (hashed on the
+        # way, verified at its end); the others download to the ingest area meanwhile and
+        # are applied from there in order.
         with ThreadPoolExecutor(max(1, self.cfg.max_downloads)) as pool:
-            futures: list[Future[bool]] = [pool.submit(self._download, sess, d) for d in todo]
+            futures: list[Future[bool]] = [pool.submit(self._download, sess, d) for d in todo[1:]]
             try:
-                for i, (d, fut) in enumerate(zip(todo, futures, strict=True)):
-                    created = fut.result()
+                for i, d in enumerate(todo):
                     n = present + i
-                    self._apply(d, diff_ids[:n], diff_ids[n], created)
+                    if i == 0:
+                        self._stream_apply(sess, d, diff_ids[:n], diff_ids[n])
+                    else:
+                        created = futures[i - 1].result()
+                        self._apply(d, diff_ids[:n], diff_ids[n], created)
                     if self.meta is not None:
                         self.meta.add(diff_ids[n], d.digest, d.size, d.media_type, ref.repository)
             except BaseException:
@@ -209,11 +215,9 @@ class Puller:
         return data
 
     def _download(self, sess: Session, d: Descriptor) -> bool:
-        """Fetch one blob into the store; True when this call created it."""
+        """Fetch one blob into the store; True when it was not there before."""
         ident = short(d.digest)
-        if self.blobs.has(d.digest):
-            self.report.status("Download complete", ident, {})
-            return False
+        had = self.blobs.has(d.digest)  # kept by an earlier push: downloaded and checked anyway
         w = self.blobs.writer()
         try:
             got = 0
@@ -254,7 +258,20 @@ class Puller:
             w.abort()
             raise
         self.report.status("Download complete", ident, {})
-        return True
+        return not had
+
+    def _stream_apply(self, sess: Session, d: Descriptor, parents: list[str], diff_id: str) -> None:
+        ident = short(d.digest)
+        fetch = _Fetch(sess, d, self.report)
+        try:
+            self.images.add_layer(fetch, parents, diff_id)  # type: ignore[arg-type]
+        except Exception:
+            # a corrupt blob usually breaks the decompressor first: say what Docker says
+            fetch.finish()
+            raise
+        fetch.finish()  # a decompressor that stopped early: the digest is still checked
+        self.report.status("Download complete", ident, {})
+        self.report.status("Pull complete", ident, {})
 
     def _apply(self, d: Descriptor, parents: list[str], diff_id: str, created: bool) -> None:
         ident = short(d.digest)
@@ -296,3 +313,80 @@ class _Counting:
 
     def readable(self) -> bool:
         return True
+
+
+class _Fetch:
+    """A blob read straight from the registry: hashed as it goes, resumed with ``Range``
+    after a broken connection, and checked (digest and size) when its end is reached, so
+    a reader that consumes it to the end fails before committing anything bad."""
+
+    def __init__(self, sess: Session, d: Descriptor, report: Reporter) -> None:
+        self.sess = sess
+        self.d = d
+        self.report = report
+        self.ident = short(d.digest)
+        self.got = 0
+        self.hash = hashlib.sha256()
+        self.resp: http.client.HTTPResponse | None = None
+        self.tries = 0
+        self.verified = False
+
+    def _bad(self) -> InvalidArgument:
+        return InvalidArgument(f"filesystem layer verification failed for digest {self.d.digest}")
+
+    def _open(self) -> http.client.HTTPResponse:
+        headers = {"Range": f"bytes={self.got}-"} if self.got else {}
+        resp = self.sess.request("GET", f"blobs/{self.d.digest}", headers, ok=(200, 206))
+        if self.got and resp.status != 206:
+            resp.close()
+            raise Unavailable(f"cannot resume {self.d.digest}: the registry ignored Range")
+        return resp
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            parts = []
+            while chunk := self._read(1 << 20):
+                parts.append(chunk)
+            return b"".join(parts)
+        return self._read(n)
+
+    def _read(self, n: int) -> bytes:
+        while not self.verified:
+            try:
+                if self.resp is None:
+                    self.resp = self._open()
+                data = self.resp.read(n or 1 << 20)
+                if not data and self.got < self.d.size:
+                    raise http.client.IncompleteRead(b"", self.d.size - self.got)
+            except (OSError, http.client.HTTPException, Unavailable) as e:
+                self.tries += 1
+                if self.tries > _RETRIES:
+                    raise
+                self.report.status(f"Retrying after {type(e).__name__}", self.ident)
+                self.resp = None
+                self.sess.close()
+                continue
+            if not data:
+                self._verify()
+                return b""
+            self.got += len(data)
+            if self.got > self.d.size:
+                raise self._bad()
+            self.hash.update(data)
+            self.report.bytes("Downloading", self.ident, self.got, self.d.size)
+            return data
+        return b""
+
+    def readable(self) -> bool:
+        return True
+
+    def _verify(self) -> None:
+        if self.got != self.d.size or "sha256:" + self.hash.hexdigest() != self.d.digest:
+            raise self._bad()
+        self.verified = True
+        if self.resp is not None:
+            self.resp.close()
+
+    def finish(self) -> None:
+        while not self.verified:
+            self.read()

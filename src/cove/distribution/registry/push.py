@@ -42,14 +42,12 @@ class Pusher:
         blobs: BlobStore,
         meta: LayerMetadata | None,
         progress: Progress,
-        tmpdir: str | None = None,
         chunk_size: int | None = None,
     ) -> None:
         self.cfg = cfg
         self.blobs = blobs
         self.meta = meta
         self.report = Reporter(progress)
-        self.tmpdir = tmpdir
         self.chunk_size = chunk_size
 
     def session(self, ref: Reference, creds: auth.Credentials) -> Session:
@@ -111,25 +109,41 @@ class Pusher:
                 self.report.status(f"Mounted from {src.path}", ident, {})
                 return Descriptor(k["mediaType"] or DOCKER_LAYER_GZIP, k["digest"], int(k["size"]))
             break  # 202: the registry opened a normal upload instead; use it
-        with self.blobs.open(diff_id) as src_f:
-            tmp, digest, size = upload.gzip_to_temp(src_f, self.tmpdir)
-        with tmp:
-            if self._exists(sess, digest):
-                self.report.status("Layer already exists", ident, {})
-            else:
+        digest, size, media_type = self._compressed(diff_id, known)
+        if self._exists(sess, digest):
+            self.report.status("Layer already exists", ident, {})
+        else:
+            with self.blobs.open(digest) as f:
                 upload.push_blob(
                     sess,
-                    tmp,
+                    f,
                     size,
                     digest,
                     lambda n: self.report.bytes("Pushing", ident, n, size),
                     self.chunk_size,
                     location,
                 )
-                self.report.status("Pushed", ident, {})
+            self.report.status("Pushed", ident, {})
         if self.meta is not None:
-            self.meta.add(diff_id, digest, size, DOCKER_LAYER_GZIP, ref.repository)
-        return Descriptor(DOCKER_LAYER_GZIP, digest, size)
+            self.meta.add(diff_id, digest, size, media_type, ref.repository)
+        return Descriptor(media_type, digest, size)
+
+    def _compressed(self, diff_id: str, known: list[dict[str, Any]]) -> tuple[str, int, str]:
+        """A compressed blob for the layer: one this daemon already holds (from an earlier
+        push), else the layer compressed now and kept in the content store, so the next
+        push of it to any registry sends the same bytes without compressing again."""
+        for k in known:
+            if self.blobs.has(k["digest"]) and self.blobs.size(k["digest"]) == int(k["size"]):
+                return k["digest"], int(k["size"]), k["mediaType"] or DOCKER_LAYER_GZIP
+        w = self.blobs.writer()
+        try:
+            with self.blobs.open(diff_id) as src:
+                size = upload.gzip_layer(src, w.write)
+            digest = w.commit(None, size)
+        except BaseException:
+            w.abort()
+            raise
+        return digest, size, DOCKER_LAYER_GZIP
 
 
 def manifest_json(raw: bytes) -> Any:

@@ -8,8 +8,6 @@ closed; we compute it while compressing, so nothing is read twice.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import zlib
 from collections.abc import Callable
 from typing import BinaryIO
@@ -19,6 +17,7 @@ from cove.distribution.registry.session import Session
 
 MONOLITHIC_MAX = 16 << 20
 _CHUNK = 1 << 20
+_PIECE = 4 << 20
 
 
 class Slice:
@@ -100,28 +99,38 @@ def push_blob(
     sess.request("PUT", _with_digest(location, digest), hdrs, b"", ok=(201,)).read()
 
 
-def gzip_to_temp(src: BinaryIO, tmpdir: str | None, level: int = 1) -> tuple[BinaryIO, str, int]:
-    """Compress ``src`` into an anonymous temp file; (file, digest, size).  Deterministic
-    (gzip header without a name or time), so pushing the same layer twice gives one blob."""
-    import hashlib
-
-    out = tempfile.TemporaryFile(dir=tmpdir if tmpdir and os.path.isdir(tmpdir) else None)  # noqa: SIM115
-    h = hashlib.sha256()
+def _member(piece: bytes) -> bytes:
+    """One gzip member: deflate when a sample of the piece shrinks, else stored blocks.
+    Incompressible data (already compressed files, random bytes) costs ten times more to
+    deflate than to store and gains nothing; a per-piece choice keeps both cases fast."""
+    sample = piece[:65536]
+    level = 1 if len(zlib.compress(sample, 1)) < 0.95 * len(sample) else 0
     z = zlib.compressobj(level, zlib.DEFLATED, 31)
+    return z.compress(piece) + z.flush()
+
+
+def gzip_layer(src: BinaryIO, write: Callable[[bytes], None], workers: int = 2) -> int:
+    """Compress ``src`` as a multi-member gzip stream (RFC 1952 allows any number of members;
+    Go's, zlib's and Python's readers read them all), pieces compressed in parallel threads
+    (zlib releases the GIL).  Deterministic: no names or times in the headers.  Returns the
+    compressed size."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     size = 0
-    try:
-        while chunk := src.read(_CHUNK):
-            data = z.compress(chunk)
-            if data:
-                out.write(data)
-                h.update(data)
+    pending: list[Future[bytes]] = []
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        while True:
+            piece = src.read(_PIECE)
+            if piece:
+                pending.append(pool.submit(_member, piece))
+            while pending and (len(pending) > workers * 2 or not piece):
+                data = pending.pop(0).result()
+                write(data)
                 size += len(data)
-        data = z.flush()
-        out.write(data)
-        h.update(data)
-        size += len(data)
-        out.flush()
-    except BaseException:
-        out.close()
-        raise
-    return out, "sha256:" + h.hexdigest(), size
+            if not piece:
+                break
+    if size == 0:  # an empty layer still needs one member
+        data = _member(b"")
+        write(data)
+        size = len(data)
+    return size

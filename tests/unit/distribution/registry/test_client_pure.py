@@ -149,3 +149,35 @@ def test_progress_messages_are_thinned() -> None:
     assert 50 < len(got) < 200
     assert got[-1]["progressDetail"] == {"current": 100 << 20, "total": 100 << 20}
     assert bar(50, 100).startswith("[" + "=" * 25 + ">")
+
+
+def test_network_errors_in_go_words() -> None:
+    import socket
+
+    from cove.distribution.registry.errors import network_error
+
+    e = network_error(
+        "GET", "https://nosuch.invalid/v2/", "nosuch.invalid", socket.gaierror(-2, "x")
+    )
+    assert (
+        str(e) == 'Get "https://nosuch.invalid/v2/": dial tcp: lookup nosuch.invalid: no such host'
+    )
+    e = network_error("GET", "http://127.0.0.1:1/v2/", "127.0.0.1:1", ConnectionRefusedError())
+    assert (
+        str(e) == 'Get "http://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused'
+    )
+
+
+def test_search_filters() -> None:
+    from cove.engine.registry_ops import _search_filter
+
+    rows = [
+        {"name": "a", "star_count": 5, "is_official": True, "is_automated": False},
+        {"name": "b", "star_count": 1, "is_official": False, "is_automated": True},
+    ]
+    pick = _search_filter({"stars": ["3"]})
+    assert [r["name"] for r in rows if pick(r)] == ["a"]
+    pick = _search_filter({"is-automated": ["true"]})
+    assert [r["name"] for r in rows if pick(r)] == ["b"]
+    with pytest.raises(InvalidArgument):
+        _search_filter({"colour": ["x"]})
