@@ -312,11 +312,11 @@ def case_build(eng: Engine, runs: int, warmup: int) -> Samples:
         cold, cached = [], []
         tag = f"bench-build{suffix}:1"
         for i in range(warmup + runs):
-            dt = _timed([*base, "--no-cache", "-q", "-t", tag, ctx], env, eng.timeout)
+            dt = _timed([*base, *NONE, "--no-cache", "-q", "-t", tag, ctx], env, eng.timeout)
             if i >= warmup:
                 cold.append(ms(dt))
         for i in range(warmup + runs):
-            dt = _timed([*base, "-q", "-t", tag, ctx], env, eng.timeout)
+            dt = _timed([*base, *NONE, "-q", "-t", tag, ctx], env, eng.timeout)
             if i >= warmup:
                 cached.append(ms(dt))
         out["build_cold" + suffix] = cold
@@ -359,3 +359,38 @@ for _key, _label, _unit in cases_images.METRICS:
 for _name, _fn in cases_images.CASES.items():
     CASES[_name] = _fn
     CASE_METRICS[_name] = (_name,)
+
+# Registry cases (issue 7): push/pull of the 100 MB image against a local registry.
+import cases_registry  # noqa: E402
+
+for _key, _label, _unit in cases_registry.METRICS:
+    METRICS[_key] = Metric(_key, _label, _unit)
+CASES["registry"] = cases_registry.case_registry
+CASE_METRICS["registry"] = tuple(k for k, _, _ in cases_registry.METRICS)
+
+# Network cases (issue 5): the default bridge's cost and published-port throughput.
+import cases_network  # noqa: E402
+
+for _key, _label, _unit in cases_network.METRICS:
+    METRICS[_key] = Metric(_key, _label, _unit)
+CASES["run-rm-bridge"] = cases_network.case_run_rm_bridge
+CASE_METRICS["run-rm-bridge"] = ("run_rm_bridge", "bridge_extra")
+CASES["port-throughput"] = cases_network.case_port_throughput
+CASE_METRICS["port-throughput"] = ("dl_port", "dl_direct")
+
+# Operations cases (issue 3): daemon CPU while one client streams stats of 20 containers.
+import cases_ops  # noqa: E402
+
+for _key, _label, _unit in cases_ops.METRICS:
+    METRICS[_key] = Metric(_key, _label, _unit)
+CASES["stats20"] = cases_ops.case_stats20
+CASE_METRICS["stats20"] = ("stats20_cpu",)
+
+# Overlay case (issue 8): a two-host cluster of its own; overlay vs underlay throughput and
+# how soon a new container's name resolves on the other host.
+import cases_overlay  # noqa: E402
+
+for _key, _label, _unit in cases_overlay.METRICS:
+    METRICS[_key] = Metric(_key, _label, _unit)
+CASES["overlay"] = cases_overlay.case_overlay
+CASE_METRICS["overlay"] = tuple(k for k, _, _ in cases_overlay.METRICS)

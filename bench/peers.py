@@ -360,6 +360,11 @@ class Cove(Engine):
                 self.path("exec"),
                 "-H",
                 "unix://" + sock,
+                # a bridge and subnet of its own: never shares cove0 with another daemon
+                "--bridge",
+                self.bridge_name(),
+                "--bip",
+                _free_bip(),
             ],
             log,
         )
@@ -376,6 +381,29 @@ class Cove(Engine):
 
     def daemon_pids(self) -> dict[str, int]:
         return {"coved": self.proc.pid} if self.proc else {}
+
+    def bridge_name(self) -> str:
+        return "cvb" + os.path.basename(self.base)[-8:].replace("_", "x").replace("-", "x")
+
+    def teardown(self) -> list[str]:
+        base, bridge = self.base, self.bridge_name() if self.base else ""
+        notes = super().teardown()
+        if base:
+            import hashlib
+
+            table = "cove_" + hashlib.sha256(os.path.join(base, "exec").encode()).hexdigest()[:8]
+            subprocess.run(["nft", "delete", "table", "ip", table], capture_output=True)
+            subprocess.run(["ip", "link", "del", bridge], capture_output=True)
+        return notes
+
+
+def _free_bip() -> str:
+    """A 10.199.x.1/24 no route of the host uses."""
+    used = subprocess.run(["ip", "-4", "route"], capture_output=True, text=True).stdout
+    start = int.from_bytes(os.urandom(1), "big")
+    x = next((start + i) % 200 + 20 for i in range(200)
+             if f"10.199.{(start + i) % 200 + 20}." not in used)  # fmt: skip
+    return f"10.199.{x}.1/24"
 
 
 class Docker(Engine):

@@ -83,4 +83,12 @@ def targets(res: Results) -> list[tuple[str, str, str]]:
     add("cove ps under 50 ms", med("cove", "ps"), 50.0, " ms", "limit")
     add("coved idle RSS <= 60 MB", med("cove", "idle_rss"), 60.0, " MB", "limit")
     add("monitor <= 1 MB PSS per container", med("cove", "mon_pss"), 1.0, " MB", "limit")
+    add("cold build <= BuildKit's", med("cove", "build_cold"), med("docker", "build_cold_bk"),
+        " ms", "BuildKit")  # fmt: skip
+    add("cached rebuild <= BuildKit's", med("cove", "build_cached"),
+        med("docker", "build_cached_bk"), " ms", "BuildKit")  # fmt: skip
+    add("push 100 MB no slower than skopeo", med("cove", "push_100m"),
+        med("cove", "skopeo_push_100m"), " ms", "skopeo")  # fmt: skip
+    add("pull 100 MB no slower than skopeo", med("cove", "pull_100m"),
+        med("cove", "skopeo_pull_100m"), " ms", "skopeo")  # fmt: skip
     return out

@@ -41,6 +41,7 @@ class Daemon:
     # the daemon's own default bridge and subnet, so parallel daemons never share one
     bridge: str = ""
     bip: str = ""
+    wrap: list[str] = field(default_factory=list)  # e.g. nsenter --net=...: coved elsewhere
 
     @property
     def host(self) -> str:
@@ -69,6 +70,7 @@ class Daemon:
         logf = open(self.log, "ab")  # noqa: SIM115 - owned by the child
         self.proc = subprocess.Popen(
             [
+                *self.wrap,
                 tool("coved"),
                 "--config-file",
                 cfg,
@@ -170,7 +172,7 @@ def _unmount_under(path: str) -> None:
         subprocess.run(["umount", "-l", p], capture_output=True)
 
 
-def test_bridge(base: str) -> tuple[str, str]:
+def pick_test_bridge(base: str) -> tuple[str, str]:
     """A bridge name derived from the temp dir and a free 10.199.x.0/24 for it."""
     used = subprocess.run(["ip", "-4", "-o", "addr"], capture_output=True, text=True).stdout
     used += subprocess.run(["ip", "-4", "route"], capture_output=True, text=True).stdout
@@ -218,7 +220,7 @@ def running_daemon(
         exec_root=os.path.join(base, "run"),
         log=os.path.join(base, "coved.log"),
     )
-    d.bridge, d.bip = test_bridge(base)
+    d.bridge, d.bip = pick_test_bridge(base)
     d.env = {**os.environ, "COVE_HOST": d.host, "DOCKER_HOST": d.host, "COVE_NO_AUTOSTART": "1"}
     try:
         d.start()

@@ -146,6 +146,7 @@ async def attach(engine: EngineFacade, req: Request) -> Response:
         stderr=req.flag("stderr"),
         logs=req.flag("logs"),
         stream=req.flag("stream"),
+        detach_keys=req.arg("detachKeys") or "",
     )
     return hijack_reply(req, session)
 

@@ -27,6 +27,8 @@ VERBS = {
     "kill": "kill", "logs": "logs", "ps": "ps", "pull": "pull", "rename": "rename",
     "restart": "restart", "rm": "rm", "rmi": "rmi", "run": "run", "start": "start",
     "stop": "stop", "tag": "tag", "top": "top", "version": "version", "wait": "wait",
+    "pause": "pause", "unpause": "unpause", "stats": "stats", "update": "update",
+    "events": "events",
 }  # fmt: skip
 GROUPS = {
     "container": {
@@ -36,6 +38,8 @@ GROUPS = {
         "kill": "kill", "list": "ps", "logs": "logs", "ls": "ps", "ps": "ps",
         "remove": "rm", "rename": "rename", "restart": "restart", "rm": "rm", "run": "run",
         "start": "start", "stop": "stop", "top": "top", "wait": "wait",
+        "pause": "pause", "unpause": "unpause", "stats": "stats", "update": "update",
+        "prune": "container_prune",
     },
     "image": {
         "history": "history", "import": "import_", "inspect": "inspect", "list": "images",
@@ -84,7 +88,7 @@ SUMMARIES = {
     "login": "Authenticate to a registry", "logout": "Log out from a registry",
     "push": "Upload an image to a registry", "search": "Search Docker Hub for images",
     "registry": "Run cove's own image registry",
-    "serve": "Serve an OCI distribution registry", "gc": "Remove unreferenced registry blobs",
+    "registry_gc": "Remove unreferenced blobs from a cove registry",
     "create": "Create a new container", "exec": "Execute a command in a running container",
     "history": "Show the history of an image", "images": "List images",
     "import": "Import the contents from a tarball to create a filesystem image",
@@ -101,6 +105,12 @@ SUMMARIES = {
     "top": "Display the running processes of a container",
     "version": "Show the cove version information",
     "wait": "Block until one or more containers stop, then print their exit codes",
+    "pause": "Pause all processes within one or more containers",
+    "unpause": "Unpause all processes within one or more containers",
+    "stats": "Display a live stream of container(s) resource usage statistics",
+    "update": "Update configuration of one or more containers",
+    "events": "Get real time events from the server",
+    "prune": "Remove all stopped containers",
 }  # fmt: skip
 
 GLOBAL_FLAGS = (

@@ -101,6 +101,8 @@ def truthy(v: Any) -> bool:
 
 
 def to_json(v: Any) -> str:
+    if isinstance(v, dict):  # a row's template methods (ps' .Label) are not data
+        v = {k: x for k, x in sorted(v.items()) if not callable(x)}
     return json.dumps(v)
 
 

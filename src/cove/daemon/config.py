@@ -50,6 +50,7 @@ _KEYS: dict[str, str] = {
     "log-opts": "log_opts",
     "cluster-store": "cluster_store",
     "cluster-advertise": "cluster_advertise",
+    "cluster-store-opts": "cluster_store_opts",
 }
 
 
@@ -86,6 +87,7 @@ class DaemonConfig:
     log_opts: dict[str, str] = field(default_factory=dict)
     cluster_store: str = ""
     cluster_advertise: str = ""
+    cluster_store_opts: dict[str, str] = field(default_factory=dict)
 
     @property
     def socket_paths(self) -> list[str]:

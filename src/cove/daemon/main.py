@@ -52,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dns", action="append")
     p.add_argument("--dns-search", action="append")
     # networking, as dockerd spells it; booleans take =true/=false
-    p.add_argument("-b", "--bridge", help="attach containers to this bridge ('none': no default bridge)")
+    p.add_argument("-b", "--bridge", help="the default bridge ('none': no default bridge)")
     p.add_argument("--bip", help="default bridge address and prefix, e.g. 172.17.0.1/16")
     p.add_argument("--fixed-cidr", help="IPv4 range of the default bridge for containers")
     for name in ("iptables", "ip-forward", "ip-masq", "icc", "userland-proxy"):
@@ -136,6 +136,7 @@ async def _serve(cfg: DaemonConfig) -> None:
     log.info("shutting down; containers keep running")
     for s in servers:
         s.close()
+    await engine.net_shutdown()  # only when no container runs: their rules must stay
     for path in cfg.socket_paths:
         with contextlib.suppress(OSError):
             os.unlink(path)

@@ -84,6 +84,9 @@ def build_engine(cfg: DaemonConfig) -> Engine:
             fixed_cidr=cfg.fixed_cidr,
             default_address_pools=list(cfg.default_address_pools),
             userland_proxy=cfg.userland_proxy,
+            cluster_store=cfg.cluster_store,
+            cluster_advertise=cfg.cluster_advertise,
+            cluster_store_opts=dict(cfg.cluster_store_opts),
         ),
     )
     volumes = LocalVolumeDriver(os.path.join(cfg.data_root, "volumes"))

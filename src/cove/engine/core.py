@@ -11,13 +11,13 @@ from typing import Any
 from cove.engine.archive import ArchiveOps
 from cove.engine.base import EngineOptions, HostInfo, Paths
 from cove.engine.commit import CommitOps
-from cove.engine.export import ExportOps
 from cove.engine.create import CreateOps
-from cove.engine.ops import OpsMixins
-from cove.engine.registry_ops import RegistryOps
+from cove.engine.export import ExportOps
 from cove.engine.logs import read_log
 from cove.engine.networks import NetworkOps
+from cove.engine.ops import OpsMixins
 from cove.engine.record import Container
+from cove.engine.registry_ops import RegistryOps
 from cove.engine.state import Status
 from cove.engine.system import SystemOps
 from cove.errors import Conflict, InvalidArgument
@@ -31,7 +31,9 @@ log = logging.getLogger("cove.engine")
 Json = dict[str, Any]
 
 
-class Engine(CommitOps, ExportOps, SystemOps, CreateOps, OpsMixins, RegistryOps, NetworkOps, ArchiveOps):
+class Engine(
+    CommitOps, ExportOps, SystemOps, CreateOps, OpsMixins, RegistryOps, NetworkOps, ArchiveOps
+):
     def __init__(
         self,
         paths: Paths,

@@ -109,7 +109,8 @@ def default_host_config(hc: Json | None) -> Json:
     # run() does); cove's monitor keeps the same content, one record per line, in the
     # k8s-file layout that `logs` reads.
     if not (hc.get("LogConfig") or {}).get("Type"):
-        hc["LogConfig"] = {"Type": "json-file", "Config": {}}
+        opts = (hc.get("LogConfig") or {}).get("Config") or {}
+        hc["LogConfig"] = {"Type": "json-file", "Config": opts}
     hc.setdefault("AutoRemove", False)
     for key in ("Binds", "Dns", "DnsOptions", "DnsSearch", "ExtraHosts", "CapAdd", "CapDrop"):
         hc.setdefault(key, None)
@@ -207,4 +208,3 @@ class CreateOps(VolumeOps):
         self.volumes_created(cid)
         self.emit(c, "create")
         return cid, warnings
-

@@ -47,6 +47,12 @@ class EventBus:
                     names = {a["ID"], a["ID"][:12], a["Attributes"].get("name", "")}
                     if not names & set(vals):
                         return False
+                if key == "label":
+                    attrs = ev["Actor"]["Attributes"]
+                    for v in vals:
+                        k, eq, want = v.partition("=")
+                        if k not in attrs or (eq and attrs[k] != want):
+                            return False
             return True
 
         q: asyncio.Queue[Json] = asyncio.Queue()

@@ -10,6 +10,7 @@ import logging
 import re
 from typing import Any
 
+from cove.engine.detach import DEFAULT_KEYS, DetachSession, parse_keys
 from cove.engine.query import QueryOps
 from cove.engine.spec import exec_process
 from cove.engine.state import Status
@@ -152,7 +153,18 @@ class ExecOps(QueryOps):
                 self.runtime.cleanup_exec(exec_id)
 
         asyncio.get_running_loop().create_task(waiter())
-        return None if session is None else _ExecSession(session, done)
+        if session is None:
+            return None
+        wrapped = _ExecSession(session, done)
+        # dockerd frames the stream by the start request's Tty, not the exec's own: a
+        # client that starts a TTY exec with Tty=false gets multiplexed frames
+        wrapped.tty = tty
+        if body.get("AttachStdin"):
+            # Go decodes JSON keys case-blind: docker-py sends "detachKeys"
+            given = next((v for k, v in body.items() if k.lower() == "detachkeys" and v), "")
+            keys = parse_keys(str(given or DEFAULT_KEYS))
+            return DetachSession(wrapped, keys)
+        return wrapped
 
     async def exec_resize(self, exec_id: str, height: int, width: int) -> None:
         self._exec(exec_id)

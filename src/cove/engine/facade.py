@@ -71,7 +71,15 @@ class EngineFacade(Protocol):
         ...
 
     async def container_attach(
-        self, ref: str, *, stdin: bool, stdout: bool, stderr: bool, logs: bool, stream: bool
+        self,
+        ref: str,
+        *,
+        stdin: bool,
+        stdout: bool,
+        stderr: bool,
+        logs: bool,
+        stream: bool,
+        detach_keys: str = "",
     ) -> AttachSession:
         """May be called before start (docker run): the session then receives output from the
         first byte the process writes."""

@@ -13,8 +13,8 @@ import re
 from typing import Any
 
 from cove.engine.base import now_rfc3339
-from cove.engine.netconnect import ConnectOps
 from cove.engine.netendpoints import PREDEFINED
+from cove.engine.overlay import OverlayOps
 from cove.errors import Conflict, Forbidden, InvalidArgument, NotFound
 from cove.network import ipam
 from cove.util.fs import atomic_write_json, read_json
@@ -24,7 +24,7 @@ Json = dict[str, Any]
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 
 
-class NetworkOps(ConnectOps):
+class NetworkOps(OverlayOps):
     def _net_dir(self) -> str:
         return os.path.join(self.paths.data_root, "network")
 
@@ -170,6 +170,8 @@ class NetworkOps(ConnectOps):
         if any(n["Name"] == name for n in self.networks.values()):
             raise Conflict(f"network with name {name} already exists")
         driver = str(body.get("Driver") or "bridge")
+        if driver == "overlay":
+            return await self._overlay_create(body)
         if driver not in ("bridge", "macvlan"):
             if driver in ("host", "null"):
                 raise Forbidden(f'only one instance of "{driver}" network is allowed')
@@ -228,6 +230,8 @@ class NetworkOps(ConnectOps):
                 f"error while removing network: network {n['Name']} id {n['Id']} has active "
                 "endpoints"
             )
+        if n["Driver"] == "overlay":
+            await self._overlay_remove(n)
         cfg = self._netcfg(n)
         await self._net_call(self._driver_of(n).delete, cfg)
         self.networks.pop(n["Id"], None)

@@ -3,6 +3,7 @@ module, their overrides of stop/kill/start/remove chained through ``super()``.""
 
 from __future__ import annotations
 
+from cove.engine.detach import DetachOps
 from cove.engine.health import HealthOps
 from cove.engine.pause import PauseOps
 from cove.engine.prune import PruneOps
@@ -12,5 +13,5 @@ from cove.engine.top import TopOps
 from cove.engine.update import UpdateOps
 
 
-class OpsMixins(RestartOps, HealthOps, PauseOps, StatsOps, TopOps, UpdateOps, PruneOps):
+class OpsMixins(DetachOps, RestartOps, HealthOps, PauseOps, StatsOps, TopOps, UpdateOps, PruneOps):
     pass

@@ -7,6 +7,8 @@ runtime's freezer holds the container.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import signal as _signal
 
 from cove.engine.query import QueryOps
@@ -57,9 +59,25 @@ class PauseOps(QueryOps):
         await super().container_stop(ref, timeout, signal)
 
     async def container_kill(self, ref: str, signal: str | None) -> None:
-        if parse_signal(signal, _signal.SIGKILL) in (_signal.SIGKILL, _signal.SIGTERM):
+        sig = parse_signal(signal, _signal.SIGKILL)
+        if sig in (_signal.SIGKILL, _signal.SIGTERM):
             await self._thaw_for_signal(ref)
-        await super().container_kill(ref, signal)
+        c = self.find(ref)
+        # as dockerd, a SIGKILL answers once the container is gone (clients reload and
+        # expect "exited")
+        fut = None
+        if sig == _signal.SIGKILL and c.status == Status.RUNNING:
+            fut = self._exit_future(c)
+        try:
+            await super().container_kill(ref, signal)
+        except BaseException:
+            if fut is not None:
+                with contextlib.suppress(ValueError, KeyError):
+                    self._waiters[c.id].remove(("next-exit", fut))
+            raise
+        if fut is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(fut), 10)
 
     async def container_remove(self, ref: str, force: bool, volumes: bool) -> None:
         if force:

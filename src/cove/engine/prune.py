@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import time
 from typing import Any
@@ -34,6 +36,16 @@ def parse_until(text: str, now: float) -> float:
         raise InvalidArgument(f"failed to parse value as time or duration: {text!r}") from None
 
 
+def _tree_size(top: str) -> int:
+    """Bytes in the container's writable layer (what removing it gives back)."""
+    total = 0
+    for root, _dirs, files in os.walk(top):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(root, name)).st_size
+    return total
+
+
 def _labels_match(c: Container, wanted: list[str], negate: bool) -> bool:
     labels = c.config.get("Labels") or {}
     for v in wanted:
@@ -64,10 +76,12 @@ class PruneOps(QueryOps):
                 continue
             if not _labels_match(c, filters.get("label!", []), True):
                 continue
+            size = _tree_size(self.snapshotter.upper_dir(c.id))
             try:
                 await self.container_remove(c.id, False, False)
             except CoveError:
                 continue
             deleted.append(c.id)
+            reclaimed += size
         self.bus.emit("container", "prune", "", {"reclaimed": str(reclaimed)})
         return {"ContainersDeleted": deleted or None, "SpaceReclaimed": reclaimed}

@@ -155,6 +155,11 @@ def _match(c: Container, filters: dict[str, list[str]], ops: QueryOps) -> bool:
                 k, eq, want = v.partition("=")
                 if k not in labels or (eq and labels[k] != want):
                     return False
+        if key == "network":
+            nets = c.data["NetworkSettings"].get("Networks") or {}
+            ids = {str(ep.get("NetworkID") or "") for ep in nets.values()}
+            if not any(v in nets or any(i and i.startswith(v) for i in ids) for v in vals):
+                return False
         if key == "ancestor":
             ok = False
             for v in vals:

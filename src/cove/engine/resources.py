@@ -167,10 +167,19 @@ def check_ulimits(hc: Json, ceilings: Mapping[str, int] | None) -> list[str]:
     return warnings
 
 
+LOG_DRIVERS = frozenset(
+    ("json-file", "local", "k8s-file", "none", "journald", "syslog", "fluentd", "gelf",
+     "awslogs", "splunk", "gcplogs", "logentries", "etwlogs")
+)  # fmt: skip
+
+
 def check_host_config(
     hc: Json, ceilings: Mapping[str, int] | None = None, ncpu: int | None = None
 ) -> list[str]:
     check_restart_policy(hc)
+    driver = str((hc.get("LogConfig") or {}).get("Type") or "json-file")
+    if driver not in LOG_DRIVERS:
+        raise InvalidArgument(f"logger: no log driver named '{driver}' is registered")
     capmod.normalize(hc.get("CapAdd") or [])
     capmod.normalize(hc.get("CapDrop") or [])
     warnings = check_resources(hc, ncpu)

@@ -87,7 +87,9 @@ class RestartOps(QueryOps):
             finally:
                 self._timers().pop(c.id, None)
 
-        self._cancel_restart(c)
+        old = self._timers().pop(c.id, None)
+        if old is not None:
+            old.cancel()
         self._timers()[c.id] = asyncio.get_running_loop().create_task(later())
 
     def _cancel_restart(self, c: Container) -> None:

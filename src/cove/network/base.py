@@ -73,3 +73,6 @@ class NetOptions:
     default_address_pools: list[dict[str, object]] = field(default_factory=list)
     userland_proxy: bool = False  # accepted; ports are always kernel NAT
     mtu: int = 0
+    cluster_store: str = ""  # etcd://host:port: overlay networks (cove.network.cluster)
+    cluster_advertise: str = ""  # this host's VTEP: an address or an interface name
+    cluster_store_opts: dict[str, str] = field(default_factory=dict)

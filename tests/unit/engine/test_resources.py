@@ -43,7 +43,7 @@ def test_no_swap_accounting_warns() -> None:
 
 
 def test_cpus() -> None:
-    with pytest.raises(InvalidArgument, match="Range of CPUs is from 0.01 to 2.00"):
+    with pytest.raises(InvalidArgument, match=r"Range of CPUs is from 0\.01 to 2\.00"):
         check_resources({"NanoCpus": 3 * 10**9}, ncpu=2, swap_ok=True)
     with pytest.raises(InvalidArgument, match="Nano CPUs and CPU Period"):
         check_resources({"NanoCpus": 10**9, "CpuPeriod": 1000}, ncpu=2, swap_ok=True)

@@ -1,0 +1,132 @@
+"""Overlay case (issue 8): a two-host cluster of cove daemons (each in its own network
+namespace, one etcd on a veth underlay; built by the integration suite's ``cluster``), then
+
+* throughput: busybox ``nc`` pushing 200 MB from a container on host B to one on host A
+  over the overlay, against the same push between the two hosts' own namespaces over the
+  underlay (the rate ``dd`` reports on the sending side);
+* name resolution: from ``run -d`` returning on host A to the first DNS answer for the new
+  name inside a container on host B (polled every 2 ms from that container's namespace).
+
+Only cove has cluster-store overlay networks here: the other engines are n/a.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+from peers import Engine, EngineError
+
+METRICS = [
+    ("ovl_mbps", "nc 200 MB over the overlay", "MB/s"),
+    ("ul_mbps", "nc 200 MB over the underlay", "MB/s"),
+    ("ovl_dns", "new name resolvable on other host", "ms"),
+]
+_RATE = re.compile(r"([0-9.]+)([KMG])B/s")
+_SCALE = {"K": 1 / 1024, "M": 1.0, "G": 1024.0}
+
+# one lookup loop, run inside the resolver container's namespace: prints the monotonic time
+# of the first answer (CLOCK_MONOTONIC is shared by every process, so it compares with ours)
+_POLL = r"""
+import socket, struct, sys, time
+name = sys.argv[1].encode()
+q = struct.pack(">HHHHHH", 7, 0x100, 1, 0, 0, 0)
+q += b"".join(bytes([len(p)]) + p for p in name.split(b".")) + b"\0" + struct.pack(">HH", 1, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.002)
+end = time.monotonic() + 20
+while time.monotonic() < end:
+    s.sendto(q, ("127.0.0.11", 53))
+    try:
+        r = s.recv(512)
+    except OSError:
+        continue
+    if struct.unpack(">H", r[6:8])[0] > 0:
+        print(time.monotonic()); sys.exit(0)
+    time.sleep(0.002)
+sys.exit(1)
+"""
+
+
+def _rate(text: str) -> float:
+    m = _RATE.search(text)
+    if m is None:
+        raise EngineError(f"no rate in dd output: {text[-300:]}")
+    return float(m.group(1)) * _SCALE[m.group(2)]
+
+
+def _push(server: list[str], client: list[str]) -> float:
+    srv = subprocess.Popen(server, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.3)
+        r = subprocess.run(client, capture_output=True, text=True, timeout=120)
+        return _rate(r.stderr + r.stdout)
+    finally:
+        srv.kill()
+        srv.wait()
+
+
+def case_overlay(eng: Engine, runs: int, warmup: int) -> dict[str, list[float]]:
+    if eng.name != "cove":
+        return {}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from tests.integration.overlay.cluster import cluster
+
+    out: dict[str, list[float]] = {"ovl_mbps": [], "ul_mbps": [], "ovl_dns": []}
+    bb = "/bin/busybox"
+    with cluster(2, ttl=5) as cl:
+        a, b = cl.hosts
+        a.cove("network", "create", "-d", "overlay", "benchnet", check=True)
+        # a listener that takes one push after another (an exec'd nc would outlive its client)
+        loop = "while true; do nc -l -p 5000 > /dev/null; done"
+        a.cove("run", "-d", "--network", "benchnet", "--name", "sink", "busybox",
+               "sh", "-c", loop, check=True)  # fmt: skip
+        b.cove("run", "-d", "--network", "benchnet", "--name", "src", "--dns", "127.0.0.1",
+               "busybox", "sleep", "1000", check=True)  # fmt: skip
+        ip = a.cove(
+            "inspect", "-f", "{{.NetworkSettings.Networks.benchnet.IPAddress}}", "sink"
+        ).stdout.strip()
+        pid = b.cove("inspect", "-f", "{{.State.Pid}}", "src").stdout.strip()
+        dd = f"dd if=/dev/zero bs=1M count=200 | {bb} nc"
+        for i in range(warmup + runs):
+            ovl = _push(
+                ["true"],
+                [*_cove(b), "exec", "src", "sh", "-c",
+                 f"dd if=/dev/zero bs=1M count=200 | nc {ip} 5000"],
+            )  # fmt: skip
+            ul = _push(
+                ["nsenter", f"--net=/run/netns/{cl.host_ns[0]}", bb, "nc", "-l", "-p", "5001"],
+                ["nsenter", f"--net=/run/netns/{cl.host_ns[1]}", "sh", "-c",
+                 f"{dd} {cl.host_addrs[0]} 5001"],
+            )  # fmt: skip
+            name = f"fresh{i}"
+            poll = subprocess.Popen(
+                ["nsenter", f"--net=/proc/{pid}/ns/net", sys.executable, "-c", _POLL, name],
+                stdout=subprocess.PIPE, text=True,
+            )  # fmt: skip
+            time.sleep(0.2)
+            a.cove("run", "-d", "--network", "benchnet", "--name", name, "busybox",
+                   "sleep", "1000", check=True)  # fmt: skip
+            started = time.monotonic()
+            got, _ = poll.communicate(timeout=30)
+            if i >= warmup:
+                out["ovl_mbps"].append(ovl)
+                out["ul_mbps"].append(ul)
+                if got.strip():
+                    out["ovl_dns"].append(max(0.0, (float(got) - started) * 1000))
+            a.cove("rm", "-f", name)
+    return out
+
+
+def _cove(d: object) -> list[str]:
+    from tests.daemon_fixture import tool
+
+    return ["env", f"COVE_HOST={getattr(d, 'host')}", tool("cove")]
+
+
+CASES = {"overlay": case_overlay}

@@ -1,0 +1,348 @@
+"""Overlay networks: the engine's side of the cluster store (``cove.network.cluster``) and
+the VXLAN driver (``cove.network.overlay``).
+
+With ``cluster-store`` set, the daemon holds a lease in etcd, publishes an endpoint record
+for every local container on an overlay network (under the lease, so a dead host's records
+expire) and runs one watch over ``/cove/``: remote endpoints become forwarding/neighbour
+entries on the VXLAN device and lines in the network's DNS record file, so names resolve on
+every host.  When etcd is unreachable nothing already programmed is touched (containers stay
+connected); changes that need the store fail with ``Unavailable``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import json
+import os
+from typing import Any
+
+from cove.engine.netconnect import ConnectOps
+from cove.engine.netendpoints import Json, log
+from cove.engine.record import Container
+from cove.errors import Conflict, CoveError, Forbidden, InvalidArgument, Unavailable
+from cove.network import firewall, ipam
+from cove.network.cluster import store as S
+from cove.network.cluster.etcd import Etcd, Event
+from cove.network.overlay.driver import (
+    VNI_OPTION,
+    GatewayBridge,
+    OverlayDriver,
+    vni_for,
+)
+
+DEFAULT_TTL = 20
+
+
+class _Cluster:
+    def __init__(self, etcd: Etcd, vtep: str, driver: OverlayDriver, ttl: int) -> None:
+        self.etcd = etcd
+        self.vtep = vtep
+        self.driver = driver
+        self.ttl = ttl
+        self.view = S.View()
+        self.lease = 0
+        self.mine: dict[str, dict[str, str]] = {}  # container id -> key -> value
+        self.task: asyncio.Task[None] | None = None
+        self.stopping = False
+
+
+class OverlayOps(ConnectOps):
+    _cl: _Cluster | None
+
+    def _init_networks(self) -> None:
+        super()._init_networks()
+        self._cl = None
+        o = self.net_options
+        if not o.cluster_store:
+            return
+        adv = o.cluster_advertise.rsplit(":", 1)[0] if o.cluster_advertise else ""
+        try:
+            ipaddress.IPv4Address(adv)
+            vtep = adv
+        except ValueError:
+            from cove.network.overlay import vxlan
+
+            found = self._net_pool.submit(vxlan.address_of, adv).result() if adv else None
+            if not found:
+                raise InvalidArgument(
+                    f"cluster-advertise {o.cluster_advertise!r}: give this host's underlay "
+                    "address or an interface that has one"
+                ) from None
+            vtep = found
+        opts = o.cluster_store_opts
+        ttl = int(opts.get("discovery.ttl") or DEFAULT_TTL)
+        driver = OverlayDriver(vtep, self._gateway_bridge())
+        self._drivers["overlay"] = driver
+        self._cl = _Cluster(Etcd(o.cluster_store), vtep, driver, max(ttl, 2))
+
+    def _gateway_bridge(self) -> GatewayBridge:
+        from cove.engine.networks import _proc_routes
+        from cove.network import netlink
+
+        name = "cove_gwbridge" if self._fw_table == "cove" else "cgw" + self._fw_table[5:]
+        found = self._net_pool.submit(netlink.bridge_address, name).result()
+        if found is not None:
+            return GatewayBridge(name, ipaddress.IPv4Network(f"{found[0]}/{found[1]}", False))
+        used = [ipam.parse_subnet(c["Subnet"]) for n in self.networks.values()
+                for c in n["IPAM"]["Config"] or [] if c.get("Subnet")]  # fmt: skip
+        pools = ipam.pools_from_config(self.net_options.default_address_pools)
+        return GatewayBridge(name, ipam.pick_subnet(pools, used + _proc_routes()))
+
+    def _cluster(self) -> _Cluster:
+        if self._cl is None:
+            raise Forbidden(
+                'overlay networks need a cluster store: set "cluster-store" and '
+                '"cluster-advertise" in daemon.json'
+            )
+        return self._cl
+
+    def _leased(self) -> _Cluster:
+        cl = self._cluster()
+        if not cl.lease:
+            raise Unavailable(f"cluster store {cl.etcd.url} is not reachable")
+        return cl
+
+    # --- network create / remove ----------------------------------------------------------
+    async def _overlay_create(self, body: Json) -> Json:
+        cl = self._leased()
+        name = str(body.get("Name") or "")
+        if any(n["Name"] == name for n in [*self.networks.values(), *cl.view.networks.values()]):
+            raise Conflict(f"network with name {name} already exists")
+        cfgs = [dict(c) for c in ((body.get("IPAM") or {}).get("Config") or []) if c.get("Subnet")]
+        used = [ipam.parse_subnet(c["Subnet"])
+                for n in [*self.networks.values(), *cl.view.networks.values()]
+                for c in n["IPAM"]["Config"] or [] if c.get("Subnet")]  # fmt: skip
+        if not cfgs:
+            net = ipam.pick_subnet([("10.0.0.0/8", 24)], used)
+            cfgs = [{"Subnet": str(net)}]
+        cfg = cfgs[0]
+        pool = ipam.Pool.from_config(
+            cfg["Subnet"], cfg.get("Gateway") or "", cfg.get("IPRange") or ""
+        )
+        cfg["Subnet"], cfg["Gateway"] = str(pool.subnet), str(pool.gateway)
+        if any(o.overlaps(pool.subnet) for o in used):
+            raise Forbidden("Pool overlaps with other one on this address space")
+        options = {str(k): str(v) for k, v in (body.get("Options") or {}).items()}
+        labels = {str(k): str(v) for k, v in (body.get("Labels") or {}).items()}
+        n = self._new_record(
+            name, "overlay", [cfg], options, labels, bool(body.get("Internal")),
+            bool(body.get("Attachable")),
+        )  # fmt: skip
+        n["Scope"] = "global"
+        n["Options"][VNI_OPTION] = str(vni_for(n["Id"]))
+        await asyncio.to_thread(cl.etcd.create, S.net_key(n["Id"]), json.dumps(n))
+        self._adopt(n)
+        self.bus.emit("network", "create", n["Id"], {"name": name, "type": "overlay"})
+        return {"Id": n["Id"], "Warning": ""}
+
+    async def _overlay_remove(self, n: Json) -> None:
+        cl = self._leased()
+        if cl.view.endpoints.get(n["Id"]):
+            raise Forbidden(
+                f"error while removing network: network {n['Name']} id {n['Id']} has active "
+                "endpoints"
+            )
+        await asyncio.to_thread(cl.etcd.delete, S.net_key(n["Id"]))
+        await asyncio.to_thread(cl.etcd.delete, S.ip_key(n["Id"], ""), True)
+
+    def _adopt(self, n: Json) -> None:
+        if n["Id"] not in self.networks:
+            n = {k: v for k, v in n.items() if k != "_cove"}
+            self.networks[n["Id"]] = n
+            self._save_network(n)
+
+    # --- addresses and endpoint records ---------------------------------------------------
+    def _allocate(self, c: Container, n: Json, ep: Json, index: int) -> None:
+        if n["Driver"] != "overlay":
+            super()._allocate(c, n, ep, index)
+            return
+        cl = self._leased()
+        cfg = n["IPAM"]["Config"][0]
+        pool = ipam.Pool.from_config(cfg["Subnet"], cfg.get("Gateway", ""), cfg.get("IPRange", ""))
+        want = str((ep.get("IPAMConfig") or {}).get("IPv4Address") or "")
+        used = set(self._used_ips(n)) | cl.view.ips.get(n["Id"], set())
+        while True:
+            try:
+                ip = str(pool.allocate(sorted(used), want, n["Name"]))
+            except Conflict as e:
+                raise Conflict(f"failed to set up container networking: {e.message}") from None
+            # runs on the loop, but it is one small request to the store
+            if cl.etcd.create(S.ip_key(n["Id"], ip), cl.vtep, cl.lease):
+                cl.mine.setdefault(c.id, {})[S.ip_key(n["Id"], ip)] = cl.vtep
+                break
+            if want:
+                raise Conflict("failed to set up container networking: Address already in use")
+            used.add(ip)
+        # the base allocation then takes exactly the address reserved in the store
+        saved = ep.get("IPAMConfig")
+        ep["IPAMConfig"] = {"IPv4Address": ip}
+        try:
+            super()._allocate(c, n, ep, index)
+        finally:
+            ep["IPAMConfig"] = saved
+
+    def _records_of(self, c: Container) -> dict[str, str]:
+        cl = self._cl
+        out: dict[str, str] = {}
+        if cl is None:
+            return out
+        for n, ep in self._attached(c):
+            if n["Driver"] != "overlay" or not ep.get("IPAddress"):
+                continue
+            rec = S.EndpointRecord(
+                n["Id"], ep["EndpointID"], c.name, tuple(ep.get("DNSNames") or [c.name]),
+                ep["IPAddress"], ep["MacAddress"], cl.vtep,
+            )  # fmt: skip
+            out[S.ep_key(n["Id"], rec.id)] = rec.to_json()
+            out[S.ip_key(n["Id"], rec.ip)] = cl.vtep
+        return out
+
+    async def _sync_records(self, c: Container, want: dict[str, str]) -> None:
+        cl = self._cl
+        if cl is None:
+            return
+        have = cl.mine.get(c.id, {})
+        if want == have:
+            return
+        try:
+            for k in have.keys() - want.keys():
+                await asyncio.to_thread(cl.etcd.delete, k)
+            for k, v in want.items():
+                if have.get(k) != v:
+                    await asyncio.to_thread(cl.etcd.put, k, v, cl.lease)
+        except Unavailable as e:
+            log.warning("container %s: %s (republished when the store is back)", c.id[:12], e)
+            return
+        if want:
+            cl.mine[c.id] = want
+        else:
+            cl.mine.pop(c.id, None)
+
+    async def _publish(self, c: Container, netns: str | None) -> None:
+        await super()._publish(c, netns)
+        await self._sync_records(c, self._records_of(c))
+
+    async def net_release(self, c: Container) -> None:
+        cl = self._cl
+        if cl is not None:
+            for n, ep in self._attached_safe(c):
+                if n["Driver"] == "overlay" and ep.get("EndpointID"):
+                    cl.driver.release(ep["EndpointID"])
+        await super().net_release(c)
+        await self._sync_records(c, {})
+
+    def _write_records(self, n: Json) -> None:
+        if n["Driver"] != "overlay" or self._cl is None:
+            super()._write_records(n)
+            return
+        from cove.network.dns import write_records
+
+        entries = []
+        for c in self.containers.values():
+            ep = (c.data["NetworkSettings"].get("Networks") or {}).get(n["Name"])
+            if ep and ep.get("IPAddress"):
+                entries.append((ep["IPAddress"], list(ep.get("DNSNames") or [c.name])))
+        for rec in self._cl.view.remote(n["Id"], self._cl.vtep):
+            entries.append((rec.ip, list(rec.names)))
+        path = self._records_path(n)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        write_records(path, entries)
+
+    def _plan(self) -> firewall.Plan:
+        plan = super()._plan()
+        cl = self._cl
+        if cl is not None and cl.driver.gw is not None and cl.driver.gw.taken:
+            gw = cl.driver.gw
+            plan.bridges.append(firewall.BridgeRules(gw.name, str(gw.subnet), icc=False))
+        return plan
+
+    # --- the store connection -------------------------------------------------------------
+    async def net_restore(self) -> None:
+        await super().net_restore()
+        if self._cl is not None:
+            self._cl.task = asyncio.get_running_loop().create_task(self._cluster_loop())
+
+    async def net_shutdown(self) -> None:
+        cl = self._cl
+        running = any(c.state.get("Running") for c in self.containers.values())
+        if cl is not None:
+            cl.stopping = True
+            if cl.task is not None:
+                cl.task.cancel()
+                with contextlib.suppress(BaseException):
+                    await cl.task
+            if cl.lease and not running:
+                with contextlib.suppress(CoveError):  # the host leaves: its records go now
+                    await asyncio.to_thread(cl.etcd.revoke, cl.lease)
+            if not running:
+                from cove.network import netlink
+
+                for n in self.networks.values():
+                    if n["Driver"] == "overlay":
+                        await self._net_call(cl.driver.delete, self._netcfg(n))
+                if cl.driver.gw is not None:
+                    await self._net_call(netlink.delete_link, cl.driver.gw.name)
+        await super().net_shutdown()
+
+    async def _cluster_loop(self) -> None:
+        from cove.engine.overlay_watch import run_cluster
+
+        await run_cluster(self, self._cluster())
+
+    async def _on_events(self, evs: list[Event]) -> None:
+        """Fold watch events in and bring devices, DNS records and networks up to date."""
+        cl = self._cluster()
+        nets: set[str] = set()
+        for ev in evs:
+            hit = cl.view.apply(ev)
+            if hit is None:
+                continue
+            kind, net_id = hit
+            if kind == "network":
+                if net_id in cl.view.networks:
+                    self._adopt(cl.view.networks[net_id])
+                else:
+                    await self._forget(net_id)
+            else:
+                nets.add(net_id)
+        for net_id in nets:
+            await self._refresh(net_id)
+
+    async def _refresh(self, net_id: str) -> None:
+        cl = self._cluster()
+        n = self.networks.get(net_id)
+        if n is None:
+            return
+        want = {(r.mac, r.ip, r.vtep) for r in cl.view.remote(net_id, cl.vtep)}
+        try:
+            await self._net_call(cl.driver.program, net_id, want)
+        except Exception as e:
+            log.warning("programming overlay %s: %s", n["Name"], e)
+        with contextlib.suppress(OSError):
+            self._write_records(n)
+
+    async def _forget(self, net_id: str) -> None:
+        n = self.networks.get(net_id)
+        if n is None or self._containers_of(n):
+            return
+        cl = self._cluster()
+        with contextlib.suppress(Exception):
+            await self._net_call(cl.driver.delete, self._netcfg(n))
+        self.networks.pop(net_id, None)
+        for path in (os.path.join(self._net_dir(), net_id + ".json"), self._records_path(n)):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+
+    def _net_dir(self) -> str:  # networks.py
+        raise NotImplementedError
+
+    def _save_network(self, n: Json) -> None:  # networks.py
+        raise NotImplementedError
+
+    def _new_record(self, *a: Any, **kw: Any) -> Json:  # networks.py
+        raise NotImplementedError
+
+    def _containers_of(self, n: Json) -> Json:  # networks.py
+        raise NotImplementedError

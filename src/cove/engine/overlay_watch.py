@@ -1,0 +1,105 @@
+"""The daemon's connection to the cluster store: lease, membership, snapshot, watch.
+
+One loop per daemon: grant a lease, register the host, (re)publish every local endpoint,
+read the whole ``/cove/`` prefix, then follow the watch from the next revision while a
+keepalive refreshes the lease.  Any failure (etcd gone, lease expired) drops back to the
+top after a pause; programmed devices are left alone meanwhile, so containers stay
+connected while the store is away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+from typing import TYPE_CHECKING
+
+from cove.engine.netendpoints import log
+from cove.errors import CoveError, Unavailable
+from cove.network.cluster import store as S
+from cove.network.cluster.etcd import Event
+
+if TYPE_CHECKING:
+    from cove.engine.overlay import OverlayOps, _Cluster
+
+_BROKEN = "broken"
+
+
+async def run_cluster(eng: OverlayOps, cl: _Cluster) -> None:
+    while not cl.stopping:
+        try:
+            await _session(eng, cl)
+        except asyncio.CancelledError:
+            raise
+        except CoveError as e:
+            log.warning("cluster store: %s; retrying", e)
+        except Exception:
+            log.exception("cluster store session")
+        cl.lease = 0
+        await asyncio.sleep(1)
+
+
+async def _session(eng: OverlayOps, cl: _Cluster) -> None:
+    etcd = cl.etcd
+    lease = await asyncio.to_thread(etcd.grant, cl.ttl)
+    host = json.dumps({"vtep": cl.vtep})
+    await asyncio.to_thread(etcd.put, S.host_key(cl.vtep), host, lease)
+    cl.lease = lease
+    # a new lease: every local record again (the old ones expired with the old lease)
+    cl.mine.clear()
+    for c in list(eng.containers.values()):
+        await eng._sync_records(c, eng._records_of(c))
+    kvs, rev = await asyncio.to_thread(etcd.get_prefix, S.ROOT)
+    view = S.View()
+    view.load(kvs)
+    stale = set(eng.networks) - set(view.networks)
+    cl.view = view
+    for n in list(view.networks.values()):
+        eng._adopt(n)
+    for net_id in stale:
+        if eng.networks[net_id]["Driver"] == "overlay":
+            await eng._forget(net_id)
+    for net_id, n in list(eng.networks.items()):
+        if n["Driver"] == "overlay":
+            await eng._refresh(net_id)
+    log.info("cluster store %s: joined as %s", etcd.url, cl.vtep)
+
+    loop = asyncio.get_running_loop()
+    q: asyncio.Queue[list[Event] | str] = asyncio.Queue()
+    watch = etcd.watch(S.ROOT, rev + 1)
+
+    def follow() -> None:
+        try:
+            for batch in watch:
+                loop.call_soon_threadsafe(q.put_nowait, batch)
+        except Exception as e:  # reported to the loop, which restarts
+            log.warning("cluster store watch: %s", e)
+        loop.call_soon_threadsafe(q.put_nowait, _BROKEN)
+
+    async def keepalive() -> None:
+        while True:
+            await asyncio.sleep(max(cl.ttl / 3, 0.5))
+            try:
+                left = await asyncio.to_thread(etcd.keepalive, lease)
+            except Unavailable as e:
+                log.warning("cluster store keepalive: %s", e)
+                continue  # keep trying until the lease would have expired anyway
+            if left <= 0:
+                q.put_nowait(_BROKEN)
+                return
+
+    t = threading.Thread(target=follow, name="cove-etcd-watch", daemon=True)
+    t.start()
+    ka = loop.create_task(keepalive())
+    try:
+        while True:
+            item = await q.get()
+            if isinstance(item, str):
+                raise Unavailable(f"cluster store {etcd.url}: connection lost")
+            await eng._on_events(item)
+    finally:
+        ka.cancel()
+        watch.close()
+        with contextlib.suppress(BaseException):
+            await ka

@@ -1,0 +1,137 @@
+"""The ``overlay`` driver: a network spanning hosts over VXLAN.
+
+A container on an overlay network gets two interfaces: ``ethN`` on the network's bridge
+(the overlay address, no default route) and, unless the network is ``--internal``,
+``gwethN`` on this host's gateway bridge with an address from the gateway subnet and the
+default route: the role of Docker's ``docker_gwbridge``, masqueraded by cove's nft table.
+
+Remote endpoints are programmed by ``program`` (forwarding + neighbour entries), from the
+store's endpoint records, by the engine's watch task.  Everything runs on the engine's
+network thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from dataclasses import dataclass, field
+
+from cove.errors import Conflict
+from cove.network import netlink
+from cove.network.base import Endpoint, NetConfig
+from cove.network.overlay import vxlan
+
+VXLAN_OVERHEAD = 50  # outer Ethernet 14 + IP 20 + UDP 8 + VXLAN 8
+VNI_OPTION = "com.docker.network.driver.overlay.vxlanid_list"
+
+Remote = tuple[str, str, str]  # (mac, ip, vtep)
+
+
+def vni_for(net_id: str) -> int:
+    """A VNI every host derives alike from the network id (4096 and up, as Docker's)."""
+    return 4096 + int(hashlib.sha256(net_id.encode()).hexdigest()[:8], 16) % (2**24 - 4096)
+
+
+def bridge_name(net_id: str) -> str:
+    return "ov-" + net_id[:12]
+
+
+def vxlan_name(net_id: str) -> str:
+    return "vx-" + net_id[:12]
+
+
+def gw_ifname(ifname: str) -> str:
+    return "gw" + ifname
+
+
+@dataclass
+class GatewayBridge:
+    name: str
+    subnet: ipaddress.IPv4Network
+    taken: dict[str, str] = field(default_factory=dict)  # endpoint id -> address
+
+    @property
+    def gateway(self) -> str:
+        return str(next(self.subnet.hosts()))
+
+    def allocate(self, ep_id: str) -> str:
+        if ep_id in self.taken:
+            return self.taken[ep_id]
+        used = {self.gateway, *self.taken.values()}
+        for ip in self.subnet.hosts():
+            if str(ip) not in used:
+                self.taken[ep_id] = str(ip)
+                return str(ip)
+        raise Conflict(f"no available addresses on the gateway bridge {self.name}")
+
+
+class OverlayDriver:
+    name = "overlay"
+
+    def __init__(self, vtep: str, gw: GatewayBridge | None) -> None:
+        self.vtep = vtep
+        self.gw = gw
+        self.mtu = 0
+        self.programmed: dict[str, set[Remote]] = {}  # network id -> remote entries
+
+    def _mtu(self) -> int:
+        if not self.mtu:
+            self.mtu = vxlan.underlay_mtu(self.vtep) - VXLAN_OVERHEAD
+        return self.mtu
+
+    def create(self, net: NetConfig) -> None:
+        vni = int(net.options.get(VNI_OPTION) or vni_for(net.id))
+        vxlan.ensure(bridge_name(net.id), vxlan_name(net.id), vni, self.vtep, self._mtu())
+        netlink.set_ip_forward()
+
+    def delete(self, net: NetConfig) -> None:
+        vxlan.remove(bridge_name(net.id), vxlan_name(net.id))
+        self.programmed.pop(net.id, None)
+
+    def exists(self, net_id: str) -> bool:
+        return netlink.index(vxlan_name(net_id)) is not None
+
+    def join(self, net: NetConfig, ep: Endpoint, netns: str) -> None:
+        if not self.exists(net.id):
+            self.create(net)
+        mtu = self._mtu()
+        netlink.attach_veth(
+            bridge_name(net.id), ep.host_if, netns, ep.ifname, ep.ip, ep.prefix, "", ep.mac, mtu
+        )
+        if net.internal or self.gw is None:
+            return
+        gw = self.gw
+        try:
+            netlink.ensure_bridge(gw.name, gw.gateway, gw.subnet.prefixlen)
+            ip = gw.allocate(ep.id)
+            netlink.attach_veth(
+                gw.name, "cg" + ep.host_if[2:], netns, gw_ifname(ep.ifname), ip,
+                gw.subnet.prefixlen, gw.gateway, "", 0,
+            )  # fmt: skip
+        except BaseException:
+            gw.taken.pop(ep.id, None)
+            netlink.delete_link(ep.host_if)
+            raise
+
+    def leave(self, net: NetConfig, ep: Endpoint, netns: str | None) -> None:
+        self.release(ep.id)
+        netlink.delete_link(ep.host_if)
+        netlink.delete_link("cg" + ep.host_if[2:])
+
+    def release(self, ep_id: str) -> None:
+        if self.gw is not None:
+            self.gw.taken.pop(ep_id, None)
+
+    def program(self, net_id: str, want: set[Remote]) -> None:
+        """Make the network's remote entries exactly ``want`` (no-op without the devices)."""
+        if not self.exists(net_id):
+            self.programmed.pop(net_id, None)
+            return
+        have = self.programmed.setdefault(net_id, set())
+        dev = vxlan_name(net_id)
+        for mac, ip, vtep in sorted(have - want):
+            vxlan.del_remote(dev, mac, ip, vtep)
+            have.discard((mac, ip, vtep))
+        for mac, ip, vtep in sorted(want - have):
+            vxlan.add_remote(dev, mac, ip, vtep)
+            have.add((mac, ip, vtep))

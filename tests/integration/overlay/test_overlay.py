@@ -1,0 +1,181 @@
+"""Overlay networks across three "hosts" (a coved each in its own network namespace) sharing
+one etcd on a veth underlay: create anywhere, reach by IP and name from any host, connect
+and disconnect, --internal, the gateway bridge, etcd going away, and a host dying."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.daemon_fixture import Daemon, tool
+from tests.integration.overlay.cluster import Cluster, cluster, kill9
+
+pytestmark = pytest.mark.skipif(
+    subprocess.run(["which", "etcd"], capture_output=True).returncode != 0,
+    reason="etcd-server is not installed",
+)
+
+
+@pytest.fixture(scope="module")
+def cl() -> Iterator[Cluster]:
+    with cluster(3, ttl=3) as c:
+        yield c
+
+
+def wait_for(check: Callable[[], bool], timeout: float = 15) -> bool:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if check():
+            return True
+        time.sleep(0.2)
+    return check()
+
+
+def sh(d: Daemon, net: str, script: str) -> subprocess.CompletedProcess[str]:
+    # timeout as PID 1 ignores signals: run it under sh
+    return d.cove("run", "--rm", "--network", net, "busybox", "sh", "-c", script + "; exit $?")
+
+
+def docker(d: Daemon, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**d.env, "DOCKER_HOST": d.host}
+    return subprocess.run(["docker", *args], capture_output=True, text=True, env=env, timeout=60)
+
+
+def records(d: Daemon, net_id: str) -> str:
+    try:
+        with open(os.path.join(d.exec_root, "network", net_id + ".hosts")) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+@pytest.fixture(scope="module")
+def appnet(cl: Cluster) -> str:
+    a = cl.hosts[0]
+    r = a.cove("network", "create", "-d", "overlay", "--subnet", "10.20.0.0/24", "appnet")
+    assert r.returncode == 0, r.stderr
+    net_id = r.stdout.strip()
+    for d in cl.hosts[1:]:
+        assert wait_for(lambda d=d: "appnet" in d.cove("network", "ls").stdout)
+    a.cove("run", "-d", "--network", "appnet", "--name", "api", "busybox",
+           "httpd", "-f", "-p", "80", "-h", "/etc", check=True)  # fmt: skip
+    return net_id
+
+
+def test_network_is_global(cl: Cluster, appnet: str) -> None:
+    for d in cl.hosts:
+        r = d.cove("network", "inspect", "-f", "{{.Scope}} {{.Driver}} {{.Id}}", "appnet")
+        assert r.stdout.split() == ["global", "overlay", appnet]
+    r = cl.hosts[1].cove("network", "create", "-d", "overlay", "appnet")
+    assert r.returncode != 0 and "already exists" in r.stderr
+
+
+def test_reach_by_ip_and_name_across_hosts(cl: Cluster, appnet: str) -> None:
+    b = cl.hosts[1]
+    api_ip = cl.hosts[0].cove(
+        "inspect", "-f", "{{.NetworkSettings.Networks.appnet.IPAddress}}", "api"
+    ).stdout.strip()
+    assert api_ip.startswith("10.20.0.")
+    r = sh(b, "appnet", f"ping -c 1 -W 3 {api_ip} && timeout 5 wget -qO- http://api/hostname")
+    assert r.returncode == 0, r.stdout + r.stderr
+    # the MTU leaves room for the VXLAN header
+    r = sh(b, "appnet", "cat /sys/class/net/eth0/mtu")
+    assert r.stdout.strip() == "1450"
+
+
+def test_docker_cli_on_another_host(cl: Cluster, appnet: str) -> None:
+    c = cl.hosts[2]
+    r = docker(c, "network", "ls", "--filter", "driver=overlay", "--format", "{{.Name}}")
+    assert r.stdout.split() == ["appnet"]
+    r = docker(c, "run", "--rm", "--network", "appnet", "busybox",
+               "sh", "-c", "timeout 5 wget -qO- http://api/hostname; exit $?")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip()
+
+
+def test_connect_disconnect_updates_other_hosts(cl: Cluster, appnet: str) -> None:
+    a, b = cl.hosts[0], cl.hosts[1]
+    a.cove("run", "-d", "--name", "late", "busybox", "sleep", "300", check=True)
+    try:
+        a.cove("network", "connect", "appnet", "late", check=True)
+        assert wait_for(lambda: " late " in records(b, appnet) + " ")
+        assert sh(b, "appnet", "ping -c 1 -W 3 late").returncode == 0
+        a.cove("network", "disconnect", "appnet", "late", check=True)
+        assert wait_for(lambda: "late" not in records(b, appnet))
+        r = sh(b, "appnet", "ping -c 1 -W 1 late")
+        assert r.returncode != 0 and "bad address" in r.stderr + r.stdout
+    finally:
+        a.cove("rm", "-f", "late")
+
+
+def test_gateway_bridge_and_internal(cl: Cluster, appnet: str) -> None:
+    b = cl.hosts[1]
+    # the underlay's bridge address stands for "outside": reached through the gateway bridge
+    assert sh(b, "appnet", f"ping -c 1 -W 3 {cl.etcd_addr}").returncode == 0
+    b.cove("network", "create", "-d", "overlay", "--internal", "intnet", check=True)
+    try:
+        r = sh(b, "intnet", f"ip route; ping -c 1 -W 1 {cl.etcd_addr}")
+        assert r.returncode != 0
+        assert "default" not in r.stdout
+    finally:
+        b.cove("network", "rm", "intnet")
+
+
+def test_store_down_keeps_containers_connected(cl: Cluster, appnet: str) -> None:
+    a, b = cl.hosts[0], cl.hosts[1]
+    b.cove("run", "-d", "--network", "appnet", "--name", "pinger", "busybox",
+           "sleep", "300", check=True)  # fmt: skip
+    try:
+        cl.stop_etcd()
+        r = b.cove("exec", "pinger", "ping", "-c", "1", "-W", "3", "api")
+        assert r.returncode == 0, r.stdout + r.stderr
+        r = a.cove("network", "create", "-d", "overlay", "downnet")
+        assert r.returncode != 0 and "cluster store" in r.stderr
+        cl.start_etcd()
+        assert wait_for(
+            lambda: a.cove("network", "create", "-d", "overlay", "upnet").returncode == 0, 20
+        )
+        a.cove("network", "rm", "upnet", check=True)
+    finally:
+        b.cove("rm", "-f", "pinger")
+
+
+def test_dead_host_endpoints_expire(cl: Cluster, appnet: str) -> None:
+    b, c = cl.hosts[1], cl.hosts[2]
+    c.cove("run", "-d", "--network", "appnet", "--name", "doomed", "busybox",
+           "sleep", "300", check=True)  # fmt: skip
+    assert wait_for(lambda: "doomed" in records(b, appnet))
+    assert sh(b, "appnet", "ping -c 1 -W 3 doomed").returncode == 0
+    kill9(c)  # its container keeps running; its lease (3 s) runs out
+    assert wait_for(lambda: "doomed" not in records(b, appnet), 20)
+    r = sh(b, "appnet", "ping -c 1 -W 1 doomed")
+    assert "bad address" in r.stdout + r.stderr
+
+
+def test_cluster_teardown_leaves_nothing() -> None:
+    with cluster(1, busybox=False) as small:
+        names = [small.underlay_ns, *small.host_ns]
+        etcd_pid = small.etcd.pid if small.etcd else 0
+    left = subprocess.run(["ip", "netns"], capture_output=True, text=True).stdout
+    assert not any(n in left for n in names)
+    assert not os.path.exists(small.base)
+    assert etcd_pid and not os.path.exists(f"/proc/{etcd_pid}/cmdline") or _zombie(etcd_pid)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] == "Z"
+    except OSError:
+        return True
+
+
+def test_overlay_needs_a_cluster_store(daemon: Daemon) -> None:
+    r = daemon.cove("network", "create", "-d", "overlay", "nostore")
+    assert r.returncode != 0
+    assert "cluster store" in r.stderr
+    assert tool("cove")
