@@ -172,8 +172,11 @@ class EndpointOps(EngineBase):
                 out.append(ep["IPAddress"])
         return out
 
-    def _attached(self, c: Container) -> list[tuple[Json, Json]]:
-        """(network, endpoint) pairs with a driver that gives an interface."""
+    def _attached(self, c: Container, strict: bool = False) -> list[tuple[Json, Json]]:
+        """(network, endpoint) pairs with a driver that gives an interface.  A network removed
+        while a stopped container still names it is skipped, so one stale record cannot
+        break the firewall plan for everyone; ``strict`` (starting that container) raises
+        Docker's "network x not found" instead."""
         out = []
         for name, ep in (c.data["NetworkSettings"].get("Networks") or {}).items():
             if name in ("host", "none"):
@@ -181,7 +184,12 @@ class EndpointOps(EngineBase):
             try:
                 n = self._by_name(ep.get("NetworkID") or name)
             except NotFound:
-                n = self._by_name(name)
+                try:
+                    n = self._by_name(name)
+                except NotFound:
+                    if strict:
+                        raise
+                    continue
             out.append((n, ep))
         return out
 
@@ -210,7 +218,7 @@ class EndpointOps(EngineBase):
     def net_prepare(self, c: Container) -> None:
         ns = c.data["NetworkSettings"]
         try:
-            attached = self._attached(c)
+            attached = self._attached(c, strict=True)
             for i, (n, ep) in enumerate(attached):
                 self._allocate(c, n, ep, i)
             if attached:
