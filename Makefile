@@ -12,7 +12,7 @@ APT_PEERS   := docker.io podman skopeo docker-registry etcd-server
 STAMP  := .work
 
 .PHONY: all deps deps-peers venv lint typecheck layers unit integration compat test test-all \
-        demo image bench clean help install
+        demo image bench clean help install docker-py-suite
 
 all: venv
 
@@ -75,11 +75,21 @@ integration: venv deps-peers
 compat: venv deps-peers
 	$(VENV)/bin/pytest -q tests/compat -m "not slow"
 
+# Every suite in tests/ (interop with dockerd/podman/skopeo/docker-registry included): a few
+# minutes on 2 cores.
 test: venv deps-peers lint typecheck layers
-	$(VENV)/bin/pytest -q -m "not slow" tests
-
-test-all: venv deps-peers lint typecheck layers
 	$(VENV)/bin/pytest -q tests
+
+# The docker SDK's own integration suite, from its sdist (7.0.0: later sdists ship no tests).
+DOCKER_PY_SDIST := $(STAMP)/docker-7.0.0
+$(DOCKER_PY_SDIST): | $(STAMP)
+	$(VENV)/bin/pip download -q --no-binary :all: --no-deps -d $(STAMP) docker==7.0.0
+	tar -C $(STAMP) -xzf $(STAMP)/docker-7.0.0.tar.gz
+
+docker-py-suite: venv $(DOCKER_PY_SDIST)
+	bash scripts/docker-py-suite.sh $(DOCKER_PY_SDIST)
+
+test-all: test docker-py-suite
 
 # busybox:latest, built here from Debian's busybox-static (no registry needed).
 image: venv

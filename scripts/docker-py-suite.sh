@@ -35,12 +35,9 @@ SKIP_FILES = [
     "api_swarm_test.py", "api_service_test.py", "api_secret_test.py", "api_config_test.py",
     "api_plugin_test.py", "models_swarm_test.py", "models_services_test.py",
     "models_nodes_test.py", "credentials",
-    # user-defined networks are another issue's; their tests leave state that breaks others
-    "api_network_test.py", "models_networks_test.py",
 ]
 # tests that need Docker Hub (pull of real images) or swarm
 DESELECT = ("not pull and not Pull and not swarm and not Swarm and not hello_world"
-            " and not test_build_with_network_mode"
             # these pull alpine or hello-world from Docker Hub inside the test
             " and not test_get_load_image and not test_prune_images"
             " and not (ImageCollectionTest and test_list) and not test_tag_and_remove"

@@ -85,25 +85,33 @@ class Router:
 
 
 def default_router() -> Router:
-    from cove.api import routes_containers, routes_exec, routes_images, routes_system
+    from cove.api import (
+        routes_archive,
+        routes_build,
+        routes_containers,
+        routes_exec,
+        routes_images,
+        routes_networks,
+        routes_ops,
+        routes_registry,
+        routes_swarm,
+        routes_system,
+        routes_volumes,
+    )
 
     router = Router()
-    for module in (routes_system, routes_containers, routes_exec, routes_images):
+    for module in (
+        routes_system,
+        routes_containers,
+        routes_exec,
+        routes_images,
+        routes_ops,
+        routes_build,
+        routes_registry,
+        routes_volumes,
+        routes_archive,
+        routes_networks,
+        routes_swarm,
+    ):
         router.add_all(module.ROUTES)
-    from cove.api import routes_ops
-
-    router.add_all(routes_ops.ROUTES)
-    from cove.api import routes_build
-
-    router.add_all(routes_build.ROUTES)
-    from cove.api import routes_registry
-
-    router.add_all(routes_registry.ROUTES)
-    from cove.api import routes_archive, routes_volumes
-
-    router.add_all(routes_volumes.ROUTES)
-    router.add_all(routes_archive.ROUTES)
-    from cove.api import routes_networks
-
-    router.add_all(routes_networks.ROUTES)
     return router
