@@ -23,6 +23,8 @@ from peers import Engine, EngineError
 METRICS = [
     ("ovl_mbps", "nc 500 MB over the overlay", "MB/s"),
     ("ul_mbps", "nc 500 MB over the underlay", "MB/s"),
+    ("ovl_tcp", "TCP 1 GB over the overlay", "MB/s"),
+    ("ul_tcp", "TCP 1 GB over the underlay", "MB/s"),
     ("ovl_dns", "new name resolvable on other host", "ms"),
 ]
 MB = 500
@@ -50,6 +52,54 @@ sys.exit(1)
 """
 
 
+# busybox nc moves data in small reads and writes, so it is the bottleneck on both paths; this
+# pair (1 MiB writes, run with nsenter in the same network namespaces) measures the path.
+_SINK = r"""
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(1); print("ready", flush=True)
+while True:
+    c, _ = s.accept()
+    while c.recv(1 << 20):
+        pass
+    c.sendall(b"k"); c.close()
+"""
+_PUSH = r"""
+import socket, sys, time
+buf = bytes(1 << 20)
+c = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+t0 = time.monotonic()
+for _ in range(1024):
+    c.sendall(buf)
+c.shutdown(socket.SHUT_WR)
+c.recv(1)
+print(1024 / (time.monotonic() - t0))
+"""
+
+
+def _tcp(sink_ns: str, push_ns: str, ip: str, port: int, n: int) -> list[float]:
+    srv = subprocess.Popen(
+        ["nsenter", f"--net={sink_ns}", sys.executable, "-c", _SINK, str(port)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert srv.stdout is not None
+        srv.stdout.readline()
+        out = []
+        for _ in range(n):
+            r = subprocess.run(
+                ["nsenter", f"--net={push_ns}", sys.executable, "-c", _PUSH, ip, str(port)],
+                capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+            if r.returncode != 0:
+                raise EngineError(f"tcp push failed: {r.stderr[-300:]}")
+            out.append(float(r.stdout))
+        return out
+    finally:
+        srv.kill()
+        srv.wait()
+
+
 def _push(client: list[str]) -> float:
     """MB/s of one push; the client prints /proc/uptime (10 ms ticks) around it."""
     r = subprocess.run(client, capture_output=True, text=True, timeout=120)
@@ -75,6 +125,7 @@ def case_overlay(eng: Engine, runs: int, warmup: int) -> dict[str, list[float]]:
     from tests.integration.overlay.cluster import cluster
 
     out: dict[str, list[float]] = {"ovl_mbps": [], "ul_mbps": [], "ovl_dns": []}
+    out["ovl_tcp"], out["ul_tcp"] = [], []
     bb = "/bin/busybox"
     with cluster(2, ttl=5) as cl:
         a, b = cl.hosts
@@ -110,6 +161,13 @@ def case_overlay(eng: Engine, runs: int, warmup: int) -> dict[str, list[float]]:
         finally:
             os.killpg(ul_srv.pid, 9)
             ul_srv.wait()
+        sink_pid = a.cove("inspect", "-f", "{{.State.Pid}}", "sink").stdout.strip()
+        ovl_tcp = _tcp(f"/proc/{sink_pid}/ns/net", f"/proc/{pid}/ns/net", ip, 5002, warmup + runs)
+        ul_tcp = _tcp(
+            f"/run/netns/{cl.host_ns[0]}", f"/run/netns/{cl.host_ns[1]}", cl.host_addrs[0], 5003,
+            warmup + runs,
+        )  # fmt: skip
+        out["ovl_tcp"], out["ul_tcp"] = ovl_tcp[warmup:], ul_tcp[warmup:]
         for i in range(warmup + runs):
             name = f"fresh{i}"
             poll = subprocess.Popen(

@@ -38,6 +38,8 @@ SKIP_FILES = [
 ]
 # tests that need Docker Hub (pull of real images) or swarm
 DESELECT = ("not pull and not Pull and not swarm and not Swarm and not hello_world"
+            # these initialise a swarm first (ingress, attachable and swarm-scoped networks)
+            " and not ingress and not attachable and not with_scope"
             # these pull alpine or hello-world from Docker Hub inside the test
             " and not test_get_load_image and not test_prune_images"
             " and not (ImageCollectionTest and test_list) and not test_tag_and_remove"

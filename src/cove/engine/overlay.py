@@ -82,13 +82,17 @@ class OverlayOps(ConnectOps):
         from cove.network import netlink
 
         name = "cove_gwbridge" if self._fw_table == "cove" else "cgw" + self._fw_table[5:]
+        path = os.path.join(self.paths.exec_root, "network", "gwbridge.json")
         found = self._net_pool.submit(netlink.bridge_address, name).result()
         if found is not None:
-            return GatewayBridge(name, ipaddress.IPv4Network(f"{found[0]}/{found[1]}", False))
+            net = ipaddress.IPv4Network(f"{found[0]}/{found[1]}", False)
+            gw = GatewayBridge(name, net, path=path)
+            gw.load()
+            return gw
         used = [ipam.parse_subnet(c["Subnet"]) for n in self.networks.values()
                 for c in n["IPAM"]["Config"] or [] if c.get("Subnet")]  # fmt: skip
         pools = ipam.pools_from_config(self.net_options.default_address_pools)
-        return GatewayBridge(name, ipam.pick_subnet(pools, used + _proc_routes()))
+        return GatewayBridge(name, ipam.pick_subnet(pools, used + _proc_routes()), path=path)
 
     def _cluster(self) -> _Cluster:
         if self._cl is None:
@@ -201,8 +205,8 @@ class OverlayOps(ConnectOps):
 
     async def _sync_records(self, c: Container, want: dict[str, str]) -> None:
         cl = self._cl
-        if cl is None:
-            return
+        if cl is None or not cl.lease:
+            return  # published when the store session (re)starts
         have = cl.mine.get(c.id, {})
         if want == have:
             return
@@ -262,6 +266,12 @@ class OverlayOps(ConnectOps):
     async def net_restore(self) -> None:
         await super().net_restore()
         if self._cl is not None:
+            gw = self._cl.driver.gw
+            if gw is not None:
+                gw.keep_only(
+                    {ep.get("EndpointID") or "" for c in self.containers.values()
+                     if c.state.get("Running") for _n, ep in self._attached_safe(c)}
+                )  # fmt: skip
             self._cl.task = asyncio.get_running_loop().create_task(self._cluster_loop())
 
     async def net_shutdown(self) -> None:

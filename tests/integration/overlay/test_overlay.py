@@ -97,6 +97,16 @@ def test_docker_cli_on_another_host(cl: Cluster, appnet: str) -> None:
                "sh", "-c", "timeout 5 wget -qO- http://api/hostname; exit $?")  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip()
+    r = docker(c, "network", "create", "-d", "overlay", "--subnet", "10.21.0.0/24", "dnet")
+    assert r.returncode == 0, r.stderr
+    a = cl.hosts[0]
+    assert wait_for(lambda: "dnet" in docker(a, "network", "ls").stdout)
+    r = docker(
+        a, "network", "inspect", "-f", "{{.Scope}} {{(index .IPAM.Config 0).Subnet}}", "dnet"
+    )
+    assert r.stdout.split() == ["global", "10.21.0.0/24"]
+    assert docker(a, "network", "rm", "dnet").returncode == 0
+    assert wait_for(lambda: "dnet" not in docker(c, "network", "ls").stdout)
 
 
 def test_connect_disconnect_updates_other_hosts(cl: Cluster, appnet: str) -> None:
@@ -144,6 +154,23 @@ def test_store_down_keeps_containers_connected(cl: Cluster, appnet: str) -> None
         a.cove("network", "rm", "upnet", check=True)
     finally:
         b.cove("rm", "-f", "pinger")
+
+
+def test_daemon_restart_keeps_overlay(cl: Cluster, appnet: str) -> None:
+    a, b = cl.hosts[0], cl.hosts[1]
+    b.cove("run", "-d", "--network", "appnet", "--name", "stay", "busybox",
+           "sleep", "300", check=True)  # fmt: skip
+    try:
+        gw_ip = "{{.NetworkSettings.Networks.appnet.IPAddress}}"
+        before = b.cove("exec", "stay", "ip", "-4", "-o", "addr", "show", "gweth0").stdout
+        b.stop()
+        b.start()
+        assert wait_for(lambda: sh(a, "appnet", "ping -c 1 -W 2 stay").returncode == 0)
+        r = sh(b, "appnet", "ip -4 -o addr show gweth0")
+        assert r.returncode == 0 and before.split()[3] != r.stdout.split()[3]
+        assert b.cove("inspect", "-f", gw_ip, "stay").stdout.strip().startswith("10.20.0.")
+    finally:
+        b.cove("rm", "-f", "stay")
 
 
 def test_dead_host_endpoints_expire(cl: Cluster, appnet: str) -> None:

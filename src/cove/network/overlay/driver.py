@@ -12,14 +12,18 @@ network thread.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
+import json
+import os
 from dataclasses import dataclass, field
 
 from cove.errors import Conflict
 from cove.network import netlink
 from cove.network.base import Endpoint, NetConfig
 from cove.network.overlay import vxlan
+from cove.util.fs import atomic_write_json
 
 VXLAN_OVERHEAD = 50  # outer Ethernet 14 + IP 20 + UDP 8 + VXLAN 8
 VNI_OPTION = "com.docker.network.driver.overlay.vxlanid_list"
@@ -49,6 +53,29 @@ class GatewayBridge:
     name: str
     subnet: ipaddress.IPv4Network
     taken: dict[str, str] = field(default_factory=dict)  # endpoint id -> address
+    path: str = ""  # where ``taken`` is kept, so a daemon restart knows the running ones
+
+    def load(self) -> None:
+        if self.path:
+            with contextlib.suppress(OSError, ValueError), open(self.path) as f:
+                self.taken = {str(k): str(v) for k, v in json.load(f).items()}
+
+    def _save(self) -> None:
+        if self.path:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            atomic_write_json(self.path, self.taken, sync=False)
+
+    def free(self, ep_id: str) -> None:
+        if self.taken.pop(ep_id, None) is not None:
+            self._save()
+
+    def keep_only(self, ep_ids: set[str]) -> None:
+        """After a restart: forget the addresses of endpoints that no longer run."""
+        gone = set(self.taken) - ep_ids
+        for k in gone:
+            del self.taken[k]
+        if gone:
+            self._save()
 
     @property
     def gateway(self) -> str:
@@ -61,6 +88,7 @@ class GatewayBridge:
         for ip in self.subnet.hosts():
             if str(ip) not in used:
                 self.taken[ep_id] = str(ip)
+                self._save()
                 return str(ip)
         raise Conflict(f"no available addresses on the gateway bridge {self.name}")
 
@@ -98,6 +126,7 @@ class OverlayDriver:
         netlink.attach_veth(
             bridge_name(net.id), ep.host_if, netns, ep.ifname, ep.ip, ep.prefix, "", ep.mac, mtu
         )
+        vxlan.quick_arp_retry(netns, ep.ifname)
         if net.internal or self.gw is None:
             return
         gw = self.gw
@@ -109,7 +138,7 @@ class OverlayDriver:
                 gw.subnet.prefixlen, gw.gateway, "", 0,
             )  # fmt: skip
         except BaseException:
-            gw.taken.pop(ep.id, None)
+            gw.free(ep.id)
             netlink.delete_link(ep.host_if)
             raise
 
@@ -120,7 +149,7 @@ class OverlayDriver:
 
     def release(self, ep_id: str) -> None:
         if self.gw is not None:
-            self.gw.taken.pop(ep_id, None)
+            self.gw.free(ep_id)
 
     def program(self, net_id: str, want: set[Remote]) -> None:
         """Make the network's remote entries exactly ``want`` (no-op without the devices)."""
