@@ -8,6 +8,7 @@ from cove.cli.flags import BOOL, STRING, Flag
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from cove.cli.flags import Options
+    from cove.client.api import QueryValue
 
 COMMAND = Command(
     "attach",
@@ -46,10 +47,10 @@ def run(ctx: Context, opts: Options, args: list[str]) -> int:
     stdin = not opts.on("no-stdin") and bool(config.get("OpenStdin"))
     check_tty(tty, stdin)
     keys = detach_keys(opts.text("detach-keys"))
-    hijacked = client.hijack(
-        f"/containers/{cid}/attach",
-        {"stream": True, "stdin": stdin, "stdout": True, "stderr": True},
-    )
+    query: dict[str, QueryValue] = {"stream": True, "stdin": stdin, "stdout": True, "stderr": True}
+    if opts.text("detach-keys"):
+        query["detachKeys"] = opts.text("detach-keys")  # coved watches for them too
+    hijacked = client.hijack(f"/containers/{cid}/attach", query)
     waiter = Waiter(client, cid, "not-running")
     if tty and sys.stdout.isatty():
         follow_resizes(client, f"/containers/{cid}/resize")

@@ -17,6 +17,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from cove.cli.flags import Options
     from cove.cli.runspec import Spec
+    from cove.client.api import QueryValue
 
 COMMAND = Command(
     "run",
@@ -78,8 +79,14 @@ def _attached(ctx: Context, opts: Options, spec: Spec, cid: str, keys: bytes) ->
     body = spec.body
     tty, auto_remove = spec.tty, spec.auto_remove
     stdin = bool(body["AttachStdin"])
-    query = {"stream": True, "stdin": stdin, "stdout": bool(body["AttachStdout"]),
-             "stderr": bool(body["AttachStderr"])}  # fmt: skip
+    query: dict[str, QueryValue] = {
+        "stream": True,
+        "stdin": stdin,
+        "stdout": bool(body["AttachStdout"]),
+        "stderr": bool(body["AttachStderr"]),
+    }
+    if opts.text("detach-keys"):
+        query["detachKeys"] = opts.text("detach-keys")  # coved watches for them too
     hijacked = client.hijack(f"/containers/{cid}/attach", query)
     waiter = Waiter(client, cid, "removed" if auto_remove else "next-exit")
     try:

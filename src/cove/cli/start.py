@@ -9,6 +9,7 @@ from cove.cli.multi import each
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from cove.cli.flags import Options
+    from cove.client.api import QueryValue
 
 COMMAND = Command(
     "start",
@@ -51,10 +52,10 @@ def _attach_and_start(ctx: Context, opts: Options, name: str) -> int:
     check_tty(tty, stdin)
     keys = detach_keys(opts.text("detach-keys"))
     auto_remove = bool((info.get("HostConfig") or {}).get("AutoRemove"))
-    hijacked = client.hijack(
-        f"/containers/{cid}/attach",
-        {"stream": True, "stdin": stdin, "stdout": True, "stderr": True},
-    )
+    query: dict[str, QueryValue] = {"stream": True, "stdin": stdin, "stdout": True, "stderr": True}
+    if opts.text("detach-keys"):
+        query["detachKeys"] = opts.text("detach-keys")  # coved watches for them too
+    hijacked = client.hijack(f"/containers/{cid}/attach", query)
     waiter = Waiter(client, cid, "removed" if auto_remove else "next-exit")
     try:
         client.post(f"/containers/{cid}/start")

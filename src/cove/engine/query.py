@@ -160,6 +160,13 @@ def _match(c: Container, filters: dict[str, list[str]], ops: QueryOps) -> bool:
             ids = {str(ep.get("NetworkID") or "") for ep in nets.values()}
             if not any(v in nets or any(i and i.startswith(v) for i in ids) for v in vals):
                 return False
+        if key == "volume":
+            # a volume's name or a mount's destination, as dockerd matches
+            mounts = c.data.get("Mounts") or []
+            names = {str(m.get("Name") or "") for m in mounts}
+            names |= {str(m.get("Destination") or "") for m in mounts}
+            if not any(v in names for v in vals):
+                return False
         if key == "ancestor":
             ok = False
             for v in vals:

@@ -164,3 +164,19 @@ def test_docker_cli_volumes(daemon: Daemon, hostdir: str) -> None:
         assert r.stdout.strip().endswith("/volumes/dkvol/_data")
     finally:
         dk("volume", "rm", "dkvol")
+
+
+def test_ps_filter_volume(daemon: Daemon) -> None:
+    r = daemon.cove(
+        "run", "-d", "--name", "withvol", "-v", "psvol:/data", "busybox", "sleep", "100"
+    )
+    assert r.returncode == 0, r.stderr
+    try:
+        out = daemon.cove("ps", "--filter", "volume=psvol", "--format", "{{.Names}}").stdout
+        assert out.split() == ["withvol"]
+        out = daemon.cove("ps", "--filter", "volume=/data", "--format", "{{.Names}}").stdout
+        assert out.split() == ["withvol"]
+        assert daemon.cove("ps", "-q", "--filter", "volume=other").stdout == ""
+    finally:
+        daemon.cove("rm", "-f", "withvol")
+        daemon.cove("volume", "rm", "psvol")
