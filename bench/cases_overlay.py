@@ -1,7 +1,7 @@
 """Overlay case (issue 8): a two-host cluster of cove daemons (each in its own network
 namespace, one etcd on a veth underlay; built by the integration suite's ``cluster``), then
 
-* throughput: busybox ``nc`` pushing 500 MB from a container on host B to one on host A
+* throughput: busybox ``nc`` pushing 100 MB from a container on host B to one on host A
   over the overlay, against the same push between the two hosts' own namespaces over the
   underlay (timed by the sender with /proc/uptime around the push);
 * name resolution: from ``run -d`` returning on host A to the first DNS answer for the new
@@ -21,13 +21,13 @@ from typing import Any
 from peers import Engine, EngineError
 
 METRICS = [
-    ("ovl_mbps", "nc 500 MB over the overlay", "MB/s"),
-    ("ul_mbps", "nc 500 MB over the underlay", "MB/s"),
+    ("ovl_mbps", "nc 100 MB over the overlay", "MB/s"),
+    ("ul_mbps", "nc 100 MB over the underlay", "MB/s"),
     ("ovl_tcp", "TCP 1 GB over the overlay", "MB/s"),
     ("ul_tcp", "TCP 1 GB over the underlay", "MB/s"),
     ("ovl_dns", "new name resolvable on other host", "ms"),
 ]
-MB = 500
+MB = 100  # busybox nc manages ~50 MB/s here: 100 MB keeps the case to about a minute
 
 # one lookup loop, run inside the resolver container's namespace: prints the monotonic time
 # of the first answer (CLOCK_MONOTONIC is shared by every process, so it compares with ours)
@@ -77,27 +77,24 @@ print(1024 / (time.monotonic() - t0))
 """
 
 
-def _tcp(sink_ns: str, push_ns: str, ip: str, port: int, n: int) -> list[float]:
+def _sink(ns: str, port: int) -> subprocess.Popen[str]:
     srv = subprocess.Popen(
-        ["nsenter", f"--net={sink_ns}", sys.executable, "-c", _SINK, str(port)],
+        ["nsenter", f"--net={ns}", sys.executable, "-c", _SINK, str(port)],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
-    try:
-        assert srv.stdout is not None
-        srv.stdout.readline()
-        out = []
-        for _ in range(n):
-            r = subprocess.run(
-                ["nsenter", f"--net={push_ns}", sys.executable, "-c", _PUSH, ip, str(port)],
-                capture_output=True, text=True, timeout=120,
-            )  # fmt: skip
-            if r.returncode != 0:
-                raise EngineError(f"tcp push failed: {r.stderr[-300:]}")
-            out.append(float(r.stdout))
-        return out
-    finally:
-        srv.kill()
-        srv.wait()
+    assert srv.stdout is not None
+    srv.stdout.readline()
+    return srv
+
+
+def _tcp_push(ns: str, ip: str, port: int) -> float:
+    r = subprocess.run(
+        ["nsenter", f"--net={ns}", sys.executable, "-c", _PUSH, ip, str(port)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    if r.returncode != 0:
+        raise EngineError(f"tcp push failed: {r.stderr[-300:]}")
+    return float(r.stdout)
 
 
 def _push(client: list[str]) -> float:
@@ -162,12 +159,22 @@ def case_overlay(eng: Engine, runs: int, warmup: int) -> dict[str, list[float]]:
             os.killpg(ul_srv.pid, 9)
             ul_srv.wait()
         sink_pid = a.cove("inspect", "-f", "{{.State.Pid}}", "sink").stdout.strip()
-        ovl_tcp = _tcp(f"/proc/{sink_pid}/ns/net", f"/proc/{pid}/ns/net", ip, 5002, warmup + runs)
-        ul_tcp = _tcp(
-            f"/run/netns/{cl.host_ns[0]}", f"/run/netns/{cl.host_ns[1]}", cl.host_addrs[0], 5003,
-            warmup + runs,
-        )  # fmt: skip
-        out["ovl_tcp"], out["ul_tcp"] = ovl_tcp[warmup:], ul_tcp[warmup:]
+        # overlay and underlay pushes alternate, so the machine's drift hits both alike
+        sinks = [
+            _sink(f"/proc/{sink_pid}/ns/net", 5002),
+            _sink(f"/run/netns/{cl.host_ns[0]}", 5003),
+        ]
+        try:
+            for i in range(warmup + runs):
+                o = _tcp_push(f"/proc/{pid}/ns/net", ip, 5002)
+                u = _tcp_push(f"/run/netns/{cl.host_ns[1]}", cl.host_addrs[0], 5003)
+                if i >= warmup:
+                    out["ovl_tcp"].append(o)
+                    out["ul_tcp"].append(u)
+        finally:
+            for srv in sinks:
+                srv.kill()
+                srv.wait()
         for i in range(warmup + runs):
             name = f"fresh{i}"
             poll = subprocess.Popen(

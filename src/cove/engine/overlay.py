@@ -136,6 +136,9 @@ class OverlayOps(ConnectOps):
         )  # fmt: skip
         n["Scope"] = "global"
         n["Options"][VNI_OPTION] = str(vni_for(n["Id"]))
+        # the name is claimed first, atomically: two hosts creating "appnet" at once get one
+        if not await asyncio.to_thread(cl.etcd.create, S.name_key(name), n["Id"]):
+            raise Conflict(f"network with name {name} already exists")
         await asyncio.to_thread(cl.etcd.create, S.net_key(n["Id"]), json.dumps(n))
         self._adopt(n)
         self.bus.emit("network", "create", n["Id"], {"name": name, "type": "overlay"})
@@ -150,6 +153,7 @@ class OverlayOps(ConnectOps):
             )
         await asyncio.to_thread(cl.etcd.delete, S.net_key(n["Id"]))
         await asyncio.to_thread(cl.etcd.delete, S.ip_key(n["Id"], ""), True)
+        await asyncio.to_thread(cl.etcd.delete, S.name_key(n["Name"]))
 
     def _adopt(self, n: Json) -> None:
         if n["Id"] not in self.networks:

@@ -199,3 +199,32 @@ def test_overlay_needs_a_cluster_store(daemon: Daemon) -> None:
     r = daemon.cove("network", "create", "-d", "overlay", "nostore")
     assert r.returncode != 0
     assert "cluster store" in r.stderr
+
+
+def etcd_keys(cl: Cluster, prefix: str) -> list[str]:
+    import base64
+    import json
+
+    body = json.dumps(
+        {"key": base64.b64encode(prefix.encode()).decode(),
+         "range_end": base64.b64encode(prefix[:-1].encode() + b"0").decode(), "keys_only": True}
+    )  # fmt: skip
+    url = f"http://{cl.etcd_addr}:2379/v3/kv/range"
+    r = cl.in_ns(cl.underlay_ns, "curl", "-s", "-m", "2", "-XPOST", url, "-d", body)
+    return [base64.b64decode(kv["key"]).decode() for kv in json.loads(r.stdout).get("kvs") or []]
+
+
+def test_host_that_leaves_cleans_up(cl: Cluster, appnet: str) -> None:
+    b = cl.hosts[1]
+    me = f"/cove/hosts/{cl.host_addrs[1]}"
+    assert me in etcd_keys(cl, "/cove/hosts/")
+    for cid in b.cove("ps", "-aq").stdout.split():
+        b.cove("rm", "-f", cid)
+    b.stop()  # no container runs: it revokes its lease and removes its devices
+    assert me not in etcd_keys(cl, "/cove/hosts/")
+    links = subprocess.run(
+        ["ip", "-n", cl.host_ns[1], "-o", "link"], capture_output=True, text=True
+    ).stdout
+    assert " ov-" not in links and " vx-" not in links and " cgw" not in links
+    b.start()
+    assert wait_for(lambda: me in etcd_keys(cl, "/cove/hosts/"))

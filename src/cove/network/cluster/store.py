@@ -3,6 +3,7 @@
 Keys (all under ``/cove/``)::
 
     networks/<net-id>            the overlay network's inspect JSON (no lease: it outlives hosts)
+    names/<name>                 the network id: claims the name atomically
     ips/<net-id>/<ip>            an address taken, value = the VTEP of the host holding it
     endpoints/<net-id>/<ep-id>   an ``EndpointRecord`` as JSON
     hosts/<vtep>                 host membership
@@ -26,6 +27,10 @@ Json = dict[str, Any]
 
 def net_key(net_id: str) -> str:
     return f"{ROOT}networks/{net_id}"
+
+
+def name_key(name: str) -> str:
+    return f"{ROOT}names/{name}"
 
 
 def ip_key(net_id: str, ip: str) -> str:

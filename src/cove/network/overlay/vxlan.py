@@ -50,7 +50,10 @@ def ensure(bridge: str, vxlan: str, vni: int, vtep: str, mtu: int) -> None:
     made_bridge = netlink.index(bridge) is None
     try:
         if made_bridge:
-            ipr.link("add", ifname=bridge, kind="bridge")
+            # frames switched inside the overlay skip the host's IP firewall hooks
+            # (br_netfilter): nothing in cove's table filters them, so conntrack and the
+            # forward chain need not see every bridged frame
+            ipr.link("add", ifname=bridge, kind="bridge", br_nf_call_iptables=0)
         br = netlink.index(bridge)
         ipr.link("set", index=br, mtu=mtu)
         if netlink.index(vxlan) is None:
