@@ -4,45 +4,11 @@ from __future__ import annotations
 
 import time
 
-_DECIMAL = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
+from cove.util.units import human_duration, human_size
+
+__all__ = ["human_duration", "human_size"]
+
 _BINARY = {"b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
-
-
-def human_size(size: float, precision: int = 3) -> str:
-    """``units.HumanSizeWithPrecision``: decimal units, ``precision`` significant digits."""
-    i = 0
-    while size >= 1000.0 and i < len(_DECIMAL) - 1:
-        size /= 1000.0
-        i += 1
-    return f"{size:.{precision}g}{_DECIMAL[i]}"
-
-
-def human_duration(seconds: float) -> str:
-    """``units.HumanDuration``: "Less than a second", "2 minutes", "About an hour"..."""
-    s = int(seconds)
-    if s < 1:
-        return "Less than a second"
-    if s == 1:
-        return "1 second"
-    if s < 60:
-        return f"{s} seconds"
-    minutes = s // 60
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = int(seconds / 3600 + 0.5)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{int(seconds / 3600) // 24 // 365} years"
 
 
 def ago(timestamp: float, now: float | None = None) -> str:

@@ -31,6 +31,7 @@ from cove.oci.user import resolve_user
 from cove.runtime.proc import pid_start_time
 from cove.snapshot import mount as mounter
 from cove.util.ids import new_id
+from cove.util.queueio import QueueReader
 
 Json = dict[str, Any]
 _LIVE = (Status.RUNNING, Status.PAUSED, Status.RESTARTING)
@@ -95,31 +96,6 @@ class _TarStream:
         release, self._release = self._release, None
         if release is not None:
             await release()
-
-
-class _QueueReader(io.RawIOBase):
-    """A blocking file object over chunks handed in from the event loop."""
-
-    def __init__(self) -> None:
-        self.q: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
-        self._buf = b""
-        self._eof = False
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: Any) -> int:
-        view = memoryview(b).cast("B")
-        while not self._buf and not self._eof:
-            item = self.q.get()
-            if item is None:
-                self._eof = True
-            else:
-                self._buf = item
-        n = min(len(view), len(self._buf))
-        view[:n] = self._buf[:n]
-        self._buf = self._buf[n:]
-        return n
 
 
 class ArchiveOps(VolumeOps):
@@ -252,7 +228,7 @@ class ArchiveOps(VolumeOps):
             # (Config.User); otherwise, as without -a, the archive's owners are kept
             owner = self._container_user(c, view) if copy_uid_gid and c.config.get("User") else None
             ex = Extractor(view, dest, no_overwrite_dir_non_dir, owner)
-            reader = _QueueReader()
+            reader = QueueReader(8)
             job = asyncio.ensure_future(
                 asyncio.to_thread(ex.run, cast(Any, io.BufferedReader(reader, 1 << 16)))
             )
@@ -276,7 +252,7 @@ class ArchiveOps(VolumeOps):
         return uid, gid
 
 
-def _put(reader: _QueueReader, job: asyncio.Future[Any], item: bytes | None) -> bool:
+def _put(reader: QueueReader, job: asyncio.Future[Any], item: bytes | None) -> bool:
     """Hand ``item`` to the extractor unless it already stopped (an error)."""
     while not job.done():
         try:

@@ -34,6 +34,7 @@ from cove.oci import reference
 from cove.oci.digest import sha256_bytes
 from cove.snapshot import mount as mounter
 from cove.store.base import BlobProvider
+from cove.util.queueio import QueueReader
 from cove.util.units import human_size
 
 log = logging.getLogger("cove.engine")
@@ -102,33 +103,6 @@ async def _from_thread(produce: Callable[[Callable[[bytes], None]], None]) -> As
             await task
 
 
-class _QueueReader(io.RawIOBase):
-    """A blocking reader (for the worker thread) over chunks the event loop feeds in."""
-
-    def __init__(self) -> None:
-        self.q: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=64)
-        self._buf = b""
-        self._eof = False
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: Any) -> int:
-        view = memoryview(b).cast("B")
-        while not self._buf and not self._eof:
-            item = self.q.get()
-            if item is None:
-                self._eof = True
-            elif isinstance(item, BaseException):
-                raise item
-            else:
-                self._buf = item
-        n = min(len(view), len(self._buf))
-        view[:n] = self._buf[:n]
-        self._buf = self._buf[n:]
-        return n
-
-
 class _LoadDestination(LocalDestination):
     """The local store, adopting spooled uncompressed layer files as blobs (no copy)."""
 
@@ -176,7 +150,7 @@ class ExportOps(ChangesOps):
         ``errorDetail`` (the route has sent 200 already, as dockerd does)."""
         os.makedirs(self.paths.tmp, exist_ok=True)
         _drop_stale_spools(self.paths.tmp, self.started_at)
-        reader = _QueueReader()
+        reader = QueueReader()
         loop = asyncio.get_running_loop()
         messages: asyncio.Queue[Any] = asyncio.Queue()
 

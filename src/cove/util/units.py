@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 def human_duration(seconds: float) -> str:
+    """go-units' HumanDuration: "Less than a second", "2 minutes", "About an hour"..."""
     s = int(seconds)
     if s < 1:
         return "Less than a second"
@@ -11,7 +12,7 @@ def human_duration(seconds: float) -> str:
         return "1 second"
     if s < 60:
         return f"{s} seconds"
-    minutes = int(seconds / 60)
+    minutes = s // 60
     if minutes == 1:
         return "About a minute"
     if minutes < 60:
@@ -27,14 +28,17 @@ def human_duration(seconds: float) -> str:
         return f"{hours // 24 // 7} weeks"
     if hours < 24 * 365 * 2:
         return f"{hours // 24 // 30} months"
-    return f"{hours // 24 // 365} years"
+    return f"{int(seconds / 3600) // 24 // 365} years"
 
 
-def human_size(n: float) -> str:
-    """Decimal units with 3 significant digits: ``4.26MB``, as ``docker images`` shows."""
-    units = ["B", "kB", "MB", "GB", "TB", "PB"]
+_DECIMAL = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
+
+
+def human_size(size: float, precision: int = 3) -> str:
+    """go-units' HumanSizeWithPrecision: decimal units, ``precision`` significant digits
+    (``4.26MB``, as ``docker images`` shows)."""
     i = 0
-    while n >= 1000 and i < len(units) - 1:
-        n /= 1000.0
+    while size >= 1000.0 and i < len(_DECIMAL) - 1:
+        size /= 1000.0
         i += 1
-    return f"{n:.3g}{units[i]}"
+    return f"{size:.{precision}g}{_DECIMAL[i]}"
