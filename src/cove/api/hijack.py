@@ -12,7 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from cove.api.http import Conn, HijackReply, Request
+from cove.api.http import Conn, HijackReply, Request, aclose_quietly
 from cove.api.sockets import wait_hangup
 from cove.util.streams import STDOUT, AttachSession, Chunk
 
@@ -108,7 +108,4 @@ async def log_frames(chunks: AsyncIterator[Chunk], tty: bool) -> AsyncIterator[b
         log.debug("log stream failed", exc_info=True)
         yield encode(Chunk(STDOUT, f"Error grabbing logs: {exc}\n".encode()), tty)
     finally:
-        aclose = getattr(chunks, "aclose", None)
-        if aclose is not None:
-            with contextlib.suppress(Exception):
-                await aclose()
+        await aclose_quietly(chunks)

@@ -9,6 +9,7 @@ Content-Length), :class:`StreamReply` (headers flushed at once, then a chunked b
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -264,3 +265,36 @@ class HijackReply:
 
 Response = Reply | StreamReply | HijackReply
 Handler = Callable[["EngineFacade", Request], Awaitable[Response]]
+
+
+async def aclose_quietly(source: object) -> None:
+    """Close an async generator the client stopped reading; its own failure is moot."""
+    aclose = getattr(source, "aclose", None)
+    if aclose is not None:
+        with contextlib.suppress(Exception):
+            await aclose()
+
+
+def json_lines(
+    source: AsyncIterator[Any],
+    first: list[Any] | None = None,
+    on_error: Callable[[Exception], Any] | None = None,
+) -> StreamReply:
+    """A JSON-lines stream (events, stats, progress): ``first`` messages already taken from
+    ``source``, then the rest; a failure mid-stream becomes ``on_error(exc)``'s message when
+    given (the headers are out, so no status can tell it)."""
+
+    async def lines() -> AsyncIterator[bytes]:
+        for message in first or ():
+            yield dump(message)
+        try:
+            async for message in source:
+                yield dump(message)
+        except Exception as exc:
+            if on_error is None:
+                raise
+            yield dump(on_error(exc))
+        finally:
+            await aclose_quietly(source)
+
+    return StreamReply(lines())

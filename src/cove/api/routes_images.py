@@ -7,7 +7,16 @@ from collections.abc import AsyncIterator
 from typing import Any, Protocol, cast
 
 from cove.api.errors import error_line
-from cove.api.http import Handler, Reply, Request, Response, StreamReply, dump, json_reply
+from cove.api.http import (
+    Handler,
+    Reply,
+    Request,
+    Response,
+    StreamReply,
+    dump,
+    json_lines,
+    json_reply,
+)
 from cove.engine.facade import EngineFacade, Json
 from cove.errors import InvalidArgument, NotImplementedYet
 
@@ -94,19 +103,7 @@ async def _pull(engine: EngineFacade, req: Request, image: str) -> Response:
     except StopAsyncIteration:
         return StreamReply(_lines([]))
 
-    async def lines() -> AsyncIterator[bytes]:
-        yield dump(first)
-        try:
-            async for message in progress:
-                yield dump(message)
-        except Exception as exc:
-            yield dump(error_line(exc))
-        finally:
-            aclose = getattr(progress, "aclose", None)
-            if aclose is not None:
-                await aclose()
-
-    return StreamReply(lines())
+    return json_lines(progress, first=[first], on_error=error_line)
 
 
 async def commit(engine: EngineFacade, req: Request) -> Response:
@@ -152,18 +149,7 @@ async def save_one(engine: EngineFacade, req: Request) -> Response:
 async def load(engine: EngineFacade, req: Request) -> Response:
     messages = engine.image_load(req.body.chunks(), req.flag("quiet"))
 
-    async def lines() -> AsyncIterator[bytes]:
-        try:
-            async for message in messages:
-                yield dump(message)
-        except Exception as exc:
-            yield dump(error_line(exc))
-        finally:
-            aclose = getattr(messages, "aclose", None)
-            if aclose is not None:
-                await aclose()
-
-    return StreamReply(lines())
+    return json_lines(messages, on_error=error_line)
 
 
 async def prune(engine: EngineFacade, req: Request) -> Response:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
-
-from cove.api.http import Handler, Request, Response, StreamReply, dump, json_reply, no_content
+from cove.api.http import (
+    Handler,
+    Request,
+    Response,
+    json_lines,
+    json_reply,
+    no_content,
+)
 from cove.engine.facade import EngineFacade
 from cove.errors import InvalidArgument
 
@@ -31,17 +35,7 @@ async def stats(engine: EngineFacade, req: Request) -> Response:
             return json_reply(first)
         return json_reply({})
 
-    async def lines() -> AsyncIterator[bytes]:
-        try:
-            async for sample in source:
-                yield dump(sample)
-        finally:
-            aclose = getattr(source, "aclose", None)
-            if aclose is not None:
-                with contextlib.suppress(Exception):
-                    await aclose()
-
-    return StreamReply(lines())
+    return json_lines(source)
 
 
 async def update(engine: EngineFacade, req: Request) -> Response:

@@ -6,10 +6,14 @@ negotiate from when they ping.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
-
-from cove.api.http import Handler, Reply, Request, Response, StreamReply, dump, json_reply
+from cove.api.http import (
+    Handler,
+    Reply,
+    Request,
+    Response,
+    json_lines,
+    json_reply,
+)
 from cove.engine.facade import EngineFacade
 
 _NO_CACHE = [
@@ -37,17 +41,7 @@ async def info(engine: EngineFacade, req: Request) -> Response:
 async def events(engine: EngineFacade, req: Request) -> Response:
     source = engine.events(req.timestamp("since"), req.timestamp("until"), req.filters())
 
-    async def lines() -> AsyncIterator[bytes]:
-        try:
-            async for event in source:
-                yield dump(event)
-        finally:
-            aclose = getattr(source, "aclose", None)
-            if aclose is not None:
-                with contextlib.suppress(Exception):
-                    await aclose()
-
-    return StreamReply(lines())
+    return json_lines(source)
 
 
 ROUTES: list[tuple[str, str, Handler]] = [

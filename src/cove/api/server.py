@@ -26,6 +26,7 @@ from cove.api.http import (
     Request,
     Response,
     StreamReply,
+    aclose_quietly,
     dump,
 )
 from cove.api.router import API_VERSION, Router, default_router, normalize, split_version
@@ -233,7 +234,7 @@ class ApiServer:
             conn.writer.write(_head(status_line, headers))
             await conn.writer.drain()
         except BaseException:
-            await _aclose(reply.chunks)
+            await aclose_quietly(reply.chunks)
             raise
         pump = asyncio.ensure_future(_pump_chunks(conn, reply))
         tasks: set[asyncio.Future[bool]] = {pump}
@@ -275,13 +276,6 @@ class ApiServer:
         await reply.run(conn)
 
 
-async def _aclose(chunks: object) -> None:
-    aclose = getattr(chunks, "aclose", None)
-    if aclose is not None:
-        with contextlib.suppress(Exception):
-            await aclose()
-
-
 async def _pump_chunks(conn: Conn, reply: StreamReply) -> bool:
     try:
         async for data in reply.chunks:
@@ -298,7 +292,7 @@ async def _pump_chunks(conn: Conn, reply: StreamReply) -> bool:
         log.exception("streaming reply failed")
         return False
     finally:
-        await _aclose(reply.chunks)
+        await aclose_quietly(reply.chunks)
 
 
 async def _watch_eof(conn: Conn) -> bool:
