@@ -8,7 +8,6 @@ from cove.cli.flags import BOOL, STRING, Flag
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from cove.cli.flags import Options
-    from cove.client.api import QueryValue
 
 COMMAND = Command(
     "attach",
@@ -27,7 +26,14 @@ COMMAND = Command(
 def run(ctx: Context, opts: Options, args: list[str]) -> int:
     import sys
 
-    from cove.cli.session import check_tty, detach_keys, follow_resizes, proxy_signals, stream
+    from cove.cli.session import (
+        check_tty,
+        detach_keys,
+        follow_resizes,
+        open_attach,
+        proxy_signals,
+        stream,
+    )
     from cove.cli.waiter import Waiter
 
     client = ctx.client
@@ -47,10 +53,7 @@ def run(ctx: Context, opts: Options, args: list[str]) -> int:
     stdin = not opts.on("no-stdin") and bool(config.get("OpenStdin"))
     check_tty(tty, stdin)
     keys = detach_keys(opts.text("detach-keys"))
-    query: dict[str, QueryValue] = {"stream": True, "stdin": stdin, "stdout": True, "stderr": True}
-    if opts.text("detach-keys"):
-        query["detachKeys"] = opts.text("detach-keys")  # coved watches for them too
-    hijacked = client.hijack(f"/containers/{cid}/attach", query)
+    hijacked = open_attach(client, cid, stdin, opts.text("detach-keys"))
     waiter = Waiter(client, cid, "not-running")
     if tty and sys.stdout.isatty():
         follow_resizes(client, f"/containers/{cid}/resize")

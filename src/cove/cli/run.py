@@ -17,7 +17,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from cove.cli.flags import Options
     from cove.cli.runspec import Spec
-    from cove.client.api import QueryValue
 
 COMMAND = Command(
     "run",
@@ -71,7 +70,7 @@ def run(ctx: Context, opts: Options, args: list[str]) -> int:
 
 
 def _attached(ctx: Context, opts: Options, spec: Spec, cid: str, keys: bytes) -> int:
-    from cove.cli.session import follow_resizes, proxy_signals, stream
+    from cove.cli.session import follow_resizes, open_attach, proxy_signals, stream
     from cove.cli.waiter import Waiter
     from cove.client.errors import APIError
 
@@ -79,15 +78,14 @@ def _attached(ctx: Context, opts: Options, spec: Spec, cid: str, keys: bytes) ->
     body = spec.body
     tty, auto_remove = spec.tty, spec.auto_remove
     stdin = bool(body["AttachStdin"])
-    query: dict[str, QueryValue] = {
-        "stream": True,
-        "stdin": stdin,
-        "stdout": bool(body["AttachStdout"]),
-        "stderr": bool(body["AttachStderr"]),
-    }
-    if opts.text("detach-keys"):
-        query["detachKeys"] = opts.text("detach-keys")  # coved watches for them too
-    hijacked = client.hijack(f"/containers/{cid}/attach", query)
+    hijacked = open_attach(
+        client,
+        cid,
+        stdin,
+        opts.text("detach-keys"),
+        bool(body["AttachStdout"]),
+        bool(body["AttachStderr"]),
+    )
     waiter = Waiter(client, cid, "removed" if auto_remove else "next-exit")
     try:
         client.post(f"/containers/{cid}/start")

@@ -25,6 +25,27 @@ def check_tty(tty: bool, stdin: bool) -> None:
         raise StatusError(1, "the input device is not a TTY")
 
 
+def open_attach(
+    client: Client,
+    cid: str,
+    stdin: bool,
+    keys_spec: str,
+    stdout: bool = True,
+    stderr: bool = True,
+) -> Response:
+    """The hijacked attach stream, opened before start so no output is lost; a custom
+    detach sequence is sent along, since coved watches for it too."""
+    query: dict[str, bool | str] = {
+        "stream": True,
+        "stdin": stdin,
+        "stdout": stdout,
+        "stderr": stderr,
+    }
+    if keys_spec:
+        query["detachKeys"] = keys_spec
+    return client.hijack(f"/containers/{cid}/attach", query)
+
+
 def detach_keys(spec: str) -> bytes:
     from cove.client.stream import DEFAULT_DETACH_KEYS, parse_detach_keys
 

@@ -9,7 +9,6 @@ from cove.cli.multi import each
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from cove.cli.flags import Options
-    from cove.client.api import QueryValue
 
 COMMAND = Command(
     "start",
@@ -39,7 +38,14 @@ def run(ctx: Context, opts: Options, args: list[str]) -> int:
 def _attach_and_start(ctx: Context, opts: Options, name: str) -> int:
     import sys
 
-    from cove.cli.session import check_tty, detach_keys, follow_resizes, proxy_signals, stream
+    from cove.cli.session import (
+        check_tty,
+        detach_keys,
+        follow_resizes,
+        open_attach,
+        proxy_signals,
+        stream,
+    )
     from cove.cli.waiter import Waiter
     from cove.client.errors import APIError
 
@@ -52,10 +58,7 @@ def _attach_and_start(ctx: Context, opts: Options, name: str) -> int:
     check_tty(tty, stdin)
     keys = detach_keys(opts.text("detach-keys"))
     auto_remove = bool((info.get("HostConfig") or {}).get("AutoRemove"))
-    query: dict[str, QueryValue] = {"stream": True, "stdin": stdin, "stdout": True, "stderr": True}
-    if opts.text("detach-keys"):
-        query["detachKeys"] = opts.text("detach-keys")  # coved watches for them too
-    hijacked = client.hijack(f"/containers/{cid}/attach", query)
+    hijacked = open_attach(client, cid, stdin, opts.text("detach-keys"))
     waiter = Waiter(client, cid, "removed" if auto_remove else "next-exit")
     try:
         client.post(f"/containers/{cid}/start")
