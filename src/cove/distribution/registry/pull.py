@@ -43,6 +43,7 @@ from cove.errors import CoveError, InvalidArgument, NotFound, Unavailable
 from cove.image.base import ImageStore
 from cove.oci.reference import Reference
 from cove.store.base import BlobStore
+from cove.util.queueio import ReadAhead
 
 Progress = Callable[[dict[str, Any]], None]
 _RETRIES = 5
@@ -263,12 +264,17 @@ class Puller:
     def _stream_apply(self, sess: Session, d: Descriptor, parents: list[str], diff_id: str) -> None:
         ident = short(d.digest)
         fetch = _Fetch(sess, d, self.report)
+        # the socket reads and the compressed digest run a step ahead, on the other core,
+        # while this thread inflates, hashes and writes
+        ahead = ReadAhead(fetch)
         try:
-            self.images.add_layer(fetch, parents, diff_id)  # type: ignore[arg-type]
+            self.images.add_layer(ahead, parents, diff_id)  # type: ignore[arg-type]
         except Exception:
+            ahead.close()
             # a corrupt blob usually breaks the decompressor first: say what Docker says
             fetch.finish()
             raise
+        ahead.close()
         fetch.finish()  # a decompressor that stopped early: the digest is still checked
         self.report.status("Download complete", ident, {})
         self.report.status("Pull complete", ident, {})
