@@ -17,6 +17,7 @@ COMMAND = Command(
     "Connect a container to a network",
     [
         Flag("alias", None, LIST, "Add network-scoped alias for the container"),
+        Flag("driver-opt", None, LIST, "driver options for the network"),
         Flag("ip", None, STRING, 'IPv4 address (e.g., "172.30.100.104")'),
         Flag("link", None, LIST, "Add link to another container"),
     ],
@@ -27,6 +28,9 @@ COMMAND = Command(
 
 def run(ctx: Context, opts: Options, args: list[str]) -> int:
     ep: dict[str, Any] = {"Aliases": opts.many("alias") or None, "Links": opts.many("link") or None}
+    driver_opts = dict(o.partition("=")[::2] for o in opts.many("driver-opt"))
+    if driver_opts:
+        ep["DriverOpts"] = driver_opts
     if opts.text("ip"):
         ep["IPAMConfig"] = {"IPv4Address": opts.text("ip")}
     ctx.client.post(

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import contextlib
 
-from cove.engine.netendpoints import PREDEFINED, EndpointOps, Json, empty_endpoint, log, next_ifname
+from cove.engine.netendpoints import (
+    PREDEFINED,
+    EndpointOps,
+    Json,
+    empty_endpoint,
+    log,
+    next_ifname,
+    set_endpoint_options,
+)
 from cove.engine.record import Container
 from cove.errors import CoveError, Forbidden, NotFound
 
@@ -31,6 +39,8 @@ class ConnectOps(EndpointOps):
         ipam_cfg = cfg.get("IPAMConfig") or None
         ep = empty_endpoint(list(cfg.get("Aliases") or []) or None, ipam_cfg)
         ep["NetworkID"] = n["Id"]
+        ep["MacAddress"] = str(cfg.get("MacAddress") or "")
+        set_endpoint_options(ep, cfg)
         nets[n["Name"]] = ep
         pid = c.state.get("Pid") if c.state.get("Running") else None
         if pid:
@@ -67,6 +77,7 @@ class ConnectOps(EndpointOps):
                     await self._net_call(netlink.detach_inside, netns, ifname)
         del nets[n["Name"]]
         (c.private.get("NetIfs") or {}).pop(n["Id"], None)
+        (c.private.get("DesiredMacs") or {}).pop(n["Id"], None)
         if n["Name"] not in PREDEFINED:
             self._write_records(n)
         if pid:

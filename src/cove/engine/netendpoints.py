@@ -138,9 +138,11 @@ class EndpointOps(EngineBase):
             ep = empty_endpoint(list(want.get("Aliases") or []) or None, ipam_cfg)
             ep["NetworkID"] = n["Id"]
             ep["MacAddress"] = str(want.get("MacAddress") or "")
+            set_endpoint_options(ep, want)
             nets[n["Name"]] = ep
-        for link in hc.get("Links") or []:
-            self.find(_link_parts(str(link))[0])
+        if not user_defined(hc):  # legacy links name existing containers; others are DNS only
+            for link in hc.get("Links") or []:
+                self.find(_link_parts(str(link))[0])
         settings = {
             "Bridge": "",
             "SandboxID": "",
@@ -201,14 +203,18 @@ class EndpointOps(EngineBase):
             ip = pool.allocate(self._used_ips(n), want, n["Name"])
         except Conflict as e:
             raise Conflict(f"failed to set up container networking: {e.message}") from None
-        mac = str(ep.get("MacAddress") or "") if index == 0 else ""
+        # a MAC asked for on the endpoint (create or connect) outlives stops, as in Docker
+        desired = c.private.setdefault("DesiredMacs", {})
+        if ep.get("MacAddress") and not ep.get("EndpointID"):
+            desired[n["Id"]] = ep["MacAddress"]
+        mac = str(desired.get(n["Id"]) or "")
         ep.update(
             NetworkID=n["Id"],
             EndpointID=os.urandom(32).hex(),
             Gateway=str(pool.gateway),
             IPAddress=str(ip),
             IPPrefixLen=pool.subnet.prefixlen,
-            MacAddress=(c.config.get("MacAddress") or mac) if index == 0 else "",
+            MacAddress=(mac or c.config.get("MacAddress") or "") if index == 0 else mac,
         )
         if not ep["MacAddress"]:
             ep["MacAddress"] = ipam.mac_for(ip)
@@ -237,6 +243,8 @@ class EndpointOps(EngineBase):
             raise
 
     def _check_links(self, c: Container) -> None:
+        if user_defined(c.host_config):
+            return  # on a user-defined network a link is a DNS alias; its target may come later
         for link in c.host_config.get("Links") or []:
             name, _alias = _link_parts(str(link))
             other = self.find(name)
@@ -287,7 +295,14 @@ class EndpointOps(EngineBase):
                 c.id, netns, [self._records_path(n) for n in touched], self._link_ips(c),
                 self._upstreams(c),
             )  # fmt: skip
+        self._refresh_links(c)
         await self._apply_firewall()
+
+    def _refresh_links(self, changed: Container) -> None:
+        """Containers linking to ``changed`` (which got or lost addresses) see the new IPs."""
+        for other in self.containers.values():
+            if other is not changed and other.state.get("Running") and links_of(other):
+                self._dns.update_links(other.id, self._link_ips(other))
 
     def _write_records(self, n: Json) -> None:
         from cove.network.dns import write_records
@@ -313,8 +328,7 @@ class EndpointOps(EngineBase):
 
     def _link_ips(self, c: Container) -> dict[str, str]:
         out = {}
-        for link in c.host_config.get("Links") or []:
-            name, alias = _link_parts(str(link))
+        for name, alias in links_of(c):
             try:
                 other = self.find(name)
             except NotFound:
@@ -384,9 +398,11 @@ class EndpointOps(EngineBase):
     # --- stop / remove --------------------------------------------------------------------
     def _clear(self, c: Container) -> None:
         ns = c.data["NetworkSettings"]
-        for _n, ep in self._attached(c):
-            for k in ("EndpointID", "Gateway", "IPAddress", "MacAddress"):
+        desired = c.private.get("DesiredMacs") or {}
+        for n, ep in self._attached(c):
+            for k in ("EndpointID", "Gateway", "IPAddress"):
                 ep[k] = ""
+            ep["MacAddress"] = str(desired.get(n["Id"]) or "")
             ep["IPPrefixLen"] = 0
             ep["DNSNames"] = None
         for k in _TOP:
@@ -411,6 +427,7 @@ class EndpointOps(EngineBase):
             if n["Name"] not in PREDEFINED:
                 with contextlib.suppress(OSError):
                     self._write_records(n)
+        self._refresh_links(c)
         try:
             await self._apply_firewall()
         except CoveError as e:
@@ -452,6 +469,26 @@ class EndpointOps(EngineBase):
                 if ip:
                     out += link_env(c.name, alias, other.name, ip, other.config)
         return out
+
+
+def user_defined(hc: Json) -> bool:
+    """Whether the network mode names a user-defined network (links are DNS aliases there)."""
+    mode = str(hc.get("NetworkMode") or "default")
+    return mode not in ("default", "bridge", "host", "none") and not mode.startswith("container:")
+
+
+def set_endpoint_options(ep: Json, cfg: Json) -> None:
+    """Copy an EndpointSettings request's links and driver options into the endpoint."""
+    ep["Links"] = [str(x) for x in cfg.get("Links") or []] or None
+    ep["DriverOpts"] = {str(k): str(v) for k, v in (cfg.get("DriverOpts") or {}).items()} or None
+
+
+def links_of(c: Container) -> list[tuple[str, str]]:
+    """(name, alias) of every link: ``--link`` and the endpoints' own ``Links``."""
+    out = [_link_parts(str(x)) for x in c.host_config.get("Links") or []]
+    for ep in (c.data["NetworkSettings"].get("Networks") or {}).values():
+        out += [_link_parts(str(x)) for x in ep.get("Links") or []]
+    return out
 
 
 def _link_parts(link: str) -> tuple[str, str]:

@@ -21,7 +21,9 @@ from cove.util.fs import atomic_write_json, read_json
 from cove.util.ids import new_id
 
 Json = dict[str, Any]
-_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+# dockerd takes any name ("test 01" included); only empty names, control characters and
+# "/" (it would break the /networks/{name} path) are refused here
+_NAME = re.compile(r"^[^/\x00-\x1f\x7f]+$")
 
 
 class NetworkOps(OverlayOps):

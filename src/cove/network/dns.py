@@ -99,6 +99,12 @@ class DnsServer:
         self._listeners[key] = lst
         asyncio.get_running_loop().add_reader(sock.fileno(), self._readable, lst)
 
+    def update_links(self, key: str, links: dict[str, str]) -> None:
+        """New link aliases for a running listener (a linked container came or went)."""
+        lst = self._listeners.get(key)
+        if lst is not None:
+            lst.links = links
+
     def close(self, key: str) -> None:
         lst = self._listeners.pop(key, None)
         if lst is not None:

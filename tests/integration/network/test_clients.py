@@ -34,6 +34,15 @@ def test_docker_py_networks_and_ports(daemon: Daemon) -> None:
         net.reload()
         assert [x["Name"] for x in net.attrs["Containers"].values()] == [web]
         assert name in [n.name for n in client.networks.list()]
+        # a MAC asked for on connect is the endpoint's, before and after a start
+        idle = client.containers.create("busybox", ["sleep", "60"], name=web + "-idle")
+        client.api.disconnect_container_from_network(idle.id, "bridge")
+        client.api.connect_container_to_network(idle.id, name, mac_address="02:42:ac:11:00:42")
+        idle.reload()
+        assert idle.attrs["NetworkSettings"]["Networks"][name]["MacAddress"] == "02:42:ac:11:00:42"
+        idle.start()
+        out = idle.exec_run(["cat", "/sys/class/net/eth0/address"]).output.decode().strip()
+        assert out == "02:42:ac:11:00:42"
     finally:
         for ctr in client.containers.list(all=True, filters={"name": web}):
             ctr.remove(force=True)

@@ -232,3 +232,39 @@ def test_dns_forwards_unknown_names_upstream(
         assert other_host.addr not in r.stdout  # the container asks 127.0.0.11 only
     finally:
         up.close()
+
+
+def test_endpoint_links_driver_opts_mac_and_spaced_names(daemon: Daemon) -> None:
+    # dockerd takes names with spaces; so does the API here
+    net = unique("net") + " two"
+    sub = free_subnet()
+    daemon.cove("network", "create", "--subnet", sub, net, check=True)
+    app, upstream, idle = unique("app"), unique("up"), unique("idle")
+    try:
+        info = json.loads(daemon.cove("network", "inspect", net, check=True).stdout)[0]
+        assert info["Name"] == net
+        # on a user-defined network a link is a DNS alias whose target may not exist yet
+        daemon.cove("run", "-d", "--network", net, "--link", f"{upstream}:bar", "--name", app,
+                    "busybox", "sleep", "60", check=True)  # fmt: skip
+        daemon.cove("run", "-d", "--network", net, "--name", upstream, "busybox", "sleep", "60",
+                    check=True)  # fmt: skip
+        ip = inspect(daemon, upstream)["NetworkSettings"]["Networks"][net]["IPAddress"]
+        r = daemon.cove("exec", app, "nslookup", "bar", "127.0.0.11")
+        assert ip in r.stdout, r.stdout + r.stderr
+        # connect with links and driver options on a created container: kept on the endpoint
+        daemon.cove("create", "--name", idle, "busybox", "sleep", "60", check=True)
+        daemon.cove("network", "connect", "--link", f"{upstream}:baz", "--driver-opt", "k=v",
+                    net, idle, check=True)  # fmt: skip
+        ep = inspect(daemon, idle)["NetworkSettings"]["Networks"][net]
+        assert ep["Links"] == [f"{upstream}:baz"] and ep["DriverOpts"] == {"k": "v"}
+        daemon.cove("network", "disconnect", "bridge", idle, check=True)
+        daemon.cove("start", idle, check=True)
+        r = daemon.cove("exec", idle, "nslookup", "baz", "127.0.0.11")
+        assert ip in r.stdout, r.stdout + r.stderr
+        # the linked container leaving takes the alias with it
+        daemon.cove("stop", "-t", "0", upstream, check=True)
+        r = daemon.cove("exec", idle, "nslookup", "baz", "127.0.0.11")
+        assert ip not in r.stdout
+    finally:
+        daemon.cove("rm", "-f", app, upstream, idle)
+        daemon.cove("network", "rm", net)
