@@ -12,7 +12,7 @@ APT_PEERS   := docker.io podman skopeo docker-registry etcd-server
 STAMP  := .work
 
 .PHONY: all deps deps-peers venv lint typecheck layers unit integration compat test test-all \
-        demo image bench clean help install docker-py-suite
+        demo image bench clean help install docker-py-suite oci-conformance
 
 all: venv
 
@@ -90,6 +90,11 @@ docker-py-suite: venv $(DOCKER_PY_SDIST)
 	bash scripts/docker-py-suite.sh $(DOCKER_PY_SDIST)
 
 test-all: test docker-py-suite
+
+# The OCI distribution-spec conformance suite (v1.0.1, Go, built from Debian's Go packages)
+# against `cove registry serve`; not part of `make test`.  See the script for its sources.
+oci-conformance: venv
+	bash scripts/oci-conformance.sh
 
 # busybox:latest, built here from Debian's busybox-static (no registry needed).
 image: venv

@@ -17,6 +17,7 @@ from cove.api.http import (
     json_lines,
     json_reply,
 )
+from cove.api.routes_registry import registry_auth
 from cove.engine.facade import EngineFacade, Json
 from cove.errors import InvalidArgument, NotImplementedYet
 
@@ -93,7 +94,7 @@ async def _pull(engine: EngineFacade, req: Request, image: str) -> Response:
         image,
         req.arg("tag") or None,
         req.arg("platform") or None,
-        req.headers.get("x-registry-auth"),
+        registry_auth(req),
     )
     if _inspect.isawaitable(result):
         result = await result

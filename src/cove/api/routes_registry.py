@@ -6,13 +6,17 @@ any facade: a daemon without them answers 501.
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 from cove.api.errors import error_line
 from cove.api.http import Handler, Request, Response, StreamReply, dump, json_reply
 from cove.engine.facade import EngineFacade
-from cove.errors import NotImplementedYet
+from cove.errors import InvalidArgument, NotImplementedYet
+
+SEARCH_LIMIT = 25  # dockerd's default when ``limit`` is absent or 0
 
 
 def _op(engine: EngineFacade, name: str) -> Any:
@@ -20,6 +24,38 @@ def _op(engine: EngineFacade, name: str) -> Any:
     if fn is None:
         raise NotImplementedYet(f"this daemon does not support {name.replace('_', ' ')}")
     return fn
+
+
+def registry_auth(req: Request) -> str | None:
+    """The ``X-Registry-Auth`` header when it is base64url JSON, else None (anonymous).
+
+    dockerd ignores a header it cannot decode on pull, push and search ("to increase
+    compatibility with the existing API") rather than failing the request, so cove does too.
+    """
+    header = (req.headers.get("x-registry-auth") or "").strip()
+    if not header:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(header + "=" * (-len(header) % 4))
+        data = json.loads(raw) if raw.strip() else {}
+    except ValueError:
+        return None
+    return header if isinstance(data, dict) else None
+
+
+async def _push_auth(req: Request) -> str | None:
+    """Push's header, or its old form: the auth config as the JSON body (docker-py sends
+    ``{}`` there when it has no credentials)."""
+    header = registry_auth(req)
+    if header is not None or req.headers.get("x-registry-auth"):
+        return header
+    try:
+        body = await req.json()
+    except InvalidArgument:  # not JSON: anonymous (dockerd would refuse the push)
+        return None
+    if not isinstance(body, dict) or not body:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(body).encode()).decode()
 
 
 async def stream_progress(progress: AsyncIterator[dict[str, Any]]) -> Response:
@@ -46,7 +82,7 @@ async def stream_progress(progress: AsyncIterator[dict[str, Any]]) -> Response:
 
 async def push(engine: EngineFacade, req: Request) -> Response:
     progress = _op(engine, "image_push")(
-        req.params["name"], req.arg("tag") or None, req.headers.get("x-registry-auth")
+        req.params["name"], req.arg("tag") or None, await _push_auth(req)
     )
     return await stream_progress(progress)
 
@@ -59,9 +95,9 @@ async def auth(engine: EngineFacade, req: Request) -> Response:
 async def search(engine: EngineFacade, req: Request) -> Response:
     result = await _op(engine, "image_search")(
         req.arg("term") or "",
-        req.integer("limit", 25),
+        req.integer("limit", 0) or SEARCH_LIMIT,
         req.filters(),
-        req.headers.get("x-registry-auth"),
+        registry_auth(req),
     )
     return json_reply(result)
 

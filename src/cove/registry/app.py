@@ -16,7 +16,7 @@ from cove.errors import InvalidArgument, NotFound
 from cove.oci.digest import validate
 from cove.registry.auth import Authorizer
 from cove.registry.http import Request, Response, json_response
-from cove.registry.storage import Storage
+from cove.registry.storage import TAG, Storage
 
 _ROUTE = re.compile(
     r"^/v2/(?P<name>.+?)/(?:(?P<uploads>blobs/uploads/?)(?P<uuid>[^/]*)|blobs/(?P<digest>[^/]+)"
@@ -31,6 +31,17 @@ _INDEX = (
     "application/vnd.docker.distribution.manifest.list.v2+json",
     "application/vnd.oci.image.index.v1+json",
 )
+
+
+def _names_a_manifest(ref: str) -> bool:
+    """A tag or a well-formed digest; anything else can name no manifest."""
+    if ":" not in ref:
+        return bool(TAG.match(ref))
+    try:
+        validate(ref)
+    except InvalidArgument:
+        return False
+    return True
 
 
 def error(status: int, code: str, message: str, detail: Any = None) -> Response:
@@ -111,6 +122,8 @@ class Registry:
         headers: dict[str, str] = {}
         if n:
             count = int(n) if n.isdigit() else 100
+            if count == 0:  # n=0 asks for an empty page (items[-1] below needs one)
+                return json_response(200, {**extra, key: []})
             if len(items) > count:
                 items = items[:count]
                 headers["Link"] = f'<{path}?n={count}&last={items[-1]}>; rel="next"'
@@ -266,6 +279,11 @@ class Registry:
 
     # --- manifests ------------------------------------------------------------------------
     async def manifest(self, req: Request, name: str, ref: str) -> Response:
+        if req.method in ("GET", "HEAD", "DELETE") and not _names_a_manifest(ref):
+            # The spec's answer for a manifest that is not there is 404 whatever the
+            # reference looks like (the conformance suite asks for ".INVALID_MANIFEST_NAME"),
+            # and distribution's router answers such a path 404 too.
+            return error(404, "MANIFEST_UNKNOWN", "manifest unknown", {"Tag": ref})
         if req.method in ("GET", "HEAD"):
             try:
                 digest, media_type = self.store.resolve(name, ref)
@@ -293,6 +311,10 @@ class Registry:
         return await self._put_manifest(req, name, ref)
 
     async def _put_manifest(self, req: Request, name: str, ref: str) -> Response:
+        if ":" not in ref and not TAG.match(ref):
+            # Checked before anything is stored: a bad tag must not leave an untagged
+            # manifest behind.
+            return error(400, "TAG_INVALID", "manifest tag did not match URI", {"Tag": ref})
         raw = await req.body.read(MAX_MANIFEST)
         digest = "sha256:" + hashlib.sha256(raw).hexdigest()
         if ":" in ref and validate(ref) != digest:

@@ -191,6 +191,8 @@ class Storage:
         repo = self._repo(name)
         tags_dir = os.path.join(repo, "_manifests", "tags")
         if ":" not in ref:
+            if not TAG.match(ref):  # never a path like ".." under tags/
+                raise NotFound("manifest unknown")
             try:
                 os.unlink(os.path.join(tags_dir, ref))
             except FileNotFoundError:
