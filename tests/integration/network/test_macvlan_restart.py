@@ -75,6 +75,41 @@ def test_macvlan_on_a_veth_parent(daemon: Daemon, veth_parent: tuple[str, str, s
     assert f"@{parent}" not in links
 
 
+def _kernel_has_8021q(parent: str) -> bool:
+    probe = f"{parent}.4094"
+    r = sh("ip", "link", "add", "link", parent, "name", probe, "type", "vlan", "id", "4094",
+           check=False)  # fmt: skip
+    sh("ip", "link", "del", probe, check=False)
+    return r.returncode == 0
+
+
+def test_macvlan_on_an_8021q_parent(daemon: Daemon, veth_parent: tuple[str, str, str]) -> None:
+    """``-o parent=eth1.10``: the VLAN link is made with the network and removed with it; a
+    kernel without 802.1q support gets a clear error and nothing is left behind."""
+    parent, _ns, sub = veth_parent
+    vlan, name, c = f"{parent}.10", unique("vlan"), unique("x")
+    args = ("network", "create", "-d", "macvlan", "--subnet", sub, "-o", f"parent={vlan}", name)
+    if not _kernel_has_8021q(parent):
+        r = daemon.cove(*args)
+        assert r.returncode == 1
+        assert f"failed to create the 802.1q parent {vlan}" in r.stderr
+        assert "Traceback" not in r.stderr
+        assert daemon.cove("network", "inspect", name).returncode == 1
+        assert f"{vlan}@" not in sh("ip", "-o", "link").stdout
+        pytest.skip("this kernel has no 802.1q (8021q) support: only the error path was checked")
+    daemon.cove(*args, check=True)
+    try:
+        assert f"{vlan}@{parent}" in sh("ip", "-o", "link").stdout
+        daemon.cove("run", "-d", "--network", name, "--name", c, "busybox", "sleep", "60",
+                    check=True)  # fmt: skip
+        out = daemon.cove("exec", c, "ip", "-o", "-4", "addr").stdout
+        assert sub.rsplit(".", 1)[0] + ".2/24" in out
+    finally:
+        daemon.cove("rm", "-f", c)
+        daemon.cove("network", "rm", name)
+    assert f"{vlan}@" not in sh("ip", "-o", "link").stdout
+
+
 @pytest.mark.slow
 def test_kill9_restart_rebuilds_rules() -> None:
     with running_daemon() as d:
