@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from cove.api.errors import error_line
-from cove.api.http import Handler, Request, Response, StreamReply, dump, json_reply
+from cove.api.http import Handler, Request, Response, json_lines, json_reply
 from cove.engine.facade import EngineFacade
 from cove.errors import InvalidArgument, NotImplementedYet
 
@@ -61,23 +61,10 @@ async def _push_auth(req: Request) -> str | None:
 async def stream_progress(progress: AsyncIterator[dict[str, Any]]) -> Response:
     """The first message decides the status line: an error before it is an HTTP error."""
     try:
-        first = await anext(progress)
+        first = [await anext(progress)]
     except StopAsyncIteration:
-        first = None
-
-    async def lines() -> AsyncIterator[bytes]:
-        if first is None:
-            return
-        yield dump(first)
-        try:
-            async for message in progress:
-                yield dump(message)
-        except Exception as exc:
-            yield dump(error_line(exc))
-        finally:
-            await progress.aclose()  # type: ignore[attr-defined]
-
-    return StreamReply(lines())
+        first = []
+    return json_lines(progress, first, error_line)
 
 
 async def push(engine: EngineFacade, req: Request) -> Response:
