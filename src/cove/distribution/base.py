@@ -1,16 +1,19 @@
 """Transports: where images come from and go to, behind two small Protocols.
 
-``pull``, ``push``, ``save`` and ``load`` are one copy (``cove.distribution.copy``) between
-an ``ImageSource`` and an ``ImageDestination``:
+``save`` and ``load`` are one copy (``cove.distribution.copy``) between an ``ImageSource``
+and an ``ImageDestination``:
 
 =========  =============================  ==============================
 operation  source                         destination
 =========  =============================  ==============================
 save       local store                    docker-archive (a tar stream)
 load       docker-archive / oci-archive   local store
-pull       registry (docker://)           local store
-push       local store                    registry
 =========  =============================  ==============================
+
+Registry pull and push (``cove.distribution.registry``) do not go through this copy: they
+download layers in parallel and unpack each as soon as the ones below it are in, and
+upload with existence checks and cross-repository mounts, which the one-layer-at-a-time
+copy has no place for.
 
 A source lists its images (exact config bytes, layer descriptors, names) and opens a
 layer's bytes on demand; a destination says which layers it already has (so they are not
