@@ -25,6 +25,8 @@ METRICS = [
     ("ul_mbps", "nc 100 MB over the underlay", "MB/s"),
     ("ovl_tcp", "TCP 1 GB over the overlay", "MB/s"),
     ("ul_tcp", "TCP 1 GB over the underlay", "MB/s"),
+    ("ovl_eff", "TCP over the overlay per CPU-second", "MB/cpu-s"),
+    ("ul_eff", "TCP over the underlay per CPU-second", "MB/cpu-s"),
     ("ovl_dns", "new name resolvable on other host", "ms"),
 ]
 MB = 100  # busybox nc manages ~50 MB/s here: 100 MB keeps the case to about a minute
@@ -54,26 +56,35 @@ sys.exit(1)
 
 # busybox nc moves data in small reads and writes, so it is the bottleneck on both paths; this
 # pair (1 MiB writes, run with nsenter in the same network namespaces) measures the path.
+# Both ends also report the CPU time they used (user + system: the kernel's work for the
+# path, softirqs included, runs in their context here), so MB per CPU-second tells the
+# paths' cost apart even when other load on the machine steals CPU from a run.
 _SINK = r"""
-import socket, sys
+import resource, socket, sys
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF); return r.ru_utime + r.ru_stime
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(1); print("ready", flush=True)
 while True:
     c, _ = s.accept()
+    t0 = cpu()
     while c.recv(1 << 20):
         pass
-    c.sendall(b"k"); c.close()
+    c.sendall(str(cpu() - t0).encode()); c.close()
 """
 _PUSH = r"""
-import socket, sys, time
+import resource, socket, sys, time
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF); return r.ru_utime + r.ru_stime
 buf = bytes(1 << 20)
 c = socket.create_connection((sys.argv[1], int(sys.argv[2])))
-t0 = time.monotonic()
+t0, c0 = time.monotonic(), cpu()
 for _ in range(1024):
     c.sendall(buf)
 c.shutdown(socket.SHUT_WR)
-c.recv(1)
-print(1024 / (time.monotonic() - t0))
+peer = float(c.recv(64))
+took, used = time.monotonic() - t0, cpu() - c0 + peer
+print(1024 / took, 1024 / max(used, 1e-3))
 """
 
 
@@ -87,14 +98,15 @@ def _sink(ns: str, port: int) -> subprocess.Popen[str]:
     return srv
 
 
-def _tcp_push(ns: str, ip: str, port: int) -> float:
+def _tcp_push(ns: str, ip: str, port: int) -> tuple[float, float]:
     r = subprocess.run(
         ["nsenter", f"--net={ns}", sys.executable, "-c", _PUSH, ip, str(port)],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     if r.returncode != 0:
         raise EngineError(f"tcp push failed: {r.stderr[-300:]}")
-    return float(r.stdout)
+    rate, eff = r.stdout.split()
+    return float(rate), float(eff)
 
 
 def _push(client: list[str]) -> float:
@@ -122,7 +134,7 @@ def case_overlay(eng: Engine, runs: int, warmup: int) -> dict[str, list[float]]:
     from tests.integration.overlay.cluster import cluster
 
     out: dict[str, list[float]] = {"ovl_mbps": [], "ul_mbps": [], "ovl_dns": []}
-    out["ovl_tcp"], out["ul_tcp"] = [], []
+    out["ovl_tcp"], out["ul_tcp"], out["ovl_eff"], out["ul_eff"] = [], [], [], []
     bb = "/bin/busybox"
     with cluster(2, ttl=5) as cl:
         a, b = cl.hosts
@@ -169,8 +181,10 @@ def case_overlay(eng: Engine, runs: int, warmup: int) -> dict[str, list[float]]:
                 o = _tcp_push(f"/proc/{pid}/ns/net", ip, 5002)
                 u = _tcp_push(f"/run/netns/{cl.host_ns[1]}", cl.host_addrs[0], 5003)
                 if i >= warmup:
-                    out["ovl_tcp"].append(o)
-                    out["ul_tcp"].append(u)
+                    out["ovl_tcp"].append(o[0])
+                    out["ul_tcp"].append(u[0])
+                    out["ovl_eff"].append(o[1])
+                    out["ul_eff"].append(u[1])
         finally:
             for srv in sinks:
                 srv.kill()

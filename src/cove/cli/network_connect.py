@@ -19,6 +19,7 @@ COMMAND = Command(
         Flag("alias", None, LIST, "Add network-scoped alias for the container"),
         Flag("driver-opt", None, LIST, "driver options for the network"),
         Flag("ip", None, STRING, 'IPv4 address (e.g., "172.30.100.104")'),
+        Flag("ip6", None, STRING, 'IPv6 address (e.g., "2001:db8::33")'),
         Flag("link", None, LIST, "Add link to another container"),
     ],
     min_args=2,
@@ -31,8 +32,9 @@ def run(ctx: Context, opts: Options, args: list[str]) -> int:
     driver_opts = dict(o.partition("=")[::2] for o in opts.many("driver-opt"))
     if driver_opts:
         ep["DriverOpts"] = driver_opts
-    if opts.text("ip"):
-        ep["IPAMConfig"] = {"IPv4Address": opts.text("ip")}
+    ipam = {"IPv4Address": opts.text("ip"), "IPv6Address": opts.text("ip6")}
+    if any(ipam.values()):
+        ep["IPAMConfig"] = {k: v for k, v in ipam.items() if v}
     ctx.client.post(
         f"/networks/{args[0]}/connect", body={"Container": args[1], "EndpointConfig": ep}
     )

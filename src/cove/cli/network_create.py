@@ -43,18 +43,59 @@ def _pairs(items: list[str]) -> dict[str, str]:
     return out
 
 
-def run(ctx: Context, opts: Options, args: list[str]) -> int:
+def _ipam_config(opts: Options) -> list[dict[str, Any]]:
+    """``--subnet`` entries with the ``--gateway``, ``--ip-range`` and ``--aux-address`` that
+    fall inside each, matched by address as the docker CLI does (so ``--subnet 10.1.0.0/24
+    --subnet fd00::/64 --gateway fd00::1`` gives the gateway to the IPv6 subnet)."""
+    import ipaddress
+
     subnets, gateways, ranges = opts.many("subnet"), opts.many("gateway"), opts.many("ip-range")
     if len(gateways) > len(subnets) or len(ranges) > len(subnets):
         raise StatusError(1, "Error: every ip-range or gateway must have a corresponding subnet")
-    config: list[dict[str, Any]] = []
-    for i, subnet in enumerate(subnets):
-        c: dict[str, Any] = {"Subnet": subnet}
-        if i < len(gateways):
-            c["Gateway"] = gateways[i]
-        if i < len(ranges):
-            c["IPRange"] = ranges[i]
-        config.append(c)
+
+    def net(text: str) -> Any:
+        try:
+            return ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            raise StatusError(1, f"Error: invalid CIDR address: {text}") from None
+
+    def addr(text: str) -> Any:
+        try:
+            return ipaddress.ip_address(text)
+        except ValueError:
+            raise StatusError(1, f"Error: invalid IP address: {text}") from None
+
+    config: list[dict[str, Any]] = [{"Subnet": s} for s in subnets]
+    nets = [net(s) for s in subnets]
+
+    def home(x: Any, what: str, text: str) -> dict[str, Any]:
+        """The config whose subnet holds ``x`` (an address, or a range: a network)."""
+        for c, n in zip(config, nets, strict=True):
+            if x.version == n.version and (x.subnet_of(n) if what == "range" else x in n):
+                return c
+        raise StatusError(1, f"Error: no matching subnet for {what} {text}")
+
+    for r in ranges:
+        c = home(net(r), "range", r)
+        if "IPRange" in c:
+            why = f"multiple ranges ({r}, {c['IPRange']}) on the same subnet ({c['Subnet']})"
+            raise StatusError(1, f"Error: cannot configure {why}")
+        c["IPRange"] = r
+    for g in gateways:
+        c = home(addr(g), "gateway", g)
+        if "Gateway" in c:
+            why = f"multiple gateways ({g}, {c['Gateway']}) for the same subnet ({c['Subnet']})"
+            raise StatusError(1, f"Error: cannot configure {why}")
+        c["Gateway"] = g
+    for aux in opts.many("aux-address"):
+        key, _, ip = aux.partition("=")
+        c = home(addr(ip), "aux-address", ip)
+        c.setdefault("AuxiliaryAddresses", {})[key] = ip
+    return config
+
+
+def run(ctx: Context, opts: Options, args: list[str]) -> int:
+    config = _ipam_config(opts)
     body = {
         "Name": args[0],
         "Driver": opts.text("driver") or "bridge",

@@ -40,6 +40,8 @@ _KEYS: dict[str, str] = {
     "bip": "bip",
     "bridge": "bridge",
     "fixed-cidr": "fixed_cidr",
+    "ipv6": "ipv6",
+    "fixed-cidr-v6": "fixed_cidr_v6",
     "default-address-pools": "default_address_pools",
     "userland-proxy": "userland_proxy",
     "live-restore": "live_restore",
@@ -77,6 +79,8 @@ class DaemonConfig:
     bip: str = ""
     bridge: str = ""
     fixed_cidr: str = ""
+    ipv6: bool = False
+    fixed_cidr_v6: str = ""
     default_address_pools: list[dict[str, Any]] = field(default_factory=list)
     userland_proxy: bool = False
     live_restore: bool = True

@@ -55,7 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-b", "--bridge", help="the default bridge ('none': no default bridge)")
     p.add_argument("--bip", help="default bridge address and prefix, e.g. 172.17.0.1/16")
     p.add_argument("--fixed-cidr", help="IPv4 range of the default bridge for containers")
-    for name in ("iptables", "ip-forward", "ip-masq", "icc", "userland-proxy"):
+    p.add_argument("--fixed-cidr-v6", help="IPv6 subnet of the default bridge (with --ipv6)")
+    for name in ("iptables", "ip-forward", "ip-masq", "icc", "userland-proxy", "ipv6"):
         p.add_argument(f"--{name}", type=_boolean, nargs="?", const=True, default=None)
     p.add_argument("--version", "-v", action="store_true", help="print the version and exit")
     return p
@@ -77,6 +78,8 @@ _FLAG_KEYS = {
     "bridge": "bridge",
     "bip": "bip",
     "fixed_cidr": "fixed-cidr",
+    "fixed_cidr_v6": "fixed-cidr-v6",
+    "ipv6": "ipv6",
     "iptables": "iptables",
     "ip_forward": "ip-forward",
     "ip_masq": "ip-masq",

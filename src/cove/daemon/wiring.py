@@ -82,6 +82,8 @@ def build_engine(cfg: DaemonConfig) -> Engine:
             bip=cfg.bip,
             bridge=cfg.bridge,
             fixed_cidr=cfg.fixed_cidr,
+            ipv6=cfg.ipv6,
+            fixed_cidr_v6=cfg.fixed_cidr_v6,
             default_address_pools=list(cfg.default_address_pools),
             userland_proxy=cfg.userland_proxy,
             cluster_store=cfg.cluster_store,

@@ -154,6 +154,11 @@ class EngineBase:
     def net_prepare(self, c: Container) -> None:
         """Addresses and host ports for a start; raises with Docker's words (port taken)."""
 
+    async def net_prepare_async(self, c: Container) -> None:
+        """``net_prepare`` after what needs slow I/O off the event loop (cluster-wide
+        addresses in the overlay's store); gives that back if it fails."""
+        self.net_prepare(c)
+
     async def net_attach(self, c: Container, pid: int) -> None:
         """Interfaces into the new namespace of ``pid``; releases everything on failure."""
 

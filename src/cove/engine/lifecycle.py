@@ -173,7 +173,7 @@ class LifecycleOps(VolumeOps):
         bundle = self.paths.bundle(c.id)
         await self._runtime_forgotten(c)
         try:
-            self.net_prepare(c)  # addresses and host ports: a taken port fails here
+            await self.net_prepare_async(c)  # addresses and host ports: a taken port fails here
         except CoveError as e:
             self._start_failed(c, e.message)
             raise

@@ -9,6 +9,7 @@ from cove.engine.netendpoints import (
     PREDEFINED,
     EndpointOps,
     Json,
+    check_ipam_request,
     empty_endpoint,
     log,
     next_ifname,
@@ -37,6 +38,7 @@ class ConnectOps(EndpointOps):
         if n["Name"] in nets:
             raise Forbidden(f"endpoint with name {c.name} already exists in network {n['Name']}")
         ipam_cfg = cfg.get("IPAMConfig") or None
+        check_ipam_request(n, ipam_cfg)
         ep = empty_endpoint(list(cfg.get("Aliases") or []) or None, ipam_cfg)
         ep["NetworkID"] = n["Id"]
         ep["MacAddress"] = str(cfg.get("MacAddress") or "")

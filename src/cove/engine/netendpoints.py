@@ -56,7 +56,8 @@ def empty_endpoint(aliases: list[str] | None = None, ipam_cfg: Json | None = Non
     }
 
 
-_TOP = ("EndpointID", "Gateway", "IPAddress", "IPPrefixLen", "MacAddress")
+_TOP = ("EndpointID", "Gateway", "IPAddress", "IPPrefixLen", "MacAddress", "GlobalIPv6Address",
+        "GlobalIPv6PrefixLen", "IPv6Gateway")  # fmt: skip
 
 
 class EndpointOps(EngineBase):
@@ -95,9 +96,10 @@ class EndpointOps(EngineBase):
         opts = dict(n.get("Options") or {})
         if (n.get("_cove") or {}).get("created_parent"):
             opts["cove.created_parent"] = "true"
+        cfg6 = _ipv6_config(n) or {}
         return NetConfig(
             n["Id"], n["Name"], n["Driver"], cfg.get("Subnet", ""), cfg.get("Gateway", ""),
-            opts, bool(n.get("Internal")),
+            opts, bool(n.get("Internal")), cfg6.get("Subnet", ""), cfg6.get("Gateway", ""),
         )  # fmt: skip
 
     def _records_path(self, n: Json) -> str:
@@ -131,10 +133,7 @@ class EndpointOps(EngineBase):
             eps: Json = ((body.get("NetworkingConfig") or {}).get("EndpointsConfig")) or {}
             want = eps.get(mode) or eps.get(n["Name"]) or eps.get(n["Id"]) or {}
             ipam_cfg = want.get("IPAMConfig") or None
-            if ipam_cfg and ipam_cfg.get("IPv4Address") and n["Name"] == "bridge":
-                raise InvalidArgument(
-                    "user specified IP address is supported on user defined networks only"
-                )
+            check_ipam_request(n, ipam_cfg)
             ep = empty_endpoint(list(want.get("Aliases") or []) or None, ipam_cfg)
             ep["NetworkID"] = n["Id"]
             ep["MacAddress"] = str(want.get("MacAddress") or "")
@@ -166,12 +165,13 @@ class EndpointOps(EngineBase):
         return settings, warnings
 
     # --- start ----------------------------------------------------------------------------
-    def _used_ips(self, n: Json) -> list[str]:
+    def _used_ips(self, n: Json, key: str = "IPAddress") -> list[str]:
+        """Addresses held on ``n``: ``key`` is IPAddress or GlobalIPv6Address."""
         out = []
         for c in self.containers.values():
             ep = (c.data["NetworkSettings"].get("Networks") or {}).get(n["Name"])
-            if ep and ep.get("IPAddress"):
-                out.append(ep["IPAddress"])
+            if ep and ep.get(key):
+                out.append(ep[key])
         return out
 
     def _attached(self, c: Container, strict: bool = False) -> list[tuple[Json, Json]]:
@@ -199,8 +199,17 @@ class EndpointOps(EngineBase):
         cfg = (n["IPAM"]["Config"] or [{}])[0]
         pool = ipam.Pool.from_config(cfg["Subnet"], cfg.get("Gateway", ""), cfg.get("IPRange", ""))
         want = str((ep.get("IPAMConfig") or {}).get("IPv4Address") or "")
+        cfg6 = _ipv6_config(n)
         try:
             ip = pool.allocate(self._used_ips(n), want, n["Name"])
+            v6: tuple[str, int, str] = ("", 0, "")
+            if cfg6 is not None:
+                pool6 = ipam.Pool.from_config(
+                    cfg6["Subnet"], cfg6.get("Gateway", ""), cfg6.get("IPRange", "")
+                )
+                want6 = str((ep.get("IPAMConfig") or {}).get("IPv6Address") or "")
+                ip6 = pool6.allocate(self._used_ips(n, "GlobalIPv6Address"), want6, n["Name"])
+                v6 = (str(ip6), pool6.subnet.prefixlen, str(pool6.gateway))
         except Conflict as e:
             raise Conflict(f"failed to set up container networking: {e.message}") from None
         # a MAC asked for on the endpoint (create or connect) outlives stops, as in Docker
@@ -215,6 +224,9 @@ class EndpointOps(EngineBase):
             IPAddress=str(ip),
             IPPrefixLen=pool.subnet.prefixlen,
             MacAddress=(mac or c.config.get("MacAddress") or "") if index == 0 else mac,
+            GlobalIPv6Address=v6[0],
+            GlobalIPv6PrefixLen=v6[1],
+            IPv6Gateway=v6[2],
         )
         if not ep["MacAddress"]:
             ep["MacAddress"] = ipam.mac_for(ip)
@@ -283,6 +295,8 @@ class EndpointOps(EngineBase):
         return Endpoint(
             ep["EndpointID"], ifname, veth_name(c.id, n["Id"]), ep["IPAddress"],
             int(ep["IPPrefixLen"]), "" if n.get("Internal") else ep["Gateway"], ep["MacAddress"],
+            ep.get("GlobalIPv6Address") or "", int(ep.get("GlobalIPv6PrefixLen") or 0),
+            "" if n.get("Internal") else ep.get("IPv6Gateway") or "",
         )  # fmt: skip
 
     async def _publish(self, c: Container, netns: str | None) -> None:
@@ -312,6 +326,8 @@ class EndpointOps(EngineBase):
             ep = (c.data["NetworkSettings"].get("Networks") or {}).get(n["Name"])
             if ep and ep.get("IPAddress"):
                 entries.append((ep["IPAddress"], list(ep.get("DNSNames") or [c.name])))
+            if ep and ep.get("GlobalIPv6Address"):  # AAAA: a line of its own, same names
+                entries.append((ep["GlobalIPv6Address"], list(ep.get("DNSNames") or [c.name])))
         path = self._records_path(n)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         write_records(path, entries)
@@ -400,13 +416,13 @@ class EndpointOps(EngineBase):
         ns = c.data["NetworkSettings"]
         desired = c.private.get("DesiredMacs") or {}
         for n, ep in self._attached(c):
-            for k in ("EndpointID", "Gateway", "IPAddress"):
+            for k in ("EndpointID", "Gateway", "IPAddress", "GlobalIPv6Address", "IPv6Gateway"):
                 ep[k] = ""
             ep["MacAddress"] = str(desired.get(n["Id"]) or "")
-            ep["IPPrefixLen"] = 0
+            ep["IPPrefixLen"] = ep["GlobalIPv6PrefixLen"] = 0
             ep["DNSNames"] = None
         for k in _TOP:
-            ns[k] = 0 if k == "IPPrefixLen" else ""
+            ns[k] = 0 if k.endswith("PrefixLen") else ""
         ns.update(Ports={}, SandboxKey="", SandboxID="", Bridge="")
         self._ports.release(c.id)
         c.private.pop("NetIfs", None)
@@ -443,6 +459,8 @@ class EndpointOps(EngineBase):
             dom = str(c.config.get("Domainname") or "")
             names = f"{host}.{dom} {host}" if dom else host
             out.append(f"{names}:{attached[0][1]['IPAddress']}")
+            if attached[0][1].get("GlobalIPv6Address"):
+                out.append(f"{names}:{attached[0][1]['GlobalIPv6Address']}")
         for link in c.host_config.get("Links") or []:
             name, alias = _link_parts(str(link))
             with contextlib.suppress(NotFound):
@@ -475,6 +493,27 @@ def user_defined(hc: Json) -> bool:
     """Whether the network mode names a user-defined network (links are DNS aliases there)."""
     mode = str(hc.get("NetworkMode") or "default")
     return mode not in ("default", "bridge", "host", "none") and not mode.startswith("container:")
+
+
+def check_ipam_request(n: Json, ipam_cfg: Json | None) -> None:
+    """An endpoint's requested addresses, checked as dockerd does at create and connect."""
+    if not ipam_cfg:
+        return
+    v4, v6 = str(ipam_cfg.get("IPv4Address") or ""), str(ipam_cfg.get("IPv6Address") or "")
+    if (v4 or v6) and n["Name"] == "bridge":
+        raise InvalidArgument(
+            "user specified IP address is supported on user defined networks only"
+        )
+    ipam.check_requested(v4, v6)
+
+
+def _ipv6_config(n: Json) -> Json | None:
+    """The IPv6 ``IPAM.Config`` entry of a network with EnableIPv6 (else None: dockerd keeps
+    an IPv6 subnet given without it, and gives nobody an address from it)."""
+    if not n.get("EnableIPv6"):
+        return None
+    found = ipam.family_config(n["IPAM"]["Config"] or [], 6)
+    return dict(found) if found is not None else None
 
 
 def set_endpoint_options(ep: Json, cfg: Json) -> None:

@@ -88,7 +88,7 @@ class NetworkOps(OverlayOps):
         cur = next((n for n in self.networks.values() if n["Name"] == "bridge"), None)
         if o.bip:
             gw, _, plen = o.bip.partition("/")
-            subnet = str(ipam.parse_subnet(f"{gw}/{plen or 24}"))
+            subnet = str(ipam.parse_subnet4(f"{gw}/{plen or 24}"))
         elif cur is not None and cur["IPAM"]["Config"]:
             subnet = cur["IPAM"]["Config"][0]["Subnet"]
             gw = cur["IPAM"]["Config"][0]["Gateway"]
@@ -99,7 +99,7 @@ class NetworkOps(OverlayOps):
             if found is None:
                 raise InvalidArgument(f"bridge {name} has no IPv4 address; give bip as well")
             gw = found[0]
-            subnet = str(ipam.parse_subnet(f"{gw}/{found[1]}"))
+            subnet = str(ipam.parse_subnet4(f"{gw}/{found[1]}"))
         else:
             net = ipam.pick_subnet(ipam.pools_from_config(o.default_address_pools), _proc_routes())
             subnet, gw = str(net), str(next(net.hosts()))
@@ -114,9 +114,16 @@ class NetworkOps(OverlayOps):
             "com.docker.network.bridge.name": name,
             "com.docker.network.driver.mtu": str(o.mtu or 1500),
         }
+        configs = [cfg]
+        if o.ipv6 and o.fixed_cidr_v6:  # dockerd's --ipv6 --fixed-cidr-v6
+            pool6 = ipam.Pool.from_config(o.fixed_cidr_v6)
+            if pool6.version != 6:
+                raise InvalidArgument(f"invalid fixed-cidr-v6 {o.fixed_cidr_v6}")
+            configs.append({"Subnet": str(pool6.subnet), "Gateway": str(pool6.gateway)})
         if cur is None:
-            cur = self._new_record("bridge", "bridge", [cfg], options, {}, False)
-        cur["IPAM"]["Config"] = [cfg]
+            cur = self._new_record("bridge", "bridge", configs, options, {}, False)
+        cur["IPAM"]["Config"] = configs
+        cur["EnableIPv6"] = o.ipv6
         cur["Options"] = options
         self._save_network(cur)
 
@@ -136,6 +143,7 @@ class NetworkOps(OverlayOps):
     def network_inspect(self, ref: str, verbose: bool = False) -> Json:
         n = {k: v for k, v in self._by_name(ref).items() if k != "_cove"}
         n["Containers"] = self._containers_of(n)
+        n["Containers"].update(self._remote_endpoints(n))  # overlay: other hosts' endpoints
         return n
 
     def _containers_of(self, n: Json) -> Json:
@@ -150,7 +158,11 @@ class NetworkOps(OverlayOps):
                     "IPv4Address": (
                         f"{ep['IPAddress']}/{ep['IPPrefixLen']}" if ep.get("IPAddress") else ""
                     ),
-                    "IPv6Address": "",
+                    "IPv6Address": (
+                        f"{ep['GlobalIPv6Address']}/{ep['GlobalIPv6PrefixLen']}"
+                        if ep.get("GlobalIPv6Address")
+                        else ""
+                    ),
                 }
         return out
 
@@ -179,23 +191,36 @@ class NetworkOps(OverlayOps):
                 raise Forbidden(f'only one instance of "{driver}" network is allowed')
             raise NotFound(f'plugin "{driver}" not found')
         options = {str(k): str(v) for k, v in (body.get("Options") or {}).items()}
-        ipam_cfg = [dict(c) for c in ((body.get("IPAM") or {}).get("Config") or [])]
-        ipam_cfg = [c for c in ipam_cfg if c.get("Subnet") or c.get("Gateway")]
+        # one pool per family, IPv4 first (dockerd's order); an IPv6 subnet without
+        # EnableIPv6 is kept but unused, as dockerd does
+        cfg, cfg6 = ipam.split_configs((body.get("IPAM") or {}).get("Config") or [])
+        ipv6 = bool(body.get("EnableIPv6"))
+        if ipv6 and cfg6 is None:
+            raise Forbidden(ipam.NO_IPV6_POOL)
         used = [ipam.parse_subnet(c["Subnet"]) for n in self.networks.values()
                 for c in n["IPAM"]["Config"] or [] if c.get("Subnet")]  # fmt: skip
-        if not ipam_cfg:
+        if cfg is None:
             avoid = used + await self._net_call(_host_routes)
             pools = ipam.pools_from_config(self.net_options.default_address_pools)
             net = ipam.pick_subnet(pools, avoid)
-            ipam_cfg = [{"Subnet": str(net), "Gateway": str(next(net.hosts()))}]
-        cfg = ipam_cfg[0]
+            cfg = {"Subnet": str(net), "Gateway": str(next(net.hosts()))}
         pool = ipam.Pool.from_config(
             cfg.get("Subnet") or "", cfg.get("Gateway") or "", cfg.get("IPRange") or ""
         )
         cfg["Subnet"], cfg["Gateway"] = str(pool.subnet), str(pool.gateway)
-        for other in used:
-            if other.overlaps(pool.subnet):
-                raise Forbidden("Pool overlaps with other one on this address space")
+        if ipam.overlaps(pool.subnet, used):
+            raise Forbidden("Pool overlaps with other one on this address space")
+        configs = [cfg]
+        if cfg6 is not None:
+            pool6 = ipam.Pool.from_config(
+                cfg6["Subnet"], cfg6.get("Gateway", ""), cfg6.get("IPRange", "")
+            )
+            cfg6["Subnet"] = str(pool6.subnet)
+            if ipv6:
+                cfg6["Gateway"] = str(pool6.gateway)
+                if ipam.overlaps(pool6.subnet, used):
+                    raise Forbidden("Pool overlaps with other one on this address space")
+            configs.append(cfg6)
         if driver == "bridge":
             br = options.get("com.docker.network.bridge.name")
             if br and any(
@@ -206,12 +231,13 @@ class NetworkOps(OverlayOps):
         n = self._new_record(
             name,
             driver,
-            [cfg],
+            configs,
             options,
             {str(k): str(v) for k, v in (body.get("Labels") or {}).items()},
             bool(body.get("Internal")),
             bool(body.get("Attachable")),
         )
+        n["EnableIPv6"] = ipv6
         if driver == "macvlan":
             parent = options.get("parent", "")
             if parent and "." in parent and await self._net_call(_missing_link, parent):
@@ -287,19 +313,19 @@ def _missing_link(name: str) -> bool:
     return netlink.index(name) is None
 
 
-def _host_routes() -> list[ipam.Net]:
+def _host_routes() -> list[ipam.Net4]:
     from cove.network import netlink
 
     return netlink.host_routes()
 
 
-def _proc_routes() -> list[ipam.Net]:
+def _proc_routes() -> list[ipam.Subnet]:
     """The host's IPv4 routes from /proc (no netlink at daemon start)."""
     import ipaddress
     import socket
     import struct
 
-    out = []
+    out: list[ipam.Subnet] = []
     try:
         with open("/proc/net/route") as f:
             next(f)

@@ -7,6 +7,10 @@ expire) and runs one watch over ``/cove/``: remote endpoints become forwarding/n
 entries on the VXLAN device and lines in the network's DNS record file, so names resolve on
 every host.  When etcd is unreachable nothing already programmed is touched (containers stay
 connected); changes that need the store fail with ``Unavailable``.
+
+Every store request is a network round trip: it runs on the cluster's own small thread pool,
+never on the event loop, so a slow or frozen etcd stalls only the operations that need it
+(and cannot use up the default executor other engine work runs on).
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ import contextlib
 import ipaddress
 import json
 import os
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from cove.engine.netconnect import ConnectOps
 from cove.engine.netendpoints import Json, log
@@ -29,10 +35,13 @@ from cove.network.overlay.driver import (
     VNI_OPTION,
     GatewayBridge,
     OverlayDriver,
+    bridge_name,
     vni_for,
 )
+from cove.network.overlay.vxlan import VXLAN_PORT
 
 DEFAULT_TTL = 20
+T = TypeVar("T")
 
 
 class _Cluster:
@@ -46,6 +55,13 @@ class _Cluster:
         self.mine: dict[str, dict[str, str]] = {}  # container id -> key -> value
         self.task: asyncio.Task[None] | None = None
         self.stopping = False
+        # (container id, network id) -> address taken in the store, not yet in the record
+        self.reserved: dict[tuple[str, str], str] = {}
+        self.pool = ThreadPoolExecutor(4, thread_name_prefix="cove-etcd")
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` (a blocking store request) off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
 
 
 class OverlayOps(ConnectOps):
@@ -137,9 +153,9 @@ class OverlayOps(ConnectOps):
         n["Scope"] = "global"
         n["Options"][VNI_OPTION] = str(vni_for(n["Id"]))
         # the name is claimed first, atomically: two hosts creating "appnet" at once get one
-        if not await asyncio.to_thread(cl.etcd.create, S.name_key(name), n["Id"]):
+        if not await cl.call(cl.etcd.create, S.name_key(name), n["Id"]):
             raise Conflict(f"network with name {name} already exists")
-        await asyncio.to_thread(cl.etcd.create, S.net_key(n["Id"]), json.dumps(n))
+        await cl.call(cl.etcd.create, S.net_key(n["Id"]), json.dumps(n))
         self._adopt(n)
         self.bus.emit("network", "create", n["Id"], {"name": name, "type": "overlay"})
         return {"Id": n["Id"], "Warning": ""}
@@ -151,9 +167,9 @@ class OverlayOps(ConnectOps):
                 f"error while removing network: network {n['Name']} id {n['Id']} has active "
                 "endpoints"
             )
-        await asyncio.to_thread(cl.etcd.delete, S.net_key(n["Id"]))
-        await asyncio.to_thread(cl.etcd.delete, S.ip_key(n["Id"], ""), True)
-        await asyncio.to_thread(cl.etcd.delete, S.name_key(n["Name"]))
+        await cl.call(cl.etcd.delete, S.net_key(n["Id"]))
+        await cl.call(cl.etcd.delete, S.ip_key(n["Id"], ""), True)
+        await cl.call(cl.etcd.delete, S.name_key(n["Name"]))
 
     def _adopt(self, n: Json) -> None:
         if n["Id"] not in self.networks:
@@ -162,27 +178,88 @@ class OverlayOps(ConnectOps):
             self._save_network(n)
 
     # --- addresses and endpoint records ---------------------------------------------------
-    def _allocate(self, c: Container, n: Json, ep: Json, index: int) -> None:
-        if n["Driver"] != "overlay":
-            super()._allocate(c, n, ep, index)
-            return
+    # An overlay address is taken cluster-wide (an etcd transaction) before the synchronous
+    # allocation runs: ``net_prepare_async`` (start) and ``_connect_locked`` (connect) reserve
+    # it off the event loop, ``_allocate`` then only records it, and a failure in between
+    # gives the reservation back.
+    async def _reserve(self, c: Container, n: Json, want: str) -> str:
         cl = self._leased()
+        key = (c.id, n["Id"])
+        if key in cl.reserved:
+            return cl.reserved[key]
         cfg = n["IPAM"]["Config"][0]
         pool = ipam.Pool.from_config(cfg["Subnet"], cfg.get("Gateway", ""), cfg.get("IPRange", ""))
-        want = str((ep.get("IPAMConfig") or {}).get("IPv4Address") or "")
-        used = set(self._used_ips(n)) | cl.view.ips.get(n["Id"], set())
+        lost: set[str] = set()  # taken by another host between our view and the store
         while True:
+            # recomputed each round: other starts may have reserved while this one waited
+            used = set(self._used_ips(n)) | cl.view.ips.get(n["Id"], set()) | lost
+            used |= {ip for (_c, net), ip in cl.reserved.items() if net == n["Id"]}
             try:
                 ip = str(pool.allocate(sorted(used), want, n["Name"]))
             except Conflict as e:
                 raise Conflict(f"failed to set up container networking: {e.message}") from None
-            # runs on the loop, but it is one small request to the store
-            if cl.etcd.create(S.ip_key(n["Id"], ip), cl.vtep, cl.lease):
-                cl.mine.setdefault(c.id, {})[S.ip_key(n["Id"], ip)] = cl.vtep
+            if await cl.call(cl.etcd.create, S.ip_key(n["Id"], ip), cl.vtep, cl.lease):
                 break
             if want:
                 raise Conflict("failed to set up container networking: Address already in use")
-            used.add(ip)
+            lost.add(ip)
+        cl.reserved[key] = ip
+        cl.mine.setdefault(c.id, {})[S.ip_key(n["Id"], ip)] = cl.vtep
+        return ip
+
+    async def _unreserve(self, c: Container, taken: list[tuple[str, str]]) -> None:
+        """Give back addresses reserved for a start or connect that failed; never raises."""
+        cl = self._cl
+        if cl is None:
+            return
+        for net_id, ip in taken:
+            cl.reserved.pop((c.id, net_id), None)
+            key = S.ip_key(net_id, ip)
+            mine = cl.mine.get(c.id, {})
+            if mine.pop(key, None) is None:
+                continue
+            if not mine:
+                cl.mine.pop(c.id, None)
+            try:
+                await cl.call(cl.etcd.delete, key)
+            except Unavailable as e:  # it goes with the lease, or at the next session
+                log.warning("container %s: releasing %s: %s", c.id[:12], ip, e)
+
+    async def net_prepare_async(self, c: Container) -> None:
+        taken: list[tuple[str, str]] = []
+        try:
+            if self._cl is not None:
+                for n, ep in self._attached(c):
+                    if n["Driver"] == "overlay":
+                        want = str((ep.get("IPAMConfig") or {}).get("IPv4Address") or "")
+                        taken.append((n["Id"], await self._reserve(c, n, want)))
+            self.net_prepare(c)
+        except BaseException:
+            await self._unreserve(c, taken)
+            raise
+
+    async def _connect_locked(self, c: Container, n: Json, cfg: Json) -> None:
+        nets = c.data["NetworkSettings"].get("Networks") or {}
+        running = c.state.get("Running") and c.state.get("Pid")
+        if n["Driver"] != "overlay" or self._cl is None or not running or n["Name"] in nets:
+            await super()._connect_locked(c, n, cfg)
+            return
+        want = str((cfg.get("IPAMConfig") or {}).get("IPv4Address") or "")
+        ip = await self._reserve(c, n, want)
+        try:
+            await super()._connect_locked(c, n, cfg)
+        except BaseException:
+            await self._unreserve(c, [(n["Id"], ip)])
+            raise
+
+    def _allocate(self, c: Container, n: Json, ep: Json, index: int) -> None:
+        if n["Driver"] != "overlay":
+            super()._allocate(c, n, ep, index)
+            return
+        cl = self._cluster()
+        ip = cl.reserved.pop((c.id, n["Id"]), None)
+        if ip is None:  # every caller reserves first; a new path that does not is a bug
+            raise Unavailable(f"no address was reserved in the cluster store for {c.name}")
         # the base allocation then takes exactly the address reserved in the store
         saved = ep.get("IPAMConfig")
         ep["IPAMConfig"] = {"IPv4Address": ip}
@@ -190,6 +267,25 @@ class OverlayOps(ConnectOps):
             super()._allocate(c, n, ep, index)
         finally:
             ep["IPAMConfig"] = saved
+
+    def _remote_endpoints(self, n: Json) -> Json:
+        """``network inspect``'s entries for the endpoints on other hosts, as Docker showed
+        them with a cluster store: no local container to key them by, so ``ep-<endpoint
+        id>``, with the container's name, endpoint id, MAC and address from the store."""
+        cl = self._cl
+        if cl is None or n["Driver"] != "overlay":
+            return {}
+        prefix = ipam.parse_subnet(n["IPAM"]["Config"][0]["Subnet"]).prefixlen
+        return {
+            "ep-" + r.id: {
+                "Name": r.container,
+                "EndpointID": r.id,
+                "MacAddress": r.mac,
+                "IPv4Address": f"{r.ip}/{prefix}",
+                "IPv6Address": "",
+            }
+            for r in sorted(cl.view.remote(n["Id"], cl.vtep), key=lambda r: r.container)
+        }
 
     def _records_of(self, c: Container) -> dict[str, str]:
         cl = self._cl
@@ -216,10 +312,10 @@ class OverlayOps(ConnectOps):
             return
         try:
             for k in have.keys() - want.keys():
-                await asyncio.to_thread(cl.etcd.delete, k)
+                await cl.call(cl.etcd.delete, k)
             for k, v in want.items():
                 if have.get(k) != v:
-                    await asyncio.to_thread(cl.etcd.put, k, v, cl.lease)
+                    await cl.call(cl.etcd.put, k, v, cl.lease)
         except Unavailable as e:
             log.warning("container %s: %s (republished when the store is back)", c.id[:12], e)
             return
@@ -264,6 +360,13 @@ class OverlayOps(ConnectOps):
         if cl is not None and cl.driver.gw is not None and cl.driver.gw.taken:
             gw = cl.driver.gw
             plan.bridges.append(firewall.BridgeRules(gw.name, str(gw.subnet), icc=False))
+        if cl is not None:
+            # nothing on the overlay path is NATed or filtered by state: conntrack on it
+            # would only cost a lookup per packet (VXLAN and, via br_netfilter, every frame)
+            ov = sorted(
+                bridge_name(k) for k, n in self.networks.items() if n["Driver"] == "overlay"
+            )
+            plan.notrack = firewall.NoTrack(cl.vtep, VXLAN_PORT, tuple(ov))
         return plan
 
     # --- the store connection -------------------------------------------------------------
@@ -289,7 +392,8 @@ class OverlayOps(ConnectOps):
                     await cl.task
             if cl.lease and not running:
                 with contextlib.suppress(CoveError):  # the host leaves: its records go now
-                    await asyncio.to_thread(cl.etcd.revoke, cl.lease)
+                    await cl.call(cl.etcd.revoke, cl.lease)
+            cl.pool.shutdown(wait=False)
             if not running:
                 from cove.network import netlink
 

@@ -42,15 +42,15 @@ async def run_cluster(eng: OverlayOps, cl: _Cluster) -> None:
 
 async def _session(eng: OverlayOps, cl: _Cluster) -> None:
     etcd = cl.etcd
-    lease = await asyncio.to_thread(etcd.grant, cl.ttl)
+    lease = await cl.call(etcd.grant, cl.ttl)
     host = json.dumps({"vtep": cl.vtep})
-    await asyncio.to_thread(etcd.put, S.host_key(cl.vtep), host, lease)
+    await cl.call(etcd.put, S.host_key(cl.vtep), host, lease)
     cl.lease = lease
     # a new lease: every local record again (the old ones expired with the old lease)
     cl.mine.clear()
     for c in list(eng.containers.values()):
         await eng._sync_records(c, eng._records_of(c))
-    kvs, rev = await asyncio.to_thread(etcd.get_prefix, S.ROOT)
+    kvs, rev = await cl.call(etcd.get_prefix, S.ROOT)
     view = S.View()
     view.load(kvs)
     stale = set(eng.networks) - set(view.networks)
@@ -81,7 +81,7 @@ async def _session(eng: OverlayOps, cl: _Cluster) -> None:
         while True:
             await asyncio.sleep(max(cl.ttl / 3, 0.5))
             try:
-                left = await asyncio.to_thread(etcd.keepalive, lease)
+                left = await cl.call(etcd.keepalive, lease)
             except Unavailable as e:
                 log.warning("cluster store keepalive: %s", e)
                 continue  # keep trying until the lease would have expired anyway

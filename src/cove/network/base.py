@@ -19,10 +19,16 @@ class NetConfig:
     gateway: str
     options: dict[str, str] = field(default_factory=dict)
     internal: bool = False
+    subnet6: str = ""  # only when the network has EnableIPv6
+    gateway6: str = ""
 
     @property
     def prefix(self) -> int:
         return int(self.subnet.partition("/")[2] or 0)
+
+    @property
+    def prefix6(self) -> int:
+        return int(self.subnet6.partition("/")[2] or 0)
 
     @property
     def ifname(self) -> str:
@@ -41,6 +47,9 @@ class Endpoint:
     prefix: int
     gateway: str
     mac: str
+    ip6: str = ""  # "" on a network without IPv6
+    prefix6: int = 0
+    gateway6: str = ""
 
 
 class Driver(Protocol):
@@ -70,6 +79,8 @@ class NetOptions:
     bip: str = ""
     bridge: str = ""  # "" = cove0; "none" = no default bridge
     fixed_cidr: str = ""
+    ipv6: bool = False  # the default bridge's EnableIPv6
+    fixed_cidr_v6: str = ""  # and its IPv6 subnet
     default_address_pools: list[dict[str, object]] = field(default_factory=list)
     userland_proxy: bool = False  # accepted; ports are always kernel NAT
     mtu: int = 0

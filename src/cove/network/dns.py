@@ -2,9 +2,10 @@
 
 One UDP socket per container, created inside the container's namespace (``nsutil``) and
 served by the daemon's event loop.  Names are looked up in the plain per-network record
-files the engine writes (``ip name alias...`` lines, re-read when their mtime changes) plus
-the container's own ``--link`` aliases; anything else is relayed unchanged to the upstream
-resolvers (the container's ``--dns``, the daemon's ``dns``, or the host's resolv.conf).
+files the engine writes (``ip name alias...`` lines, an IPv6 address on a line of its own,
+so A and AAAA come from one table; re-read when their mtime changes) plus the container's
+own ``--link`` aliases; anything else is relayed unchanged to the upstream resolvers (the
+container's ``--dns``, the daemon's ``dns``, or the host's resolv.conf).
 What a closed listener leaves behind: nothing (its socket dies with the namespace anyway).
 """
 

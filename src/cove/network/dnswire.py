@@ -1,5 +1,5 @@
-"""The few pieces of the DNS wire format the embedded server needs (RFC 1035): read the
-question of a query, build an answer of A records or an error.  Pure."""
+"""The few pieces of the DNS wire format the embedded server needs (RFC 1035, RFC 3596):
+read the question of a query, build an answer of A or AAAA records or an error.  Pure."""
 
 from __future__ import annotations
 
@@ -52,14 +52,17 @@ def parse_query(data: bytes) -> Question | None:
 def answer(
     query: bytes, q: Question, ips: list[str], rcode: int = NOERROR, ttl: int = 600
 ) -> bytes:
-    """A response echoing the question, with an A record per address."""
-    records = [ip for ip in ips if q.qtype == TYPE_A]
+    """A response echoing the question, with a record per address of the asked type (A for
+    IPv4, AAAA for IPv6); a name with addresses of the other family only gets an empty
+    NOERROR answer, so the client does not look further."""
+    want = {TYPE_A: 4, TYPE_AAAA: 6}.get(q.qtype)
+    records = [a for a in map(ipaddress.ip_address, ips) if a.version == want]
     flags = 0x8000 | 0x0400 | (q.flags & 0x0100) | 0x0080 | rcode  # QR AA RD RA
     head = struct.pack("!HHHHHH", q.id, flags, 1, len(records), 0, 0)
     body = query[12 : q.end]
-    for ip in records:
-        body += struct.pack("!HHHIH", 0xC00C, TYPE_A, CLASS_IN, ttl, 4)
-        body += ipaddress.IPv4Address(ip).packed
+    for addr in records:
+        raw = addr.packed
+        body += struct.pack("!HHHIH", 0xC00C, q.qtype, CLASS_IN, ttl, len(raw)) + raw
     return head + body
 
 
@@ -77,7 +80,7 @@ def build_query(qid: int, name: str, qtype: int = TYPE_A) -> bytes:
 
 
 def answers_of(resp: bytes) -> tuple[int, list[str]]:
-    """(rcode, A addresses) of a response: enough for tests."""
+    """(rcode, A and AAAA addresses) of a response: enough for tests."""
     rcode = resp[3] & 0xF
     an = struct.unpack("!H", resp[6:8])[0]
     q = parse_query(resp[:2] + b"\x01\x00" + resp[4:])
@@ -92,5 +95,7 @@ def answers_of(resp: bytes) -> tuple[int, list[str]]:
         i += 10
         if rtype == TYPE_A and rdlen == 4:
             out.append(str(ipaddress.IPv4Address(resp[i : i + 4])))
+        elif rtype == TYPE_AAAA and rdlen == 16:
+            out.append(str(ipaddress.IPv6Address(resp[i : i + 16])))
         i += rdlen
     return rcode, out

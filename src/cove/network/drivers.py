@@ -38,7 +38,9 @@ class BridgeDriver:
 
     def create(self, net: NetConfig) -> None:
         mtu = int(net.options.get("com.docker.network.driver.mtu") or 0)
-        if netlink.ensure_bridge(net.ifname, net.gateway, net.prefix, mtu):
+        if netlink.ensure_bridge(
+            net.ifname, net.gateway, net.prefix, mtu, net.gateway6, net.prefix6
+        ):
             self.created.add(net.ifname)
         if self.ip_forward:
             netlink.set_ip_forward()
@@ -47,12 +49,15 @@ class BridgeDriver:
         netlink.delete_link(net.ifname)
 
     def join(self, net: NetConfig, ep: Endpoint, netns: str) -> None:
-        if netlink.index(net.ifname) is None:
+        # with IPv6 the bridge is checked every time: one made before ``ipv6`` was switched
+        # on for the default bridge lacks the IPv6 gateway
+        if net.gateway6 or netlink.index(net.ifname) is None:
             self.create(net)
         mtu = int(net.options.get("com.docker.network.driver.mtu") or 0)
         netlink.attach_veth(
-            net.ifname, ep.host_if, netns, ep.ifname, ep.ip, ep.prefix, ep.gateway, ep.mac, mtu
-        )
+            net.ifname, ep.host_if, netns, ep.ifname, ep.ip, ep.prefix, ep.gateway, ep.mac, mtu,
+            ep.ip6, ep.prefix6, ep.gateway6,
+        )  # fmt: skip
 
     def leave(self, net: NetConfig, ep: Endpoint, netns: str | None) -> None:
         netlink.delete_link(ep.host_if)
@@ -78,7 +83,10 @@ class MacvlanDriver:
             netlink.delete_link(net.ifname)
 
     def join(self, net: NetConfig, ep: Endpoint, netns: str) -> None:
-        netlink.attach_macvlan(net.ifname, netns, ep.ifname, ep.ip, ep.prefix, ep.gateway, ep.mac)
+        netlink.attach_macvlan(
+            net.ifname, netns, ep.ifname, ep.ip, ep.prefix, ep.gateway, ep.mac,
+            ep.ip6, ep.prefix6, ep.gateway6,
+        )  # fmt: skip
 
     def leave(self, net: NetConfig, ep: Endpoint, netns: str | None) -> None:
         if netns is not None:

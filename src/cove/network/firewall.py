@@ -52,6 +52,18 @@ class Plan:
     bridges: list[BridgeRules] = field(default_factory=list)
     published: list[Published] = field(default_factory=list)
     links: list[LinkAllow] = field(default_factory=list)
+    notrack: NoTrack | None = None
+
+
+@dataclass(frozen=True)
+class NoTrack:
+    """Overlay traffic that needs no connection tracking: the VXLAN packets between this
+    host's VTEP and the others, and frames switched inside the overlay bridges (which
+    br_netfilter would otherwise hand to conntrack, one lookup per packet)."""
+
+    vtep: str
+    port: int
+    bridges: tuple[str, ...] = ()
 
 
 def _q(name: str) -> str:
@@ -116,8 +128,30 @@ def render(plan: Plan) -> str:
                     f"{lk.proto} sport {lk.port} accept"
                 )
             lines.append(f"    iifname {name} oifname {name} drop")
-    lines += ["  }", "}"]
+    lines += ["  }", *_notrack(plan), "}"]
     return "\n".join(lines) + "\n"
+
+
+def _notrack(plan: Plan) -> list[str]:
+    nt = plan.notrack
+    if nt is None:
+        return []
+    if any(p.proto == "udp" and p.host_port == nt.port for p in plan.published):
+        return []  # a published port needs conntrack for its DNAT: leave it all tracked
+    vx = f"udp dport {nt.port}"
+    pre = [f"    ip daddr {nt.vtep} {vx} notrack"]
+    if nt.bridges:
+        pre.append(f"    iifname {{ {', '.join(_q(b) for b in nt.bridges)} }} notrack")
+    return [
+        "  chain notrack_prerouting {",
+        "    type filter hook prerouting priority raw; policy accept;",
+        *pre,
+        "  }",
+        "  chain notrack_output {",
+        "    type filter hook output priority raw; policy accept;",
+        f"    ip saddr {nt.vtep} ip daddr != {nt.vtep} {vx} notrack",
+        "  }",
+    ]
 
 
 def _pub_order(p: Published) -> tuple[int, str, str]:

@@ -49,8 +49,11 @@ def _sysctl(path: str, value: str) -> None:
         f.write(value)
 
 
-def ensure_bridge(name: str, gateway: str, prefix: int, mtu: int = 0) -> bool:
-    """The bridge ``name`` up with ``gateway/prefix`` on it; True if it was created here."""
+def ensure_bridge(
+    name: str, gateway: str, prefix: int, mtu: int = 0, gateway6: str = "", prefix6: int = 0
+) -> bool:
+    """The bridge ``name`` up with ``gateway/prefix`` (and ``gateway6/prefix6``) on it; True
+    if it was created here."""
     ipr = _host()
     created = False
     idx = index(name)
@@ -67,12 +70,44 @@ def ensure_bridge(name: str, gateway: str, prefix: int, mtu: int = 0) -> bool:
     if gateway and gateway not in addrs:
         with contextlib.suppress(Exception):  # EEXIST when another thread raced us
             ipr.addr("add", index=idx, address=gateway, prefixlen=prefix)
+    if gateway6:
+        _enable_ip6(name)
+        _add_ip6(ipr, idx, gateway6, prefix6)
     if mtu:
         ipr.link("set", index=idx, mtu=mtu)
     ipr.link("set", index=idx, state="up")
     # 127.0.0.1:port -> container needs loopback sources routed onto the bridge
     _sysctl(f"/proc/sys/net/ipv4/conf/{name}/route_localnet", "1")
     return created
+
+
+IFA_F_NODAD = 0x02
+
+
+def _enable_ip6(ifname: str) -> None:
+    """IPv6 on for this one interface of the calling thread's namespace (a host or a netns
+    whose default is disable_ipv6=1); nothing host-wide is changed."""
+    path = f"/proc/sys/net/ipv6/conf/{ifname}/disable_ipv6"
+    try:
+        with open(path) as f:
+            off = f.read().strip() == "1"
+    except OSError:
+        off = False
+    if off:
+        _sysctl(path, "0")
+
+
+def _add_ip6(ipr: Any, idx: int | None, address: str, prefix: int) -> None:
+    """``address/prefix`` on link ``idx`` of ``ipr``'s namespace, usable at once: no
+    duplicate address detection (the address is ours, and DAD would hold it back for a
+    second or more)."""
+    have = {a.get("address") for a in ipr.addr("dump", index=idx, family=socket.AF_INET6)}
+    if address not in have:
+        try:
+            ipr.addr("add", index=idx, address=address, prefixlen=prefix, flags=IFA_F_NODAD)
+        except Exception as e:  # EEXIST when another thread raced us
+            if getattr(e, "code", 0) != 17:
+                raise
 
 
 def bridge_address(name: str) -> tuple[str, int] | None:
@@ -92,10 +127,19 @@ def delete_link(name: str) -> None:
 
 
 def _configure_inside(
-    netns: str, ifname: str, tmpname: str, ip: str, prefix: int, gateway: str, mac: str
+    netns: str,
+    ifname: str,
+    tmpname: str,
+    ip: str,
+    prefix: int,
+    gateway: str,
+    mac: str,
+    ip6: str = "",
+    prefix6: int = 0,
+    gateway6: str = "",
 ) -> None:
     """Loopback up, then ``tmpname`` renamed to ``ifname`` (when they differ), addressed, up,
-    and the default route through ``gateway``."""
+    and the default routes through ``gateway`` (and ``gateway6``)."""
     ns = _ns(netns)
     try:
         ns.link("set", index=1, state="up")  # lo is always index 1 in a new namespace
@@ -107,9 +151,16 @@ def _configure_inside(
             kw["address"] = mac
         ns.addr("add", index=idx, address=ip, prefixlen=prefix)
         ns.link("set", index=idx, **kw)
-        if gateway:
+        if ip6:
+            # /proc/sys/net shows the namespace of the thread that opens it
+            in_netns(netns, lambda: _enable_ip6(ifname))
+            _add_ip6(ns, idx, ip6, prefix6)
+        routes = [("0.0.0.0/0", gateway, socket.AF_INET), ("::/0", gateway6, socket.AF_INET6)]
+        for dst, via, family in routes:
+            if not via:
+                continue
             try:
-                ns.route("add", dst="0.0.0.0/0", gateway=gateway)
+                ns.route("add", dst=dst, gateway=via, family=family)
             except Exception as e:  # a second network: the first one keeps the default route
                 if getattr(e, "code", 0) != 17:
                     raise
@@ -127,6 +178,9 @@ def attach_veth(
     gateway: str,
     mac: str,
     mtu: int = 0,
+    ip6: str = "",
+    prefix6: int = 0,
+    gateway6: str = "",
 ) -> None:
     """A veth pair: ``host_if`` on ``bridge`` and up, its peer created as ``ifname`` right
     inside ``netns`` (no rename, no move).
@@ -157,14 +211,23 @@ def attach_veth(
     finally:
         os.close(fd)
     try:
-        _configure_inside(netns, ifname, ifname, ip, prefix, gateway, "")
+        _configure_inside(netns, ifname, ifname, ip, prefix, gateway, "", ip6, prefix6, gateway6)
     except BaseException:
         delete_link(host_if)
         raise
 
 
 def attach_macvlan(
-    parent: str, netns: str, ifname: str, ip: str, prefix: int, gateway: str, mac: str
+    parent: str,
+    netns: str,
+    ifname: str,
+    ip: str,
+    prefix: int,
+    gateway: str,
+    mac: str,
+    ip6: str = "",
+    prefix6: int = 0,
+    gateway6: str = "",
 ) -> None:
     ipr = _host()
     pidx = index(parent)
@@ -180,7 +243,7 @@ def attach_macvlan(
         raise SystemError_(f"failed to create macvlan on {parent}: {e}") from None
     finally:
         os.close(fd)
-    _configure_inside(netns, ifname, tmp, ip, prefix, gateway, mac)
+    _configure_inside(netns, ifname, tmp, ip, prefix, gateway, mac, ip6, prefix6, gateway6)
 
 
 def detach_inside(netns: str, ifname: str) -> None:
