@@ -376,7 +376,7 @@ for _key, _label, _unit in cases_network.METRICS:
 CASES["run-rm-bridge"] = cases_network.case_run_rm_bridge
 CASE_METRICS["run-rm-bridge"] = ("run_rm_bridge", "bridge_extra")
 CASES["port-throughput"] = cases_network.case_port_throughput
-CASE_METRICS["port-throughput"] = ("dl_port", "dl_direct")
+CASE_METRICS["port-throughput"] = ("dl_port", "dl_direct", "dl_ratio")
 
 # Operations cases (issue 3): daemon CPU while one client streams stats of 20 containers.
 import cases_ops  # noqa: E402
