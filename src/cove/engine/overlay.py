@@ -35,7 +35,6 @@ from cove.network.overlay.driver import (
     VNI_OPTION,
     GatewayBridge,
     OverlayDriver,
-    bridge_name,
     vni_for,
 )
 from cove.network.overlay.vxlan import VXLAN_PORT
@@ -89,7 +88,8 @@ class OverlayOps(ConnectOps):
             vtep = found
         opts = o.cluster_store_opts
         ttl = int(opts.get("discovery.ttl") or DEFAULT_TTL)
-        driver = OverlayDriver(vtep, self._gateway_bridge())
+        nsdir = os.path.join(self.paths.exec_root, "network", "netns")
+        driver = OverlayDriver(vtep, self._gateway_bridge(), nsdir)
         self._drivers["overlay"] = driver
         self._cl = _Cluster(Etcd(o.cluster_store), vtep, driver, max(ttl, 2))
 
@@ -361,12 +361,10 @@ class OverlayOps(ConnectOps):
             gw = cl.driver.gw
             plan.bridges.append(firewall.BridgeRules(gw.name, str(gw.subnet), icc=False))
         if cl is not None:
-            # nothing on the overlay path is NATed or filtered by state: conntrack on it
-            # would only cost a lookup per packet (VXLAN and, via br_netfilter, every frame)
-            ov = sorted(
-                bridge_name(k) for k, n in self.networks.items() if n["Driver"] == "overlay"
-            )
-            plan.notrack = firewall.NoTrack(cl.vtep, VXLAN_PORT, tuple(ov))
+            # the VXLAN packets are neither NATed nor filtered by state: tracking them would
+            # only cost a conntrack lookup per packet, twice per host (the frames inside
+            # never meet the host's hooks: their bridge has a namespace of its own)
+            plan.notrack = firewall.NoTrack(cl.vtep, VXLAN_PORT)
         return plan
 
     # --- the store connection -------------------------------------------------------------

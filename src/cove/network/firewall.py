@@ -58,12 +58,10 @@ class Plan:
 @dataclass(frozen=True)
 class NoTrack:
     """Overlay traffic that needs no connection tracking: the VXLAN packets between this
-    host's VTEP and the others, and frames switched inside the overlay bridges (which
-    br_netfilter would otherwise hand to conntrack, one lookup per packet)."""
+    host's VTEP and the others (neither NATed nor filtered by state)."""
 
     vtep: str
     port: int
-    bridges: tuple[str, ...] = ()
 
 
 def _q(name: str) -> str:
@@ -139,13 +137,10 @@ def _notrack(plan: Plan) -> list[str]:
     if any(p.proto == "udp" and p.host_port == nt.port for p in plan.published):
         return []  # a published port needs conntrack for its DNAT: leave it all tracked
     vx = f"udp dport {nt.port}"
-    pre = [f"    ip daddr {nt.vtep} {vx} notrack"]
-    if nt.bridges:
-        pre.append(f"    iifname {{ {', '.join(_q(b) for b in nt.bridges)} }} notrack")
     return [
         "  chain notrack_prerouting {",
         "    type filter hook prerouting priority raw; policy accept;",
-        *pre,
+        f"    ip daddr {nt.vtep} {vx} notrack",
         "  }",
         "  chain notrack_output {",
         "    type filter hook output priority raw; policy accept;",

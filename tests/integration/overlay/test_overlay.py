@@ -227,6 +227,24 @@ def test_api_answers_while_the_store_hangs(cl: Cluster, appnet: str) -> None:
     assert wait_for(lambda: sh(b, "appnet", "ping -c 1 -W 2 api").returncode == 0, 30)
 
 
+def test_host_forward_drop_does_not_cut_the_overlay(cl: Cluster, appnet: str) -> None:
+    """The overlay's bridge lives in a namespace of its own: a host firewall that drops
+    forwarded traffic (dockerd's policy) never sees its frames."""
+    b, ns = cl.hosts[1], cl.host_ns[1]
+    rules = (
+        "table inet covetestfw {\n  chain hostfw {\n"
+        "    type filter hook forward priority 0; policy drop;\n  }\n}\n"
+    )
+    subprocess.run(
+        ["ip", "netns", "exec", ns, "nft", "-f", "-"], input=rules, text=True, check=True
+    )
+    try:
+        r = sh(b, "appnet", "ping -c 1 -W 3 api && timeout 5 wget -qO- http://api/hostname")
+        assert r.returncode == 0, r.stdout + r.stderr
+    finally:
+        subprocess.run(["ip", "netns", "exec", ns, "nft", "delete", "table", "inet", "covetestfw"])
+
+
 def test_daemon_restart_keeps_overlay(cl: Cluster, appnet: str) -> None:
     a, b = cl.hosts[0], cl.hosts[1]
     b.cove("run", "-d", "--network", "appnet", "--name", "stay", "busybox",
@@ -297,5 +315,8 @@ def test_host_that_leaves_cleans_up(cl: Cluster, appnet: str) -> None:
         ["ip", "-n", cl.host_ns[1], "-o", "link"], capture_output=True, text=True
     ).stdout
     assert " ov-" not in links and " vx-" not in links and " cgw" not in links
+    # and the overlay's own namespaces (bridge + VXLAN device) are unpinned and gone
+    nsdir = os.path.join(b.exec_root, "network", "netns")
+    assert not os.path.isdir(nsdir) or not os.listdir(nsdir)
     b.start()
     assert wait_for(lambda: me in etcd_keys(cl, "/cove/hosts/"))

@@ -5,9 +5,10 @@ A container on an overlay network gets two interfaces: ``ethN`` on the network's
 ``gwethN`` on this host's gateway bridge with an address from the gateway subnet and the
 default route: the role of Docker's ``docker_gwbridge``, masqueraded by cove's nft table.
 
-Remote endpoints are programmed by ``program`` (forwarding + neighbour entries), from the
-store's endpoint records, by the engine's watch task.  Everything runs on the engine's
-network thread.
+The network's bridge and VXLAN device live in a namespace of their own, pinned under
+``nsdir`` (see ``netns``).  Remote endpoints are programmed by ``program`` (forwarding +
+neighbour entries), from the store's endpoint records, by the engine's watch task.
+Everything runs on the engine's network thread.
 """
 
 from __future__ import annotations
@@ -96,9 +97,10 @@ class GatewayBridge:
 class OverlayDriver:
     name = "overlay"
 
-    def __init__(self, vtep: str, gw: GatewayBridge | None) -> None:
+    def __init__(self, vtep: str, gw: GatewayBridge | None, nsdir: str) -> None:
         self.vtep = vtep
         self.gw = gw
+        self.nsdir = nsdir
         self.mtu = 0
         self.programmed: dict[str, set[Remote]] = {}  # network id -> remote entries
 
@@ -107,24 +109,31 @@ class OverlayDriver:
             self.mtu = vxlan.underlay_mtu(self.vtep) - VXLAN_OVERHEAD
         return self.mtu
 
+    def nspath(self, net_id: str) -> str:
+        return os.path.join(self.nsdir, "ov-" + net_id[:12])
+
     def create(self, net: NetConfig) -> None:
         vni = int(net.options.get(VNI_OPTION) or vni_for(net.id))
-        vxlan.ensure(bridge_name(net.id), vxlan_name(net.id), vni, self.vtep, self._mtu())
-        netlink.set_ip_forward()
+        vxlan.ensure(
+            self.nspath(net.id), bridge_name(net.id), vxlan_name(net.id), vni, self.vtep,
+            self._mtu(),
+        )  # fmt: skip
+        netlink.set_ip_forward()  # for the gateway bridge
 
     def delete(self, net: NetConfig) -> None:
-        vxlan.remove(bridge_name(net.id), vxlan_name(net.id))
+        vxlan.remove(self.nspath(net.id), bridge_name(net.id), vxlan_name(net.id))
         self.programmed.pop(net.id, None)
 
     def exists(self, net_id: str) -> bool:
-        return netlink.index(vxlan_name(net_id)) is not None
+        return vxlan.exists(self.nspath(net_id), vxlan_name(net_id))
 
     def join(self, net: NetConfig, ep: Endpoint, netns: str) -> None:
         if not self.exists(net.id):
             self.create(net)
         mtu = self._mtu()
-        netlink.attach_veth(
-            bridge_name(net.id), ep.host_if, netns, ep.ifname, ep.ip, ep.prefix, "", ep.mac, mtu
+        ovns = self.nspath(net.id)
+        vxlan.attach(
+            ovns, bridge_name(net.id), ep.host_if, netns, ep.ifname, ep.ip, ep.prefix, ep.mac, mtu
         )
         vxlan.quick_arp_retry(netns, ep.ifname)
         if net.internal or self.gw is None:
@@ -139,12 +148,12 @@ class OverlayDriver:
             )  # fmt: skip
         except BaseException:
             gw.free(ep.id)
-            netlink.delete_link(ep.host_if)
+            vxlan.detach(ovns, ep.host_if)
             raise
 
     def leave(self, net: NetConfig, ep: Endpoint, netns: str | None) -> None:
         self.release(ep.id)
-        netlink.delete_link(ep.host_if)
+        vxlan.detach(self.nspath(net.id), ep.host_if)
         netlink.delete_link("cg" + ep.host_if[2:])
 
     def release(self, ep_id: str) -> None:
@@ -157,10 +166,10 @@ class OverlayDriver:
             self.programmed.pop(net_id, None)
             return
         have = self.programmed.setdefault(net_id, set())
-        dev = vxlan_name(net_id)
+        dev, ovns = vxlan_name(net_id), self.nspath(net_id)
         for mac, ip, vtep in sorted(have - want):
-            vxlan.del_remote(dev, mac, ip, vtep)
+            vxlan.del_remote(ovns, dev, mac, ip, vtep)
             have.discard((mac, ip, vtep))
         for mac, ip, vtep in sorted(want - have):
-            vxlan.add_remote(dev, mac, ip, vtep)
+            vxlan.add_remote(ovns, dev, mac, ip, vtep)
             have.add((mac, ip, vtep))

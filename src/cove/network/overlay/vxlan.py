@@ -1,28 +1,47 @@
 """Edge module: the overlay's kernel objects through pyroute2 (same thread rules as
 ``cove.network.netlink``).
 
-Per overlay network and host: a bridge (no address: containers leave through the gateway
-bridge) and a VXLAN device enslaved to it, with learning off and ARP proxying on, so the
+Per overlay network and host, in a network namespace of the network's own (``netns``): a
+bridge and a VXLAN device enslaved to it, with learning off and ARP proxying on, so the
 kernel answers a container's ARP from the neighbour table and unicasts frames to the VTEP
 the forwarding table names.  Both tables are filled from the cluster store, so nothing is
-ever flooded over the underlay.
+ever flooded over the underlay.  The VXLAN device is made in the host's namespace and then
+moved in: its UDP socket stays in the namespace it was made in, on the underlay.  Each
+container's host-side veth sits on the bridge in there too.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 from typing import Any
 
 from cove.errors import SystemError_
 from cove.network import netlink
+from cove.network.overlay import netns
 
 VXLAN_PORT = 4789  # IANA's, as Docker uses
 NUD_PERMANENT = 0x80
+EEXIST = 17
 
 
 def _ipr() -> Any:
     return netlink._host()
+
+
+@contextlib.contextmanager
+def _inside(nspath: str) -> Any:
+    ns = netlink._ns(nspath)
+    try:
+        yield ns
+    finally:
+        ns.close()
+
+
+def _lookup(ns: Any, name: str) -> int | None:
+    found = ns.link_lookup(ifname=name)
+    return int(found[0]) if found else None
 
 
 def underlay_mtu(vtep: str) -> int:
@@ -44,57 +63,126 @@ def address_of(ifname: str) -> str | None:
     return None
 
 
-def ensure(bridge: str, vxlan: str, vni: int, vtep: str, mtu: int) -> None:
-    """The bridge and its VXLAN device, up; nothing left behind on failure."""
-    ipr = _ipr()
-    made_bridge = netlink.index(bridge) is None
+def ensure(nspath: str, bridge: str, vxlan: str, vni: int, vtep: str, mtu: int) -> None:
+    """The namespace, its bridge and VXLAN device, up; nothing left behind on failure."""
+    made_ns = not netns.pinned(nspath)
+    if made_ns:
+        # devices of the same names in the host's namespace are an older cove's layout
+        netlink.delete_link(vxlan)
+        netlink.delete_link(bridge)
+    netns.create(nspath)
     try:
-        if made_bridge:
-            # frames switched inside the overlay skip the host's IP firewall hooks
-            # (br_netfilter): nothing in cove's table filters them, so conntrack and the
-            # forward chain need not see every bridged frame
-            ipr.link("add", ifname=bridge, kind="bridge", br_nf_call_iptables=0)
-        br = netlink.index(bridge)
-        ipr.link("set", index=br, mtu=mtu)
-        if netlink.index(vxlan) is None:
-            ipr.link(
-                "add",
-                ifname=vxlan,
-                kind="vxlan",
-                vxlan_id=vni,
-                vxlan_local=vtep,
-                vxlan_port=VXLAN_PORT,
-                vxlan_learning=0,
-                vxlan_proxy=1,
-            )
-        vx = netlink.index(vxlan)
-        ipr.link("set", index=vx, mtu=mtu, master=br)
-        ipr.link("set", index=vx, state="up")
-        ipr.link("set", index=br, state="up")
+        with _inside(nspath) as ns:
+            if _lookup(ns, bridge) is None:
+                ns.link("add", ifname=bridge, kind="bridge")
+            br = _lookup(ns, bridge)
+            ns.link("set", index=br, mtu=mtu)
+            if _lookup(ns, vxlan) is None:
+                netlink.delete_link(vxlan)  # left in the host by an interrupted ensure
+                ipr = _ipr()
+                ipr.link(
+                    "add",
+                    ifname=vxlan,
+                    kind="vxlan",
+                    vxlan_id=vni,
+                    vxlan_local=vtep,
+                    vxlan_port=VXLAN_PORT,
+                    vxlan_learning=0,
+                    vxlan_proxy=1,
+                )
+                fd = os.open(nspath, os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    ipr.link("set", index=netlink.index(vxlan), net_ns_fd=fd)
+                finally:
+                    os.close(fd)
+            vx = _lookup(ns, vxlan)
+            ns.link("set", index=vx, mtu=mtu, master=br)
+            ns.link("set", index=vx, state="up")
+            ns.link("set", index=br, state="up")
     except Exception as e:
         netlink.delete_link(vxlan)
-        if made_bridge:
-            netlink.delete_link(bridge)
+        if made_ns:
+            netns.remove(nspath)
         raise SystemError_(f"failed to create the overlay devices {bridge}/{vxlan}: {e}") from None
 
 
-def remove(bridge: str, vxlan: str) -> None:
+def remove(nspath: str, bridge: str, vxlan: str) -> None:
+    netns.remove(nspath)  # takes the bridge, the VXLAN device and the veths with it
     netlink.delete_link(vxlan)
     netlink.delete_link(bridge)
 
 
-def add_remote(vxlan: str, mac: str, ip: str, vtep: str) -> None:
+def exists(nspath: str, vxlan: str) -> bool:
+    if not netns.pinned(nspath):
+        return False
+    with _inside(nspath) as ns:
+        return _lookup(ns, vxlan) is not None
+
+
+def attach(
+    nspath: str, bridge: str, host_if: str, target: str, ifname: str, ip: str, prefix: int,
+    mac: str, mtu: int,
+) -> None:  # fmt: skip
+    """A veth pair: ``host_if`` on the overlay's bridge, its peer made right inside the
+    container's namespace ``target`` as ``ifname`` (addressed, up, no default route).  On
+    failure the host end is deleted (which takes the peer with it)."""
+    fd = os.open(target, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        with _inside(nspath) as ns:
+            br = _lookup(ns, bridge)
+            if br is None:
+                raise SystemError_(f"bridge {bridge} does not exist")
+            peer: dict[str, Any] = {"ifname": ifname, "net_ns_fd": fd, "mtu": mtu}
+            if mac:
+                peer["address"] = mac
+            kw: dict[str, Any] = {"ifname": host_if, "kind": "veth", "master": br, "mtu": mtu}
+            try:
+                ns.link("add", **kw, state="up", peer=peer)
+            except Exception as e:
+                if getattr(e, "code", 0) != EEXIST:
+                    raise
+                # the same container's previous veth, still being torn down by the kernel
+                _delete(ns, host_if)
+                ns.link("add", **kw, state="up", peer=peer)
+    except SystemError_:
+        raise
+    except Exception as e:
+        raise SystemError_(f"failed to create veth {host_if}: {e}") from None
+    finally:
+        os.close(fd)
+    try:
+        netlink._configure_inside(target, ifname, ifname, ip, prefix, "", "")
+    except BaseException:
+        detach(nspath, host_if)
+        raise
+
+
+def _delete(ns: Any, name: str) -> None:
+    idx = _lookup(ns, name)
+    if idx is not None:
+        with contextlib.suppress(Exception):
+            ns.link("del", index=idx)
+
+
+def detach(nspath: str, host_if: str) -> None:
+    """Delete a container's host-side veth (and so its peer); idempotent."""
+    if netns.pinned(nspath):
+        with _inside(nspath) as ns:
+            _delete(ns, host_if)
+
+
+def add_remote(nspath: str, vxlan: str, mac: str, ip: str, vtep: str) -> None:
     """Frames for ``mac`` go to ``vtep``; ARP for ``ip`` is answered with ``mac``."""
-    idx = netlink.index(vxlan)
-    if idx is None:
-        return
-    ipr = _ipr()
-    with contextlib.suppress(Exception):  # EEXIST: already programmed
-        ipr.fdb("append", ifindex=idx, lladdr=mac, dst=vtep)
-    ipr.neigh("replace", dst=ip, lladdr=mac, ifindex=idx, state=NUD_PERMANENT)
+    with _inside(nspath) as ns:
+        idx = _lookup(ns, vxlan)
+        if idx is None:
+            return
+        with contextlib.suppress(Exception):  # EEXIST: already programmed
+            ns.fdb("append", ifindex=idx, lladdr=mac, dst=vtep)
+        ns.neigh("replace", dst=ip, lladdr=mac, ifindex=idx, state=NUD_PERMANENT)
 
 
-def quick_arp_retry(netns: str, ifname: str) -> None:
+def quick_arp_retry(target: str, ifname: str) -> None:
     """A container's ARP retry on ``ifname`` after 100 ms instead of 1 s: a peer that
     started on another host a few milliseconds ago may not be in our neighbour table yet
     (the watch programs it right after), and its first packets should not wait a second."""
@@ -105,15 +193,17 @@ def quick_arp_retry(netns: str, ifname: str) -> None:
             f.write("100")
 
     with contextlib.suppress(OSError):
-        in_netns(netns, write)
+        in_netns(target, write)
 
 
-def del_remote(vxlan: str, mac: str, ip: str, vtep: str) -> None:
-    idx = netlink.index(vxlan)
-    if idx is None:
+def del_remote(nspath: str, vxlan: str, mac: str, ip: str, vtep: str) -> None:
+    if not netns.pinned(nspath):
         return
-    ipr = _ipr()
-    with contextlib.suppress(Exception):
-        ipr.fdb("del", ifindex=idx, lladdr=mac, dst=vtep)
-    with contextlib.suppress(Exception):
-        ipr.neigh("del", dst=ip, lladdr=mac, ifindex=idx)
+    with _inside(nspath) as ns:
+        idx = _lookup(ns, vxlan)
+        if idx is None:
+            return
+        with contextlib.suppress(Exception):
+            ns.fdb("del", ifindex=idx, lladdr=mac, dst=vtep)
+        with contextlib.suppress(Exception):
+            ns.neigh("del", dst=ip, lladdr=mac, ifindex=idx)
