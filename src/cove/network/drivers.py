@@ -54,10 +54,7 @@ class BridgeDriver:
         if net.gateway6 or netlink.index(net.ifname) is None:
             self.create(net)
         mtu = int(net.options.get("com.docker.network.driver.mtu") or 0)
-        netlink.attach_veth(
-            net.ifname, ep.host_if, netns, ep.ifname, ep.ip, ep.prefix, ep.gateway, ep.mac, mtu,
-            ep.ip6, ep.prefix6, ep.gateway6,
-        )  # fmt: skip
+        netlink.attach_veth(net.ifname, ep.host_if, netns, ep.ifname, addressing(ep), mtu)
 
     def leave(self, net: NetConfig, ep: Endpoint, netns: str | None) -> None:
         netlink.delete_link(ep.host_if)
@@ -83,14 +80,15 @@ class MacvlanDriver:
             netlink.delete_link(net.ifname)
 
     def join(self, net: NetConfig, ep: Endpoint, netns: str) -> None:
-        netlink.attach_macvlan(
-            net.ifname, netns, ep.ifname, ep.ip, ep.prefix, ep.gateway, ep.mac,
-            ep.ip6, ep.prefix6, ep.gateway6,
-        )  # fmt: skip
+        netlink.attach_macvlan(net.ifname, netns, ep.ifname, addressing(ep))
 
     def leave(self, net: NetConfig, ep: Endpoint, netns: str | None) -> None:
         if netns is not None:
             netlink.detach_inside(netns, ep.ifname)
+
+
+def addressing(ep: Endpoint) -> netlink.Addressing:
+    return netlink.Addressing(ep.ip, ep.prefix, ep.gateway, ep.mac, ep.ip6, ep.prefix6, ep.gateway6)
 
 
 def all_drivers(ip_forward: bool) -> dict[str, Driver]:

@@ -11,6 +11,7 @@ import contextlib
 import ipaddress
 import os
 import socket
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cove.errors import SystemError_
@@ -126,18 +127,20 @@ def delete_link(name: str) -> None:
             _host().link("del", index=idx)
 
 
-def _configure_inside(
-    netns: str,
-    ifname: str,
-    tmpname: str,
-    ip: str,
-    prefix: int,
-    gateway: str,
-    mac: str,
-    ip6: str = "",
-    prefix6: int = 0,
-    gateway6: str = "",
-) -> None:
+@dataclass(frozen=True)
+class Addressing:
+    """What a container interface gets: its addresses, default routes and MAC."""
+
+    ip: str
+    prefix: int
+    gateway: str = ""
+    mac: str = ""
+    ip6: str = ""
+    prefix6: int = 0
+    gateway6: str = ""
+
+
+def configure_inside(netns: str, ifname: str, tmpname: str, a: Addressing) -> None:
     """Loopback up, then ``tmpname`` renamed to ``ifname`` (when they differ), addressed, up,
     and the default routes through ``gateway`` (and ``gateway6``)."""
     ns = _ns(netns)
@@ -147,15 +150,18 @@ def _configure_inside(
         kw: dict[str, Any] = {"state": "up"}
         if ifname != tmpname:
             kw["ifname"] = ifname
-        if mac:
-            kw["address"] = mac
-        ns.addr("add", index=idx, address=ip, prefixlen=prefix)
+        if a.mac:
+            kw["address"] = a.mac
+        ns.addr("add", index=idx, address=a.ip, prefixlen=a.prefix)
         ns.link("set", index=idx, **kw)
-        if ip6:
+        if a.ip6:
             # /proc/sys/net shows the namespace of the thread that opens it
             in_netns(netns, lambda: _enable_ip6(ifname))
-            _add_ip6(ns, idx, ip6, prefix6)
-        routes = [("0.0.0.0/0", gateway, socket.AF_INET), ("::/0", gateway6, socket.AF_INET6)]
+            _add_ip6(ns, idx, a.ip6, a.prefix6)
+        routes = [
+            ("0.0.0.0/0", a.gateway, socket.AF_INET),
+            ("::/0", a.gateway6, socket.AF_INET6),
+        ]
         for dst, via, family in routes:
             if not via:
                 continue
@@ -169,18 +175,7 @@ def _configure_inside(
 
 
 def attach_veth(
-    bridge: str,
-    host_if: str,
-    netns: str,
-    ifname: str,
-    ip: str,
-    prefix: int,
-    gateway: str,
-    mac: str,
-    mtu: int = 0,
-    ip6: str = "",
-    prefix6: int = 0,
-    gateway6: str = "",
+    bridge: str, host_if: str, netns: str, ifname: str, a: Addressing, mtu: int = 0
 ) -> None:
     """A veth pair: ``host_if`` on ``bridge`` and up, its peer created as ``ifname`` right
     inside ``netns`` (no rename, no move).
@@ -193,8 +188,8 @@ def attach_veth(
     fd = os.open(netns, os.O_RDONLY | os.O_CLOEXEC)
     try:
         peer: dict[str, Any] = {"ifname": ifname, "net_ns_fd": fd}
-        if mac:
-            peer["address"] = mac
+        if a.mac:
+            peer["address"] = a.mac
         kw: dict[str, Any] = {"ifname": host_if, "kind": "veth", "master": br, "state": "up"}
         if mtu:
             peer["mtu"] = kw["mtu"] = mtu
@@ -211,24 +206,13 @@ def attach_veth(
     finally:
         os.close(fd)
     try:
-        _configure_inside(netns, ifname, ifname, ip, prefix, gateway, "", ip6, prefix6, gateway6)
+        configure_inside(netns, ifname, ifname, replace(a, mac=""))  # set at creation
     except BaseException:
         delete_link(host_if)
         raise
 
 
-def attach_macvlan(
-    parent: str,
-    netns: str,
-    ifname: str,
-    ip: str,
-    prefix: int,
-    gateway: str,
-    mac: str,
-    ip6: str = "",
-    prefix6: int = 0,
-    gateway6: str = "",
-) -> None:
+def attach_macvlan(parent: str, netns: str, ifname: str, a: Addressing) -> None:
     ipr = _host()
     pidx = index(parent)
     if pidx is None:
@@ -243,7 +227,7 @@ def attach_macvlan(
         raise SystemError_(f"failed to create macvlan on {parent}: {e}") from None
     finally:
         os.close(fd)
-    _configure_inside(netns, ifname, tmp, ip, prefix, gateway, mac, ip6, prefix6, gateway6)
+    configure_inside(netns, ifname, tmp, a)
 
 
 def detach_inside(netns: str, ifname: str) -> None:

@@ -142,10 +142,8 @@ class OverlayDriver:
         try:
             netlink.ensure_bridge(gw.name, gw.gateway, gw.subnet.prefixlen)
             ip = gw.allocate(ep.id)
-            netlink.attach_veth(
-                gw.name, "cg" + ep.host_if[2:], netns, gw_ifname(ep.ifname), ip,
-                gw.subnet.prefixlen, gw.gateway, "", 0,
-            )  # fmt: skip
+            addr = netlink.Addressing(ip, gw.subnet.prefixlen, gw.gateway)
+            netlink.attach_veth(gw.name, "cg" + ep.host_if[2:], netns, gw_ifname(ep.ifname), addr)
         except BaseException:
             gw.free(ep.id)
             vxlan.detach(ovns, ep.host_if)

@@ -151,7 +151,7 @@ def attach(
     finally:
         os.close(fd)
     try:
-        netlink._configure_inside(target, ifname, ifname, ip, prefix, "", "")
+        netlink.configure_inside(target, ifname, ifname, netlink.Addressing(ip, prefix))
     except BaseException:
         detach(nspath, host_if)
         raise
