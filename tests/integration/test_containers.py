@@ -65,6 +65,10 @@ def test_detached_lifecycle(daemon: Daemon) -> None:
         assert r.stdout.split() == [cid[:12], "0"]
         assert daemon.cove("exec", "-u", "nobody", "web", "id", "-u").stdout.strip() == "65534"
         assert daemon.cove("exec", "web", "sh", "-c", "exit 7").returncode == 7
+        # an exec that cannot start is 126 whether the command is missing or not (dockerd)
+        r = daemon.cove("exec", "web", "no-such-cmd")
+        assert r.returncode == 126 and "no-such-cmd" in r.stdout + r.stderr, r.stderr
+        assert daemon.cove("exec", "web", "/etc").returncode == 126
         # a name already in use
         r = daemon.cove("run", "-d", "--name", "web", "busybox", "true")
         assert r.returncode == 125 and 'The container name "/web" is already in use' in r.stderr

@@ -130,7 +130,7 @@ class ExecOps(QueryOps):
             info, session = await self.runtime.exec(c.id, exec_id, process, io, not detach)
         except CoveError as err:
             reason = _exec_reason(err.message)
-            e["ExitCode"] = 127 if "not found" in reason or "no such file" in reason else 126
+            e["ExitCode"] = 126  # dockerd's code for any exec that cannot start, missing or not
             done.set()
             msg = _exec_error(reason)
             if detach:

@@ -131,14 +131,15 @@ class EndpointOps(EngineBase):
         else:
             n = self._by_name("bridge" if mode == "default" else mode)
             eps: Json = ((body.get("NetworkingConfig") or {}).get("EndpointsConfig")) or {}
-            want = eps.get(mode) or eps.get(n["Name"]) or eps.get(n["Id"]) or {}
-            ipam_cfg = want.get("IPAMConfig") or None
-            check_ipam_request(n, ipam_cfg)
-            ep = empty_endpoint(list(want.get("Aliases") or []) or None, ipam_cfg)
-            ep["NetworkID"] = n["Id"]
-            ep["MacAddress"] = str(want.get("MacAddress") or "")
-            set_endpoint_options(ep, want)
-            nets[n["Name"]] = ep
+            main = {mode, n["Name"], n["Id"]}
+            want = next((eps[k] for k in eps if k in main and eps[k]), None) or {}
+            nets[n["Name"]] = self._requested_endpoint(n, want)
+            # API 1.44: the other networks named there are joined too; each must exist
+            for key, cfg in eps.items():
+                if key not in main:
+                    other = self._by_name(key)
+                    if other["Name"] not in nets and other["Name"] not in ("host", "none"):
+                        nets[other["Name"]] = self._requested_endpoint(other, cfg or {})
         if not user_defined(hc):  # legacy links name existing containers; others are DNS only
             for link in hc.get("Links") or []:
                 self.find(_link_parts(str(link))[0])
@@ -163,6 +164,16 @@ class EndpointOps(EngineBase):
             "Networks": nets,
         }
         return settings, warnings
+
+    def _requested_endpoint(self, n: Json, want: Json) -> Json:
+        """A new container's endpoint on ``n`` from its EndpointSettings request."""
+        ipam_cfg = want.get("IPAMConfig") or None
+        check_ipam_request(n, ipam_cfg)
+        ep = empty_endpoint(list(want.get("Aliases") or []) or None, ipam_cfg)
+        ep["NetworkID"] = n["Id"]
+        ep["MacAddress"] = str(want.get("MacAddress") or "")
+        set_endpoint_options(ep, want)
+        return ep
 
     # --- start ----------------------------------------------------------------------------
     def _used_ips(self, n: Json, key: str = "IPAddress") -> list[str]:

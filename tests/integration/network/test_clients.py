@@ -43,6 +43,17 @@ def test_docker_py_networks_and_ports(daemon: Daemon) -> None:
         idle.start()
         out = idle.exec_run(["cat", "/sys/class/net/eth0/address"]).output.decode().strip()
         assert out == "02:42:ac:11:00:42"
+        # API 1.44: every network of EndpointsConfig is joined at create; each must exist
+        both = {name: client.api.create_endpoint_config(), "bridge": None}
+        two = client.containers.run("busybox", ["sleep", "60"], name=web + "-two", network=name,
+                                    networking_config=both, detach=True)  # fmt: skip
+        two.reload()
+        assert sorted(two.attrs["NetworkSettings"]["Networks"]) == sorted([name, "bridge"])
+        links = two.exec_run(["ip", "-o", "-4", "addr"]).output.decode()
+        assert " eth0 " in links and " eth1 " in links
+        bad = {name: client.api.create_endpoint_config(), "no-such-net": None}
+        with pytest.raises(docker.errors.NotFound, match="network no-such-net not found"):
+            client.containers.run("busybox", "true", network=name, networking_config=bad)
     finally:
         for ctr in client.containers.list(all=True, filters={"name": web}):
             ctr.remove(force=True)
