@@ -1,4 +1,5 @@
-"""Registry routes: push (a JSON progress stream), ``POST /auth`` (login), search.
+"""Registry routes: push (a JSON progress stream), ``POST /auth`` (login), search, and
+``GET /distribution/{name}/json`` (what a registry holds for a name).
 
 The engine's registry operations are reached with ``getattr`` so this module works with
 any facade: a daemon without them answers 501.
@@ -89,7 +90,14 @@ async def search(engine: EngineFacade, req: Request) -> Response:
     return json_reply(result)
 
 
+async def distribution(engine: EngineFacade, req: Request) -> Response:
+    return json_reply(
+        await _op(engine, "distribution_inspect")(req.params["name"], registry_auth(req))
+    )
+
+
 ROUTES: list[tuple[str, str, Handler]] = [
+    ("GET", "/distribution/{name:.*}/json", distribution),
     ("GET", "/images/search", search),
     ("POST", "/images/{name:.*}/push", push),
     ("POST", "/auth", auth),

@@ -177,6 +177,15 @@ class RegistryOps(EngineBase):
         await asyncio.to_thread(check_login, self._registry_config(), address, creds)
         return {"Status": "Login Succeeded", "IdentityToken": ""}
 
+    async def distribution_inspect(self, name: str, auth: str | None) -> Json:
+        """``GET /distribution/{name}/json``: the registry's descriptor and platforms."""
+        from cove.distribution.registry.inspect import inspect_distribution
+
+        ref = reference.parse(name)
+        creds = regauth.decode_registry_auth(auth)
+        cfg = self._registry_config()
+        return await asyncio.to_thread(inspect_distribution, cfg, ref, creds)
+
     async def image_search(
         self, term: str, limit: int, filters: dict[str, list[str]], auth: str | None
     ) -> list[Json]:

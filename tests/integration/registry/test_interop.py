@@ -203,3 +203,24 @@ def test_docker_cli_push_and_pull(daemon: Daemon, creg: Registry) -> None:
     r = docker("pull", f"{creg.addr}/dockercli/bb:nope")
     assert "manifest unknown" in r.stderr
     docker("rmi", name)
+
+
+def test_distribution_inspect(daemon: Daemon, creg: Registry) -> None:
+    """GET /distribution/{name}/json (docker-py's inspect_distribution): the manifest's
+    descriptor and the platform its config declares, without pulling."""
+    docker = pytest.importorskip("docker")
+    name = f"{creg.addr}/dist/bb:1"
+    _ok(daemon, "tag", "busybox", name)
+    _ok(daemon, "push", name)
+    digest = json.loads(_ok(daemon, "image", "inspect", name))[0]["RepoDigests"][0]
+    client = docker.APIClient(base_url=daemon.host)
+    try:
+        data = client.inspect_distribution(name)
+        assert data["Descriptor"]["digest"] == digest.split("@")[1]
+        assert data["Descriptor"]["mediaType"].endswith("manifest.v2+json")
+        assert {"os": "linux", "architecture": "amd64"} in data["Platforms"]
+        with pytest.raises(docker.errors.NotFound):
+            client.inspect_distribution(f"{creg.addr}/dist/bb:nope")
+    finally:
+        client.close()
+        _forget(daemon, name)

@@ -104,6 +104,16 @@ def fetch_manifest(sess: Session, ident: str) -> tuple[bytes, str, str]:
     return raw, media_type_of(raw, resp.headers.get("Content-Type", "")), digest
 
 
+def small_blob(sess: Session, d: Descriptor) -> bytes:
+    """A config blob, read whole and verified."""
+    if d.size > 32 << 20:
+        raise InvalidArgument(f"config blob {d.digest} too large: {d.size} bytes")
+    data = sess.request("GET", f"blobs/{d.digest}").read()
+    if len(data) != d.size or "sha256:" + hashlib.sha256(data).hexdigest() != d.digest:
+        raise InvalidArgument(f"filesystem layer verification failed for digest {d.digest}")
+    return data
+
+
 def list_tags(sess: Session) -> list[str]:
     data = sess.json("GET", "tags/list")
     return [str(t) for t in (data or {}).get("tags") or []]
@@ -208,12 +218,7 @@ class Puller:
         return PullResult(img.id, digest, fresh)
 
     def _small_blob(self, sess: Session, d: Descriptor) -> bytes:
-        if d.size > 32 << 20:
-            raise InvalidArgument(f"config blob {d.digest} too large: {d.size} bytes")
-        data = sess.request("GET", f"blobs/{d.digest}").read()
-        if len(data) != d.size or "sha256:" + hashlib.sha256(data).hexdigest() != d.digest:
-            raise InvalidArgument(f"filesystem layer verification failed for digest {d.digest}")
-        return data
+        return small_blob(sess, d)
 
     def _download(self, sess: Session, d: Descriptor) -> bool:
         """Fetch one blob into the store; True when it was not there before."""
