@@ -224,3 +224,60 @@ def test_distribution_inspect(daemon: Daemon, creg: Registry) -> None:
     finally:
         client.close()
         _forget(daemon, name)
+
+
+def _put_blob(reg: Registry, repo: str, data: bytes) -> str:
+    """A monolithic upload (POST, then PUT with the digest); returns the digest."""
+    import urllib.request
+
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    req = urllib.request.Request(reg.url(f"/v2/{repo}/blobs/uploads/"), method="POST")
+    with urllib.request.urlopen(req) as r:
+        loc = r.headers["Location"]
+    url = loc if loc.startswith("http") else reg.url(loc)
+    url += ("&" if "?" in url else "?") + f"digest={digest}"
+    put = urllib.request.Request(url, data=data, method="PUT")
+    put.add_header("Content-Type", "application/octet-stream")
+    urllib.request.urlopen(put).close()
+    return digest
+
+
+def test_pull_of_a_zstd_layer(daemon: Daemon, creg: Registry) -> None:
+    """An OCI image whose layer is zstd-compressed (two frames) pulls and runs."""
+    import tarfile
+    import urllib.request
+
+    import zstandard
+
+    out = tempfile.mkdtemp(prefix="cove-zstd-", dir="/tmp")
+    try:
+        _ok(daemon, "save", "-o", f"{out}/bb.tar", "busybox")
+        with tarfile.open(f"{out}/bb.tar") as t:
+            manifest = json.load(t.extractfile("manifest.json"))[0]  # type: ignore[arg-type]
+            config = t.extractfile(manifest["Config"]).read()  # type: ignore[union-attr]
+            layers = [t.extractfile(x).read() for x in manifest["Layers"]]  # type: ignore[union-attr]
+        repo = "zstd/bb"
+        descs = []
+        for tar in layers:
+            half = len(tar) // 2
+            packed = zstandard.compress(tar[:half]) + zstandard.compress(tar[half:])
+            d = _put_blob(creg, repo, packed)
+            descs.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+zstd",
+                          "digest": d, "size": len(packed)})  # fmt: skip
+        cfg = _put_blob(creg, repo, config)
+        body = json.dumps({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": cfg, "size": len(config)},
+            "layers": descs,
+        }).encode()  # fmt: skip
+        req = urllib.request.Request(creg.url(f"/v2/{repo}/manifests/1"), data=body, method="PUT")
+        req.add_header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+        urllib.request.urlopen(req).close()
+        name = f"{creg.addr}/{repo}:1"
+        _ok(daemon, "pull", name)
+        assert _ok(daemon, "run", "--rm", name, "echo", "zstd").strip() == "zstd"
+        _forget(daemon, name)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)

@@ -5,6 +5,7 @@ import gzip
 import hashlib
 import io
 import lzma
+import sys
 from typing import BinaryIO
 
 import pytest
@@ -49,14 +50,19 @@ def test_decompress_by_magic(kind: str, packed: bytes) -> None:
     assert diff_id(io.BytesIO(packed)) == "sha256:" + hashlib.sha256(TAR).hexdigest()
 
 
-def test_zstd_without_module_is_a_clear_error() -> None:
-    try:
-        import zstandard  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
-    except ImportError:
-        with pytest.raises(InvalidArgument, match="zstandard"):
-            decompress(io.BytesIO(b"\x28\xb5\x2f\xfd" + b"\0" * 20))
-    else:
-        pytest.skip("zstandard is installed")
+def test_zstd_layers_read_across_frames() -> None:
+    import zstandard
+
+    packed = zstandard.compress(TAR[:1000]) + zstandard.compress(TAR[1000:])
+    stream, kind = decompress(io.BytesIO(packed))
+    assert kind == "zstd" and stream.read() == TAR
+    assert diff_id(io.BytesIO(packed)) == "sha256:" + hashlib.sha256(TAR).hexdigest()
+
+
+def test_zstd_without_module_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "zstandard", None)  # as if it were not installed
+    with pytest.raises(InvalidArgument, match="zstandard"):
+        decompress(io.BytesIO(b"\x28\xb5\x2f\xfd" + b"\0" * 20))
 
 
 def test_short_input() -> None:
