@@ -61,6 +61,7 @@ def options(req: Request) -> BuildOptions:
         network=None if network == "default" else network,
         platform=req.arg("platform") or None,
         cachefrom=[str(x) for x in cachefrom],
+        extrahosts=[h for h in req.args("extrahosts") if h],
     )
 
 

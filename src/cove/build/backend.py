@@ -62,6 +62,7 @@ class BuildOptions:
     network: str | None = None
     platform: str | None = None
     cachefrom: list[str] = field(default_factory=list)
+    extrahosts: list[str] = field(default_factory=list)  # "name:ip", /etc/hosts of RUN
 
 
 class BuildError(InvalidArgument):

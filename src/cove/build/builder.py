@@ -139,6 +139,7 @@ class Builder(ConfigOps, RunOps, CopyOps):
     # --- FROM ----------------------------------------------------------------------------
     async def do_from(self, node: Node) -> AsyncIterator[Json]:
         flags = instructions.parse_flags(node)
+        self._sources = None  # each stage may follow its own --cache-from source
         if "platform" in flags:
             expand(flags["platform"], self.global_args, self.escape)
         ref = expand(node.args[0], self.global_args, self.escape)

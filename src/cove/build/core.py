@@ -8,6 +8,7 @@ from typing import Any
 
 from cove.build.backend import BuildBackend, BuildOptions
 from cove.build.cache import BuildCache, step_key
+from cove.build.cachefrom import CacheSources
 from cove.build.context import BuildContext
 from cove.build.state import Stage, child_config
 from cove.errors import NotFound
@@ -34,6 +35,7 @@ class BuildBase:
         self.used_args: set[str] = set()
         self.escape = "\\"
         self.global_args: dict[str, str] = {}
+        self._sources: CacheSources | None = None
 
     # --- committing ----------------------------------------------------------------------
     async def ensure_image(self, stage: Stage) -> str:
@@ -47,15 +49,19 @@ class BuildBase:
         key = step_key(stage.image_id, created_by, extra)
         if self.opts.nocache:
             return key, None
-        hit = self.cache.get(key)
-        if hit is None:
-            return key, None
-        try:
-            img = self.backend.images.resolve(hit)
-        except NotFound:
-            self.cache.forget(key)
-            return key, None
-        return key, img.id
+        found: str | None = None
+        if hit := self.cache.get(key):
+            try:
+                found = self.backend.images.resolve(hit).id
+            except NotFound:
+                self.cache.forget(key)
+        if not self.opts.cachefrom:
+            return key, found
+        if self._sources is None:
+            self._sources = CacheSources(self.backend.images, self.opts.cachefrom)
+        if found is not None and self._sources.allows(found):
+            return key, found
+        return key, self._sources.match(stage.config, stage.image_id, created_by)
 
     def use_cached(self, stage: Stage, image_id: str) -> list[Json]:
         img = self.backend.images.resolve(image_id)

@@ -9,7 +9,6 @@ message; the container stays for inspection unless ``--force-rm``.
 from __future__ import annotations
 
 import asyncio
-import codecs
 import contextlib
 import json
 from collections.abc import AsyncIterator
@@ -19,6 +18,7 @@ from cove.build.backend import BuildError
 from cove.build.core import BuildBase, msg, short
 from cove.build.dockerfile import instructions
 from cove.build.dockerfile.parser import Node
+from cove.build.output import run_output
 from cove.build.state import PROXY_ARGS, Stage
 from cove.errors import CoveError
 
@@ -83,7 +83,10 @@ class RunOps(BuildBase):
             "Labels": {},
             "AttachStdout": True,
             "AttachStderr": True,
-            "HostConfig": {"NetworkMode": self.opts.network or "default"},
+            "HostConfig": {
+                "NetworkMode": self.opts.network or "default",
+                "ExtraHosts": list(self.opts.extrahosts) or None,
+            },
         }
         be = self.backend
         cid, _ = await be.container_create(None, body)
@@ -95,13 +98,9 @@ class RunOps(BuildBase):
             )
             try:
                 await be.container_start(cid)
-                # output may split a UTF-8 character between two chunks
-                text = codecs.getincrementaldecoder("utf-8")("replace")
-                while (chunk := await session.read()) is not None:
-                    if part := text.decode(chunk.data):
-                        yield msg(part)
-                if tail := text.decode(b"", final=True):
-                    yield msg(tail)
+                async with contextlib.aclosing(run_output(session)) as output:
+                    async for m in output:
+                        yield m
             finally:
                 with contextlib.suppress(CoveError, OSError):
                     await session.close()

@@ -25,6 +25,7 @@ COMMAND = Command(
     "[OPTIONS] PATH | URL | -",
     "Build an image from a Dockerfile",
     [
+        Flag("add-host", None, LIST, 'Add a custom host-to-IP mapping ("host:ip")', metavar="list"),
         Flag("build-arg", None, LIST, "Set build-time variables", metavar="list"),
         Flag("cache-from", None, LIST, "Images to consider as cache sources", metavar="strings"),
         Flag("file", "f", STRING, "Name of the Dockerfile (Default is 'PATH/Dockerfile')"),
@@ -160,6 +161,7 @@ def run(ctx: Context, opts: Options, args: list[str]) -> int:
         "networkmode": opts.text("network") or None,
         "platform": opts.text("platform") or None,
         "cachefrom": json.dumps(opts.many("cache-from")) if opts.many("cache-from") else None,
+        "extrahosts": opts.many("add-host") or None,
     }  # fmt: skip
     if size_note and not quiet:
         sys.stdout.write(size_note)
