@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 
 import pytest
 
@@ -12,8 +13,10 @@ from .rawhttp import RawHttp, chunked
 
 
 @pytest.fixture
-def http(api: ServerThread) -> RawHttp:
-    return RawHttp(api.connect())
+def http(api: ServerThread) -> Iterator[RawHttp]:
+    conn = RawHttp(api.connect())
+    yield conn
+    conn.close()
 
 
 def json_lines(body: bytes) -> list[dict[str, object]]:

@@ -174,8 +174,10 @@ def reg_api() -> Iterator[ServerThread]:
 
 
 @pytest.fixture
-def http(reg_api: ServerThread) -> RawHttp:
-    return RawHttp(reg_api.connect())
+def http(reg_api: ServerThread) -> Iterator[RawHttp]:
+    conn = RawHttp(reg_api.connect())
+    yield conn
+    conn.close()
 
 
 def engine(server: ServerThread) -> RegistryEngine:

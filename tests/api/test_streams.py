@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -15,8 +16,10 @@ UPGRADE = {"Connection": "Upgrade", "Upgrade": "tcp"}
 
 
 @pytest.fixture
-def http(api: ServerThread) -> RawHttp:
-    return RawHttp(api.connect())
+def http(api: ServerThread) -> Iterator[RawHttp]:
+    conn = RawHttp(api.connect())
+    yield conn
+    conn.close()
 
 
 def create(http: RawHttp, cmd: list[str], tty: bool = False, **extra: object) -> str:

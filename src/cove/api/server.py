@@ -105,6 +105,7 @@ class ApiServer:
         self.router = router or default_router()
         self._servers: list[asyncio.Server] = []
         self._connections: set[asyncio.Task[None]] = set()
+        self._closing = False  # set by close(): connections are dropped, not flushed
         self._server_header: str | None = None
 
     # --- listening --------------------------------------------------------------------
@@ -121,6 +122,7 @@ class ApiServer:
 
     async def close(self) -> None:
         """Stop listening and drop every open connection (hijacked streams included)."""
+        self._closing = True
         for server in self._servers:
             server.close()
         for task in list(self._connections):
@@ -144,7 +146,12 @@ class ApiServer:
         finally:
             if task is not None:
                 self._connections.discard(task)
-            writer.close()
+            if self._closing:
+                # shutting down: drop unsent data, so a peer that neither reads nor closes
+                # cannot hold the daemon's exit (close() would wait to flush to it)
+                writer.transport.abort()
+            else:
+                writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
 
