@@ -1,129 +1,30 @@
 """Overlay networks: the engine's side of the cluster store (``cove.network.cluster``) and
-the VXLAN driver (``cove.network.overlay``).
-
-With ``cluster-store`` set, the daemon holds a lease in etcd, publishes an endpoint record
-for every local container on an overlay network (under the lease, so a dead host's records
-expire) and runs one watch over ``/cove/``: remote endpoints become forwarding/neighbour
-entries on the VXLAN device and lines in the network's DNS record file, so names resolve on
-every host.  When etcd is unreachable nothing already programmed is touched (containers stay
-connected); changes that need the store fail with ``Unavailable``.
-
-Every store request is a network round trip: it runs on the cluster's own small thread pool,
-never on the event loop, so a slow or frozen etcd stalls only the operations that need it
-(and cannot use up the default executor other engine work runs on).
+the VXLAN driver (``cove.network.overlay``): networks created in the store, endpoint records
+published under this host's lease, DNS records and forwarding entries from every host's
+records, and the watch that keeps them current (``overlay_watch``).  The cluster connection
+is ``overlay_base``'s, the cluster-wide addresses ``overlay_addr``'s.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import json
 import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any
 
-from cove.engine.netconnect import ConnectOps
 from cove.engine.netendpoints import Json, log
+from cove.engine.overlay_addr import OverlayAddressOps
 from cove.engine.record import Container
-from cove.errors import Conflict, CoveError, Forbidden, InvalidArgument, Unavailable
+from cove.errors import Conflict, CoveError, Forbidden, Unavailable
 from cove.network import firewall, ipam
 from cove.network.cluster import store as S
-from cove.network.cluster.etcd import Etcd, Event
-from cove.network.overlay.driver import (
-    VNI_OPTION,
-    GatewayBridge,
-    OverlayDriver,
-    vni_for,
-)
+from cove.network.cluster.etcd import Event
+from cove.network.overlay.driver import VNI_OPTION, vni_for
 from cove.network.overlay.vxlan import VXLAN_PORT
 
-DEFAULT_TTL = 20
-T = TypeVar("T")
 
-
-class _Cluster:
-    def __init__(self, etcd: Etcd, vtep: str, driver: OverlayDriver, ttl: int) -> None:
-        self.etcd = etcd
-        self.vtep = vtep
-        self.driver = driver
-        self.ttl = ttl
-        self.view = S.View()
-        self.lease = 0
-        self.mine: dict[str, dict[str, str]] = {}  # container id -> key -> value
-        self.task: asyncio.Task[None] | None = None
-        self.stopping = False
-        # (container id, network id) -> address taken in the store, not yet in the record
-        self.reserved: dict[tuple[str, str], str] = {}
-        self.pool = ThreadPoolExecutor(4, thread_name_prefix="cove-etcd")
-
-    async def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(*args)`` (a blocking store request) off the event loop."""
-        return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
-
-
-class OverlayOps(ConnectOps):
-    _cl: _Cluster | None
-
-    def _init_networks(self) -> None:
-        super()._init_networks()
-        self._cl = None
-        o = self.net_options
-        if not o.cluster_store:
-            return
-        adv = o.cluster_advertise.rsplit(":", 1)[0] if o.cluster_advertise else ""
-        try:
-            ipaddress.IPv4Address(adv)
-            vtep = adv
-        except ValueError:
-            from cove.network.overlay import vxlan
-
-            found = self._net_pool.submit(vxlan.address_of, adv).result() if adv else None
-            if not found:
-                raise InvalidArgument(
-                    f"cluster-advertise {o.cluster_advertise!r}: give this host's underlay "
-                    "address or an interface that has one"
-                ) from None
-            vtep = found
-        opts = o.cluster_store_opts
-        ttl = int(opts.get("discovery.ttl") or DEFAULT_TTL)
-        nsdir = os.path.join(self.paths.exec_root, "network", "netns")
-        driver = OverlayDriver(vtep, self._gateway_bridge(), nsdir)
-        self._drivers["overlay"] = driver
-        self._cl = _Cluster(Etcd(o.cluster_store), vtep, driver, max(ttl, 2))
-
-    def _gateway_bridge(self) -> GatewayBridge:
-        from cove.engine.networks import _proc_routes
-        from cove.network import netlink
-
-        name = "cove_gwbridge" if self._fw_table == "cove" else "cgw" + self._fw_table[5:]
-        path = os.path.join(self.paths.exec_root, "network", "gwbridge.json")
-        found = self._net_pool.submit(netlink.bridge_address, name).result()
-        if found is not None:
-            net = ipaddress.IPv4Network(f"{found[0]}/{found[1]}", False)
-            gw = GatewayBridge(name, net, path=path)
-            gw.load()
-            return gw
-        used = [ipam.parse_subnet(c["Subnet"]) for n in self.networks.values()
-                for c in n["IPAM"]["Config"] or [] if c.get("Subnet")]  # fmt: skip
-        pools = ipam.pools_from_config(self.net_options.default_address_pools)
-        return GatewayBridge(name, ipam.pick_subnet(pools, used + _proc_routes()), path=path)
-
-    def _cluster(self) -> _Cluster:
-        if self._cl is None:
-            raise Forbidden(
-                'overlay networks need a cluster store: set "cluster-store" and '
-                '"cluster-advertise" in daemon.json'
-            )
-        return self._cl
-
-    def _leased(self) -> _Cluster:
-        cl = self._cluster()
-        if not cl.lease:
-            raise Unavailable(f"cluster store {cl.etcd.url} is not reachable")
-        return cl
-
+class OverlayOps(OverlayAddressOps):
     # --- network create / remove ----------------------------------------------------------
     async def _overlay_create(self, body: Json) -> Json:
         cl = self._leased()
@@ -176,97 +77,6 @@ class OverlayOps(ConnectOps):
             n = {k: v for k, v in n.items() if k != "_cove"}
             self.networks[n["Id"]] = n
             self._save_network(n)
-
-    # --- addresses and endpoint records ---------------------------------------------------
-    # An overlay address is taken cluster-wide (an etcd transaction) before the synchronous
-    # allocation runs: ``net_prepare_async`` (start) and ``_connect_locked`` (connect) reserve
-    # it off the event loop, ``_allocate`` then only records it, and a failure in between
-    # gives the reservation back.
-    async def _reserve(self, c: Container, n: Json, want: str) -> str:
-        cl = self._leased()
-        key = (c.id, n["Id"])
-        if key in cl.reserved:
-            return cl.reserved[key]
-        cfg = n["IPAM"]["Config"][0]
-        pool = ipam.Pool.from_config(cfg["Subnet"], cfg.get("Gateway", ""), cfg.get("IPRange", ""))
-        lost: set[str] = set()  # taken by another host between our view and the store
-        while True:
-            # recomputed each round: other starts may have reserved while this one waited
-            used = set(self._used_ips(n)) | cl.view.ips.get(n["Id"], set()) | lost
-            used |= {ip for (_c, net), ip in cl.reserved.items() if net == n["Id"]}
-            try:
-                ip = str(pool.allocate(sorted(used), want, n["Name"]))
-            except Conflict as e:
-                raise Conflict(f"failed to set up container networking: {e.message}") from None
-            if await cl.call(cl.etcd.create, S.ip_key(n["Id"], ip), cl.vtep, cl.lease):
-                break
-            if want:
-                raise Conflict("failed to set up container networking: Address already in use")
-            lost.add(ip)
-        cl.reserved[key] = ip
-        cl.mine.setdefault(c.id, {})[S.ip_key(n["Id"], ip)] = cl.vtep
-        return ip
-
-    async def _unreserve(self, c: Container, taken: list[tuple[str, str]]) -> None:
-        """Give back addresses reserved for a start or connect that failed; never raises."""
-        cl = self._cl
-        if cl is None:
-            return
-        for net_id, ip in taken:
-            cl.reserved.pop((c.id, net_id), None)
-            key = S.ip_key(net_id, ip)
-            mine = cl.mine.get(c.id, {})
-            if mine.pop(key, None) is None:
-                continue
-            if not mine:
-                cl.mine.pop(c.id, None)
-            try:
-                await cl.call(cl.etcd.delete, key)
-            except Unavailable as e:  # it goes with the lease, or at the next session
-                log.warning("container %s: releasing %s: %s", c.id[:12], ip, e)
-
-    async def net_prepare_async(self, c: Container) -> None:
-        taken: list[tuple[str, str]] = []
-        try:
-            if self._cl is not None:
-                for n, ep in self._attached(c):
-                    if n["Driver"] == "overlay":
-                        want = str((ep.get("IPAMConfig") or {}).get("IPv4Address") or "")
-                        taken.append((n["Id"], await self._reserve(c, n, want)))
-            self.net_prepare(c)
-        except BaseException:
-            await self._unreserve(c, taken)
-            raise
-
-    async def _connect_locked(self, c: Container, n: Json, cfg: Json) -> None:
-        nets = c.data["NetworkSettings"].get("Networks") or {}
-        running = c.state.get("Running") and c.state.get("Pid")
-        if n["Driver"] != "overlay" or self._cl is None or not running or n["Name"] in nets:
-            await super()._connect_locked(c, n, cfg)
-            return
-        want = str((cfg.get("IPAMConfig") or {}).get("IPv4Address") or "")
-        ip = await self._reserve(c, n, want)
-        try:
-            await super()._connect_locked(c, n, cfg)
-        except BaseException:
-            await self._unreserve(c, [(n["Id"], ip)])
-            raise
-
-    def _allocate(self, c: Container, n: Json, ep: Json, index: int) -> None:
-        if n["Driver"] != "overlay":
-            super()._allocate(c, n, ep, index)
-            return
-        cl = self._cluster()
-        ip = cl.reserved.pop((c.id, n["Id"]), None)
-        if ip is None:  # every caller reserves first; a new path that does not is a bug
-            raise Unavailable(f"no address was reserved in the cluster store for {c.name}")
-        # the base allocation then takes exactly the address reserved in the store
-        saved = ep.get("IPAMConfig")
-        ep["IPAMConfig"] = {"IPv4Address": ip}
-        try:
-            super()._allocate(c, n, ep, index)
-        finally:
-            ep["IPAMConfig"] = saved
 
     def _remote_endpoints(self, n: Json) -> Json:
         """``network inspect``'s entries for the endpoints on other hosts, as Docker showed

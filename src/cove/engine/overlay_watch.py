@@ -21,7 +21,8 @@ from cove.network.cluster import store as S
 from cove.network.cluster.etcd import Event
 
 if TYPE_CHECKING:
-    from cove.engine.overlay import OverlayOps, _Cluster
+    from cove.engine.overlay import OverlayOps
+    from cove.engine.overlay_base import _Cluster
 
 _BROKEN = "broken"
 
