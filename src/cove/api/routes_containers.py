@@ -19,7 +19,7 @@ from cove.api.http import (
     no_content,
 )
 from cove.engine.facade import EngineFacade
-from cove.errors import InvalidArgument
+from cove.errors import InvalidArgument, NotFound
 
 WAIT_CONDITIONS = ("not-running", "next-exit", "removed")
 
@@ -73,6 +73,15 @@ async def kill(engine: EngineFacade, req: Request) -> Response:
 
 async def remove(engine: EngineFacade, req: Request) -> Response:
     await engine.container_remove(req.params["id"], req.flag("force"), req.flag("v"))
+    return no_content()
+
+
+async def remove_link(engine: EngineFacade, req: Request) -> Response:
+    """``docker rm --link parent/alias``: the name has a slash, so it lands here."""
+    name = f"{req.params['parent']}/{req.params['alias']}"
+    if not req.flag("link"):
+        raise NotFound(f"No such container: {name}")
+    await engine.container_remove_link(name)
     return no_content()
 
 
@@ -187,4 +196,5 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/containers/{id}/logs", logs),
     ("GET", "/containers/{id}/top", top),
     ("DELETE", "/containers/{id}", remove),
+    ("DELETE", "/containers/{parent}/{alias}", remove_link),
 ]

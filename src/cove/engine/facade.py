@@ -41,6 +41,10 @@ class EngineFacade(Protocol):
 
     async def container_remove(self, ref: str, force: bool, volumes: bool) -> None: ...
 
+    async def container_remove_link(self, name: str) -> None:
+        """``DELETE /containers/{parent}/{alias}?link=1``: drop a legacy link."""
+        ...
+
     async def container_wait(self, ref: str, condition: str) -> Json:
         """Blocks until the condition ("not-running" default, "next-exit", "removed") holds;
         returns {"StatusCode": n, "Error": null}.  Call ``container_inspect`` first to fail

@@ -11,12 +11,13 @@ from cove.engine.netendpoints import (
     Json,
     check_ipam_request,
     empty_endpoint,
+    link_parts,
     log,
     next_ifname,
     set_endpoint_options,
 )
 from cove.engine.record import Container
-from cove.errors import CoveError, Forbidden, NotFound
+from cove.errors import Conflict, CoveError, Forbidden, NotFound
 
 
 class ConnectOps(EndpointOps):
@@ -91,6 +92,28 @@ class ConnectOps(EndpointOps):
             n["Id"],
             {"container": c.id, "name": n["Name"], "type": n["Driver"]},
         )
+
+    # --- legacy links -----------------------------------------------------------------------
+    async def container_remove_link(self, name: str) -> None:
+        """``rm --link parent/alias``: drop one ``--link`` of ``parent``; both containers stay.
+        A running parent's DNS aliases and link rules follow at once."""
+        full = name.strip("/")
+        parent_ref, _, alias = full.rpartition("/")
+        if not parent_ref:
+            raise Conflict("Conflict, cannot remove the default link name of the container")
+        try:
+            parent = self.find(parent_ref)
+        except NotFound:
+            raise NotFound(f"No such container: {full}") from None
+        links = [str(x) for x in parent.host_config.get("Links") or []]
+        keep = [x for x in links if link_parts(x)[1] != alias]
+        if len(keep) == len(links):
+            raise NotFound(f"No such container: {full}")
+        parent.host_config["Links"] = keep or None
+        parent.save()
+        if parent.state.get("Running"):
+            self._dns.update_links(parent.id, self._link_ips(parent))
+            await self._apply_firewall()
 
     # --- daemon restart -------------------------------------------------------------------
     async def net_restore(self) -> None:

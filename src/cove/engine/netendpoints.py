@@ -142,7 +142,7 @@ class EndpointOps(EngineBase):
                         nets[other["Name"]] = self._requested_endpoint(other, cfg or {})
         if not user_defined(hc):  # legacy links name existing containers; others are DNS only
             for link in hc.get("Links") or []:
-                self.find(_link_parts(str(link))[0])
+                self.find(link_parts(str(link))[0])
         settings = {
             "Bridge": "",
             "SandboxID": "",
@@ -269,7 +269,7 @@ class EndpointOps(EngineBase):
         if user_defined(c.host_config):
             return  # on a user-defined network a link is a DNS alias; its target may come later
         for link in c.host_config.get("Links") or []:
-            name, _alias = _link_parts(str(link))
+            name, _alias = link_parts(str(link))
             other = self.find(name)
             if not other.state.get("Running"):
                 raise Conflict(
@@ -393,7 +393,7 @@ class EndpointOps(EngineBase):
                     firewall.Published(m.proto, m.host_ip, m.host_port, ip, m.container_port)
                 )
             for link in c.host_config.get("Links") or []:
-                name, _alias = _link_parts(str(link))
+                name, _alias = link_parts(str(link))
                 with contextlib.suppress(NotFound):
                     other = self.find(name)
                     dst = _shared_ip(c, other)
@@ -473,7 +473,7 @@ class EndpointOps(EngineBase):
             if attached[0][1].get("GlobalIPv6Address"):
                 out.append(f"{names}:{attached[0][1]['GlobalIPv6Address']}")
         for link in c.host_config.get("Links") or []:
-            name, alias = _link_parts(str(link))
+            name, alias = link_parts(str(link))
             with contextlib.suppress(NotFound):
                 other = self.find(name)
                 ip = _shared_ip(c, other)
@@ -491,7 +491,7 @@ class EndpointOps(EngineBase):
         if any(n["Name"] != "bridge" for n, _ in self._attached(c)):
             return out  # legacy link variables exist on the default bridge only
         for link in c.host_config.get("Links") or []:
-            name, alias = _link_parts(str(link))
+            name, alias = link_parts(str(link))
             with contextlib.suppress(NotFound):
                 other = self.find(name)
                 ip = _shared_ip(c, other)
@@ -535,13 +535,13 @@ def set_endpoint_options(ep: Json, cfg: Json) -> None:
 
 def links_of(c: Container) -> list[tuple[str, str]]:
     """(name, alias) of every link: ``--link`` and the endpoints' own ``Links``."""
-    out = [_link_parts(str(x)) for x in c.host_config.get("Links") or []]
+    out = [link_parts(str(x)) for x in c.host_config.get("Links") or []]
     for ep in (c.data["NetworkSettings"].get("Networks") or {}).values():
-        out += [_link_parts(str(x)) for x in ep.get("Links") or []]
+        out += [link_parts(str(x)) for x in ep.get("Links") or []]
     return out
 
 
-def _link_parts(link: str) -> tuple[str, str]:
+def link_parts(link: str) -> tuple[str, str]:
     """ "name:alias" or Docker's stored "/name:/me/alias" -> (name, alias)."""
     name, _, alias = link.partition(":")
     name = name.lstrip("/")

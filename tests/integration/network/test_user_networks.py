@@ -268,3 +268,24 @@ def test_endpoint_links_driver_opts_mac_and_spaced_names(daemon: Daemon) -> None
     finally:
         daemon.cove("rm", "-f", app, upstream, idle)
         daemon.cove("network", "rm", net)
+
+
+def test_rm_link_drops_the_alias(daemon: Daemon, net: str) -> None:
+    """``rm --link parent/alias`` removes one link; both containers stay, the alias goes."""
+    app, up = unique("app"), unique("up")
+    daemon.cove("run", "-d", "--network", net, "--name", up, "busybox", "sleep", "60",
+                check=True)  # fmt: skip
+    daemon.cove("run", "-d", "--network", net, "--link", f"{up}:bar", "--name", app,
+                "busybox", "sleep", "60", check=True)  # fmt: skip
+    try:
+        ip = inspect(daemon, up)["NetworkSettings"]["Networks"][net]["IPAddress"]
+        assert ip in daemon.cove("exec", app, "nslookup", "bar", "127.0.0.11").stdout
+        r = daemon.cove("rm", "--link", f"{app}/nope")
+        assert r.returncode == 1 and f"No such container: {app}/nope" in r.stderr
+        daemon.cove("rm", "--link", f"/{app}/bar", check=True)
+        assert inspect(daemon, app)["HostConfig"]["Links"] is None
+        assert ip not in daemon.cove("exec", app, "nslookup", "bar", "127.0.0.11").stdout
+        assert len(daemon.cove("ps", "-q", "--filter", f"name={app}").stdout.split()) == 1
+        assert inspect(daemon, up)["State"]["Running"] is True
+    finally:
+        daemon.cove("rm", "-f", app, up)
