@@ -32,6 +32,20 @@ def _runtime_path(cfg: DaemonConfig) -> str:
     return path
 
 
+def _other_runtimes(cfg: DaemonConfig) -> dict[str, str]:
+    """Every runtime a container may name with ``--runtime``: crun and runc when installed,
+    and those of ``runtimes`` in daemon.json (``{"name": {"path": ...}}``)."""
+    out = {}
+    for name, default in _RUNTIMES.items():
+        path = shutil.which(name) or default
+        if os.path.exists(path):
+            out[name] = path
+    for name, spec in cfg.runtimes.items():
+        if isinstance(spec, dict) and spec.get("path"):
+            out[str(name)] = str(spec["path"])
+    return out
+
+
 def _snapshotter(cfg: DaemonConfig) -> Snapshotter:
     name = cfg.storage_driver
     if name in ("", "overlay2", "overlay"):
@@ -59,6 +73,8 @@ def build_engine(cfg: DaemonConfig) -> Engine:
         runtime_path=_runtime_path(cfg),
         state_root=os.path.join(cfg.exec_root, "runtime"),
         exec_root=cfg.exec_root,
+        others=_other_runtimes(cfg),
+        name=cfg.default_runtime,
     )
     host = HostInfo(
         bounding_caps=frozenset(facts.bounding_caps),

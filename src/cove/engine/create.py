@@ -143,6 +143,11 @@ class CreateOps(VolumeOps):
             raise NotFound(f"No such image: {shown}") from None
         hc = default_host_config(body.get("HostConfig"))
         warnings = check_host_config(hc, self.host.rlimits or None)
+        # the OCI runtime is named in the record, as dockerd names "runc" when none is asked
+        runtimes = getattr(self.runtime, "paths", {})
+        hc["Runtime"] = str(hc.get("Runtime") or self.runtime.name)
+        if hc["Runtime"] not in runtimes and hc["Runtime"] != self.runtime.name:
+            raise InvalidArgument(f"unknown or invalid runtime name: {hc['Runtime']}")
         net_settings, net_warnings = self.net_create_settings(hc, body)  # validates the mode
         warnings = [*warnings, *net_warnings]
         if name:

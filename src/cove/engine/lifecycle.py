@@ -186,7 +186,8 @@ class LifecycleOps(VolumeOps):
                 stdin_once=bool(c.config.get("StdinOnce")),
                 log_path=self.paths.log_path(c.id),
             )
-            info = await self.runtime.create(c.id, bundle, io)
+            runtime = str(c.host_config.get("Runtime") or "")
+            info = await self.runtime.create(c.id, bundle, io, runtime)
         except CoveError as e:
             await self.net_release(c)
             reason = _runtime_reason(e.message, c, self.paths.rootfs(c.id))

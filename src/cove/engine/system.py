@@ -71,6 +71,12 @@ class SystemOps(ImageOps):
             "BuildTime": "",
         }
 
+    def _runtimes(self) -> Json:
+        """``info``'s Runtimes: every OCI runtime a container may name, with its path."""
+        paths = {self.options.runtime_name: self.options.runtime_name}
+        paths.update(getattr(self.runtime, "paths", {}))
+        return {name: {"path": path} for name, path in sorted(paths.items())}
+
     def info(self) -> Json:
         states = [c.status for c in self.containers.values()]
         u = os.uname()
@@ -134,7 +140,7 @@ class SystemOps(ImageOps):
             "Labels": [],
             "ExperimentalBuild": False,
             "ServerVersion": cove.__version__,
-            "Runtimes": {self.options.runtime_name: {"path": self.options.runtime_name}},
+            "Runtimes": self._runtimes(),
             "DefaultRuntime": self.options.runtime_name,
             "Swarm": {
                 "NodeID": "",

@@ -29,12 +29,17 @@ class ProcessInfo:
 
 
 class Runtime(Protocol):
-    name: str
+    name: str  # the default OCI runtime's name
+    paths: dict[str, str]  # every OCI runtime a container can name, to its executable
 
-    async def create(self, cid: str, bundle: str, io: IOConfig) -> ProcessInfo:
-        """Start the monitor, which runs ``<runtime> create``; returns once the container
-        exists in the "created" state with its attach socket listening.  On failure raises
-        SystemError_ with the runtime's own message and leaves nothing behind."""
+    async def create(
+        self, cid: str, bundle: str, io: IOConfig, runtime: str = ""
+    ) -> ProcessInfo:
+        """Start the monitor, which runs ``<runtime> create`` (``runtime``: a name of
+        ``paths``, "" for the default; an unknown one is InvalidArgument); returns once the
+        container exists in the "created" state with its attach socket listening.  On
+        failure raises SystemError_ with the runtime's own message and leaves nothing
+        behind.  Every later call on ``cid`` uses the runtime it was created with."""
         ...
 
     async def start(self, cid: str) -> None: ...

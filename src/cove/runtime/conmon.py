@@ -28,7 +28,7 @@ import shutil
 import signal as signal_mod
 from typing import TYPE_CHECKING, Any
 
-from cove.errors import NotFound, SystemError_
+from cove.errors import InvalidArgument, NotFound, SystemError_
 from cove.runtime import proc
 from cove.runtime.attach import ConmonAttach, connect
 from cove.runtime.base import IOConfig, ProcessInfo, Runtime
@@ -48,7 +48,11 @@ class ConmonRuntime:
         state_root: str = "/run/cove/runtime",
         exec_root: str = "/run/cove",
         timeout: float = 60.0,
+        others: dict[str, str] | None = None,
+        name: str = "",
     ) -> None:
+        """``others``: further OCI runtimes by name (``--runtime runc``), each a path; the
+        default is ``runtime_path``, called ``name`` (its file's name when not given)."""
         self.runtime_path = runtime_path
         self.conmon_path = conmon_path
         self.state_root = state_root
@@ -56,7 +60,10 @@ class ConmonRuntime:
         self.exits_dir = os.path.join(exec_root, "exits")
         self.execs_dir = os.path.join(exec_root, "execs")
         self.timeout = timeout
-        self.name = os.path.basename(runtime_path)
+        self.name = name or os.path.basename(runtime_path)
+        self.paths = {**(others or {}), self.name: runtime_path}  # name -> executable
+        self._chosen: dict[str, str] = {}  # container -> runtime path, when not the default
+        self.choice_dir = os.path.join(exec_root, "runtime-of")
         self._bundles: dict[str, str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._exec_codes: dict[str, int] = {}
@@ -67,18 +74,41 @@ class ConmonRuntime:
         for d in (self.state_root, self.exits_dir, self.execs_dir):
             os.makedirs(d, mode=0o700, exist_ok=True)
 
-    async def _runtime(self, *args: str) -> tuple[int, str, str]:
-        """Run ``<runtime> --root=<state_root> <args>``: (status, stdout, stderr)."""
+    def path_of(self, cid: str) -> str:
+        """The runtime executable ``cid`` was created with (remembered in a file, so a
+        restarted daemon keeps driving each container with its own runtime)."""
+        if cid not in self._chosen:
+            try:
+                with open(os.path.join(self.choice_dir, cid)) as f:
+                    self._chosen[cid] = self.paths.get(f.read().strip(), self.runtime_path)
+            except OSError:
+                self._chosen[cid] = self.runtime_path
+        return self._chosen[cid]
+
+    def _choose(self, cid: str, name: str) -> None:
+        if not name or name == self.name:
+            self._chosen[cid] = self.runtime_path
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(self.choice_dir, cid))
+            return
+        if name not in self.paths:
+            raise InvalidArgument(f"unknown or invalid runtime name: {name}")
+        os.makedirs(self.choice_dir, mode=0o700, exist_ok=True)
+        with open(os.path.join(self.choice_dir, cid), "w") as f:
+            f.write(name)
+        self._chosen[cid] = self.paths[name]
+
+    async def _runtime(self, cid: str, *args: str) -> tuple[int, str, str]:
+        """Run ``<cid's runtime> --root=<state_root> <args>``: (status, stdout, stderr)."""
+        path = self.path_of(cid)
         try:
-            return await proc.run(
-                [self.runtime_path, f"--root={self.state_root}", *args], self.timeout
-            )
+            return await proc.run([path, f"--root={self.state_root}", *args], self.timeout)
         except TimeoutError:
             raise SystemError_(
                 f"OCI runtime {args[0]} did not finish within {self.timeout:g}s"
             ) from None
         except OSError as e:
-            raise SystemError_(f"cannot run the OCI runtime {self.runtime_path}: {e}") from e
+            raise SystemError_(f"cannot run the OCI runtime {path}: {e}") from e
 
     def _conmon_argv(
         self, cid: str, uuid: str, directory: str, io: IOConfig, exit_dir: str
@@ -94,7 +124,7 @@ class ConmonRuntime:
             "-n",
             cid,
             "-r",
-            self.runtime_path,
+            self.path_of(cid),
             "-b",
             directory,
             "-P",
@@ -163,7 +193,7 @@ class ConmonRuntime:
                 await asyncio.wait_for(proc.wait_pid(monitor_pid), self.timeout)
         if cid is not None:
             with contextlib.suppress(SystemError_):
-                await self._runtime("delete", "-f", cid)
+                await self._runtime(cid, "delete", "-f", cid)
 
     def bundle_of(self, cid: str) -> str | None:
         return self._bundles.get(cid)
@@ -171,7 +201,7 @@ class ConmonRuntime:
     async def _bundle(self, cid: str) -> str:
         if cid in self._bundles:
             return self._bundles[cid]
-        rc, out, _ = await self._runtime("state", cid)
+        rc, out, _ = await self._runtime(cid, "state", cid)
         if rc == 0:
             with contextlib.suppress(ValueError, KeyError, TypeError):
                 self._bundles[cid] = str(json.loads(out)["bundle"])
@@ -180,11 +210,15 @@ class ConmonRuntime:
 
     # -- lifecycle -------------------------------------------------------------------
 
-    async def create(self, cid: str, bundle: str, io: IOConfig) -> ProcessInfo:
-        """conmon runs ``<runtime> create``; returns once the container is "created" and
-        the attach socket listens.  A failure (or cancellation) kills the monitor and
-        force-deletes the container; the SystemError_ carries the runtime's own words."""
+    async def create(
+        self, cid: str, bundle: str, io: IOConfig, runtime: str = ""
+    ) -> ProcessInfo:
+        """conmon runs ``<runtime> create`` (``runtime``: a name of ``paths``, "" for the
+        default); returns once the container is "created" and the attach socket listens.
+        A failure (or cancellation) kills the monitor and force-deletes the container; the
+        SystemError_ carries the runtime's own words."""
         self._dirs()
+        self._choose(cid, runtime)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(os.path.join(self.exits_dir, cid))
         for name in _BUNDLE_FILES:
@@ -217,7 +251,7 @@ class ConmonRuntime:
         return ProcessInfo(pid=pid, monitor_pid=monitor_pid, pid_start=proc.pid_start_time(pid))
 
     async def start(self, cid: str) -> None:
-        rc, _, err = await self._runtime("start", cid)
+        rc, _, err = await self._runtime(cid, "start", cid)
         if rc != 0:
             if any(s in err for s in _GONE):
                 raise NotFound(f"No such container: {cid}")
@@ -227,7 +261,7 @@ class ConmonRuntime:
         """Signal the container's init (every process with ``all_processes``); a stopped
         or unknown container is not an error."""
         args = ["kill", *(["--all"] if all_processes else []), cid, str(int(signal))]
-        rc, _, err = await self._runtime(*args)
+        rc, _, err = await self._runtime(cid, *args)
         if rc != 0 and not _already_stopped(err):
             raise SystemError_(f"OCI runtime kill failed: {err}")
 
@@ -241,12 +275,12 @@ class ConmonRuntime:
         path = os.path.join(await self._bundle(cid), "resources.json")
         with open(path, "w") as f:
             json.dump(resources, f)
-        rc, _, err = await self._runtime("update", f"--resources={path}", cid)
+        rc, _, err = await self._runtime(cid, "update", f"--resources={path}", cid)
         if rc != 0:
             raise SystemError_(f"Cannot update container {cid}: {err.strip()}")
 
     async def _simple(self, verb: str, cid: str) -> None:
-        rc, _, err = await self._runtime(verb, cid)
+        rc, _, err = await self._runtime(cid, verb, cid)
         if rc != 0:
             if any(s in err for s in _GONE):
                 raise NotFound(f"No such container: {cid}")
@@ -255,7 +289,7 @@ class ConmonRuntime:
     async def delete(self, cid: str, force: bool = False) -> None:
         """Forget ``cid`` in the runtime (``force`` kills it first), remove conmon's files
         from the bundle and the recorded exit status: read ``exit_code`` before."""
-        rc, _, err = await self._runtime("delete", *(["-f"] if force else []), cid)
+        rc, _, err = await self._runtime(cid, "delete", *(["-f"] if force else []), cid)
         if rc != 0 and not any(s in err for s in _GONE):
             raise SystemError_(f"OCI runtime delete failed: {err}")
         bundle = self._bundles.pop(cid, None)
@@ -265,9 +299,10 @@ class ConmonRuntime:
                     os.unlink(os.path.join(bundle, name))
         with contextlib.suppress(FileNotFoundError):
             os.unlink(os.path.join(self.exits_dir, cid))
+        self._choose(cid, "")  # forget the choice: the next create makes its own
 
     async def state(self, cid: str) -> str | None:
-        rc, out, err = await self._runtime("state", cid)
+        rc, out, err = await self._runtime(cid, "state", cid)
         if rc != 0:
             if any(s in err for s in _GONE):
                 return None
