@@ -32,9 +32,7 @@ class Runtime(Protocol):
     name: str  # the default OCI runtime's name
     paths: dict[str, str]  # every OCI runtime a container can name, to its executable
 
-    async def create(
-        self, cid: str, bundle: str, io: IOConfig, runtime: str = ""
-    ) -> ProcessInfo:
+    async def create(self, cid: str, bundle: str, io: IOConfig, runtime: str = "") -> ProcessInfo:
         """Start the monitor, which runs ``<runtime> create`` (``runtime``: a name of
         ``paths``, "" for the default; an unknown one is InvalidArgument); returns once the
         container exists in the "created" state with its attach socket listening.  On

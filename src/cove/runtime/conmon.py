@@ -210,9 +210,7 @@ class ConmonRuntime:
 
     # -- lifecycle -------------------------------------------------------------------
 
-    async def create(
-        self, cid: str, bundle: str, io: IOConfig, runtime: str = ""
-    ) -> ProcessInfo:
+    async def create(self, cid: str, bundle: str, io: IOConfig, runtime: str = "") -> ProcessInfo:
         """conmon runs ``<runtime> create`` (``runtime``: a name of ``paths``, "" for the
         default); returns once the container is "created" and the attach socket listens.
         A failure (or cancellation) kills the monitor and force-deletes the container; the
