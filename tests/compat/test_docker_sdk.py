@@ -62,3 +62,32 @@ def test_images(client) -> None:  # type: ignore[no-untyped-def]
     client.images.remove("sdkimg:v1")
     with pytest.raises(docker.errors.ImageNotFound):
         client.images.get("sdkimg:v1")
+
+
+def test_attach_over_websocket(client, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
+    """GET /containers/{id}/attach/ws with the websocket-client library (docker-py's own
+    ws=True path only knows TCP hosts): raw output in binary frames, stdin from the
+    client's frames, a close frame when the output ends."""
+    import socket
+
+    websocket = pytest.importorskip("websocket")
+    api = client.api
+    c = api.create_container("busybox", ["sh", "-c", "printf ready; read x; printf got-$x"],
+                             stdin_open=True, tty=False)  # fmt: skip
+    sock = socket.socket(socket.AF_UNIX)
+    sock.connect(daemon.socket)
+    try:
+        url = f"ws://localhost/v1.44/containers/{c['Id']}/attach/ws?stdin=1&stdout=1&stream=1"
+        ws = websocket.create_connection(url, socket=sock, timeout=10)
+        api.start(c)
+        assert ws.recv() == b"ready"  # raw bytes, no stream header
+        ws.send("abc\n")
+        assert ws.recv() == b"got-abc"
+        assert api.wait(c, timeout=10)["StatusCode"] == 0
+        ws.close()
+        # a plain GET on the endpoint is no handshake
+        r = api._get(api._url("/containers/{0}/attach/ws", c["Id"]))
+        assert r.status_code == 400 and "WebSocket handshake" in r.text
+    finally:
+        sock.close()
+        api.remove_container(c, force=True)

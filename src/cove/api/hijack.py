@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from cove.api.http import Conn, HijackReply, Request, aclose_quietly
 from cove.api.sockets import wait_hangup
@@ -68,9 +68,17 @@ async def _copy_output(conn: Conn, session: AttachSession) -> None:
 
 async def pump(conn: Conn, session: AttachSession) -> None:
     """Copy both ways until the session's output ends or the client hangs up."""
+    await pump_with(conn, session, _copy_output, _copy_input)
+
+
+Copier = Callable[[Conn, AttachSession], Awaitable[None]]
+
+
+async def pump_with(conn: Conn, session: AttachSession, output: Copier, input: Copier) -> None:
+    """Run both copiers until either ends, then stop the other and close the session."""
     tasks = [
-        asyncio.ensure_future(_copy_output(conn, session)),
-        asyncio.ensure_future(_copy_input(conn, session)),
+        asyncio.ensure_future(output(conn, session)),
+        asyncio.ensure_future(input(conn, session)),
     ]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)

@@ -261,6 +261,8 @@ class HijackReply:
     upgrade: bool
     run: Callable[[Conn], Awaitable[None]]
     abort: Callable[[], Awaitable[None]] | None = None  # if the head cannot be sent
+    # another protocol's 101 (a WebSocket handshake): (Upgrade value, extra headers)
+    switch_to: tuple[str, list[tuple[str, str]]] | None = None
 
 
 Response = Reply | StreamReply | HijackReply

@@ -20,6 +20,7 @@ from cove.api.http import (
 )
 from cove.engine.facade import EngineFacade
 from cove.errors import InvalidArgument, NotFound
+from cove.util.streams import AttachSession
 
 WAIT_CONDITIONS = ("not-running", "next-exit", "removed")
 
@@ -147,8 +148,8 @@ async def rename(engine: EngineFacade, req: Request) -> Response:
     return no_content()
 
 
-async def attach(engine: EngineFacade, req: Request) -> Response:
-    session = await engine.container_attach(
+async def _attach_session(engine: EngineFacade, req: Request) -> AttachSession:
+    return await engine.container_attach(
         req.params["id"],
         stdin=req.flag("stdin"),
         stdout=req.flag("stdout"),
@@ -157,7 +158,17 @@ async def attach(engine: EngineFacade, req: Request) -> Response:
         stream=req.flag("stream"),
         detach_keys=req.arg("detachKeys") or "",
     )
-    return hijack_reply(req, session)
+
+
+async def attach(engine: EngineFacade, req: Request) -> Response:
+    return hijack_reply(req, await _attach_session(engine, req))
+
+
+async def attach_ws(engine: EngineFacade, req: Request) -> Response:
+    from cove.api.websocket import check_handshake, websocket_reply
+
+    check_handshake(req)  # before anything is attached
+    return websocket_reply(req, await _attach_session(engine, req))
 
 
 async def logs(engine: EngineFacade, req: Request) -> Response:
@@ -193,6 +204,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/containers/{id}/resize", resize),
     ("POST", "/containers/{id}/rename", rename),
     ("POST", "/containers/{id}/attach", attach),
+    ("GET", "/containers/{id}/attach/ws", attach_ws),
     ("GET", "/containers/{id}/logs", logs),
     ("GET", "/containers/{id}/top", top),
     ("DELETE", "/containers/{id}", remove),

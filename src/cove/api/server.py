@@ -262,7 +262,11 @@ class ApiServer:
         return not pump.cancelled() and pump.result() and keep_alive
 
     async def _hijack(self, conn: Conn, reply: HijackReply) -> None:
-        if reply.upgrade:
+        if reply.switch_to is not None:
+            protocol, extra = reply.switch_to
+            status_line = "HTTP/1.1 101 Switching Protocols"
+            headers = [("Upgrade", protocol), ("Connection", "Upgrade"), *extra]
+        elif reply.upgrade:
             status_line = "HTTP/1.1 101 UPGRADED"
             headers = [
                 ("Content-Type", reply.content_type),
