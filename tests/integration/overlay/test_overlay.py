@@ -92,6 +92,15 @@ def test_reach_by_ip_and_name_across_hosts(cl: Cluster, appnet: str) -> None:
     assert r.stdout.strip() == "1450"
 
 
+def test_reach_on_the_same_host(cl: Cluster, appnet: str) -> None:
+    """Two containers of one host on the overlay talk through the macvlan switching of the
+    VXLAN device (no frame for the other needs to leave the host)."""
+    a = cl.hosts[0]
+    want = a.cove("inspect", "-f", "{{.Config.Hostname}}", "api").stdout.strip()
+    r = sh(a, "appnet", "timeout 5 wget -qO- http://api/hostname")
+    assert r.returncode == 0 and r.stdout.strip() == want, r.stdout + r.stderr
+
+
 def test_docker_cli_on_another_host(cl: Cluster, appnet: str) -> None:
     c = cl.hosts[2]
     r = docker(c, "network", "ls", "--filter", "driver=overlay", "--format", "{{.Name}}")

@@ -1,11 +1,11 @@
 """The ``overlay`` driver: a network spanning hosts over VXLAN.
 
-A container on an overlay network gets two interfaces: ``ethN`` on the network's bridge
-(the overlay address, no default route) and, unless the network is ``--internal``,
+A container on an overlay network gets two interfaces: ``ethN``, a macvlan of the network's
+VXLAN device (the overlay address, no default route) and, unless the network is ``--internal``,
 ``gwethN`` on this host's gateway bridge with an address from the gateway subnet and the
 default route: the role of Docker's ``docker_gwbridge``, masqueraded by cove's nft table.
 
-The network's bridge and VXLAN device live in a namespace of their own, pinned under
+The network's VXLAN device lives in a namespace of its own, pinned under
 ``nsdir`` (see ``netns``).  Remote endpoints are programmed by ``program`` (forwarding +
 neighbour entries), from the store's endpoint records, by the engine's watch task.
 Everything runs on the engine's network thread.
@@ -130,11 +130,8 @@ class OverlayDriver:
     def join(self, net: NetConfig, ep: Endpoint, netns: str) -> None:
         if not self.exists(net.id):
             self.create(net)
-        mtu = self._mtu()
         ovns = self.nspath(net.id)
-        vxlan.attach(
-            ovns, bridge_name(net.id), ep.host_if, netns, ep.ifname, ep.ip, ep.prefix, ep.mac, mtu
-        )
+        vxlan.attach(ovns, vxlan_name(net.id), netns, ep.ifname, ep.ip, ep.prefix, ep.mac)
         vxlan.quick_arp_retry(netns, ep.ifname)
         if net.internal or self.gw is None:
             return
@@ -146,12 +143,13 @@ class OverlayDriver:
             netlink.attach_veth(gw.name, "cg" + ep.host_if[2:], netns, gw_ifname(ep.ifname), addr)
         except BaseException:
             gw.free(ep.id)
-            vxlan.detach(ovns, ep.host_if)
+            netlink.detach_inside(netns, ep.ifname)
             raise
 
     def leave(self, net: NetConfig, ep: Endpoint, netns: str | None) -> None:
         self.release(ep.id)
-        vxlan.detach(self.nspath(net.id), ep.host_if)
+        if netns is not None:  # else the interface went with the container's namespace
+            netlink.detach_inside(netns, ep.ifname)
         netlink.delete_link("cg" + ep.host_if[2:])
 
     def release(self, ep_id: str) -> None:
