@@ -75,8 +75,10 @@ def _start(engine: FakeEngine) -> Iterator[ServerThread]:
     try:
         yield server
     finally:
-        server.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            server.stop()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture
