@@ -60,18 +60,17 @@ async def read_frame(conn: Conn) -> tuple[int, bytes]:
     if n > MAX_FRAME:
         raise ProtocolViolation("frame too large")
     mask = await _exact(conn, 4)
-    data = bytearray(await _exact(conn, n))
-    for i in range(n):
-        data[i] ^= mask[i % 4]
-    return b0 & 0x0F, bytes(data)
+    data = await _exact(conn, n)
+    # unmask as one big integer: a Python loop per byte would cost ~50 ns a byte
+    key = (mask * (n // 4 + 1))[:n]
+    plain = int.from_bytes(data, "big") ^ int.from_bytes(key, "big")
+    return b0 & 0x0F, plain.to_bytes(n, "big")
 
 
 async def _exact(conn: Conn, n: int) -> bytes:
     while len(conn.buf) < n:
-        data = await conn.reader.read(65536)
-        if not data:
+        if not await conn.fill():
             raise ConnectionResetError("the client closed the connection")
-        conn.buf += data
     out = bytes(conn.buf[:n])
     del conn.buf[:n]
     return out

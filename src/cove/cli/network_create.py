@@ -75,18 +75,17 @@ def _ipam_config(opts: Options) -> list[dict[str, Any]]:
                 return c
         raise StatusError(1, f"Error: no matching subnet for {what} {text}")
 
-    for r in ranges:
-        c = home(net(r), "range", r)
-        if "IPRange" in c:
-            why = f"multiple ranges ({r}, {c['IPRange']}) on the same subnet ({c['Subnet']})"
-            raise StatusError(1, f"Error: cannot configure {why}")
-        c["IPRange"] = r
-    for g in gateways:
-        c = home(addr(g), "gateway", g)
-        if "Gateway" in c:
-            why = f"multiple gateways ({g}, {c['Gateway']}) for the same subnet ({c['Subnet']})"
-            raise StatusError(1, f"Error: cannot configure {why}")
-        c["Gateway"] = g
+    # each range and gateway goes to the one subnet that holds it, at most one per subnet
+    for texts, key, what, parse, where in (
+        (ranges, "IPRange", "range", net, "on"),
+        (gateways, "Gateway", "gateway", addr, "for"),
+    ):
+        for text in texts:
+            c = home(parse(text), what, text)
+            if key in c:
+                why = f"multiple {what}s ({text}, {c[key]}) {where} the same subnet ({c['Subnet']})"
+                raise StatusError(1, f"Error: cannot configure {why}")
+            c[key] = text
     for aux in opts.many("aux-address"):
         key, _, ip = aux.partition("=")
         c = home(addr(ip), "aux-address", ip)

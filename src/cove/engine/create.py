@@ -144,9 +144,8 @@ class CreateOps(VolumeOps):
         hc = default_host_config(body.get("HostConfig"))
         warnings = check_host_config(hc, self.host.rlimits or None)
         # the OCI runtime is named in the record, as dockerd names "runc" when none is asked
-        runtimes = getattr(self.runtime, "paths", {})
         hc["Runtime"] = str(hc.get("Runtime") or self.runtime.name)
-        if hc["Runtime"] not in runtimes and hc["Runtime"] != self.runtime.name:
+        if hc["Runtime"] not in self.runtime.paths:  # the default's name is one of them
             raise InvalidArgument(f"unknown or invalid runtime name: {hc['Runtime']}")
         net_settings, net_warnings = self.net_create_settings(hc, body)  # validates the mode
         warnings = [*warnings, *net_warnings]

@@ -9,12 +9,9 @@ from cove.engine.netendpoints import (
     PREDEFINED,
     EndpointOps,
     Json,
-    check_ipam_request,
-    empty_endpoint,
     link_parts,
     log,
     next_ifname,
-    set_endpoint_options,
 )
 from cove.engine.record import Container
 from cove.errors import Conflict, CoveError, Forbidden, NotFound
@@ -38,12 +35,7 @@ class ConnectOps(EndpointOps):
             )
         if n["Name"] in nets:
             raise Forbidden(f"endpoint with name {c.name} already exists in network {n['Name']}")
-        ipam_cfg = cfg.get("IPAMConfig") or None
-        check_ipam_request(n, ipam_cfg)
-        ep = empty_endpoint(list(cfg.get("Aliases") or []) or None, ipam_cfg)
-        ep["NetworkID"] = n["Id"]
-        ep["MacAddress"] = str(cfg.get("MacAddress") or "")
-        set_endpoint_options(ep, cfg)
+        ep = self._requested_endpoint(n, cfg)
         nets[n["Name"]] = ep
         pid = c.state.get("Pid") if c.state.get("Running") else None
         if pid:

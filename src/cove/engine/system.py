@@ -73,9 +73,7 @@ class SystemOps(ImageOps):
 
     def _runtimes(self) -> Json:
         """``info``'s Runtimes: every OCI runtime a container may name, with its path."""
-        paths = {self.options.runtime_name: self.options.runtime_name}
-        paths.update(getattr(self.runtime, "paths", {}))
-        return {name: {"path": path} for name, path in sorted(paths.items())}
+        return {name: {"path": path} for name, path in sorted(self.runtime.paths.items())}
 
     def info(self) -> Json:
         states = [c.status for c in self.containers.values()]
