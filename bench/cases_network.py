@@ -9,11 +9,11 @@ both paths, the same curl fetches both, the order alternates from run to run, an
 is curl's own ``time_total`` (the transfer, not curl's start-up).  ``dl_ratio`` is the
 median of the per-pair speed ratios, so drift of the machine between pairs cancels out.
 
-Why -p via 127.0.0.1 stays below the direct path (docs/networking.md has the figures): the
+Why -p via 127.0.0.1 needs more than the DNAT (docs/networking.md has the figures): the
 client's socket is routed over ``lo`` (advmss 65483), and the kernel's receive autotuning
 is scaled by that advmss (a 64 KB seed instead of 14 KB on the bridge's 1500 MTU route), so
-the window stays small for longer and curl makes more, smaller reads.  Any 127.0.0.1
-publishing by DNAT has it (podman measures the same here); it is not the NAT itself.
+the window stays small for longer.  Podman's DNAT shows it here; cove gives such sockets the
+bridge's MSS (network/portmss.py, daemon option ``local-port-mss``).
 """
 
 from __future__ import annotations

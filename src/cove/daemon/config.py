@@ -44,6 +44,7 @@ _KEYS: dict[str, str] = {
     "fixed-cidr-v6": "fixed_cidr_v6",
     "default-address-pools": "default_address_pools",
     "userland-proxy": "userland_proxy",
+    "local-port-mss": "local_port_mss",
     "live-restore": "live_restore",
     "max-concurrent-downloads": "max_concurrent_downloads",
     "max-concurrent-uploads": "max_concurrent_uploads",
@@ -83,6 +84,7 @@ class DaemonConfig:
     fixed_cidr_v6: str = ""
     default_address_pools: list[dict[str, Any]] = field(default_factory=list)
     userland_proxy: bool = False
+    local_port_mss: bool = True
     live_restore: bool = True
     max_concurrent_downloads: int = 3
     max_concurrent_uploads: int = 5

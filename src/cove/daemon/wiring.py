@@ -102,6 +102,7 @@ def build_engine(cfg: DaemonConfig) -> Engine:
             fixed_cidr_v6=cfg.fixed_cidr_v6,
             default_address_pools=list(cfg.default_address_pools),
             userland_proxy=cfg.userland_proxy,
+            local_port_mss=cfg.local_port_mss,
             cluster_store=cfg.cluster_store,
             cluster_advertise=cfg.cluster_advertise,
             cluster_store_opts=dict(cfg.cluster_store_opts),

@@ -140,6 +140,8 @@ class ConnectOps(EndpointOps):
             ):
                 with contextlib.suppress(Exception):
                     await self._net_call(self._driver_of(n).create, self._netcfg(n))
+        if self.net_options.iptables:  # a killed daemon's program: the rebuild loads anew
+            await self._net_call(self._port_mss.drop_stale)
         try:
             await self._apply_firewall(force=True)
         except CoveError as e:
@@ -164,6 +166,7 @@ class ConnectOps(EndpointOps):
 
             with contextlib.suppress(CoveError):
                 await self._net_call(nft.apply, firewall.delete_script(self._fw_table))
+            await self._net_call(self._port_mss.stop)
         from cove.network import netlink
 
         for name in sorted(getattr(self._drivers["bridge"], "created", ())):

@@ -27,7 +27,7 @@ from cove.engine.record import Container
 from cove.errors import Conflict, CoveError, InvalidArgument, NotFound
 from cove.network import firewall, ipam, ports
 from cove.network.base import Driver, Endpoint, NetConfig, NetOptions
-from cove.network.names import table_name, veth_name
+from cove.network.names import port_mss_name, table_name, veth_name
 
 log = logging.getLogger("cove.network")
 Json = dict[str, Any]
@@ -68,6 +68,7 @@ class EndpointOps(EngineBase):
         from cove.network.dns import DnsServer
         from cove.network.drivers import all_drivers
         from cove.network.portmap import PortReservations
+        from cove.network.portmss import PortMss
 
         self.networks = {}
         self.net_options = self.options.net
@@ -76,6 +77,7 @@ class EndpointOps(EngineBase):
         self._dns = DnsServer()
         self._fw_applied: str | None = None
         self._fw_table = table_name(self.paths.exec_root)
+        self._port_mss = PortMss(port_mss_name(self._fw_table))
         self._net_pool = ThreadPoolExecutor(1, thread_name_prefix="cove-net")
         self._load_networks()
 
@@ -411,6 +413,21 @@ class EndpointOps(EngineBase):
                 return self._netcfg(n).ifname
         return ""
 
+    def _mss_wanted(self) -> dict[tuple[str, int], int]:
+        """Published TCP ports reachable through a local IPv4 address, each with the MSS of
+        the network its DNAT leads to (the MTU less 40 bytes of headers)."""
+        out = {}
+        for c in self.containers.values():
+            attached = [n for n, ep in self._attached(c) if ep.get("IPAddress")]
+            if not attached:
+                continue
+            opts = attached[0].get("Options") or {}
+            mss = int(opts.get("com.docker.network.driver.mtu") or 1500) - 40
+            for m in ports.from_inspect(c.data["NetworkSettings"].get("Ports") or {}):
+                if m.proto == "tcp" and ":" not in m.host_ip:
+                    out[(m.host_ip, m.host_port)] = mss
+        return out
+
     async def _apply_firewall(self, force: bool = False) -> None:
         if not self.net_options.iptables:
             return
@@ -421,6 +438,8 @@ class EndpointOps(EngineBase):
 
         await self._net_call(nft.apply, text)
         self._fw_applied = text
+        if self.net_options.local_port_mss:
+            await self._net_call(self._port_mss.apply, self._mss_wanted())
 
     # --- stop / remove --------------------------------------------------------------------
     def _clear(self, c: Container) -> None:

@@ -83,6 +83,7 @@ class NetOptions:
     fixed_cidr_v6: str = ""  # and its IPv6 subnet
     default_address_pools: list[dict[str, object]] = field(default_factory=list)
     userland_proxy: bool = False  # accepted; ports are always kernel NAT
+    local_port_mss: bool = True  # the bridge's MSS for host sockets to -p ports (portmss.py)
     mtu: int = 0
     cluster_store: str = ""  # etcd://host:port: overlay networks (cove.network.cluster)
     cluster_advertise: str = ""  # this host's VTEP: an address or an interface name
