@@ -113,21 +113,40 @@ def render(plan: Plan) -> str:
         if others:
             # bridges are isolated from each other, as Docker's networks are
             lines.append(f"    iifname {name} oifname {{ {', '.join(others)} }} drop")
-        if not b.icc:
-            for lk in plan.links:
-                if lk.ifname != b.ifname:
-                    continue
-                lines.append(
-                    f"    iifname {name} oifname {name} ip saddr {lk.src} ip daddr {lk.dst} "
-                    f"{lk.proto} dport {lk.port} accept"
-                )
-                lines.append(
-                    f"    iifname {name} oifname {name} ip saddr {lk.dst} ip daddr {lk.src} "
-                    f"{lk.proto} sport {lk.port} accept"
-                )
-            lines.append(f"    iifname {name} oifname {name} drop")
-    lines += ["  }", *_notrack(plan), "}"]
+    lines += ["  }", *_notrack(plan), "}", *_icc(plan)]
     return "\n".join(lines) + "\n"
+
+
+def _icc(plan: Plan) -> list[str]:
+    """``icc`` off: IPv4 between two containers of one bridge is dropped, except what a
+    ``--link`` allows (the linked port, and replies from it: stateless, as dockerd's rules).
+
+    Traffic inside a bridge is switched, not routed, so the ``ip`` family's forward hook sees
+    it only when br_netfilter is loaded with ``bridge-nf-call-iptables`` on, which a stock
+    kernel does not do by itself; the ``bridge`` family sees it always.  The table exists
+    only while a bridge has icc off (the first two lines remove an older one)."""
+    t = plan.table
+    lines = [f"table bridge {t}", f"delete table bridge {t}"]
+    closed = [b for b in plan.bridges if not b.icc]
+    if not closed:
+        return lines
+    lines += [
+        f"table bridge {t} {{",
+        "  chain forward {",
+        "    type filter hook forward priority 0; policy accept;",
+    ]
+    for b in closed:
+        # both ends in the bridge's subnet: switched inside that bridge (subnets of cove's
+        # networks never overlap; ``meta ibrname`` would need nft_meta_bridge, often absent)
+        br = f"ether type ip ip saddr {b.subnet} ip daddr {b.subnet}"
+        for lk in plan.links:
+            if lk.ifname == b.ifname:
+                ips = f"ether type ip ip saddr {lk.src} ip daddr {lk.dst}"
+                back = f"ether type ip ip saddr {lk.dst} ip daddr {lk.src}"
+                lines.append(f"    {ips} {lk.proto} dport {lk.port} accept")
+                lines.append(f"    {back} {lk.proto} sport {lk.port} accept")
+        lines.append(f"    {br} drop")
+    return [*lines, "  }", "}"]
 
 
 def _notrack(plan: Plan) -> list[str]:
@@ -154,4 +173,4 @@ def _pub_order(p: Published) -> tuple[int, str, str]:
 
 
 def delete_script(table: str) -> str:
-    return f"table ip {table}\ndelete table ip {table}\n"
+    return "".join(f"table {fam} {table}\ndelete table {fam} {table}\n" for fam in ("ip", "bridge"))
