@@ -248,7 +248,10 @@ def test_host_forward_drop_does_not_cut_the_overlay(cl: Cluster, appnet: str) ->
         ["ip", "netns", "exec", ns, "nft", "-f", "-"], input=rules, text=True, check=True
     )
     try:
-        r = sh(b, "appnet", "ping -c 1 -W 3 api && timeout 5 wget -qO- http://api/hostname")
+        # api's entries reach this host through the store's watch: wait for them, as the
+        # other tests do (a forward drop that cut the overlay would fail every try)
+        assert wait_for(lambda: sh(b, "appnet", "ping -c 1 -W 2 api").returncode == 0)
+        r = sh(b, "appnet", "timeout 5 wget -qO- http://api/hostname")
         assert r.returncode == 0, r.stdout + r.stderr
     finally:
         subprocess.run(["ip", "netns", "exec", ns, "nft", "delete", "table", "inet", "covetestfw"])
