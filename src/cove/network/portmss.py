@@ -22,6 +22,7 @@ route, or in 127.0.0.0/8.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import socket
@@ -157,7 +158,7 @@ class PortMss:
         there is no moment without one."""
         root = bpf.cgroup2_root()
         if not root:
-            raise OSError(0, "no cgroup2 hierarchy is mounted")
+            raise OSError(errno.ENOENT, "no cgroup2 hierarchy is mounted")
         self._cgroup = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
         try:
             stale = list(bpf.programs_named(self._cgroup, bpf.ATTACH_CGROUP_SOCK_OPS, self.name))
