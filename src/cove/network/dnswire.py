@@ -9,8 +9,11 @@ from dataclasses import dataclass
 
 TYPE_A = 1
 TYPE_AAAA = 28
+TYPE_OPT = 41
 CLASS_IN = 1
 NOERROR, SERVFAIL, NXDOMAIN = 0, 2, 3
+UDP_LIMIT = 512  # a UDP answer's size without EDNS (RFC 1035 4.2.1)
+TCP_LIMIT = 65535
 
 
 @dataclass(frozen=True)
@@ -49,21 +52,45 @@ def parse_query(data: bytes) -> Question | None:
     return Question(qid, flags, ".".join(labels).lower(), qtype, qclass, i + 4)
 
 
+def udp_limit(query: bytes, q: Question) -> int:
+    """How large a UDP answer may be: 512 bytes, or the payload size an EDNS OPT record
+    right after the question offers (RFC 6891)."""
+    arcount = struct.unpack("!H", query[10:12])[0]
+    opt = query[q.end : q.end + 5]
+    if arcount and len(opt) == 5 and opt[0] == 0:
+        rtype, size = struct.unpack("!HH", opt[1:])
+        if rtype == TYPE_OPT:
+            return max(UDP_LIMIT, min(int(size), TCP_LIMIT))
+    return UDP_LIMIT
+
+
 def answer(
-    query: bytes, q: Question, ips: list[str], rcode: int = NOERROR, ttl: int = 600
+    query: bytes,
+    q: Question,
+    ips: list[str],
+    rcode: int = NOERROR,
+    ttl: int = 600,
+    limit: int = TCP_LIMIT,
 ) -> bytes:
     """A response echoing the question, with a record per address of the asked type (A for
     IPv4, AAAA for IPv6); a name with addresses of the other family only gets an empty
-    NOERROR answer, so the client does not look further."""
+    NOERROR answer, so the client does not look further.  Records that would take the
+    message past ``limit`` are left out and the TC bit says so: the client asks again over
+    TCP."""
     want = {TYPE_A: 4, TYPE_AAAA: 6}.get(q.qtype)
     records = [a for a in map(ipaddress.ip_address, ips) if a.version == want]
     flags = 0x8000 | 0x0400 | (q.flags & 0x0100) | 0x0080 | rcode  # QR AA RD RA
-    head = struct.pack("!HHHHHH", q.id, flags, 1, len(records), 0, 0)
     body = query[12 : q.end]
+    count = 0
     for addr in records:
         raw = addr.packed
-        body += struct.pack("!HHHIH", 0xC00C, q.qtype, CLASS_IN, ttl, len(raw)) + raw
-    return head + body
+        rr = struct.pack("!HHHIH", 0xC00C, q.qtype, CLASS_IN, ttl, len(raw)) + raw
+        if 12 + len(body) + len(rr) > limit:
+            flags |= 0x0200  # TC
+            break
+        body += rr
+        count += 1
+    return struct.pack("!HHHHHH", q.id, flags, 1, count, 0, 0) + body
 
 
 def error(query: bytes, q: Question, rcode: int) -> bytes:

@@ -1,4 +1,5 @@
 import os
+import struct
 
 from cove.network import dnswire
 from cove.network.dns import Records, write_records
@@ -35,3 +36,28 @@ def test_records_reload_on_change(tmp_path: os.PathLike[str]) -> None:
     os.utime(path, ns=(1, 1))  # a different mtime even within one clock tick
     assert r.lookup(path, "web") == ["10.0.0.3"]
     assert r.lookup(path, "www") == []
+
+
+def test_answer_over_the_limit_is_cut_and_marked_truncated() -> None:
+    q = dnswire.build_query(2, "crowd")
+    parsed = dnswire.parse_query(q)
+    assert parsed is not None
+    ips = [f"10.0.{i // 250}.{i % 250 + 1}" for i in range(100)]
+    cut = dnswire.answer(q, parsed, ips, limit=dnswire.UDP_LIMIT)
+    assert len(cut) <= 512 and cut[2] & 0x02
+    n = len(dnswire.answers_of(cut)[1])
+    assert n == (512 - len(q)) // 16  # each A record takes 16 bytes
+    whole = dnswire.answer(q, parsed, ips)
+    assert not whole[2] & 0x02 and dnswire.answers_of(whole)[1] == ips
+
+
+def test_udp_limit_reads_the_edns_payload_size() -> None:
+    q = dnswire.build_query(3, "api")
+    parsed = dnswire.parse_query(q)
+    assert parsed is not None
+    assert dnswire.udp_limit(q, parsed) == 512
+    opt = b"\x00" + struct.pack("!HHIH", dnswire.TYPE_OPT, 1232, 0, 0)
+    edns = q[:10] + b"\x00\x01" + q[12:] + opt
+    assert dnswire.udp_limit(edns, parsed) == 1232
+    tiny = q[:10] + b"\x00\x01" + q[12:] + b"\x00" + struct.pack("!HHIH", 41, 100, 0, 0)
+    assert dnswire.udp_limit(tiny, parsed) == 512  # never below 512
