@@ -65,6 +65,10 @@ class Asm:
     def mov_imm(self, dst: int, imm: int) -> None:
         self._emit(0xB7, dst, 0, 0, imm)  # ALU64 | MOV | K
 
+    def mov32_imm(self, dst: int, imm: int) -> None:
+        """A 32-bit constant, zero-extended (``mov_imm`` sign-extends it)."""
+        self._emit(0xB4, dst, 0, 0, imm)  # ALU | MOV | K
+
     def add_imm(self, dst: int, imm: int) -> None:
         self._emit(0x07, dst, 0, 0, imm)  # ALU64 | ADD | K
 
@@ -81,6 +85,9 @@ class Asm:
         """Two slots; ``src=1`` (BPF_PSEUDO_MAP_FD) makes ``value`` a map's fd."""
         self._emit(0x18, dst, src, 0, value & 0xFFFFFFFF)
         self._emit(0x00, 0, 0, 0, (value >> 32) & 0xFFFFFFFF)
+
+    def jump(self, target: str) -> None:
+        self._emit(0x05, 0, 0, target)  # JMP | JA
 
     def jump_if(self, cond: str, dst: int, imm: int, target: str) -> None:
         self._emit({"==": 0x15, "!=": 0x55}[cond], dst, 0, target, imm)  # JMP | JEQ/JNE | K

@@ -37,6 +37,8 @@ _OP_TCP_CONNECT_CB = 3
 _SO_NETNS_COOKIE = 71
 # offsets in struct bpf_sock_ops
 _OP, _FAMILY, _REMOTE_IP4, _LOCAL_IP4, _REMOTE_PORT = 0, 20, 24, 28, 64
+_REMOTE_IP6, _LOCAL_IP6 = 32, 48
+_V4_MAPPED = 0xFFFF0000  # the third word of ::ffff:a.b.c.d, read as a little-endian u32
 
 Key = tuple[str, int]  # ("" = every local address, port)
 
@@ -46,15 +48,30 @@ def _program(map_fd: int, netns_cookie: int) -> bytes:
     a.mov(6, 1)  # r6 = ctx, kept across calls
     a.load32(2, 6, _OP)
     a.jump_if("!=", 2, _OP_TCP_CONNECT_CB, "out")
-    a.load32(2, 6, _FAMILY)
-    a.jump_if("!=", 2, socket.AF_INET, "out")
     # the host's own sockets only: a container connecting to its own 127.0.0.1:8080 is not
     # going to a published port
     a.mov(1, 6)
     a.call(_HELPER_NETNS_COOKIE)
     a.load_imm64(2, netns_cookie)
     a.jump_if_reg("!=", 0, 2, "out")
-    a.load32(7, 6, _REMOTE_IP4)  # r7 = destination address
+    # r7 = destination, r8 = source, both IPv4 in network order
+    a.load32(2, 6, _FAMILY)
+    a.jump_if("==", 2, socket.AF_INET, "v4")
+    a.jump_if("!=", 2, socket.AF_INET6, "out")
+    # an IPv6 socket to ::ffff:a.b.c.d (Java's, Node's) talks IPv4 and is DNATed the same
+    for word in (0, 4):
+        a.load32(2, 6, _REMOTE_IP6 + word)
+        a.jump_if("!=", 2, 0, "out")
+    a.load32(2, 6, _REMOTE_IP6 + 8)
+    a.mov32_imm(3, _V4_MAPPED)
+    a.jump_if_reg("!=", 2, 3, "out")
+    a.load32(7, 6, _REMOTE_IP6 + 12)
+    a.load32(8, 6, _LOCAL_IP6 + 12)
+    a.jump("key")
+    a.label("v4")
+    a.load32(7, 6, _REMOTE_IP4)
+    a.load32(8, 6, _LOCAL_IP4)
+    a.label("key")
     a.load32(2, 6, _REMOTE_PORT)
     a.store32(10, -4, 2)
     a.store32(10, -8, 7)  # key = (address, port) at fp-8
@@ -64,8 +81,7 @@ def _program(map_fd: int, netns_cookie: int) -> bytes:
     a.call(_HELPER_MAP_LOOKUP)
     a.jump_if("!=", 0, 0, "set")
     # the wildcard entry, for a local destination only
-    a.load32(2, 6, _LOCAL_IP4)
-    a.jump_if_reg("==", 7, 2, "wildcard")
+    a.jump_if_reg("==", 7, 8, "wildcard")
     a.mov(2, 7)
     a.and_imm(2, 0xFF)  # first octet: the low byte of the network-order word
     a.jump_if("!=", 2, 127, "out")

@@ -30,8 +30,12 @@ _TCPI_ADVMSS = 84  # offset in struct tcp_info
 
 
 def advmss(host: str, port: int) -> int:
-    """The advertised MSS of a fresh connection from this (the host's) namespace."""
-    with socket.create_connection((host, port), timeout=5) as s:
+    """The advertised MSS of a fresh connection from this (the host's) namespace; an IPv6
+    ``host`` goes through an AF_INET6 socket (``::ffff:127.0.0.1`` travels as IPv4)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.settimeout(5)
+        s.connect((host, port))
         info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
         return int(struct.unpack_from("<I", info, _TCPI_ADVMSS)[0])
 
@@ -71,12 +75,17 @@ def test_host_connections_to_published_ports_get_the_bridge_mss(
     assert advmss("127.0.0.1", p2) <= 1460
     assert advmss("127.0.0.2", p2) <= 1460  # anywhere in 127/8
     assert advmss(host_ip(), p2) <= 1460  # the host's own address, also routed over lo
+    assert advmss("::ffff:127.0.0.1", p1) <= 1460  # an IPv6 socket to a mapped address
+    assert advmss(f"::ffff:{host_ip()}", p2) <= 1460
     # p1 is published on 127.0.0.1 only: the same port on another local address is not it
     with socket.create_server((host_ip(), p1)):
         assert advmss(host_ip(), p1) == LOOPBACK_ADVMSS
     # an unrelated loopback service keeps lo's MSS
     with socket.create_server(("127.0.0.1", 0)) as srv:
         assert advmss("127.0.0.1", srv.getsockname()[1]) == LOOPBACK_ADVMSS
+    # real IPv6 to the same port number is not the IPv4 DNAT (its v4 fields read 127.0.0.6)
+    with socket.create_server(("::1", p2), family=socket.AF_INET6):
+        assert advmss("::1", p2) > 1460
 
 
 def test_other_namespaces_are_left_alone(daemon: Daemon, web: tuple[str, int, int]) -> None:

@@ -47,3 +47,14 @@ def test_unknown_label_is_an_error() -> None:
 @pytest.mark.parametrize("root", ["/run/cove", "/tmp/cove-test-x/run", "/run/cove/"])
 def test_program_names_fit_the_kernel_limit(root: str) -> None:
     assert len(port_mss_name(table_name(root))) <= 15
+
+
+def test_unconditional_jump_and_zero_extended_constant() -> None:
+    a = Asm()
+    a.jump("end")
+    a.mov32_imm(3, 0xFFFF0000)
+    a.label("end")
+    a.exit()
+    s = slots(a.code())
+    assert s[0] == (0x05, 0, 1, 0)  # JA over one slot
+    assert s[1] == (0xB4, 0x03, 0, 0xFFFF0000)  # 32-bit MOV: no sign extension
