@@ -78,7 +78,8 @@ rm -rf "$OUT" && mkdir -p "$OUT"
 {
     echo '#!/bin/sh'
     echo 'set -u'
-    echo 'for d in /tmp /run /var/tmp /root; do mount -t tmpfs tmpfs $d; done'
+    echo 'for d in /tmp /run /var/tmp /var/log /var/lib/containers /root; do mount -t tmpfs tmpfs $d; done'
+    echo 'ln -s /proc/self/fd /dev/fd; for i in 0 1 2; do ln -s /proc/self/fd/$i /dev/$(echo stdin stdout stderr | cut -d" " -f$((i + 1))); done'
     # the kernel's module requests go to Debian's modules where they were unpacked
     echo "echo $OUT/modprobe > /proc/sys/kernel/modprobe"
     echo 'mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts && mount -t tmpfs tmpfs /dev/shm'

@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+from tests import cgroups
+
 pytestmark = pytest.mark.integration
 
 
@@ -24,8 +26,8 @@ def test_pause_top_stats(daemon) -> None:  # type: ignore[no-untyped-def]
                       check=True).stdout.strip()  # fmt: skip
     try:
         daemon.cove("pause", "ops1", check=True)
-        with open(f"/sys/fs/cgroup/freezer/cove/{cid}/freezer.state") as f:
-            assert f.read().strip() == "FROZEN"
+        state = cgroups.read(cid, "freezer/freezer.state", "cgroup.freeze")
+        assert state == ("1" if cgroups.UNIFIED else "FROZEN")
         ps = daemon.cove("ps", "--format", "{{.Names}} {{.Status}}", "-f", "name=ops1").stdout
         assert "(Paused)" in ps
         r = daemon.cove("pause", "ops1")

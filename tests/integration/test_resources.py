@@ -7,13 +7,10 @@ import json
 
 import pytest
 
+from tests import cgroups
+
 pytestmark = pytest.mark.integration
 MB = 1024 * 1024
-
-
-def _cgroup(controller: str, cid: str, name: str) -> str:
-    with open(f"/sys/fs/cgroup/{controller}/cove/{cid}/{name}") as f:
-        return f.read().strip()
 
 
 def test_limits_reach_the_cgroups(daemon) -> None:  # type: ignore[no-untyped-def]
@@ -22,15 +19,19 @@ def test_limits_reach_the_cgroups(daemon) -> None:  # type: ignore[no-untyped-de
         "--cpuset-cpus", "0", "busybox", "sleep", "100", check=True,
     ).stdout.strip()  # fmt: skip
     try:
-        assert _cgroup("memory", cid, "memory.limit_in_bytes") == str(64 * MB)
-        assert _cgroup("cpu", cid, "cpu.cfs_quota_us") == "150000"
-        assert _cgroup("cpu", cid, "cpu.shares") == "512"
-        assert _cgroup("pids", cid, "pids.max") == "50"
-        assert _cgroup("cpuset", cid, "cpuset.cpus") == "0"
+        rd = cgroups.read
+        assert rd(cid, "memory/memory.limit_in_bytes", "memory.max") == str(64 * MB)
+        quota = rd(cid, "cpu/cpu.cfs_quota_us", "cpu.max").split()[0]
+        assert quota == "150000"
+        shares = rd(cid, "cpu/cpu.shares", "cpu.weight")
+        # cgroup2 has weights: the runtime maps shares 512 below the default weight of 100
+        assert (int(shares) < 100) if cgroups.UNIFIED else shares == "512"
+        assert rd(cid, "pids/pids.max", "pids.max") == "50"
+        assert rd(cid, "cpuset/cpuset.cpus", "cpuset.cpus") == "0"
         hc = json.loads(daemon.cove("inspect", cid).stdout)[0]["HostConfig"]
         assert hc["Memory"] == 64 * MB and hc["NanoCpus"] == 1_500_000_000
         daemon.cove("update", "-m", "96m", "--memory-swap", "200m", cid, check=True)
-        assert _cgroup("memory", cid, "memory.limit_in_bytes") == str(96 * MB)
+        assert cgroups.read(cid, "memory/memory.limit_in_bytes", "memory.max") == str(96 * MB)
     finally:
         daemon.cove("rm", "-f", cid)
 

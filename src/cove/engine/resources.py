@@ -65,11 +65,24 @@ def _check_cpuset(value: str, what: str, available: set[int] | None) -> None:
         )
 
 
+def _swap_v2() -> bool:
+    """A cgroup2 host accounts swap when its groups (any below the root) carry
+    ``memory.swap.max``."""
+    try:
+        with os.scandir("/sys/fs/cgroup") as it:
+            return any(
+                e.is_dir() and os.path.exists(os.path.join(e.path, "memory.swap.max")) for e in it
+            )
+    except OSError:
+        return False
+
+
 def check_resources(hc: Json, ncpu: int | None = None, swap_ok: bool | None = None) -> list[str]:
     """Validate and normalize the resource fields of ``hc``; returns warnings."""
     warnings: list[str] = []
     ncpu = ncpu or os.cpu_count() or 1
-    swap_ok = os.path.exists(MEMSW) if swap_ok is None else swap_ok
+    if swap_ok is None:
+        swap_ok = os.path.exists(MEMSW) or _swap_v2()
     mem = int(hc.get("Memory") or 0)
     swap = int(hc.get("MemorySwap") or 0)
     reservation = int(hc.get("MemoryReservation") or 0)

@@ -1,4 +1,5 @@
-"""``docker stats``: one sample per second per container, read from cgroup v1 files.
+"""``docker stats``: one sample per second per container, read from cgroup files (v1
+hierarchies here; a unified cgroup2 host, Debian 12's default, in ``stats_v2``).
 
 Docker's stats object: cpu_stats/precpu_stats (cpuacct, the host's total from /proc/stat),
 memory_stats (memory cgroup), pids_stats, blkio_stats, networks (the container's
@@ -24,7 +25,7 @@ TICK_NS = 1_000_000_000 // (os.sysconf("SC_CLK_TCK") or 100)
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
-def _read(path: str) -> str | None:
+def read(path: str) -> str | None:
     try:
         with open(path) as f:
             return f.read()
@@ -32,17 +33,17 @@ def _read(path: str) -> str | None:
         return None
 
 
-def _int(path: str) -> int:
-    text = _read(path)
+def read_int(path: str) -> int:
+    text = read(path)
     try:
         return int(text.split()[0]) if text else 0
     except ValueError:
         return 0
 
 
-def _kv(path: str) -> dict[str, int]:
+def read_kv(path: str) -> dict[str, int]:
     out: dict[str, int] = {}
-    for line in (_read(path) or "").splitlines():
+    for line in (read(path) or "").splitlines():
         k, _, v = line.partition(" ")
         if v.strip().lstrip("-").isdigit():
             out[k] = int(v)
@@ -50,17 +51,24 @@ def _kv(path: str) -> dict[str, int]:
 
 
 def system_cpu_ns() -> int:
-    first = (_read("/proc/stat") or "cpu 0").splitlines()[0].split()[1:8]
+    first = (read("/proc/stat") or "cpu 0").splitlines()[0].split()[1:8]
     return sum(int(x) for x in first) * TICK_NS
 
 
+def unified() -> bool:
+    """A cgroup2-only host: the runtime puts containers at <root>/cove/<id>."""
+    return os.path.exists(os.path.join(CGROUP, "cgroup.controllers"))
+
+
 def cgroup_dir(controller: str, cid: str) -> str:
+    if unified():
+        return os.path.join(CGROUP, "cove", cid)
     return os.path.join(CGROUP, controller, "cove", cid)
 
 
 def _networks(pid: int) -> Json:
     out: Json = {}
-    for line in (_read(f"/proc/{pid}/net/dev") or "").splitlines()[2:]:
+    for line in (read(f"/proc/{pid}/net/dev") or "").splitlines()[2:]:
         name, _, rest = line.partition(":")
         name = name.strip()
         f = rest.split()
@@ -76,12 +84,12 @@ def _networks(pid: int) -> Json:
 
 def _cpu(cid: str, ncpu: int) -> Json:
     d = cgroup_dir("cpuacct", cid)
-    percpu = [int(x) for x in (_read(os.path.join(d, "cpuacct.usage_percpu")) or "").split()]
-    st = _kv(os.path.join(d, "cpuacct.stat"))
-    thr = _kv(os.path.join(cgroup_dir("cpu", cid), "cpu.stat"))
+    percpu = [int(x) for x in (read(os.path.join(d, "cpuacct.usage_percpu")) or "").split()]
+    st = read_kv(os.path.join(d, "cpuacct.stat"))
+    thr = read_kv(os.path.join(cgroup_dir("cpu", cid), "cpu.stat"))
     return {
         "cpu_usage": {
-            "total_usage": _int(os.path.join(d, "cpuacct.usage")),
+            "total_usage": read_int(os.path.join(d, "cpuacct.usage")),
             "percpu_usage": percpu or None,
             "usage_in_kernelmode": st.get("system", 0) * TICK_NS,
             "usage_in_usermode": st.get("user", 0) * TICK_NS,
@@ -98,14 +106,14 @@ def _cpu(cid: str, ncpu: int) -> Json:
 
 def _memory(cid: str) -> Json:
     d = cgroup_dir("memory", cid)
-    stats = _kv(os.path.join(d, "memory.stat"))
+    stats = read_kv(os.path.join(d, "memory.stat"))
     return {
-        "usage": _int(os.path.join(d, "memory.usage_in_bytes")),
-        "max_usage": _int(os.path.join(d, "memory.max_usage_in_bytes")),
+        "usage": read_int(os.path.join(d, "memory.usage_in_bytes")),
+        "max_usage": read_int(os.path.join(d, "memory.max_usage_in_bytes")),
         "stats": stats,
-        "failcnt": _int(os.path.join(d, "memory.failcnt")),
+        "failcnt": read_int(os.path.join(d, "memory.failcnt")),
         "limit": min(
-            _int(os.path.join(d, "memory.limit_in_bytes")) or 2**63,
+            read_int(os.path.join(d, "memory.limit_in_bytes")) or 2**63,
             os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),
         ),
     }
@@ -114,12 +122,16 @@ def _memory(cid: str) -> Json:
 def _blkio(cid: str) -> Json:
     rows = []
     path = os.path.join(cgroup_dir("blkio", cid), "blkio.throttle.io_service_bytes")
-    for line in (_read(path) or "").splitlines():
+    for line in (read(path) or "").splitlines():
         f = line.split()
         if len(f) == 3 and ":" in f[0]:
             major, minor = f[0].split(":")
             rows.append({"major": int(major), "minor": int(minor), "op": f[1].lower(),
                          "value": int(f[2])})  # fmt: skip
+    return blkio_json(rows)
+
+
+def blkio_json(rows: list[Json]) -> Json:
     return {
         "io_service_bytes_recursive": rows or None, "io_serviced_recursive": None,
         "io_queue_recursive": None, "io_service_time_recursive": None,
@@ -145,12 +157,18 @@ def sample(c: Container, ncpu: int) -> Json:
                    cpu_stats=_empty_cpu(), memory_stats={})  # fmt: skip
         return out
     pd = cgroup_dir("pids", c.id)
-    limit = (_read(os.path.join(pd, "pids.max")) or "max").strip()
-    out["pids_stats"] = {"current": _int(os.path.join(pd, "pids.current"))}
+    limit = (read(os.path.join(pd, "pids.max")) or "max").strip()
+    out["pids_stats"] = {"current": read_int(os.path.join(pd, "pids.current"))}
     if limit.isdigit():
         out["pids_stats"]["limit"] = int(limit)
-    out.update(blkio_stats=_blkio(c.id), storage_stats={}, cpu_stats=_cpu(c.id, ncpu),
-               memory_stats=_memory(c.id))  # fmt: skip
+    if unified():
+        from cove.engine import stats_v2 as v2
+
+        out.update(blkio_stats=v2.blkio(pd), storage_stats={}, cpu_stats=v2.cpu(pd, ncpu),
+                   memory_stats=v2.memory(pd))  # fmt: skip
+    else:
+        out.update(blkio_stats=_blkio(c.id), storage_stats={}, cpu_stats=_cpu(c.id, ncpu),
+                   memory_stats=_memory(c.id))  # fmt: skip
     nets = _networks(int(c.state.get("Pid") or 0))
     if nets:
         out["networks"] = nets
