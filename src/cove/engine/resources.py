@@ -66,13 +66,11 @@ def _check_cpuset(value: str, what: str, available: set[int] | None) -> None:
 
 
 def _swap_v2() -> bool:
-    """A cgroup2 host accounts swap when its groups (any below the root) carry
-    ``memory.swap.max``."""
+    """On a cgroup2 host swap is limited with the memory controller (``memory.swap.max``),
+    so dockerd takes the controller's presence as enough; so does cove."""
     try:
-        with os.scandir("/sys/fs/cgroup") as it:
-            return any(
-                e.is_dir() and os.path.exists(os.path.join(e.path, "memory.swap.max")) for e in it
-            )
+        with open("/sys/fs/cgroup/cgroup.controllers") as f:
+            return "memory" in f.read().split()
     except OSError:
         return False
 
