@@ -91,8 +91,9 @@ docker-py-suite: venv $(DOCKER_PY_SDIST)
 
 test-all: test docker-py-suite test-kernel
 
-# Tests that need a kernel feature this host's kernel may lack (802.1q), on Debian 12's own
-# kernel in a qemu guest that sees this root file system read-only (scripts/kernel-vm.sh).
+# The network suite (802.1q included, which this host's kernel lacks) and the cgroup tests
+# on Debian 12's own kernel with a unified cgroup2, in a qemu guest that sees this root file
+# system read-only (scripts/kernel-vm.sh).
 test-kernel: venv
 	sh scripts/kernel-vm.sh
 
