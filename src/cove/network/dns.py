@@ -155,8 +155,8 @@ class DnsServer:
         return []
 
     def _local(self, lst: Listener, data: bytes, limit: int | None) -> bytes | None:
-        """The answer from this host's names, None when the query goes upstream.
-        ``limit`` None: the client's UDP limit."""
+        """The answer from this host's names; None: the query goes upstream; b"": not a
+        query, ignored.  ``limit`` None means the client's UDP limit."""
         q = dnswire.parse_query(data)
         if q is None:
             return b""
