@@ -21,7 +21,9 @@ import logging
 import os
 import socket
 import struct
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from cove.network import dnswire
 from cove.network.nsutil import in_netns
@@ -74,7 +76,7 @@ class Listener:
     upstreams: list[str]
     search: list[str] = field(default_factory=list)
     tcp: socket.socket | None = None
-    conns: set[asyncio.Task[None]] = field(default_factory=set)
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)  # relays, TCP clients
 
 
 _TCP_IDLE = 10.0  # seconds a TCP client may keep an idle connection (RFC 7766 suggests ~10)
@@ -138,7 +140,7 @@ class DnsServer:
                 with contextlib.suppress(Exception):
                     asyncio.get_running_loop().remove_reader(s.fileno())
                 s.close()
-        for task in lst.conns:
+        for task in lst.tasks:
             task.cancel()
 
     def close_all(self) -> None:
@@ -175,7 +177,7 @@ class DnsServer:
                 return
             reply = self._local(lst, data, None)
             if reply is None:
-                asyncio.get_running_loop().create_task(self._forward_udp(lst, data, addr))
+                _track(lst, self._forward_udp(lst, data, addr))
             elif reply:
                 with contextlib.suppress(OSError):
                     lst.sock.sendto(reply, addr)
@@ -218,9 +220,7 @@ class DnsServer:
             except OSError:
                 return
             conn.setblocking(False)
-            task = asyncio.get_running_loop().create_task(self._serve_tcp(lst, conn))
-            lst.conns.add(task)
-            task.add_done_callback(lst.conns.discard)
+            _track(lst, self._serve_tcp(lst, conn))
 
     async def _serve_tcp(self, lst: Listener, conn: socket.socket) -> None:
         """Length-prefixed queries (RFC 1035 4.2.2, several per connection, RFC 7766) until
@@ -240,6 +240,14 @@ class DnsServer:
             pass
         finally:
             conn.close()
+
+
+def _track(lst: Listener, work: Coroutine[Any, Any, None]) -> None:
+    """Run ``work`` as a task the listener holds: the loop keeps only weak references to
+    tasks, and closing the listener cancels what is still running."""
+    task = asyncio.get_running_loop().create_task(work)
+    lst.tasks.add(task)
+    task.add_done_callback(lst.tasks.discard)
 
 
 async def _read_message(loop: asyncio.AbstractEventLoop, s: socket.socket) -> bytes:
