@@ -9,13 +9,17 @@ from __future__ import annotations
 import json
 import os
 import socket
+import struct
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 
+from cove.network import dnswire
+from cove.network.nsutil import in_netns
 from tests.daemon_fixture import Daemon
 
 
@@ -118,3 +122,63 @@ def create_network(daemon: Daemon, *opts: str) -> str:
 
 def unique(prefix: str) -> str:
     return f"{prefix}{os.urandom(3).hex()}"
+
+
+class FakeUpstream:
+    """A DNS server in the stand-in host's namespace answering one name
+    (outside.example.test -> 10.9.9.9), over UDP or, with ``tcp``, over TCP."""
+
+    def __init__(self, netns: str, addr: str, tcp: bool = False) -> None:
+        kind = socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM
+        self.sock = in_netns(netns, lambda: socket.socket(socket.AF_INET, kind))
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((addr, 53))
+        if tcp:
+            self.sock.listen(4)
+        self.sock.settimeout(0.2)
+        self.stop = False
+        self.asked: list[str] = []
+        self.thread = threading.Thread(target=self._tcp if tcp else self._udp, daemon=True)
+        self.thread.start()
+
+    def _reply(self, data: bytes) -> bytes | None:
+        q = dnswire.parse_query(data)
+        if q is None:
+            return None
+        self.asked.append(q.name)
+        if q.name == "outside.example.test":
+            return dnswire.answer(data, q, ["10.9.9.9"])
+        return dnswire.error(data, q, dnswire.NXDOMAIN)
+
+    def _udp(self) -> None:
+        while not self.stop:
+            try:
+                data, peer = self.sock.recvfrom(4096)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            reply = self._reply(data)
+            if reply is not None:
+                self.sock.sendto(reply, peer)
+
+    def _tcp(self) -> None:
+        while not self.stop:
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(2)
+                f = conn.makefile("rb")
+                (n,) = struct.unpack("!H", f.read(2))
+                reply = self._reply(f.read(n))
+                if reply is not None:
+                    conn.sendall(struct.pack("!H", len(reply)) + reply)
+
+    def close(self) -> None:
+        self.stop = True
+        self.thread.join()
+        self.sock.close()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import socket
 import struct
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -15,7 +14,7 @@ import pytest
 from cove.network import dnswire
 from cove.network.nsutil import in_netns
 from tests.daemon_fixture import Daemon
-from tests.integration.network.conftest import OtherHost, create_network, unique
+from tests.integration.network.conftest import FakeUpstream, OtherHost, create_network, unique
 
 pytestmark = pytest.mark.integration
 
@@ -90,50 +89,9 @@ def test_large_answer_is_truncated_over_udp_and_whole_over_tcp(
     assert len(dnswire.answers_of(_udp(ns, edns))[1]) == CROWD
 
 
-class TcpUpstream:
-    """A TCP DNS server in the stand-in host's namespace answering one name."""
-
-    def __init__(self, netns: str, addr: str) -> None:
-        self.sock = in_netns(netns, lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((addr, 53))
-        self.sock.listen(4)
-        self.sock.settimeout(0.2)
-        self.stop = False
-        self.asked: list[str] = []
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
-
-    def serve(self) -> None:
-        while not self.stop:
-            try:
-                conn, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with conn:
-                conn.settimeout(2)
-                f = conn.makefile("rb")
-                (n,) = struct.unpack("!H", f.read(2))
-                data = f.read(n)
-                q = dnswire.parse_query(data)
-                if q is None:
-                    continue
-                self.asked.append(q.name)
-                ips = ["10.9.9.9"] if q.name == "outside.example.test" else []
-                reply = dnswire.answer(data, q, ips, dnswire.NOERROR if ips else dnswire.NXDOMAIN)
-                conn.sendall(struct.pack("!H", len(reply)) + reply)
-
-    def close(self) -> None:
-        self.stop = True
-        self.thread.join()
-        self.sock.close()
-
-
 def test_unknown_names_go_upstream_over_tcp(daemon: Daemon, other_host: OtherHost) -> None:
     net, client = create_network(daemon), unique("cli")
-    up = TcpUpstream(f"/run/netns/{other_host.name}", other_host.addr)
+    up = FakeUpstream(f"/run/netns/{other_host.name}", other_host.addr, tcp=True)
     try:
         daemon.cove("run", "-d", "--network", net, "--dns", other_host.addr, "--name", client,
                     "busybox", "sleep", "60", check=True)  # fmt: skip

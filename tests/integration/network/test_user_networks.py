@@ -4,16 +4,13 @@ links, icc=false, the embedded DNS server forwarding to a (fake) upstream."""
 from __future__ import annotations
 
 import json
-import socket
-import threading
 from collections.abc import Iterator
 
 import pytest
 
-from cove.network import dnswire
-from cove.network.nsutil import in_netns
 from tests.daemon_fixture import Daemon
 from tests.integration.network.conftest import (
+    FakeUpstream,
     OtherHost,
     create_network,
     free_subnet,
@@ -181,41 +178,6 @@ def test_icc_off_allows_only_links(daemon: Daemon) -> None:
     finally:
         daemon.cove("rm", "-f", web)
         daemon.cove("network", "rm", name)
-
-
-class FakeUpstream:
-    """A DNS server in the stand-in host's namespace answering one name."""
-
-    def __init__(self, netns: str, addr: str) -> None:
-        self.sock = in_netns(netns, lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
-        self.sock.bind((addr, 53))
-        self.sock.settimeout(0.2)
-        self.stop = False
-        self.asked: list[str] = []
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
-
-    def serve(self) -> None:
-        while not self.stop:
-            try:
-                data, peer = self.sock.recvfrom(4096)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            q = dnswire.parse_query(data)
-            if q is None:
-                continue
-            self.asked.append(q.name)
-            if q.name == "outside.example.test":
-                self.sock.sendto(dnswire.answer(data, q, ["10.9.9.9"]), peer)
-            else:
-                self.sock.sendto(dnswire.error(data, q, dnswire.NXDOMAIN), peer)
-
-    def close(self) -> None:
-        self.stop = True
-        self.thread.join()
-        self.sock.close()
 
 
 def test_dns_forwards_unknown_names_upstream(
