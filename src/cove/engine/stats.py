@@ -10,6 +10,7 @@ samples, so a client streaming 20 containers costs the daemon little.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from collections.abc import AsyncIterator
 from typing import Any
@@ -55,8 +56,10 @@ def system_cpu_ns() -> int:
     return sum(int(x) for x in first) * TICK_NS
 
 
+@functools.cache
 def unified() -> bool:
-    """A cgroup2-only host: the runtime puts containers at <root>/cove/<id>."""
+    """A cgroup2-only host: the runtime puts containers at <root>/cove/<id>.  Asked once:
+    the layout does not change under a running daemon, and samples ask several times."""
     return os.path.exists(os.path.join(CGROUP, "cgroup.controllers"))
 
 

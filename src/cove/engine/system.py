@@ -166,7 +166,9 @@ def _now() -> str:
 
 
 def _cgroup_version() -> str:
-    return "2" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else "1"
+    from cove.engine.stats import unified
+
+    return "2" if unified() else "1"
 
 
 def _os_name() -> str:

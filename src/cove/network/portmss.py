@@ -119,6 +119,14 @@ def _own_netns_cookie() -> int:
         return int(struct.unpack("<Q", s.getsockopt(socket.SOL_SOCKET, _SO_NETNS_COOKIE, 8))[0])
 
 
+def _detach(cgroup: int, fds: list[int]) -> None:
+    """Detach these programs from the cgroup (already gone is fine) and close their fds."""
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            bpf.detach(cgroup, fd, bpf.ATTACH_CGROUP_SOCK_OPS)
+        os.close(fd)
+
+
 class PortMss:
     """One daemon's program and map.  ``name`` tells this daemon's program from the others'
     (and from the one a killed daemon left attached, which ``start`` replaces)."""
@@ -159,10 +167,7 @@ class PortMss:
         except OSError:
             return
         try:
-            for fd in bpf.programs_named(cgroup, bpf.ATTACH_CGROUP_SOCK_OPS, self.name):
-                with contextlib.suppress(OSError):
-                    bpf.detach(cgroup, fd, bpf.ATTACH_CGROUP_SOCK_OPS)
-                os.close(fd)
+            _detach(cgroup, list(bpf.programs_named(cgroup, bpf.ATTACH_CGROUP_SOCK_OPS, self.name)))
         except OSError:
             pass
         finally:
@@ -187,10 +192,7 @@ class PortMss:
                 os.close(fd)
             self.close()
             raise
-        for fd in stale:
-            with contextlib.suppress(OSError):
-                bpf.detach(self._cgroup, fd, bpf.ATTACH_CGROUP_SOCK_OPS)
-            os.close(fd)
+        _detach(self._cgroup, stale)
 
     def sync(self, wanted: dict[Key, int]) -> None:
         """Make the map hold exactly ``wanted`` (destination -> MSS)."""
