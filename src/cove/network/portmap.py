@@ -3,6 +3,12 @@
 The socket never accepts anything (DNAT sends the traffic to the container before it could
 reach it); it makes the port "taken" for everyone else, so a second container or a host
 process cannot claim it, and makes a port already in use fail the container's start.
+
+A TCP reservation binds with ``SO_REUSEADDR`` and listens, as docker-proxy does: the kernel
+then lets it take a port that only TIME_WAIT sockets (closed connections) still hold, while
+a port with a live listener (another reservation included) still refuses the bind.  Without
+the listen, a second ``SO_REUSEADDR`` socket could bind the same port.  UDP keeps a plain
+bind: there ``SO_REUSEADDR`` would let two sockets share the port.
 """
 
 from __future__ import annotations
@@ -32,7 +38,11 @@ class PortReservations:
                     continue
                 s = socket.socket(socket.AF_INET, kind | socket.SOCK_CLOEXEC)
                 try:
+                    if kind == socket.SOCK_STREAM:
+                        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                     s.bind((m.host_ip or "0.0.0.0", m.host_port))
+                    if kind == socket.SOCK_STREAM:
+                        s.listen(1)  # holds the port against other SO_REUSEADDR binds
                 except OSError:
                     s.close()
                     ip = m.host_ip or "0.0.0.0"
