@@ -11,7 +11,9 @@ from typing import Any
 
 from cove.engine import names
 from cove.engine.base import now_rfc3339
+from cove.engine.links import record_links
 from cove.engine.mounts import public as public_mounts
+from cove.engine.netendpoints import user_defined
 from cove.engine.record import Container
 from cove.engine.resources import check_host_config
 from cove.engine.state import initial_state
@@ -160,6 +162,7 @@ class CreateOps(VolumeOps):
                 )
         else:
             name = names.generate(set(self.names))
+        record_links(hc, name, user_defined(hc), lambda ref: self.find(ref).name)
         cid = new_id()
         cfg = merge_config(body, image, cid)
         argv = (cfg.get("Entrypoint") or []) + (cfg.get("Cmd") or [])

@@ -56,11 +56,12 @@ def resolv_text(
         return text
     old_search = [ln.split()[1:] for ln in host_resolv.splitlines() if ln.startswith("search ")]
     out = []
-    servers = dns or re.findall(r"^\s*nameserver\s+(\S+)", _LOCAL_NS.sub("", host_resolv), re.M)
-    out += [f"nameserver {s}" for s in servers]
+    # dockerd's order: search, then the nameservers, then options
     s_list = search or (old_search[-1] if old_search else [])
     if s_list and s_list != ["."]:
         out.append("search " + " ".join(s_list))
+    servers = dns or re.findall(r"^\s*nameserver\s+(\S+)", _LOCAL_NS.sub("", host_resolv), re.M)
+    out += [f"nameserver {s}" for s in servers]
     if options:
         out.append("options " + " ".join(options))
     return "\n".join(out) + "\n"

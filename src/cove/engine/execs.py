@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from typing import Any
 
 from cove.engine.detach import DEFAULT_KEYS, DetachSession, parse_keys
 from cove.engine.query import QueryOps
+from cove.engine.runcwords import not_found_reason
 from cove.engine.spec import exec_process
 from cove.engine.state import Status
 from cove.errors import Conflict, CoveError, InvalidArgument, SystemError_, no_such_exec
@@ -171,14 +171,11 @@ class ExecOps(QueryOps):
         await self.runtime.exec_resize(exec_id, height, width)
 
 
-_NOT_FOUND = re.compile(r"executable file `(.+?)` not found in \$PATH")
-
-
 def _exec_reason(msg: str) -> str:
     msg = msg.removeprefix("OCI runtime exec failed: ")
-    m = _NOT_FOUND.search(msg)
-    if m:
-        return f'exec: "{m.group(1)}": executable file not found in $PATH'
+    reason = not_found_reason(msg)
+    if reason is not None:
+        return reason
     return msg
 
 

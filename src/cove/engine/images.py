@@ -21,7 +21,7 @@ from cove.engine.execs import ExecOps
 from cove.engine.state import Status
 from cove.errors import Conflict, InvalidArgument, NotFound
 from cove.image.base import Image
-from cove.image.filters import image_matches, prune_until
+from cove.image.filters import image_matches, matching_refs, prune_until
 from cove.image.importer import import_rootfs
 from cove.oci import reference
 from cove.util.ids import short_id
@@ -71,7 +71,13 @@ class ImageOps(ExecOps):
                 continue  # an intermediate image, shown with -a only
             if not image_matches(img, filters, self._lookup(by_ref)):
                 continue
-            out.append(self._image_summary(img))
+            summary = self._image_summary(img)
+            if filters.get("reference"):
+                # dockerd lists only the names the pattern matched
+                summary["RepoTags"], summary["RepoDigests"] = matching_refs(
+                    img, filters["reference"]
+                )
+            out.append(summary)
         out.sort(key=lambda j: int(j["Created"]), reverse=True)
         return out
 

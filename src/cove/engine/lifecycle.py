@@ -12,18 +12,25 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
 import shutil
 import signal as _signal
 from typing import Any
 
 from cove.engine.base import now_rfc3339
 from cove.engine.record import Container
+from cove.engine.runcwords import not_found_reason
 from cove.engine.signals import parse_signal
 from cove.engine.spec import prepare_bundle
 from cove.engine.state import Status, allowed
 from cove.engine.volumes import VolumeOps
-from cove.errors import Conflict, CoveError, NotModified, SystemError_, no_such_container
+from cove.errors import (
+    Conflict,
+    CoveError,
+    NotFound,
+    NotModified,
+    SystemError_,
+    no_such_container,
+)
 from cove.runtime.base import IOConfig, ProcessInfo
 from cove.snapshot import mount as mounter
 from cove.util.streams import AttachSession, Chunk
@@ -188,6 +195,14 @@ class LifecycleOps(VolumeOps):
             )
             runtime = str(c.host_config.get("Runtime") or "")
             info = await self.runtime.create(c.id, bundle, io, runtime)
+        except (NotFound, Conflict) as e:
+            # a --network/--ipc container:<name> that is missing or not running: dockerd
+            # answers start with these (404, 409), not as a runtime failure
+            await self.net_release(c)
+            self._start_failed(c, e.message)
+            c.state["Error"] = e.message
+            c.save()
+            raise
         except CoveError as e:
             await self.net_release(c)
             reason = _runtime_reason(e.message, c, self.paths.rootfs(c.id))
@@ -446,15 +461,12 @@ class LifecycleOps(VolumeOps):
         await self.runtime.resize(c.id, height, width)
 
 
-_NOT_FOUND = re.compile(r"executable file `(.+?)` not found in \$PATH")
-
-
 def _runtime_reason(msg: str, c: Container, rootfs: str | None) -> str:
     """crun's words for a failed exec, restated as runc's, which docker's CLI reads to pick
     exit code 127 (not found) or 126 (cannot be invoked)."""
-    m = _NOT_FOUND.search(msg)
-    if m:
-        return f'exec: "{m.group(1)}": executable file not found in $PATH'
+    reason = not_found_reason(msg)
+    if reason is not None:
+        return reason
     low = msg.lower()
     path = str(c.data.get("Path", ""))
     if "open executable" in low:

@@ -1,7 +1,9 @@
-"""Legacy ``--link`` environment variables, as Docker writes them (pure)."""
+"""Legacy ``--link``: how a link is recorded, and the environment variables Docker writes
+for it (pure)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 _SKIP = ("HOME", "HOSTNAME", "PATH")
@@ -32,3 +34,24 @@ def link_env(me: str, alias: str, target: str, ip: str, cfg: dict[str, Any]) -> 
         if k not in _SKIP:
             out.append(f"{prefix}_ENV_{k}={v}")
     return out
+
+
+def record_links(
+    hc: dict[str, Any], me: str, user_defined: bool, target_name: Callable[[str], str]
+) -> None:
+    """Record ``HostConfig.Links`` as dockerd does at create on the default bridge: each link
+    names an existing container (``target_name`` resolves a name or ID, raising NotFound) and
+    is stored as ``/<target>:/<me>/<alias>``.
+
+    On a user-defined network a link is only a DNS alias whose target may come later; it stays
+    as given (dockerd moves it to the endpoint's ``Links``: see docs/compatibility.md).
+    """
+    links = [str(x) for x in hc.get("Links") or []]
+    if not links or user_defined:
+        return
+    out = []
+    for link in links:
+        name, _, alias = link.partition(":")
+        alias = alias.rsplit("/", 1)[-1] if alias else name.lstrip("/")
+        out.append(f"/{target_name(name.lstrip('/'))}:/{me}/{alias}")
+    hc["Links"] = out

@@ -121,7 +121,8 @@ class EndpointOps(EngineBase):
                 raise InvalidArgument(
                     "conflicting options: port publishing and the container type network mode"
                 )
-            self.find(mode.split(":", 1)[1])
+            # the other container is looked up at start, as dockerd does: a 404 on create
+            # would make the docker CLI take it for a missing image and try to pull one
         elif mode == "host":
             if has_ports:
                 warnings.append("Published ports are discarded when using host network mode")

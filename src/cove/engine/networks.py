@@ -181,6 +181,8 @@ class NetworkOps(OverlayOps):
         name = str(body.get("Name") or "")
         if not name or not _NAME.match(name):
             raise InvalidArgument(f"invalid network name {name!r}")
+        if name in PREDEFINED:  # dockerd's words, trailing space included
+            raise Forbidden(f"operation is not permitted on predefined {name} network ")
         if any(n["Name"] == name for n in self.networks.values()):
             raise Conflict(f"network with name {name} already exists")
         driver = str(body.get("Driver") or "bridge")

@@ -8,7 +8,6 @@ Go duration ago).  An unknown key is refused as dockerd refuses it.
 
 from __future__ import annotations
 
-import fnmatch
 import re
 import time
 from collections.abc import Callable
@@ -45,13 +44,55 @@ def _labels_ok(img: Image, wanted: list[str], negate: bool) -> bool:
     return True
 
 
+def _glob(pattern: str) -> re.Pattern[str]:
+    """Go's ``path.Match``: ``*`` and ``?`` stop at ``/``, ``[...]`` is a class."""
+    out, i = [], 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[" and pattern.find("]", i + 2) > 0:
+            j = pattern.find("]", i + 2)
+            body = pattern[i + 1 : j]
+            out.append("[" + ("^" + body[1:] if body[:1] in ("^", "!") else body) + "]")
+            i = j
+        elif c == "\\" and i + 1 < len(pattern):
+            i += 1
+            out.append(re.escape(pattern[i]))
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def ref_match(pattern: str, ref: str) -> bool:
+    """Docker's FamiliarMatch: the pattern against ``repo:tag`` (or ``repo@digest``), then
+    against the repository alone."""
+    rx = _glob(pattern)
+    if rx.match(ref):
+        return True
+    repo = ref.partition("@")[0]
+    name, colon, tag = repo.rpartition(":")
+    if colon and "/" not in tag:
+        repo = name
+    return bool(rx.match(repo))
+
+
+def matching_refs(img: Image, patterns: list[str]) -> tuple[list[str], list[str]]:
+    """The tags and digests of ``img`` that a ``reference`` filter keeps: dockerd lists only
+    these (``images busybox:1`` shows no ``busybox:latest`` row of the same image)."""
+
+    def keep(refs: list[str]) -> list[str]:
+        return [r for r in refs if any(ref_match(p, r) for p in patterns)]
+
+    return keep(img.repo_tags), keep(img.repo_digests)
+
+
 def _ref_ok(img: Image, patterns: list[str]) -> bool:
-    for pat in patterns:
-        for t in img.repo_tags:
-            repo = t.rsplit(":", 1)[0]
-            if fnmatch.fnmatchcase(t, pat) or fnmatch.fnmatchcase(repo, pat):
-                return True
-    return False
+    tags, digests = matching_refs(img, patterns)
+    return bool(tags or digests)
 
 
 def image_matches(

@@ -113,7 +113,7 @@ def test_etc_files() -> None:
     r = resolv_text(host, [], [], [], host_network=False)
     assert "127.0.0.53" not in r and "nameserver 8.8.8.8" in r
     r = resolv_text(host, ["10.1.1.1"], ["corp"], ["ndots:2"], host_network=False)
-    assert r == "nameserver 10.1.1.1\nsearch corp\noptions ndots:2\n"
+    assert r == "search corp\nnameserver 10.1.1.1\noptions ndots:2\n"  # dockerd's order
     assert resolv_text(host, [], [], [], host_network=True) == host
 
 
