@@ -104,7 +104,8 @@ oci-conformance: venv
 
 # busybox:latest, built here from Debian's busybox-static (no registry needed).
 image: venv
-	$(PY_SYS) scripts/mkbusybox.py - | $(COVE) import -m "busybox from Debian's busybox-static" - busybox:latest
+	$(PY_SYS) scripts/mkbusybox.py - | $(COVE) import -c 'CMD ["sh"]' \
+	  -m "busybox from Debian's busybox-static" - busybox:latest
 
 # cove and coved on PATH, and the systemd unit (used where systemd runs).
 install: venv

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `sudo make demo`: cove working on this machine, the way a Docker user would try it.
+# `make demo` as root (or `sudo make demo`): cove working on this machine, the way a Docker user would try it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COVE=${COVE:-/usr/local/bin/cove}
@@ -14,7 +14,8 @@ if [ ! -e /etc/cove/daemon.json ]; then
 fi
 step cove version
 $COVE version
-if ! $COVE image inspect busybox:latest >/dev/null 2>&1; then
+# (re)made when missing or made by an older demo without CMD ["sh"] (Docker Hub's busybox has it)
+if [ "$($COVE image inspect -f '{{json .Config.Cmd}}' busybox:latest 2>/dev/null)" != '["sh"]' ]; then
   step "make image   # busybox:latest from Debian's busybox-static"
   make -s image COVE=$COVE
 fi

@@ -4,7 +4,9 @@
 Usage: mkbusybox.py OUT.tar [BUSYBOX]   (OUT "-" writes to stdout)
 
 The result is what ``cove import`` (or ``docker import``) turns into ``busybox:latest``: the
-static binary, a symlink per applet, and the small /etc a Docker user expects.
+static binary, a symlink per applet, and the small /etc (passwd, group) of Docker Hub's
+busybox.  That image also has ``CMD ["sh"]``, which a rootfs tar cannot carry: import it with
+the change ``-c 'CMD ["sh"]'`` (``CMD_CHANGE`` below), as ``make image`` and the test suite do.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ www-data:x:33:
 users:x:100:
 nogroup:x:65534:
 """
+CMD_CHANGE = 'CMD ["sh"]'  # the image config's Cmd, as Docker Hub's busybox has it
 MTIME = 1_700_000_000  # fixed, so the same busybox gives the same layer digest
 
 

@@ -137,7 +137,9 @@ class Daemon:
         try:
             s.connect(self.socket)
             s.sendall(
-                f"POST /v1.44/images/create?fromSrc=-&repo={repo}&tag={t} HTTP/1.1\r\n"
+                # CMD ["sh"] as Docker Hub's busybox has it (scripts/mkbusybox.py)
+                f"POST /v1.44/images/create?fromSrc=-&repo={repo}&tag={t}"
+                "&changes=CMD%20%5B%22sh%22%5D HTTP/1.1\r\n"
                 f"Host: cove\r\nContent-Type: application/x-tar\r\n"
                 f"Content-Length: {len(tar)}\r\nConnection: close\r\n\r\n".encode()
                 + tar

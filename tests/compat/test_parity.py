@@ -87,3 +87,13 @@ def test_resolv_conf_order_and_predefined_network_names(daemon: Daemon) -> None:
         r = exe(daemon, "network", "create", "host")
         assert r.returncode == 1
         assert "operation is not permitted on predefined host network" in r.stderr, r.stderr
+
+
+def test_busybox_runs_sh_by_default_like_docker_hubs(daemon: Daemon) -> None:
+    cmd = daemon.cove("image", "inspect", "-f", "{{json .Config.Cmd}}", "busybox", check=True)
+    assert cmd.stdout.strip() == '["sh"]'
+    r = subprocess.run([DOCKER or "docker", "run", "--rm", "-i", "busybox"], input="id -un\n",
+                       capture_output=True, text=True, env=daemon.env, timeout=60)  # fmt: skip
+    assert r.stdout == "root\n", r.stderr
+    r = daemon.cove("run", "--rm", "-u", "nobody", "busybox", "sh", "-c", "id -un; id -gn")
+    assert r.stdout == "nobody\nnogroup\n", r.stderr
