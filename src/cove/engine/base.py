@@ -67,6 +67,10 @@ class EngineOptions:
     dns: list[str] = field(default_factory=list)
     dns_search: list[str] = field(default_factory=list)
     net: NetOptions = field(default_factory=NetOptions)
+    # the daemon's seccomp-profile: "builtin", "unconfined" or a profile's JSON text
+    seccomp_profile: str = "builtin"
+    seccomp_profile_path: str = ""  # the file the JSON came from, for info
+    no_new_privileges: bool = False
 
 
 def now_rfc3339() -> str:

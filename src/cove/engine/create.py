@@ -9,7 +9,7 @@ import os
 import shutil
 from typing import Any
 
-from cove.engine import names
+from cove.engine import names, security
 from cove.engine.base import now_rfc3339
 from cove.engine.links import record_links
 from cove.engine.mounts import public as public_mounts
@@ -145,6 +145,7 @@ class CreateOps(VolumeOps):
             raise NotFound(f"No such image: {shown}") from None
         hc = default_host_config(body.get("HostConfig"))
         warnings = check_host_config(hc, self.host.rlimits or None)
+        apparmor = security.check(hc, self.options.seccomp_profile)
         # the OCI runtime is named in the record, as dockerd names "runc" when none is asked
         hc["Runtime"] = str(hc.get("Runtime") or self.runtime.name)
         if hc["Runtime"] not in self.runtime.paths:  # the default's name is one of them
@@ -191,7 +192,7 @@ class CreateOps(VolumeOps):
                 "Platform": "linux",
                 "MountLabel": "",
                 "ProcessLabel": "",
-                "AppArmorProfile": "",
+                "AppArmorProfile": apparmor,
                 "ExecIDs": None,
                 "HostConfig": hc,
                 "GraphDriver": {"Name": self.snapshotter.name, "Data": None},

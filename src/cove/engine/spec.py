@@ -14,6 +14,7 @@ from cove.engine.etcfiles import write_etc_files
 from cove.engine.mounts import for_spec as oci_mounts
 from cove.engine.record import Container
 from cove.engine.resources import oci_resources, ulimit_tuples, with_init
+from cove.engine.security import spec_fields
 from cove.engine.state import Status
 from cove.errors import Conflict, InvalidArgument
 from cove.oci.spec import ContainerSpec, build_config, build_exec_process
@@ -132,6 +133,12 @@ def container_spec(eng: EngineBase, c: Container, rootfs: str) -> ContainerSpec:
         oom_score_adj=int(hc.get("OomScoreAdj") or 0),
         resources=oci_resources(hc),
         ulimits=ulimit_tuples(hc),
+        **spec_fields(
+            hc,
+            eng.host.bounding_caps or None,
+            eng.options.seccomp_profile,
+            eng.options.no_new_privileges,
+        ),
     )
 
 
