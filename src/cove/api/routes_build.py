@@ -9,12 +9,13 @@ is an HTTP error, as dockerd's; later ones become an ``errorDetail`` message (wi
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import AsyncIterator
-from typing import Any, cast
+from typing import Any, BinaryIO, cast
 
 from cove.api.errors import error_line
 from cove.api.http import Handler, Request, Response, StreamReply, dump, json_reply
@@ -23,6 +24,7 @@ from cove.build.builder import Builder
 from cove.build.context import BuildContext
 from cove.engine.facade import EngineFacade
 from cove.errors import InvalidArgument, NotImplementedYet
+from cove.util.bridge import feed_thread
 
 
 def _json_arg(req: Request, name: str, kind: type) -> Any:
@@ -71,14 +73,19 @@ async def build(engine: EngineFacade, req: Request) -> Response:
     tmp_root = os.path.join(backend.paths.tmp)
     os.makedirs(tmp_root, exist_ok=True)
     fd, upload = tempfile.mkstemp(dir=tmp_root, prefix="build-upload-")
-    try:
+
+    def spool_and_open(body: BinaryIO) -> BuildContext:
+        # spooled first (the context is read more than once); every write off the loop
         with os.fdopen(fd, "wb") as f:
-            async for chunk in req.body.chunks():
-                f.write(chunk)
-        with open(upload, "rb") as body:
-            ctx = await asyncio.to_thread(BuildContext.from_tar, body, tmp_root, opts.dockerfile)
+            shutil.copyfileobj(body, f, 1 << 20)
+        with open(upload, "rb") as f:
+            return BuildContext.from_tar(f, tmp_root, opts.dockerfile)
+
+    try:
+        ctx = await feed_thread(req.body.chunks(), spool_and_open)
     finally:
-        os.unlink(upload)
+        with contextlib.suppress(OSError):
+            os.unlink(upload)
     messages = Builder(backend, ctx, opts).run()
     try:
         first = await anext(messages)

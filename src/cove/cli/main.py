@@ -238,7 +238,16 @@ def run_verb(ctx: Context, command: Command, module: str, func: object, args: Se
         if isinstance(e, ValueError):  # a host we cannot speak to (tcp://...)
             Context.err(f"{PROG}: {e}")
             return 1
+        if isinstance(e, OSError):  # a file or socket this user may not open: one line
+            Context.err(os_error_line(e))
+            return 1
         raise
+
+
+def os_error_line(e: OSError) -> str:
+    """Go's wording for a failed open ("open /x: permission denied"), as docker prints it."""
+    reason = (e.strerror or str(e)).lower()
+    return f"open {e.filename}: {reason}" if e.filename else f"{PROG}: {reason}"
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from cove.client import jsonlite as json
-from cove.client.errors import APIError, DaemonUnreachable
+from cove.client.errors import APIError, DaemonPermissionDenied, DaemonUnreachable
 from cove.client.http import Response, connect_unix, read_response, send_request
 
 TYPE_CHECKING = False
@@ -98,6 +98,8 @@ class Client:
     def connect(self) -> Any:
         try:
             return connect_unix(self.path)
+        except PermissionError as e:  # the daemon may run; this user may not reach it
+            raise DaemonPermissionDenied(self.host, self.path) from e
         except (FileNotFoundError, ConnectionRefusedError) as e:
             if self.autostart:
                 from cove.client.autostart import maybe_start

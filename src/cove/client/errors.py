@@ -25,3 +25,15 @@ class DaemonUnreachable(CoveError):
             f"Cannot connect to the cove daemon at {host}. Is the cove daemon running?"
         )
         self.host = host
+
+
+class DaemonPermissionDenied(DaemonUnreachable):
+    """The socket exists but this user may not open it: the docker CLI's one line."""
+
+    def __init__(self, host: str, path: str) -> None:
+        CoveError.__init__(
+            self,
+            "permission denied while trying to connect to the cove daemon socket at "
+            f"{host}: dial unix {path}: connect: permission denied",
+        )
+        self.host = host

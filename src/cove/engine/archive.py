@@ -12,14 +12,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import io
 import json
 import os
-import queue
 import stat
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 from cove.engine.archive_paths import RootView, ViewMount, join, split
 from cove.engine.archive_tar import Extractor, tar_view
@@ -30,8 +28,8 @@ from cove.errors import InvalidArgument, NotFound
 from cove.oci.user import resolve_user
 from cove.runtime.proc import pid_start_time
 from cove.snapshot import mount as mounter
+from cove.util.bridge import feed_thread, stream_thread
 from cove.util.ids import new_id
-from cove.util.queueio import QueueReader
 
 Json = dict[str, Any]
 _LIVE = (Status.RUNNING, Status.PAUSED, Status.RESTARTING)
@@ -75,24 +73,36 @@ def top_name(path: str) -> str:
 
 
 class _TarStream:
-    """The GET body: tar chunks made in a worker thread; closing it releases the view
-    (also when the client went away before the first chunk)."""
+    """The GET body: tar chunks made in a bridge thread; closing it stops the worker, waits
+    for it to leave the view, then releases the view (also when the client went away
+    before the first chunk)."""
 
     def __init__(self, chunks: Iterator[bytes], release: Any) -> None:
         self._chunks = chunks
         self._release = release
+        self._stream: AsyncGenerator[bytes, None] | None = None
 
     def __aiter__(self) -> _TarStream:
         return self
 
+    def _produce(self, put: Callable[[bytes], None]) -> None:
+        for chunk in self._chunks:
+            put(chunk)
+
     async def __anext__(self) -> bytes:
-        data = await asyncio.to_thread(next, self._chunks, None)
-        if data is None:
+        if self._stream is None:
+            self._stream = stream_thread(self._produce)
+        try:
+            return await anext(self._stream)
+        except StopAsyncIteration:
             await self.aclose()
-            raise StopAsyncIteration
-        return data
+            raise
 
     async def aclose(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            with contextlib.suppress(Exception):  # the worker's failure is moot now
+                await stream.aclose()
         release, self._release = self._release, None
         if release is not None:
             await release()
@@ -228,21 +238,7 @@ class ArchiveOps(VolumeOps):
             # (Config.User); otherwise, as without -a, the archive's owners are kept
             owner = self._container_user(c, view) if copy_uid_gid and c.config.get("User") else None
             ex = Extractor(view, dest, no_overwrite_dir_non_dir, owner)
-            reader = QueueReader(8)
-            job = asyncio.ensure_future(
-                asyncio.to_thread(ex.run, cast(Any, io.BufferedReader(reader, 1 << 16)))
-            )
-            try:
-                async for chunk in body:
-                    if job.done() or not await asyncio.to_thread(_put, reader, job, chunk):
-                        break
-                await asyncio.to_thread(_put, reader, job, None)
-            finally:
-                if not job.done():
-                    with contextlib.suppress(Exception):
-                        await asyncio.to_thread(_put, reader, job, None)
-                await asyncio.wait([job])
-            job.result()
+            await feed_thread(body, ex.run)
 
     def _container_user(self, c: Container, view: RootView) -> tuple[int, int]:
         """``cp -a`` into a container: its files belong to the container's user."""
@@ -250,14 +246,3 @@ class ArchiveOps(VolumeOps):
         group = view.read_text(view.resolve("/etc/group"))
         uid, gid, _gids, _home = resolve_user(str(c.config.get("User") or ""), passwd, group)
         return uid, gid
-
-
-def _put(reader: QueueReader, job: asyncio.Future[Any], item: bytes | None) -> bool:
-    """Hand ``item`` to the extractor unless it already stopped (an error)."""
-    while not job.done():
-        try:
-            reader.q.put(item, timeout=0.2)
-            return True
-        except queue.Full:
-            continue
-    return False

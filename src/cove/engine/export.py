@@ -15,10 +15,8 @@ import contextlib
 import io
 import logging
 import os
-import queue
 import shutil
 import tempfile
-import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, BinaryIO
 
@@ -34,7 +32,7 @@ from cove.oci import reference
 from cove.oci.digest import sha256_bytes
 from cove.snapshot import mount as mounter
 from cove.store.base import BlobProvider
-from cove.util.queueio import QueueReader
+from cove.util.bridge import FromLoop, feed, stream_thread
 from cove.util.units import human_size
 
 log = logging.getLogger("cove.engine")
@@ -43,25 +41,11 @@ _END = object()
 _BATCH = 1 << 20
 
 
-async def _from_thread(produce: Callable[[Callable[[bytes], None]], None]) -> AsyncIterator[bytes]:
-    """Run ``produce(write)`` in a thread; yield what it writes, batched to about 1 MiB.
-    The thread blocks while the queue is full; an error in it is raised here."""
-    loop = asyncio.get_running_loop()
-    q: asyncio.Queue[Any] = asyncio.Queue(maxsize=8)
-    stop = threading.Event()
+def _from_thread(produce: Callable[[Callable[[bytes], None]], None]) -> AsyncIterator[bytes]:
+    """Run ``produce(write)`` in a bridge thread; yield what it writes, batched to about
+    1 MiB (tar writes a few KiB at a time)."""
 
-    def put(item: Any) -> None:
-        fut = asyncio.run_coroutine_threadsafe(q.put(item), loop)
-        while True:
-            try:
-                fut.result(timeout=0.5)
-                return
-            except TimeoutError:
-                if stop.is_set():
-                    fut.cancel()
-                    raise BrokenPipeError("the client went away") from None
-
-    def work() -> None:
+    def batched(put: Callable[[bytes], None]) -> None:
         buf: list[bytes] = []
         size = 0
 
@@ -70,37 +54,15 @@ async def _from_thread(produce: Callable[[Callable[[bytes], None]], None]) -> As
             buf.append(data)
             size += len(data)
             if size >= _BATCH:
-                flush()
-
-        def flush() -> None:
-            nonlocal size
-            if buf:
                 put(b"".join(buf))
                 buf.clear()
                 size = 0
 
-        try:
-            produce(write)
-            flush()
-            put(_END)
-        except BaseException as e:  # handed to the event loop, raised there
-            if not stop.is_set():
-                with contextlib.suppress(BaseException):
-                    put(e)
+        produce(write)
+        if buf:
+            put(b"".join(buf))
 
-    task = loop.run_in_executor(None, work)
-    try:
-        while True:
-            item = await q.get()
-            if item is _END:
-                break
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        with contextlib.suppress(BaseException):
-            await task
+    return stream_thread(batched)
 
 
 class _LoadDestination(LocalDestination):
@@ -150,75 +112,61 @@ class ExportOps(ChangesOps):
         ``errorDetail`` (the route has sent 200 already, as dockerd does)."""
         os.makedirs(self.paths.tmp, exist_ok=True)
         _drop_stale_spools(self.paths.tmp, self.started_at)
-        reader = QueueReader()
-        loop = asyncio.get_running_loop()
-        messages: asyncio.Queue[Any] = asyncio.Queue()
+        inbox = FromLoop()
 
-        async def pump() -> None:
+        def work(put: Callable[[Json], None]) -> None:
+            def progress(event: str, image: SourceImage, layer: Layer | None) -> None:
+                if event == "layer" and layer is not None and not quiet:
+                    size = human_size(max(layer.size, 0))
+                    put(
+                        {
+                            "status": "Loading layer",
+                            "progressDetail": {"current": layer.size, "total": layer.size},
+                            "progress": "[" + "=" * 49 + ">]  " + f"{size}/{size}",
+                            "id": layer.diff_id[7:19],
+                        }
+                    )
+
             try:
-                async for chunk in body:
-                    try:
-                        reader.q.put_nowait(chunk)
-                    except queue.Full:  # the worker is behind: wait off the event loop
-                        await asyncio.to_thread(reader.q.put, chunk)
-                reader.q.put(None)
-            except BaseException as e:
-                reader.q.put(e)
+                for msg in self._load(io.BufferedReader(inbox, 1 << 20), progress):
+                    put(msg)
+            finally:
+                inbox.close()  # a worker that stopped early stops the feeder too
 
-        def progress(event: str, image: SourceImage, layer: Layer | None) -> None:
-            if event == "layer" and layer is not None and not quiet:
-                size = human_size(max(layer.size, 0))
-                msg = {
-                    "status": "Loading layer",
-                    "progressDetail": {"current": layer.size, "total": layer.size},
-                    "progress": "[" + "=" * 49 + ">]  " + f"{size}/{size}",
-                    "id": layer.diff_id[7:19],
-                }
-                loop.call_soon_threadsafe(messages.put_nowait, msg)
-
-        def work() -> list[Json]:
-            stream = io.BufferedReader(reader, 1 << 20)
-            source = ArchiveSource(stream, self.paths.tmp)
-            dest = _LoadDestination(self.images, source)
-            done = copy_images(source, dest, progress)
-            with contextlib.suppress(Exception):
-                while stream.read(1 << 20):  # drain what follows the tar's end
-                    pass
-            out: list[Json] = []
-            for ref, _new, old in dest.moved:
-                if old is not None:
-                    text = f"The image {ref} already exists, renaming the old one with ID"
-                    out.append({"stream": f"{text} {old} to empty string\n"})
-            for image, image_id in done:
-                self.bus.emit("image", "load", image_id, {"name": image_id})
-                if image.names:
-                    for n in image.names:
-                        name = reference.parse(n).familiar()
-                        out.append({"stream": f"Loaded image: {name}\n"})
-                else:
-                    out.append({"stream": f"Loaded image ID: {image_id}\n"})
-            return out
-
-        pumper = asyncio.ensure_future(pump())
-        job = loop.run_in_executor(None, work)
+        feeder = asyncio.ensure_future(feed(body, inbox))
         try:
-            while not job.done():
-                getter = asyncio.ensure_future(messages.get())
-                await asyncio.wait({getter, job}, return_when=asyncio.FIRST_COMPLETED)
-                if getter.done():
-                    yield getter.result()
-                else:
-                    getter.cancel()
-            while not messages.empty():
-                yield messages.get_nowait()
-            for msg in job.result():
+            async for msg in stream_thread(work):
                 yield msg
         finally:
-            pumper.cancel()
-            if not job.done():
-                reader.q.put(BrokenPipeError("the load was cancelled"))
-                with contextlib.suppress(BaseException):
-                    await job
+            if not feeder.done():
+                feeder.cancel()
+            await asyncio.wait([feeder])
+            if not feeder.cancelled():
+                feeder.exception()  # the worker saw it as a read error already
+
+    def _load(self, stream: BinaryIO, progress: Any) -> list[Json]:
+        """The load itself, in the worker: the archive into the store, then the lines
+        dockerd prints for it."""
+        source = ArchiveSource(stream, self.paths.tmp)
+        dest = _LoadDestination(self.images, source)
+        done = copy_images(source, dest, progress)
+        with contextlib.suppress(Exception):
+            while stream.read(1 << 20):  # drain what follows the tar's end
+                pass
+        out: list[Json] = []
+        for ref, _new, old in dest.moved:
+            if old is not None:
+                text = f"The image {ref} already exists, renaming the old one with ID"
+                out.append({"stream": f"{text} {old} to empty string\n"})
+        for image, image_id in done:
+            self.bus.emit("image", "load", image_id, {"name": image_id})
+            if image.names:
+                for n in image.names:
+                    name = reference.parse(n).familiar()
+                    out.append({"stream": f"Loaded image: {name}\n"})
+            else:
+                out.append({"stream": f"Loaded image ID: {image_id}\n"})
+        return out
 
     # --- export ---------------------------------------------------------------------------
     def container_export(self, ref: str) -> AsyncIterator[bytes]:

@@ -10,11 +10,13 @@ untagged parents it leaves behind (unless ``--no-prune``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import shutil
 import tempfile
 import urllib.request
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from cove.engine.base import parse_rfc3339
 from cove.engine.execs import ExecOps
@@ -24,6 +26,7 @@ from cove.image.base import Image
 from cove.image.filters import image_matches, matching_refs, prune_until
 from cove.image.importer import import_rootfs
 from cove.oci import reference
+from cove.util.bridge import feed_thread
 from cove.util.ids import short_id
 
 Json = dict[str, Any]
@@ -315,25 +318,27 @@ class ImageOps(ExecOps):
             reference.parse(target)
         os.makedirs(self.paths.tmp, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.paths.tmp, prefix="import-")
-        try:
+        origin = "-" if not isinstance(source, str) else source
+
+        def spool_and_import(body: BinaryIO) -> Any:
+            # the upload is spooled first: the importer looks at the compression and may
+            # read the tar twice; all of it (writes included) off the event loop
             with os.fdopen(fd, "wb") as f:
                 if isinstance(source, str):
-                    await asyncio.to_thread(_download, source, f)
+                    _download(source, f)
                 else:
-                    async for chunk in source:
-                        f.write(chunk)
+                    shutil.copyfileobj(body, f, 1 << 20)
             with open(tmp, "rb") as f:
-                img = await asyncio.to_thread(
-                    import_rootfs,
-                    self.images,
-                    f,
-                    changes,
-                    message,
-                    target,
-                    "-" if not isinstance(source, str) else source,
-                )
+                return import_rootfs(self.images, f, changes, message, target, origin)
+
+        try:
+            if isinstance(source, str):
+                img = await asyncio.to_thread(spool_and_import, cast(BinaryIO, None))
+            else:
+                img = await feed_thread(source, spool_and_import)
         finally:
-            os.unlink(tmp)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         self.bus.emit("image", "import", img.id, {"name": target or img.id})
         return str(img.id)
 

@@ -418,6 +418,11 @@ class LifecycleOps(VolumeOps):
                 raise no_such_container(ref)
             await self._remove_locked(c, volumes)
 
+    def _remove_files(self, c: Container) -> None:
+        self.snapshotter.remove(c.id)
+        shutil.rmtree(self.paths.bundle(c.id), ignore_errors=True)
+        shutil.rmtree(c.dir, ignore_errors=True)
+
     async def _remove_locked(self, c: Container, volumes: bool = False) -> None:
         if c.id not in self._deleting and c.private.get("InRuntime"):
             await self.runtime.delete(c.id, force=True)
@@ -425,9 +430,9 @@ class LifecycleOps(VolumeOps):
         await self.net_release(c)
         for late in self._pending.pop(c.id, []):
             await late.connect(None)
-        self.snapshotter.remove(c.id)
-        shutil.rmtree(self.paths.bundle(c.id), ignore_errors=True)
-        shutil.rmtree(c.dir, ignore_errors=True)
+        # a big writable layer takes seconds to delete: off the event loop (the container
+        # lock keeps its other requests out meanwhile)
+        await asyncio.to_thread(self._remove_files, c)
         self.containers.pop(c.id, None)
         self.volumes_detach(c, volumes or bool(c.host_config.get("AutoRemove")))
         if self.names.get(c.name) == c.id:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
@@ -76,7 +77,7 @@ class PruneOps(QueryOps):
                 continue
             if not _labels_match(c, filters.get("label!", []), True):
                 continue
-            size = _tree_size(self.snapshotter.upper_dir(c.id))
+            size = await asyncio.to_thread(_tree_size, self.snapshotter.upper_dir(c.id))
             try:
                 await self.container_remove(c.id, False, False)
             except CoveError:

@@ -1,9 +1,10 @@
 """Registry operations: pull, push, login check, search — the distribution client driven
 from the engine, its progress turned into Docker's JSON message stream.
 
-The transfers are blocking (threads for parallel blobs); each runs in an executor and feeds
-its messages to the API through a queue.  An error raised before the first message reaches
-the route as an exception (an HTTP status); a later one ends the stream as ``errorDetail``.
+The transfers are blocking (threads for parallel blobs); each runs in a thread of the
+bridge (``cove.util.bridge``), which hands its messages to the API through a bounded
+channel.  An error raised before the first message reaches the route as an exception (an
+HTTP status); a later one ends the stream as ``errorDetail``.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from cove.engine.base import EngineBase
 from cove.errors import InvalidArgument, NotFound
 from cove.oci import reference
 from cove.store.base import BlobStore
+from cove.util.bridge import stream_thread
 
 Json = dict[str, Any]
 Sink = Callable[[Json], None]
 T = TypeVar("T")
-_DONE = object()
 
 
 class RegistryOps(EngineBase):
@@ -51,32 +52,10 @@ class RegistryOps(EngineBase):
             self._cove_layer_meta = meta
         return meta
 
-    async def _stream(self, work: Callable[[Sink], None]) -> AsyncIterator[Json]:
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[Any] = asyncio.Queue()
-
-        def sink(msg: Json) -> None:
-            loop.call_soon_threadsafe(queue.put_nowait, msg)
-
-        def run() -> None:
-            try:
-                work(sink)
-                loop.call_soon_threadsafe(queue.put_nowait, (_DONE, None))
-            except BaseException as e:  # handed to the event loop, raised there
-                loop.call_soon_threadsafe(queue.put_nowait, (_DONE, e))
-
-        fut = loop.run_in_executor(None, run)
-        try:
-            while True:
-                item = await queue.get()
-                if isinstance(item, tuple) and item and item[0] is _DONE:
-                    if item[1] is not None:
-                        raise item[1]
-                    return
-                yield item
-        finally:
-            if fut.done():
-                fut.result()
+    def _stream(self, work: Callable[[Sink], None]) -> AsyncIterator[Json]:
+        # the bridge bounds the messages in flight; a client that leaves makes the
+        # transfer's next message raise, which ends the pull or push
+        return stream_thread(work, maxsize=64)
 
     # --- pull -----------------------------------------------------------------------------
     async def image_pull(

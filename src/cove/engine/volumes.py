@@ -8,6 +8,7 @@ a volume is never removed while a container (in any state) refers to it; ``rm -v
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -132,7 +133,7 @@ class VolumeOps(EngineBase):
         users = self.volume_users(name)
         if users:
             raise Conflict(f"remove {name}: volume is in use - [{', '.join(users)}]")
-        self._driver().remove(name)
+        await asyncio.to_thread(self._driver().remove, name)  # a big volume: off the loop
         self.bus.emit("volume", "destroy", name, {"driver": "local"})
 
     async def volume_prune(self, filters: dict[str, list[str]], all_volumes: bool) -> Json:

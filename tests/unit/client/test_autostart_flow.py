@@ -38,8 +38,9 @@ def test_autostart_starts_and_waits(
     monkeypatch.setattr(autostart, "allowed", lambda: True)
     monkeypatch.setattr(autostart, "LOG_DIR", base)
     monkeypatch.setattr(autostart, "LOG_FILE", f"{base}/coved.log")
+    monkeypatch.setattr(autostart, "served_by_system_daemon", lambda host: True)
     monkeypatch.setattr(
-        autostart, "coved_command", lambda host: [sys.executable, "-c", FAKE_DAEMON, sock, pidfile]
+        autostart, "coved_command", lambda: [sys.executable, "-c", FAKE_DAEMON, sock, pidfile]
     )
     client = Client(f"unix://{sock}")
     try:
