@@ -8,6 +8,7 @@ Endpoint setup for containers lives in ``netendpoints``.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from typing import Any
@@ -27,6 +28,15 @@ _NAME = re.compile(r"^[^/\x00-\x1f\x7f]+$")
 
 
 class NetworkOps(OverlayOps):
+    _net_change: asyncio.Lock
+
+    def _init_networks(self) -> None:
+        super()._init_networks()
+        # create and remove check names and subnets against every network, then await
+        # (host routes, the driver, the cluster store) before the new one is recorded: one
+        # change at a time, or concurrent creates pass the same checks and share a subnet
+        self._net_change = asyncio.Lock()
+
     def _net_dir(self) -> str:
         return os.path.join(self.paths.data_root, "network")
 
@@ -178,6 +188,10 @@ class NetworkOps(OverlayOps):
 
     # --- create / remove ----------------------------------------------------------------
     async def network_create(self, body: Json) -> Json:
+        async with self._net_change:
+            return await self._network_create(body)
+
+    async def _network_create(self, body: Json) -> Json:
         name = str(body.get("Name") or "")
         if not name or not _NAME.match(name):
             raise InvalidArgument(f"invalid network name {name!r}")
@@ -252,6 +266,10 @@ class NetworkOps(OverlayOps):
         return {"Id": n["Id"], "Warning": ""}
 
     async def network_remove(self, ref: str) -> None:
+        async with self._net_change:
+            await self._network_remove(ref)
+
+    async def _network_remove(self, ref: str) -> None:
         n = self._by_name(ref)
         if n["Name"] in PREDEFINED:
             raise Forbidden(f"{n['Name']} is a pre-defined network and cannot be removed")

@@ -15,6 +15,7 @@ from typing import Any
 
 from cove.engine.netendpoints import Json, log
 from cove.engine.overlay_addr import OverlayAddressOps
+from cove.engine.overlay_base import _Cluster
 from cove.engine.record import Container
 from cove.errors import Conflict, CoveError, Forbidden, Unavailable
 from cove.network import firewall, ipam
@@ -22,6 +23,8 @@ from cove.network.cluster import store as S
 from cove.network.cluster.etcd import Event
 from cove.network.overlay.driver import VNI_OPTION, vni_for
 from cove.network.overlay.vxlan import VXLAN_PORT
+
+_CLAIM_TRIES = 16  # subnets lost to other hosts' concurrent creates before giving up
 
 
 class OverlayOps(OverlayAddressOps):
@@ -31,35 +34,61 @@ class OverlayOps(OverlayAddressOps):
         name = str(body.get("Name") or "")
         if any(n["Name"] == name for n in [*self.networks.values(), *cl.view.networks.values()]):
             raise Conflict(f"network with name {name} already exists")
-        cfgs = [dict(c) for c in ((body.get("IPAM") or {}).get("Config") or []) if c.get("Subnet")]
-        used = [ipam.parse_subnet(c["Subnet"])
-                for n in [*self.networks.values(), *cl.view.networks.values()]
-                for c in n["IPAM"]["Config"] or [] if c.get("Subnet")]  # fmt: skip
-        if not cfgs:
-            net = ipam.pick_subnet([("10.0.0.0/8", 24)], used)
-            cfgs = [{"Subnet": str(net)}]
-        cfg = cfgs[0]
-        pool = ipam.Pool.from_config(
-            cfg["Subnet"], cfg.get("Gateway") or "", cfg.get("IPRange") or ""
-        )
-        cfg["Subnet"], cfg["Gateway"] = str(pool.subnet), str(pool.gateway)
-        if any(o.overlaps(pool.subnet) for o in used):
-            raise Forbidden("Pool overlaps with other one on this address space")
+        given = [dict(c) for c in ((body.get("IPAM") or {}).get("Config") or []) if c.get("Subnet")]
         options = {str(k): str(v) for k, v in (body.get("Options") or {}).items()}
         labels = {str(k): str(v) for k, v in (body.get("Labels") or {}).items()}
-        n = self._new_record(
-            name, "overlay", [cfg], options, labels, bool(body.get("Internal")),
-            bool(body.get("Attachable")),
-        )  # fmt: skip
-        n["Scope"] = "global"
-        n["Options"][VNI_OPTION] = str(vni_for(n["Id"]))
-        # the name is claimed first, atomically: two hosts creating "appnet" at once get one
-        if not await cl.call(cl.etcd.create, S.name_key(name), n["Id"]):
-            raise Conflict(f"network with name {name} already exists")
-        await cl.call(cl.etcd.create, S.net_key(n["Id"]), json.dumps(n))
+        lost: list[ipam.Subnet] = []  # subnets another host claimed under our feet
+        for _ in range(_CLAIM_TRIES):
+            used = [ipam.parse_subnet(c["Subnet"])
+                    for n in [*self.networks.values(), *cl.view.networks.values()]
+                    for c in n["IPAM"]["Config"] or [] if c.get("Subnet")] + lost  # fmt: skip
+            cfg = dict(given[0]) if given else {}
+            if not given:
+                cfg["Subnet"] = str(ipam.pick_subnet([("10.0.0.0/8", 24)], used))
+            pool = ipam.Pool.from_config(
+                cfg["Subnet"], cfg.get("Gateway") or "", cfg.get("IPRange") or ""
+            )
+            cfg["Subnet"], cfg["Gateway"] = str(pool.subnet), str(pool.gateway)
+            if ipam.overlaps(pool.subnet, used):
+                raise Forbidden("Pool overlaps with other one on this address space")
+            n = self._new_record(
+                name, "overlay", [cfg], options, labels, bool(body.get("Internal")),
+                bool(body.get("Attachable")),
+            )  # fmt: skip
+            n["Scope"] = "global"
+            n["Options"][VNI_OPTION] = str(vni_for(n["Id"]))
+            # name, subnet and network in one all-or-nothing transaction: two hosts creating
+            # at once get one each, and a failed request leaves no claim in the store
+            claims = {
+                S.name_key(name): n["Id"],
+                S.subnet_key(cfg["Subnet"]): n["Id"],
+                S.net_key(n["Id"]): json.dumps(n),
+            }
+            if await cl.call(cl.etcd.create_all, claims):
+                break
+            if await self._drop_stale(cl, S.name_key(name)):
+                continue
+            if await cl.call(cl.etcd.get, S.name_key(name)) is not None:
+                raise Conflict(f"network with name {name} already exists")
+            if await self._drop_stale(cl, S.subnet_key(cfg["Subnet"])):
+                continue
+            if given:
+                raise Forbidden("Pool overlaps with other one on this address space")
+            lost.append(pool.subnet)
+        else:
+            raise Unavailable(f"cluster store {cl.etcd.url}: no free subnet could be claimed")
         self._adopt(n)
         self.bus.emit("network", "create", n["Id"], {"name": name, "type": "overlay"})
         return {"Id": n["Id"], "Warning": ""}
+
+    async def _drop_stale(self, cl: _Cluster, key: str) -> bool:
+        """A name or subnet claim whose network is not in the store (left by a create of an
+        older version that failed half way) is deleted; True when one was."""
+        holder = await cl.call(cl.etcd.get, key)
+        if holder is None or await cl.call(cl.etcd.get, S.net_key(holder)) is not None:
+            return False
+        log.warning("dropping stale cluster-store claim %s (network %s is gone)", key, holder)
+        return bool(await cl.call(cl.etcd.delete_if, key, holder))
 
     async def _overlay_remove(self, n: Json) -> None:
         cl = self._leased()
@@ -68,9 +97,9 @@ class OverlayOps(OverlayAddressOps):
                 f"error while removing network: network {n['Name']} id {n['Id']} has active "
                 "endpoints"
             )
-        await cl.call(cl.etcd.delete, S.net_key(n["Id"]))
-        await cl.call(cl.etcd.delete, S.ip_key(n["Id"], ""), True)
-        await cl.call(cl.etcd.delete, S.name_key(n["Name"]))
+        keys = [S.net_key(n["Id"]), S.name_key(n["Name"])]
+        keys += [S.subnet_key(c["Subnet"]) for c in n["IPAM"]["Config"] or [] if c.get("Subnet")]
+        await cl.call(cl.etcd.delete_all, keys, [S.ip_key(n["Id"], "")])
 
     def _adopt(self, n: Json) -> None:
         if n["Id"] not in self.networks:

@@ -113,6 +113,39 @@ class Etcd:
         )
         return bool(out.get("succeeded"))
 
+    def create_all(self, kvs: dict[str, str]) -> bool:
+        """Put every key of ``kvs`` only if none of them exists yet, in one transaction:
+        all or nothing, so a claim (a name, a subnet) never outlives a failed create."""
+        compare = [
+            {"key": _b64(k), "target": "CREATE", "result": "EQUAL", "create_revision": "0"}
+            for k in kvs
+        ]
+        success = [{"request_put": {"key": _b64(k), "value": _b64(v)}} for k, v in kvs.items()]
+        out = self.call("/v3/kv/txn", {"compare": compare, "success": success})
+        return bool(out.get("succeeded"))
+
+    def delete_if(self, key: str, value: str) -> bool:
+        """Delete ``key`` only while it still holds ``value`` (a claim found stale)."""
+        out = self.call(
+            "/v3/kv/txn",
+            {
+                "compare": [
+                    {"key": _b64(key), "target": "VALUE", "result": "EQUAL", "value": _b64(value)}
+                ],
+                "success": [{"request_delete_range": {"key": _b64(key)}}],
+            },
+        )
+        return bool(out.get("succeeded"))
+
+    def delete_all(self, keys: list[str], prefixes: list[str]) -> None:
+        """Delete the keys and every key under the prefixes in one transaction."""
+        ops: list[Json] = [{"request_delete_range": {"key": _b64(k)}} for k in keys]
+        ops += [
+            {"request_delete_range": {"key": _b64(p), "range_end": _b64(prefix_end(p))}}
+            for p in prefixes
+        ]
+        self.call("/v3/kv/txn", {"compare": [], "success": ops})
+
     def get_prefix(self, prefix: str) -> tuple[dict[str, str], int]:
         """Every key under ``prefix`` and the store revision they were read at."""
         out = self.call(

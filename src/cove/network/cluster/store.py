@@ -4,9 +4,14 @@ Keys (all under ``/cove/``)::
 
     networks/<net-id>            the overlay network's inspect JSON (no lease: it outlives hosts)
     names/<name>                 the network id: claims the name atomically
+    subnets/<a.b.c.d_len>        the network id: claims the subnet atomically
     ips/<net-id>/<ip>            an address taken, value = the VTEP of the host holding it
     endpoints/<net-id>/<ep-id>   an ``EndpointRecord`` as JSON
     hosts/<vtep>                 host membership
+
+A network, its name and its subnet are written in one transaction that succeeds only when
+none of the three keys exists, so two hosts creating at once never share a name or a
+subnet, and a create that fails (store unreachable, timeout) leaves no claim.
 
 ``ips``, ``endpoints`` and ``hosts`` are written under the host's lease, so when a host dies
 (stops refreshing) etcd deletes them and every watcher sees the deletions.  ``View`` is the
@@ -31,6 +36,10 @@ def net_key(net_id: str) -> str:
 
 def name_key(name: str) -> str:
     return f"{ROOT}names/{name}"
+
+
+def subnet_key(subnet: str) -> str:
+    return f"{ROOT}subnets/{subnet.replace('/', '_')}"
 
 
 def ip_key(net_id: str, ip: str) -> str:
