@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
-import shutil
 from collections.abc import AsyncIterator
 from typing import Any
 
+from cove.engine import logs, recover
 from cove.engine.archive import ArchiveOps
 from cove.engine.base import EngineOptions, HostInfo, Paths
 from cove.engine.commit import CommitOps
@@ -20,7 +21,7 @@ from cove.engine.record import Container
 from cove.engine.registry_ops import RegistryOps
 from cove.engine.state import Status
 from cove.engine.system import SystemOps
-from cove.errors import Conflict, InvalidArgument
+from cove.errors import Conflict, CoveError, InvalidArgument
 from cove.image.base import ImageStore
 from cove.runtime.base import ProcessInfo, Runtime
 from cove.snapshot.base import Snapshotter
@@ -67,6 +68,7 @@ class Engine(
         if not stdout and not stderr:
             raise InvalidArgument("You must choose at least one stream")
         streams = ({STDOUT} if stdout else set()) | ({STDERR} if stderr else set())
+        logs.check_readable(c.host_config)
 
         def running() -> bool:
             return c.status in (Status.RUNNING, Status.PAUSED) and self.monitor_alive(c)
@@ -111,7 +113,8 @@ class Engine(
     async def restore(self) -> None:
         """Load every record and reconcile it with the runtime: containers still running
         are watched again, those that exited while we were away get their real exit code,
-        and auto-remove containers that exited are removed."""
+        and auto-remove containers that exited are removed.  What a daemon killed half way
+        through an operation left is cleared (see ``recover``)."""
         root = os.path.join(self.paths.data_root, "containers")
         os.makedirs(root, exist_ok=True)
         for cid in os.listdir(root):
@@ -120,7 +123,7 @@ class Engine(
                 c = Container.load(d)
             except (OSError, ValueError) as e:
                 log.warning("dropping unreadable container record %s: %s", d, e)
-                shutil.rmtree(d, ignore_errors=True)
+                await asyncio.to_thread(recover.drop_directory, d)
                 continue
             self.containers[c.id] = c
             self.names[c.name] = c.id
@@ -129,23 +132,58 @@ class Engine(
                 await self._reconcile(c)
             except Exception:
                 log.exception("reconciling container %s", c.id)
+        await asyncio.to_thread(self._drop_orphans)
         await self.net_restore()
         await self.restart_on_boot()
 
     async def _reconcile(self, c: Container) -> None:
-        if c.status in (Status.RUNNING, Status.PAUSED) and self.monitor_alive(c):
+        alive = self.monitor_alive(c)
+        if c.status in (Status.RUNNING, Status.PAUSED) and alive:
             info = ProcessInfo(
                 pid=int(c.state.get("Pid") or 0),
                 monitor_pid=int(c.private["MonitorPid"]),
                 pid_start=int(c.private.get("PidStart") or 0),
             )
             self.watch(c, info)
+            logs.restore(self, self.paths.log_path(c.id), c.host_config)
+            if c.private.pop("Removing", None) is not None:
+                c.save()  # a removal that failed before it touched anything
             return
         if c.status in (Status.RUNNING, Status.PAUSED):
             async with self.lock(c.id):
                 await self._record_exit(c, 0)
-        if c.private.get("InRuntime") and c.status != Status.RUNNING:
-            self._delete_later(c)  # a delete the previous daemon did not finish
-        if c.host_config.get("AutoRemove") and c.status == Status.EXITED:
+        bundle = self.paths.bundle(c.id)
+        if c.status != Status.RUNNING and (
+            c.private.get("InRuntime") or recover.in_runtime_leftover(bundle)
+        ):
+            # a start cut short (or a delete the previous daemon did not finish): the
+            # runtime forgets the container and kills its process, then the monitor goes
+            task = self._deleting.pop(c.id, None)
+            if task is not None:
+                await task
+            await self.runtime.delete(c.id, force=True)
+            recover.kill_monitor(bundle, c.id)
+            c.private.pop("InRuntime", None)
+            self._unmount_rootfs(c)
+            c.save()
+        removing = c.private.get("Removing")
+        if removing is not None or (c.host_config.get("AutoRemove") and c.status == Status.EXITED):
             async with self.lock(c.id):
-                await self._remove_locked(c)
+                await self._remove_locked(c, bool((removing or {}).get("Volumes")))
+        elif c.status == Status.CREATED:
+            self._unmount_rootfs(c)  # a start cut after the mount
+
+    def _drop_orphans(self) -> None:
+        """Writable layers and bundles of containers that have no record (a create or a
+        remove cut short).  Runs before anything else can create a container."""
+        for cid in self.snapshotter.container_ids():
+            if cid not in self.containers:
+                log.warning("removing the writable layer of unknown container %s", cid)
+                try:
+                    self.snapshotter.remove(cid)
+                except CoveError as e:
+                    log.warning("writable layer of %s: %s", cid, e)
+        bundles = os.path.dirname(self.paths.bundle("x"))
+        for cid in os.listdir(bundles) if os.path.isdir(bundles) else []:
+            if cid not in self.containers:
+                recover.drop_directory(os.path.join(bundles, cid))

@@ -21,6 +21,7 @@ from cove.engine.volumes import VolumeOps
 from cove.errors import Conflict, InvalidArgument, NotFound
 from cove.image.base import Image
 from cove.oci import reference
+from cove.util import crashpoint
 from cove.util.ids import new_id
 
 Json = dict[str, Any]
@@ -173,7 +174,9 @@ class CreateOps(VolumeOps):
         cdir = self.paths.container_dir(cid)
         try:
             os.makedirs(cdir, mode=0o700)
+            crashpoint.reached("create:dir")
             self.snapshotter.prepare(cid, image.top_layer)
+            crashpoint.reached("create:snapshot")
             points = self.volumes_setup(cid, hc, cfg)
             data: Json = {
                 "Id": cid,
@@ -203,6 +206,7 @@ class CreateOps(VolumeOps):
             c = Container(data, cdir)
             c.private["MountPoints"] = points
             c.save()
+            crashpoint.reached("create:saved")
         except BaseException:
             self.names.pop(name, None)
             self.volumes_abort(cid)

@@ -33,6 +33,7 @@ from cove.errors import (
 )
 from cove.runtime.base import IOConfig, ProcessInfo
 from cove.snapshot import mount as mounter
+from cove.util import crashpoint
 from cove.util.streams import AttachSession, Chunk
 
 log = logging.getLogger("cove.engine")
@@ -184,8 +185,10 @@ class LifecycleOps(VolumeOps):
         except CoveError as e:
             self._start_failed(c, e.message)
             raise
+        crashpoint.reached("start:net")
         try:
             rootfs = self._mount_rootfs(c)
+            crashpoint.reached("start:mounted")
             prepare_bundle(self, c, rootfs, bundle)
             io = IOConfig(
                 tty=c.tty,
@@ -213,11 +216,14 @@ class LifecycleOps(VolumeOps):
             self._start_failed(c, e)
             raise SystemError_(f"failed to create task for container: {e}") from None
         c.private["InRuntime"] = True
+        crashpoint.reached("start:created")
         try:
             await self.net_attach(c, info.pid)  # before the process runs
+            crashpoint.reached("start:attached")
             for late in self._pending.pop(c.id, []):
                 await late.connect(await self.runtime.attach(c.id, c.tty))
             await self.runtime.start(c.id)
+            crashpoint.reached("start:started")
         except CoveError as e:
             await self.runtime.kill(c.id, _signal.SIGKILL, True)
             await self.runtime.wait_exit(info.monitor_pid)
@@ -301,6 +307,7 @@ class LifecycleOps(VolumeOps):
         )
         c.private.pop("MonitorPid", None)
         await self.net_release(c)
+        crashpoint.reached("exit:released")
         self._delete_later(c)
         self._unmount_rootfs(c)
         self.volumes_release(c)
@@ -356,6 +363,7 @@ class LifecycleOps(VolumeOps):
             t = 10 if t is None else int(t)
             fut = self._exit_future(c)
             await self.runtime.kill(c.id, sig)
+            crashpoint.reached("stop:signalled")
         await self._wait_or_kill(c, fut, t)
         self.emit(c, "stop")
 
@@ -420,12 +428,18 @@ class LifecycleOps(VolumeOps):
 
     def _remove_files(self, c: Container) -> None:
         self.snapshotter.remove(c.id)
+        crashpoint.reached("rm:snapshot")
         shutil.rmtree(self.paths.bundle(c.id), ignore_errors=True)
         shutil.rmtree(c.dir, ignore_errors=True)
 
     async def _remove_locked(self, c: Container, volumes: bool = False) -> None:
+        # marked first: a daemon that dies half way finishes the removal at its next start
+        c.private["Removing"] = {"Volumes": volumes}
+        c.save()
+        crashpoint.reached("rm:marked")
         if c.id not in self._deleting and c.private.get("InRuntime"):
             await self.runtime.delete(c.id, force=True)
+        crashpoint.reached("rm:runtime")
         self._unmount_rootfs(c)
         await self.net_release(c)
         for late in self._pending.pop(c.id, []):

@@ -71,6 +71,11 @@ class Snapshotter(Protocol):
         """Idempotent; Conflict while anything is still mounted inside the container's dir."""
         ...
 
+    def container_ids(self) -> list[str]:
+        """Every container that has a writable layer (the daemon drops those it has no
+        record of: a create or remove cut short)."""
+        ...
+
     def cleanup(self) -> int:
         """Delete leftovers of interrupted operations; call at daemon start only."""
         ...
