@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cove.cli.flags import BOOL, INT, LIST, STRING, Flag
+from cove.cli.secopts import check_cgroup_rule, check_sysctl
 from cove.cli.units import parse_go_duration, ram_in_bytes
 
 
@@ -41,6 +42,13 @@ CONTAINER_FLAGS = (
     F("cpuset-mems", None, STRING, "MEMs in which to allow execution (0-3, 0,1)"),
     F("detach-keys", None, STRING, "Override the key sequence for detaching a container"),
     F("device", None, LIST, "Add a host device to the container"),
+    F(
+        "device-cgroup-rule",
+        None,
+        LIST,
+        "Add a rule to the cgroup allowed devices list",
+        check=check_cgroup_rule,
+    ),
     F("dns", None, LIST, "Set custom DNS servers"),
     F("dns-option", None, LIST, "Set DNS options"),
     F("dns-search", None, LIST, "Set custom DNS search domains"),
@@ -142,7 +150,7 @@ CONTAINER_FLAGS = (
     F("stop-signal", None, STRING, "Signal to stop the container"),
     F("stop-timeout", None, INT, "Timeout (in seconds) to stop a container"),
     F("storage-opt", None, LIST, "Storage driver options for the container"),
-    F("sysctl", None, LIST, "Sysctl options", metavar="map"),
+    F("sysctl", None, LIST, "Sysctl options", metavar="map", check=check_sysctl),
     F("tmpfs", None, LIST, "Mount a tmpfs directory"),
     F("tty", "t", BOOL, "Allocate a pseudo-TTY"),
     F("ulimit", None, LIST, "Ulimit options", metavar="ulimit", check=_ulimit),

@@ -8,6 +8,7 @@ platform, pull policy, cidfile).  Flag values docker rejects raise ValueError.
 from __future__ import annotations
 
 from cove.cli import runparse as rp
+from cove.cli.secopts import security_opts
 from cove.cli.units import parse_go_duration, ram_in_bytes
 
 TYPE_CHECKING = False
@@ -131,6 +132,7 @@ def build(
     if opts.given("stop-timeout"):
         config["StopTimeout"] = opts.number("stop-timeout")
     log_opts = rp.kv_map(opts.many("log-opt"))
+    security_opt, unconfined_paths = security_opts(opts.many("security-opt"))
     host: dict[str, Any] = {
         "Binds": binds, "ContainerIDFile": opts.text("cidfile"),
         "LogConfig": {"Type": opts.text("log-driver"), "Config": log_opts},
@@ -146,7 +148,7 @@ def build(
         "Links": opts.many("link") or None, "OomScoreAdj": opts.number("oom-score-adj"),
         "PidMode": opts.text("pid"), "Privileged": opts.on("privileged"),
         "PublishAllPorts": opts.on("publish-all"), "ReadonlyRootfs": opts.on("read-only"),
-        "SecurityOpt": opts.many("security-opt") or None,
+        "SecurityOpt": security_opt or None,
     }  # fmt: skip
     if opts.many("storage-opt"):
         host["StorageOpt"] = rp.kv_map(opts.many("storage-opt"))
@@ -170,7 +172,8 @@ def build(
         "BlkioDeviceWriteIOps": [], "CpuPeriod": opts.number("cpu-period"),
         "CpuQuota": opts.number("cpu-quota"), "CpuRealtimePeriod": 0, "CpuRealtimeRuntime": 0,
         "CpusetCpus": opts.text("cpuset-cpus"), "CpusetMems": opts.text("cpuset-mems"),
-        "Devices": [rp.parse_device(d) for d in opts.many("device")], "DeviceCgroupRules": None,
+        "Devices": [rp.parse_device(d) for d in opts.many("device")],
+        "DeviceCgroupRules": opts.many("device-cgroup-rule") or None,
         "DeviceRequests": None, "MemoryReservation": _bytes(opts.text("memory-reservation")),
         "MemorySwap": _bytes(opts.text("memory-swap")),
         "MemorySwappiness": opts.number("memory-swappiness"),
@@ -180,7 +183,9 @@ def build(
     })  # fmt: skip
     if opts.many("mount"):
         host["Mounts"] = [rp.parse_mount(m) for m in opts.many("mount")]
-    host.update(MaskedPaths=None, ReadonlyPaths=None)
+    # systempaths=unconfined: empty lists, as the docker CLI sends them
+    unmasked: list[str] | None = [] if unconfined_paths else None
+    host.update(MaskedPaths=unmasked, ReadonlyPaths=unmasked)
     if opts.on("init"):
         host["Init"] = True
     endpoints: dict[str, Any] = {}

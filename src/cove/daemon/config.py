@@ -54,6 +54,8 @@ _KEYS: dict[str, str] = {
     "cluster-store": "cluster_store",
     "cluster-advertise": "cluster_advertise",
     "cluster-store-opts": "cluster_store_opts",
+    "seccomp-profile": "seccomp_profile",
+    "no-new-privileges": "no_new_privileges",
 }
 
 
@@ -94,6 +96,8 @@ class DaemonConfig:
     cluster_store: str = ""
     cluster_advertise: str = ""
     cluster_store_opts: dict[str, str] = field(default_factory=dict)
+    seccomp_profile: str = ""  # a profile's path, "builtin" or "unconfined" ("" = builtin)
+    no_new_privileges: bool = False
 
     @property
     def socket_paths(self) -> list[str]:

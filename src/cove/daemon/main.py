@@ -56,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--bip", help="default bridge address and prefix, e.g. 172.17.0.1/16")
     p.add_argument("--fixed-cidr", help="IPv4 range of the default bridge for containers")
     p.add_argument("--fixed-cidr-v6", help="IPv6 subnet of the default bridge (with --ipv6)")
+    p.add_argument("--seccomp-profile", help="containers' default seccomp profile: a path, "
+                   "builtin or unconfined")  # fmt: skip
     for name in _BOOLEAN_FLAGS:
         p.add_argument(f"--{name}", type=_boolean, nargs="?", const=True, default=None)
     p.add_argument("--version", "-v", action="store_true", help="print the version and exit")
@@ -63,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 _BOOLEAN_FLAGS = ("iptables", "ip-forward", "ip-masq", "icc", "userland-proxy", "ipv6",
-                  "local-port-mss")  # fmt: skip
+                  "local-port-mss", "no-new-privileges")  # fmt: skip
 _FLAG_KEYS = {
     "data_root": "data-root",
     "exec_root": "exec-root",
@@ -88,6 +90,8 @@ _FLAG_KEYS = {
     "icc": "icc",
     "userland_proxy": "userland-proxy",
     "local_port_mss": "local-port-mss",
+    "seccomp_profile": "seccomp-profile",
+    "no_new_privileges": "no-new-privileges",
 }
 
 

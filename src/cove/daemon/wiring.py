@@ -8,6 +8,7 @@ import shutil
 from cove.daemon.config import DaemonConfig
 from cove.engine.base import EngineOptions, HostInfo, Paths
 from cove.engine.core import Engine
+from cove.engine.security import daemon_profile
 from cove.errors import InvalidArgument, SystemError_
 from cove.image.local import LocalImageStore
 from cove.network.base import NetOptions
@@ -80,6 +81,7 @@ def build_engine(cfg: DaemonConfig) -> Engine:
         bounding_caps=frozenset(facts.bounding_caps),
         rlimits=dict(facts.rlimits),
     )
+    profile, profile_path = daemon_profile(cfg.seccomp_profile)
     opts = EngineOptions(
         runtime_name=cfg.default_runtime,
         storage_driver=snap.name,
@@ -90,6 +92,9 @@ def build_engine(cfg: DaemonConfig) -> Engine:
         max_concurrent_uploads=int(cfg.max_concurrent_uploads),
         dns=list(cfg.dns),
         dns_search=list(cfg.dns_search),
+        seccomp_profile=profile,
+        seccomp_profile_path=profile_path,
+        no_new_privileges=cfg.no_new_privileges,
         net=NetOptions(
             iptables=cfg.iptables,
             ip_forward=cfg.ip_forward,

@@ -191,8 +191,11 @@ def check_host_config(
     driver = str((hc.get("LogConfig") or {}).get("Type") or "json-file")
     if driver not in LOG_DRIVERS:
         raise InvalidArgument(f"logger: no log driver named '{driver}' is registered")
-    capmod.normalize(hc.get("CapAdd") or [])
-    capmod.normalize(hc.get("CapDrop") or [])
+    for key in ("CapAdd", "CapDrop"):
+        try:
+            capmod.normalize(hc.get(key) or [])
+        except InvalidArgument as e:
+            raise InvalidArgument(f"invalid {key}: {e.message}") from None  # dockerd's words
     warnings = check_resources(hc, ncpu)
     warnings += check_ulimits(hc, ceilings)
     return warnings

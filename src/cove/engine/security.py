@@ -104,6 +104,23 @@ def profile_of(value: str, daemon_profile: str) -> Json | None:
     return seccomp.load(chosen)
 
 
+def daemon_profile(value: str) -> tuple[str, str]:
+    """The daemon's ``seccomp-profile`` option -> (``builtin``, ``unconfined`` or the
+    profile's JSON text; the path it came from).  A bad file stops the daemon's start, as
+    it stops dockerd's."""
+    if value in ("", BUILTIN, "default"):
+        return BUILTIN, ""
+    if value == UNCONFINED:
+        return UNCONFINED, ""
+    try:
+        with open(value, encoding="utf-8") as f:
+            text = f.read(8 << 20)
+    except OSError as e:
+        raise InvalidArgument(f"opening seccomp profile ({value}) failed: {e}") from None
+    seccomp.load(text)
+    return text, value
+
+
 def check_sysctls(hc: Json) -> None:
     """Only sysctls of namespaces the container has its own of, with the words dockerd's
     runtime answers (cove says them at create, so nothing is created)."""

@@ -75,6 +75,15 @@ class SystemOps(ImageOps):
         """``info``'s Runtimes: every OCI runtime a container may name, with its path."""
         return {name: {"path": path} for name, path in sorted(self.runtime.paths.items())}
 
+    def _security_options(self) -> list[str]:
+        """As dockerd lists them: the seccomp profile containers get by default (its
+        path when one was given), then no-new-privileges when the daemon sets it."""
+        profile = self.options.seccomp_profile_path or self.options.seccomp_profile
+        out = [f"name=seccomp,profile={profile}"]
+        if self.options.no_new_privileges:
+            out.append("name=no-new-privileges")
+        return out
+
     def info(self) -> Json:
         states = [c.status for c in self.containers.values()]
         u = os.uname()
@@ -154,7 +163,7 @@ class SystemOps(ImageOps):
             "ContainerdCommit": {"ID": ""},
             "RuncCommit": {"ID": ""},
             "InitCommit": {"ID": ""},
-            "SecurityOptions": [],
+            "SecurityOptions": self._security_options(),
             "Warnings": None,
         }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -72,7 +73,7 @@ def test_resources_and_host_options() -> None:
         "-m", "512m", "--cpus", "1.5", "--restart", "on-failure:3", "--dns", "1.2.3.4",
         "--add-host", "a:1.2.3.4", "--ulimit", "nofile=100:200", "--tmpfs", "/t:size=1m",
         "--mount", "type=bind,src=/tmp,dst=/m,readonly", "--cap-add", "net_admin",
-        "--network", "none", "--init", "--shm-size", "64m", "--sysctl", "a.b=1",
+        "--network", "none", "--init", "--shm-size", "64m", "--sysctl", "net.a.b=1",
         "--stop-signal", "SIGINT", "--stop-timeout", "5", "--health-cmd", "true",
         "--log-driver", "json-file", "--log-opt", "max-size=1m", "busybox",
     )  # fmt: skip
@@ -84,7 +85,7 @@ def test_resources_and_host_options() -> None:
     assert hc["Tmpfs"] == {"/t": "size=1m"} and hc["ShmSize"] == 64 << 20
     assert hc["Mounts"] == [{"Type": "bind", "Source": "/tmp", "Target": "/m", "ReadOnly": True}]
     assert hc["CapAdd"] == ["CAP_NET_ADMIN"] and hc["Init"] is True
-    assert hc["Sysctls"] == {"a.b": "1"}
+    assert hc["Sysctls"] == {"net.a.b": "1"}
     assert hc["LogConfig"] == {"Type": "json-file", "Config": {"max-size": "1m"}}
     assert b["NetworkingConfig"] == {"EndpointsConfig": {}}
     assert b["StopSignal"] == "SIGINT" and b["StopTimeout"] == 5
@@ -121,3 +122,35 @@ def test_small_parsers() -> None:
     assert m == {"Type": "tmpfs", "Target": "/t", "TmpfsOptions": {"SizeBytes": 1 << 20}}
     with pytest.raises(ValueError, match="target is required"):
         parse_mount("type=bind,src=/a")
+
+
+def test_security_opts_as_the_docker_cli_sends_them(tmp_path: Any) -> None:
+    from cove.cli.secopts import security_opts
+
+    prof = tmp_path / "p.json"
+    prof.write_text('{\n  "defaultAction": "SCMP_ACT_ALLOW"\n}\n')
+    opts, unconfined = security_opts(
+        [f"seccomp={prof}", "no-new-privileges", "systempaths=unconfined", "label:disable"]
+    )
+    assert opts == ['seccomp={"defaultAction":"SCMP_ACT_ALLOW"}', "no-new-privileges",
+                    "label:disable"]  # fmt: skip
+    assert unconfined
+    assert security_opts(["seccomp=unconfined"]) == (["seccomp=unconfined"], False)
+    cases = [("bogus", 'Invalid --security-opt: "bogus"'),
+             ("seccomp=/nonexist.json", "opening seccomp profile (/nonexist.json)")]  # fmt: skip
+    for bad, words in cases:
+        with pytest.raises(ValueError, match=re.escape(words)):
+            security_opts([bad])
+
+
+def test_sysctl_and_cgroup_rule_flags_checked() -> None:
+    from cove.cli.secopts import check_cgroup_rule, check_sysctl
+
+    check_sysctl("net.ipv4.ip_forward=1")
+    check_sysctl("kernel.shmmax=1")
+    for bad in ("kernel.foo=1", "vm.swappiness=1", "net.ipv4.ip_forward"):
+        with pytest.raises(ValueError, match=f"sysctl '{bad}' is not allowed"):
+            check_sysctl(bad)
+    check_cgroup_rule("c 1:3 rwm")
+    with pytest.raises(ValueError, match="invalid device cgroup format 'c 1:3'"):
+        check_cgroup_rule("c 1:3")
