@@ -6,6 +6,7 @@ not a category are bugs: they become 500 with their text, and their traceback is
 
 from __future__ import annotations
 
+import errno
 import logging
 
 from cove import errors
@@ -26,7 +27,15 @@ STATUS_BY_CATEGORY: dict[type[errors.CoveError], int] = {
 }
 
 
+# OS errors that only input can cause: a name longer than the file system takes is the
+# request's fault (dockerd answers 500 with the errno's text; the text is kept, the status
+# says whose fault it is).
+STATUS_BY_ERRNO: dict[int, int] = {errno.ENAMETOOLONG: 400}
+
+
 def status_for(exc: BaseException) -> int:
+    if isinstance(exc, OSError) and exc.errno in STATUS_BY_ERRNO:
+        return STATUS_BY_ERRNO[exc.errno]
     for cls in type(exc).__mro__:
         status = STATUS_BY_CATEGORY.get(cls)
         if status is not None:
@@ -35,6 +44,9 @@ def status_for(exc: BaseException) -> int:
 
 
 def message_for(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:  # Go's shape: "<path>: <errno text>"
+        text = exc.strerror[:1].lower() + exc.strerror[1:]
+        return f"{exc.filename}: {text}" if exc.filename else text
     return str(exc) or type(exc).__name__
 
 

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from cove.api.validate_types import Struct, check_body, decode
 from cove.errors import InvalidArgument
 
 if TYPE_CHECKING:
@@ -143,6 +144,8 @@ class Request:
     body: Body
     api_version: tuple[int, ...]
     params: dict[str, str] = field(default_factory=dict)
+    # the route's body structure (cove.api.validate): checked when the body is decoded
+    body_type: Struct | None = None
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)
@@ -204,14 +207,15 @@ class Request:
         return self.api_version >= version
 
     async def json(self) -> Any:
-        """The decoded JSON body, or None for an empty body."""
+        """The decoded JSON body, or None for an empty body; checked against the route's
+        body structure before the handler sees it."""
         data = await self.body.read()
         if not data.strip():
             return None
-        try:
-            return json.loads(data)
-        except ValueError as exc:
-            raise InvalidArgument(f"invalid JSON: {exc}") from None
+        value = decode(data)
+        if self.body_type is not None:
+            check_body(self.body_type, value)
+        return value
 
     async def json_object(self) -> dict[str, Any]:
         data = await self.json()

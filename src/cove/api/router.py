@@ -8,10 +8,16 @@ path with another method, answers 404 ``page not found`` as dockerd does.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from cove.api.http import Handler
+from cove.api.http import Handler, Request, Response
+from cove.api.validate import body_type
+from cove.api.validate_types import Struct
 from cove.errors import InvalidArgument, NotFound
+
+if TYPE_CHECKING:
+    from cove.engine.facade import EngineFacade
 
 API_VERSION = "1.44"
 MIN_API_VERSION = "1.24"
@@ -69,6 +75,9 @@ class Router:
         self._routes: dict[str, list[tuple[re.Pattern[str], Handler]]] = {}
 
     def add(self, method: str, pattern: str, handler: Handler) -> None:
+        body = body_type(method, pattern)
+        if body is not None:
+            handler = _typed(handler, body)
         self._routes.setdefault(method, []).append((_compile(pattern), handler))
 
     def add_all(self, routes: list[tuple[str, str, Handler]]) -> None:
@@ -82,6 +91,16 @@ class Router:
             if m:
                 return handler, m.groupdict()
         raise NotFound("page not found")
+
+
+def _typed(handler: Handler, body: Struct) -> Handler:
+    """The handler, with its request's body checked against ``body`` when decoded."""
+
+    async def typed(engine: EngineFacade, req: Request) -> Response:
+        req.body_type = body
+        return await handler(engine, req)
+
+    return typed
 
 
 def default_router() -> Router:

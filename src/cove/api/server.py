@@ -30,7 +30,7 @@ from cove.api.http import (
     dump,
 )
 from cove.api.router import API_VERSION, Router, default_router, normalize, split_version
-from cove.api.sockets import bind_unix, parse_tcp_address, wait_peer_read
+from cove.api.sockets import bind_unix, listen_backlog, parse_tcp_address, wait_peer_read
 from cove.engine.facade import EngineFacade
 
 log = logging.getLogger("cove.api")
@@ -110,13 +110,14 @@ class ApiServer:
 
     # --- listening --------------------------------------------------------------------
     async def start_unix(self, path: str, mode: int = 0o660) -> asyncio.Server:
-        server = await asyncio.start_unix_server(self.handle, sock=bind_unix(path, mode))
+        sock = bind_unix(path, mode)
+        server = await asyncio.start_unix_server(self.handle, sock=sock, backlog=listen_backlog())
         self._servers.append(server)
         return server
 
     async def start_tcp(self, address: str) -> asyncio.Server:
         host, port = parse_tcp_address(address)
-        server = await asyncio.start_server(self.handle, host, port)
+        server = await asyncio.start_server(self.handle, host, port, backlog=listen_backlog())
         self._servers.append(server)
         return server
 

@@ -46,6 +46,17 @@ def bind_unix(path: str, mode: int = 0o660) -> socket.socket:
     return sock
 
 
+def listen_backlog() -> int:
+    """The largest accept queue the kernel grants (``net.core.somaxconn``; Linux caps a
+    larger ``listen`` argument to it anyway): a burst of clients waits in the queue
+    instead of being refused at connect, as with asyncio's default of 100."""
+    try:
+        with open("/proc/sys/net/core/somaxconn") as f:
+            return max(128, int(f.read().strip()))
+    except (OSError, ValueError):
+        return 4096
+
+
 def parse_tcp_address(address: str) -> tuple[str, int]:
     """``host:port``, ``tcp://host:port`` or ``[::1]:port`` -> (host, port)."""
     rest = address.removeprefix("tcp://").rstrip("/")

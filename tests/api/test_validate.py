@@ -1,0 +1,105 @@
+"""Request bodies are checked by type before any work, in Go's words, with 400."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .conftest import ServerThread
+from .rawhttp import RawHttp
+
+GO = "json: cannot unmarshal"
+
+
+def _post(api: ServerThread, path: str, body: bytes) -> tuple[int, str]:
+    r = RawHttp(api.connect()).request(
+        "POST", path, body=body, headers={"Content-Type": "application/json"}
+    )
+    return r.status, json.loads(r.body)["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            '{"Image": 5}',
+            f"{GO} number into Go struct field ContainerConfigWrapper.Image of type string",
+        ),
+        (
+            '{"Image": "busybox", "Env": "A=1"}',
+            f"{GO} string into Go struct field ContainerConfigWrapper.Env of type []string",
+        ),
+        (
+            '{"Image": "busybox", "HostConfig": {"Memory": 1e40}}',
+            f"{GO} number 1e40 into Go struct field HostConfig.HostConfig.Memory of type int64",
+        ),
+        (
+            '{"Image": "busybox", "HostConfig": {"Memory": 9223372036854775808}}',
+            f"{GO} number 9223372036854775808 into Go struct field HostConfig.HostConfig.Memory"
+            " of type int64",
+        ),
+        (
+            '{"Image": "busybox", "HostConfig": {"CpuShares": 1000.0}}',
+            f"{GO} number 1000.0 into Go struct field HostConfig.HostConfig.CpuShares"
+            " of type int64",
+        ),
+        (
+            '{"Image": "busybox", "Cmd": [1]}',
+            f"{GO} array into Go struct field ContainerConfigWrapper.Cmd of type string",
+        ),
+        (
+            '{"Image": "busybox", "Labels": {"a": 1}}',
+            f"{GO} number into Go struct field ContainerConfigWrapper.Labels of type string",
+        ),
+        (
+            '{"Image": "busybox", "Tty": "yes"}',
+            f"{GO} string into Go struct field ContainerConfigWrapper.Tty of type bool",
+        ),
+        (
+            '{"Image": "busybox", "NetworkingConfig": {"EndpointsConfig": 5}}',
+            f"{GO} number into Go struct field NetworkingConfig.NetworkingConfig.EndpointsConfig"
+            " of type map[string]*network.EndpointSettings",
+        ),
+        ("[1]", f"{GO} array into Go value of type runconfig.ContainerConfigWrapper"),
+        ("[" * 20000 + "]" * 20000, "invalid character '[' exceeded max depth"),
+        ('{"Image": "busybox", "Labels": ' + '{"a":' * 600 + "1" + "}" * 601, "max depth"),
+        ('{"Image": NaN}', "invalid character"),
+    ],
+)
+def test_container_create_bodies(api: ServerThread, body: str, message: str) -> None:
+    status, text = _post(api, "/v1.44/containers/create", body.encode())
+    assert status == 400
+    assert message in text
+
+
+def test_other_routes_are_typed(api: ServerThread) -> None:
+    status, text = _post(api, "/v1.44/volumes/create", b'{"Name": 5}')
+    assert (status, text) == (
+        400,
+        f"{GO} number into Go struct field VolumeCreateBody.Name of type string",
+    )
+    status, text = _post(api, "/v1.44/volumes/create", json.dumps({"Name": "a" * 10000}).encode())
+    assert status == 400 and "longer than 255" in text
+    status, text = _post(api, "/v1.44/networks/create", b'{"Name": 5}')
+    assert status == 400 and "NetworkCreateRequest.Name of type string" in text
+    long_bridge = {"Name": "n", "Options": {"com.docker.network.bridge.name": "b" * 25}}
+    status, text = _post(api, "/v1.44/networks/create", json.dumps(long_bridge).encode())
+    assert status == 400 and "bridge name" in text
+    status, text = _post(api, "/v1.44/containers/x/exec", b'{"Cmd": "ls"}')
+    assert (status, text) == (
+        400,
+        f"{GO} string into Go struct field ExecConfig.Cmd of type []string",
+    )
+    status, text = _post(api, "/v1.44/containers/x/update", b'{"BlkioWeight": 70000}')
+    assert status == 400 and "number 70000" in text and "uint16" in text
+
+
+def test_unexpected_failure_is_a_500_without_traceback(api: ServerThread) -> None:
+    def boom(*_args: object) -> None:
+        raise KeyError("surprise")
+
+    api.engine.volume_list = boom  # type: ignore[method-assign,assignment]
+    r = RawHttp(api.connect()).request("GET", "/v1.44/volumes")
+    assert r.status == 500
+    assert b"Traceback" not in r.body and b"surprise" in r.body
