@@ -42,6 +42,7 @@ class Daemon:
     bridge: str = ""
     bip: str = ""
     wrap: list[str] = field(default_factory=list)  # e.g. nsenter --net=...: coved elsewhere
+    args: list[str] = field(default_factory=list)  # more coved flags (-H tcp://..., --tls...)
 
     @property
     def host(self) -> str:
@@ -82,6 +83,7 @@ class Daemon:
                 self.host,
                 "--debug",
                 *(["--bridge", self.bridge, "--bip", self.bip] if self.bridge else []),
+                *self.args,
             ],
             stdout=logf,
             stderr=subprocess.STDOUT,
@@ -208,9 +210,9 @@ def remove_network_state(d: Daemon) -> None:
 
 @contextlib.contextmanager
 def running_daemon(
-    busybox: bool = True, config: dict[str, object] | None = None
+    busybox: bool = True, config: dict[str, object] | None = None, args: list[str] | None = None
 ) -> Iterator[Daemon]:
-    """``config``: daemon.json keys for this daemon (registry-mirrors, ...)."""
+    """``config``: daemon.json keys for this daemon (registry-mirrors, ...); ``args``: flags."""
     base = tempfile.mkdtemp(prefix="cove-test-", dir="/tmp")
     if config:
         with open(os.path.join(base, "daemon.json"), "w") as f:
@@ -221,6 +223,7 @@ def running_daemon(
         data_root=os.path.join(base, "data"),
         exec_root=os.path.join(base, "run"),
         log=os.path.join(base, "coved.log"),
+        args=list(args or []),
     )
     d.bridge, d.bip = pick_test_bridge(base)
     d.env = {**os.environ, "COVE_HOST": d.host, "DOCKER_HOST": d.host, "COVE_NO_AUTOSTART": "1"}

@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from http import HTTPStatus
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 import cove
@@ -32,6 +34,9 @@ from cove.api.http import (
 from cove.api.router import API_VERSION, Router, default_router, normalize, split_version
 from cove.api.sockets import bind_unix, listen_backlog, parse_tcp_address, wait_peer_read
 from cove.engine.facade import EngineFacade
+
+if TYPE_CHECKING:
+    import ssl
 
 log = logging.getLogger("cove.api")
 
@@ -109,15 +114,28 @@ class ApiServer:
         self._server_header: str | None = None
 
     # --- listening --------------------------------------------------------------------
-    async def start_unix(self, path: str, mode: int = 0o660) -> asyncio.Server:
+    async def start_unix(self, path: str, mode: int = 0o660, gid: int = -1) -> asyncio.Server:
+        """Listen on ``path`` with ``mode``; ``gid`` >= 0 also gives the socket that group."""
         sock = bind_unix(path, mode)
+        if gid >= 0:
+            try:
+                os.chown(path, 0, gid)
+            except OSError:
+                sock.close()
+                raise
         server = await asyncio.start_unix_server(self.handle, sock=sock, backlog=listen_backlog())
         self._servers.append(server)
         return server
 
-    async def start_tcp(self, address: str) -> asyncio.Server:
+    async def start_tcp(self, address: str, tls: ssl.SSLContext | None = None) -> asyncio.Server:
+        """Listen on TCP ``host:port``; with ``tls`` every connection speaks TLS first."""
         host, port = parse_tcp_address(address)
-        server = await asyncio.start_server(self.handle, host, port, backlog=listen_backlog())
+        if tls is not None:
+            from cove.api.tls import start_tls_server
+
+            server = await start_tls_server(self.handle, host, port, tls, listen_backlog())
+        else:
+            server = await asyncio.start_server(self.handle, host, port, backlog=listen_backlog())
         self._servers.append(server)
         return server
 

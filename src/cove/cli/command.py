@@ -100,13 +100,14 @@ class Context:
         self.host = host
         self.group = group  # "container" or "image" when invoked through a management command
         self._client: Client | None = None
+        self.tls: dict[str, object] = {}  # the global TLS flags given (for tcp:// hosts)
 
     @property
     def client(self) -> Client:
         if self._client is None:
             from cove.client.api import Client
 
-            self._client = Client(self.host)
+            self._client = Client(self.host, tls=self.tls)
         return self._client
 
     @staticmethod

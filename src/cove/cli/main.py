@@ -119,8 +119,14 @@ GLOBAL_FLAGS = (
     Flag("debug", "D", BOOL, "Enable debug mode"),
     Flag("host", "H", STRING, "Daemon socket to connect to", metavar="list"),
     Flag("log-level", "l", STRING, "Set the logging level", default="info"),
+    Flag("tls", None, BOOL, "Use TLS; implied by --tlsverify"),
+    Flag("tlscacert", None, STRING, "Trust certs signed only by this CA", metavar="string"),
+    Flag("tlscert", None, STRING, "Path to TLS certificate file", metavar="string"),
+    Flag("tlskey", None, STRING, "Path to TLS key file", metavar="string"),
+    Flag("tlsverify", None, BOOL, "Use TLS and verify the remote"),
     Flag("version", "v", BOOL, "Print version information and quit"),
 )
+TLS_FLAGS = ("tls", "tlsverify", "tlscacert", "tlscert", "tlskey")
 
 
 def aliases_for(module: str, path: str) -> list[str]:
@@ -194,7 +200,10 @@ def dispatch(argv: Sequence[str]) -> int:
     host = gopts.text("host") or None
     mod = __import__(f"cove.cli.{module}", fromlist=["run"])
     command: Command = mod.COMMAND
-    return run_verb(Context(path, host, group), command, module, mod.run, rest[1:])
+    ctx = Context(path, host, group)
+    ctx.tls = {f: gopts.on(f) if f in ("tls", "tlsverify") else gopts.text(f)
+               for f in TLS_FLAGS if gopts.given(f)}  # fmt: skip
+    return run_verb(ctx, command, module, mod.run, rest[1:])
 
 
 def run_verb(ctx: Context, command: Command, module: str, func: object, args: Sequence[str]) -> int:

@@ -1,9 +1,11 @@
 """The Engine API client: versioned paths, JSON bodies, errors, hijacked streams.
 
 ``Client`` never talks to the engine in-process: everything goes over the unix socket named
-by the host (``unix:///run/cove.sock`` unless ``-H``/``$COVE_HOST`` say otherwise).  Paths are
-``/v1.44/...``; ``$COVE_API_VERSION`` overrides that, and a daemon that answers "client version
-is too new" (dockerd 20.10 speaks 1.41) gets the request again at the version it names.
+by the host (``unix:///run/cove.sock`` unless ``-H``/``$COVE_HOST``/``$DOCKER_HOST`` say
+otherwise), or a ``tcp://`` host with TLS as the docker CLI does it (``cove.client.tls``).
+Paths are ``/v1.44/...``; ``$COVE_API_VERSION`` overrides that, and a daemon that answers
+"client version is too new" (dockerd 20.10 speaks 1.41) gets the request again at the version
+it names.
 """
 
 from __future__ import annotations
@@ -30,18 +32,21 @@ _TOO_NEW = "is too new. Maximum supported API version is "
 
 
 def resolve_host(flag: str | None = None) -> str:
-    """``-H`` wins, then ``$COVE_HOST``, then the default socket."""
-    return flag or os.environ.get("COVE_HOST") or DEFAULT_HOST
+    """``-H`` wins, then ``$COVE_HOST``, ``$DOCKER_HOST``, then the default socket."""
+    env = os.environ
+    return flag or env.get("COVE_HOST") or env.get("DOCKER_HOST") or DEFAULT_HOST
 
 
 def socket_path(host: str) -> str:
-    """The filesystem path of a ``unix://`` host; ValueError for anything else."""
+    """The filesystem path of a ``unix://`` host; "" for ``tcp://``, ValueError otherwise."""
     if host.startswith("unix://"):
         path = host[len("unix://") :]
     elif host.startswith("/"):
         path = host
+    elif host.startswith("tcp://"):
+        return ""
     else:
-        raise ValueError(f"unsupported host {host!r}: cove speaks unix:// sockets only")
+        raise ValueError(f"unsupported host {host!r}: cove speaks unix:// and tcp:// only")
     if not path:
         raise ValueError(f"invalid host {host!r}")
     return path
@@ -89,13 +94,23 @@ def error_message(status: int, reason: str, body: bytes) -> str:
 
 
 class Client:
-    def __init__(self, host: str | None = None, version: str | None = None) -> None:
+    def __init__(
+        self,
+        host: str | None = None,
+        version: str | None = None,
+        tls: Mapping[str, object] | None = None,
+    ) -> None:
+        """``tls``: the TLS flags given (tls, tlsverify, tlscacert, tlscert, tlskey), used
+        with ``$DOCKER_TLS_VERIFY`` and ``$DOCKER_CERT_PATH`` for a ``tcp://`` host."""
         self.host = resolve_host(host)
         self.path = socket_path(self.host)
         self.version = version or os.environ.get("COVE_API_VERSION") or API_VERSION
-        self.autostart = True
+        self.autostart = bool(self.path)
+        self.tls_flags = dict(tls or {})
 
     def connect(self) -> Any:
+        if not self.path:
+            return self._connect_tcp()
         try:
             return connect_unix(self.path)
         except PermissionError as e:  # the daemon may run; this user may not reach it
@@ -107,6 +122,16 @@ class Client:
                 self.autostart = False
                 if maybe_start(self):
                     return connect_unix(self.path)
+            raise DaemonUnreachable(self.host) from e
+
+    def _connect_tcp(self) -> Any:
+        from cove.client import tls
+
+        address = tls.parse_tcp(self.host)
+        options = tls.tls_options(self.tls_flags, os.environ)
+        try:
+            return tls.connect_tcp(address, options)
+        except ConnectionRefusedError as e:
             raise DaemonUnreachable(self.host) from e
 
     def url(self, path: str, query: Mapping[str, QueryValue] | None = None) -> str:

@@ -103,14 +103,24 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
-def _recv(sock: _socket.socket) -> bytes | None:
+def _recv(sock: _socket.socket, would_block: tuple[type[OSError], ...]) -> bytes | None:
     """b"" when the daemon closed the stream, None for a spurious wake-up."""
     try:
         return sock.recv(65536)
-    except BlockingIOError:
+    except would_block:
         return None
     except ConnectionResetError:
         return b""
+
+
+def _would_block(sock: _socket.socket) -> tuple[type[OSError], ...]:
+    """What a non-blocking read or write raises when it must wait; a TLS socket also says
+    so when a record is only partly there (``ssl`` is loaded already if ``sock`` uses it)."""
+    if not hasattr(sock, "pending"):  # not an ssl.SSLSocket
+        return (BlockingIOError,)
+    import ssl
+
+    return (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 
 
 class Pump:
@@ -152,6 +162,8 @@ class Pump:
             data, self.resp.reader.buf = self.resp.reader.buf, b""
             self.deliver(data)
         sock.setblocking(False)
+        would_block = _would_block(sock)
+        buffered = getattr(sock, "pending", None)  # TLS: decrypted bytes select cannot see
         pending = b""
         stdin_open = self.stdin_fd is not None
         write_open = True
@@ -163,9 +175,10 @@ class Pump:
                 wlist.append(sfd)
             elif stdin_open and self.stdin_fd is not None:
                 rlist.append(self.stdin_fd)
-            readable, writable, _ = select.select(rlist, wlist, [])
-            if sfd in readable:
-                got = _recv(sock)
+            wait = 0 if buffered is not None and buffered() else None
+            readable, writable, _ = select.select(rlist, wlist, [], wait)
+            if sfd in readable or wait == 0:
+                got = _recv(sock, would_block)
                 if got == b"":
                     return
                 if got:
@@ -190,13 +203,16 @@ class Pump:
                 try:
                     n = sock.send(pending)
                     pending = pending[n:]
-                except BlockingIOError:
+                except would_block:
                     pass
                 except OSError:  # the daemon stopped reading: drop the rest of stdin
                     pending, stdin_open, write_open = b"", False, False
             if not stdin_open and not pending and write_open and self.stdin_fd is not None:
                 write_open = False
                 try:
-                    sock.shutdown(1)  # SHUT_WR: the container sees EOF on its stdin
+                    # SHUT_WR: the container sees EOF on its stdin.  Called on the plain
+                    # socket: under TLS this is a bare FIN, as the docker CLI sends (the
+                    # ssl module's own shutdown would throw the TLS session away)
+                    _socket.socket.shutdown(sock, _socket.SHUT_WR)
                 except OSError:
                     pass

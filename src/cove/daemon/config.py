@@ -56,7 +56,16 @@ _KEYS: dict[str, str] = {
     "cluster-store-opts": "cluster_store_opts",
     "seccomp-profile": "seccomp_profile",
     "no-new-privileges": "no_new_privileges",
+    # the API beyond the local socket (daemon/listeners.py)
+    "tls": "tls",
+    "tlsverify": "tlsverify",
+    "tlscacert": "tlscacert",
+    "tlscert": "tlscert",
+    "tlskey": "tlskey",
+    "group": "group",
 }
+# booleans whose absence means something (dockerd: any --tlsverify turns TLS on)
+_OPTIONAL_BOOLS = ("tls", "tlsverify")
 
 
 @dataclass
@@ -98,17 +107,22 @@ class DaemonConfig:
     cluster_store_opts: dict[str, str] = field(default_factory=dict)
     seccomp_profile: str = ""  # a profile's path, "builtin" or "unconfined" ("" = builtin)
     no_new_privileges: bool = False
+    tls: bool | None = None
+    tlsverify: bool | None = None
+    tlscacert: str = ""  # "" = $DOCKER_CERT_PATH or ~/.docker, then ca.pem, cert.pem, key.pem
+    tlscert: str = ""
+    tlskey: str = ""
+    group: str = "cove"  # the unix socket's group, when it exists
 
     @property
     def socket_paths(self) -> list[str]:
+        """The unix sockets among ``hosts`` (daemon/listeners.py checks the others)."""
         out = []
         for h in self.hosts:
             if h.startswith("unix://"):
                 out.append(h[len("unix://") :])
             elif h.startswith("/"):
                 out.append(h)
-            else:
-                raise InvalidArgument(f"only unix:// hosts are supported for now: {h}")
         return out
 
 
@@ -153,7 +167,7 @@ def load(path: str | None, flags: dict[str, Any]) -> DaemonConfig:
     for k, v in {**file_values, **flags}.items():
         attr = _KEYS[k]
         default = getattr(cfg, attr)
-        if isinstance(default, bool) and not isinstance(v, bool):
+        if (isinstance(default, bool) or k in _OPTIONAL_BOOLS) and not isinstance(v, bool):
             raise InvalidArgument(f"invalid value for {k}: {v!r} (a boolean is expected)")
         if isinstance(default, list) and isinstance(v, str):
             v = [v]

@@ -1,4 +1,4 @@
-"""coved: the cove daemon.  Serves the Docker Engine API on a unix socket.
+"""coved: the cove daemon.  Serves the Docker Engine API on unix sockets and TCP (TLS).
 
 Stopping coved leaves containers running (their monitors own them); the next coved picks
 them up again, as dockerd's live-restore does.
@@ -40,8 +40,12 @@ def _parser() -> argparse.ArgumentParser:
         "--host",
         action="append",
         dest="hosts",
-        help="socket to listen on: unix:///run/cove.sock",
+        help="socket to listen on: unix:///run/cove.sock, tcp://127.0.0.1:2376 (repeatable)",
     )
+    p.add_argument("-G", "--group", help="group of the unix socket (default cove, if it exists)")
+    p.add_argument("--tlscacert", help="trust client certificates signed only by this CA")
+    p.add_argument("--tlscert", help="the server's TLS certificate")
+    p.add_argument("--tlskey", help="the server's TLS key")
     p.add_argument("-s", "--storage-driver", help="overlay2, overlay, native (vfs)")
     p.add_argument("--default-runtime", help="crun (default) or runc")
     p.add_argument("-p", "--pidfile", help="pid file (default <exec-root>/coved.pid)")
@@ -65,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 _BOOLEAN_FLAGS = ("iptables", "ip-forward", "ip-masq", "icc", "userland-proxy", "ipv6",
-                  "local-port-mss", "no-new-privileges")  # fmt: skip
+                  "local-port-mss", "tls", "tlsverify", "no-new-privileges")  # fmt: skip
 _FLAG_KEYS = {
     "data_root": "data-root",
     "exec_root": "exec-root",
@@ -92,6 +96,12 @@ _FLAG_KEYS = {
     "local_port_mss": "local-port-mss",
     "seccomp_profile": "seccomp-profile",
     "no_new_privileges": "no-new-privileges",
+    "tls": "tls",
+    "tlsverify": "tlsverify",
+    "tlscacert": "tlscacert",
+    "tlscert": "tlscert",
+    "tlskey": "tlskey",
+    "group": "group",
 }
 
 
@@ -131,13 +141,28 @@ def _lock_pidfile(path: str) -> int:
 
 
 async def _serve(cfg: DaemonConfig) -> None:
-    from cove.api.server import serve
+    from cove.api.server import ApiServer
+    from cove.daemon import listeners
     from cove.daemon.wiring import build_engine
 
+    where = listeners.plan(cfg)  # bad hosts, groups or certificates fail before any work
+    tls = None
+    if where.tls is not None and where.tcp:
+        from cove.api.tls import server_context
+
+        tls = server_context(where.tls)
+    for warning in where.warnings:
+        log.warning("%s", warning)
     engine = build_engine(cfg)
     await engine.restore()
-    servers = [await serve(engine, path) for path in cfg.socket_paths]
-    log.info("API listening on %s", ", ".join(cfg.hosts))
+    api = ApiServer(engine)
+    servers = []
+    for x in where.listeners:
+        if x.kind == "unix":
+            servers.append(await api.start_unix(x.address, listeners.SOCKET_MODE, where.gid))
+        else:
+            servers.append(await api.start_tcp(x.address, tls))
+        log.info("API listen on %s%s", x.host, " (TLS)" if x.kind == "tcp" and tls else "")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -147,9 +172,10 @@ async def _serve(cfg: DaemonConfig) -> None:
     for s in servers:
         s.close()
     await engine.net_shutdown()  # only when no container runs: their rules must stay
-    for path in cfg.socket_paths:
-        with contextlib.suppress(OSError):
-            os.unlink(path)
+    for x in where.listeners:
+        if x.kind == "unix":
+            with contextlib.suppress(OSError):
+                os.unlink(x.address)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -44,13 +44,17 @@ def test_error_messages() -> None:
 
 def test_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("COVE_HOST", raising=False)
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
     assert resolve_host() == "unix:///run/cove.sock"
+    monkeypatch.setenv("DOCKER_HOST", "unix:///tmp/d.sock")
+    assert resolve_host() == "unix:///tmp/d.sock"
     monkeypatch.setenv("COVE_HOST", "unix:///tmp/x.sock")
     assert resolve_host() == "unix:///tmp/x.sock"
     assert resolve_host("unix:///y") == "unix:///y"
     assert socket_path("unix:///tmp/x.sock") == "/tmp/x.sock"
+    assert socket_path("tcp://1.2.3.4:2375") == ""  # TCP: cove.client.tls connects
     with pytest.raises(ValueError):
-        socket_path("tcp://1.2.3.4:2375")
+        socket_path("ssh://user@host")
 
 
 def test_frames_split_anywhere() -> None:
