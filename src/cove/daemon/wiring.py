@@ -11,6 +11,7 @@ from cove.engine.core import Engine
 from cove.engine.security import daemon_profile
 from cove.errors import InvalidArgument, SystemError_
 from cove.image.local import LocalImageStore
+from cove.logdriver import options as log_options
 from cove.network.base import NetOptions
 from cove.runtime.conmon import ConmonRuntime
 from cove.runtime.host import prepare_host
@@ -82,6 +83,8 @@ def build_engine(cfg: DaemonConfig) -> Engine:
         rlimits=dict(facts.rlimits),
     )
     profile, profile_path = daemon_profile(cfg.seccomp_profile)
+    # a daemon.json log-driver or log-opts dockerd would refuse stops coved at start
+    log_options.plan({"Type": cfg.log_driver or "json-file", "Config": dict(cfg.log_opts or {})})
     opts = EngineOptions(
         runtime_name=cfg.default_runtime,
         storage_driver=snap.name,
@@ -95,6 +98,8 @@ def build_engine(cfg: DaemonConfig) -> Engine:
         seccomp_profile=profile,
         seccomp_profile_path=profile_path,
         no_new_privileges=cfg.no_new_privileges,
+        log_driver=cfg.log_driver or "json-file",
+        log_opts={str(k): str(v) for k, v in (cfg.log_opts or {}).items()},
         net=NetOptions(
             iptables=cfg.iptables,
             ip_forward=cfg.ip_forward,

@@ -67,6 +67,8 @@ class EngineOptions:
     dns: list[str] = field(default_factory=list)
     dns_search: list[str] = field(default_factory=list)
     net: NetOptions = field(default_factory=NetOptions)
+    log_driver: str = "json-file"  # daemon.json log-driver / log-opts: every container's default
+    log_opts: dict[str, str] = field(default_factory=dict)
     # the daemon's seccomp-profile: "builtin", "unconfined" or a profile's JSON text
     seccomp_profile: str = "builtin"
     seccomp_profile_path: str = ""  # the file the JSON came from, for info

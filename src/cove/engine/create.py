@@ -20,6 +20,8 @@ from cove.engine.state import initial_state
 from cove.engine.volumes import VolumeOps
 from cove.errors import Conflict, InvalidArgument, NotFound
 from cove.image.base import Image
+from cove.logdriver import files as log_files
+from cove.logdriver import options as log_options
 from cove.oci import reference
 from cove.util import crashpoint
 from cove.util.ids import new_id
@@ -108,12 +110,6 @@ def default_host_config(hc: Json | None) -> Json:
     hc.setdefault("RestartPolicy", {"Name": "no", "MaximumRetryCount": 0})
     if not hc["RestartPolicy"] or not hc["RestartPolicy"].get("Name"):
         hc["RestartPolicy"] = {"Name": "no", "MaximumRetryCount": 0}
-    # "json-file" is the name clients test for before they read logs back (docker-py's
-    # run() does); cove's monitor keeps the same content, one record per line, in the
-    # k8s-file layout that `logs` reads.
-    if not (hc.get("LogConfig") or {}).get("Type"):
-        opts = (hc.get("LogConfig") or {}).get("Config") or {}
-        hc["LogConfig"] = {"Type": "json-file", "Config": opts}
     hc.setdefault("AutoRemove", False)
     for key in ("Binds", "Dns", "DnsOptions", "DnsSearch", "ExtraHosts", "CapAdd", "CapDrop"):
         hc.setdefault(key, None)
@@ -145,7 +141,12 @@ class CreateOps(VolumeOps):
                 pass
             raise NotFound(f"No such image: {shown}") from None
         hc = default_host_config(body.get("HostConfig"))
+        # the daemon's log-driver and log-opts fill in, as dockerd does (docs/logging.md)
+        hc["LogConfig"] = log_options.container_config(
+            hc.get("LogConfig"), self.options.log_driver, self.options.log_opts
+        )
         warnings = check_host_config(hc, self.host.rlimits or None)
+        log_files.check_available(log_options.plan(hc["LogConfig"]))
         apparmor = security.check(hc, self.options.seccomp_profile)
         # the OCI runtime is named in the record, as dockerd names "runc" when none is asked
         hc["Runtime"] = str(hc.get("Runtime") or self.runtime.name)

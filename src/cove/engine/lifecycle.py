@@ -16,6 +16,7 @@ import shutil
 import signal as _signal
 from typing import Any
 
+from cove.engine import logs
 from cove.engine.base import now_rfc3339
 from cove.engine.record import Container
 from cove.engine.runcwords import not_found_reason
@@ -190,11 +191,12 @@ class LifecycleOps(VolumeOps):
             rootfs = self._mount_rootfs(c)
             crashpoint.reached("start:mounted")
             prepare_bundle(self, c, rootfs, bundle)
+            log_plan = logs.plan_of(c.host_config)
             io = IOConfig(
                 tty=c.tty,
                 stdin=bool(c.config.get("OpenStdin")),
                 stdin_once=bool(c.config.get("StdinOnce")),
-                log_path=self.paths.log_path(c.id),
+                **logs.before_start(self, self.paths.log_path(c.id), log_plan),
             )
             runtime = str(c.host_config.get("Runtime") or "")
             info = await self.runtime.create(c.id, bundle, io, runtime)
@@ -217,6 +219,8 @@ class LifecycleOps(VolumeOps):
             raise SystemError_(f"failed to create task for container: {e}") from None
         c.private["InRuntime"] = True
         crashpoint.reached("start:created")
+        log_path = self.paths.log_path(c.id)
+        await logs.after_start(self, log_path, log_plan, info.monitor_pid, c.data)
         try:
             await self.net_attach(c, info.pid)  # before the process runs
             crashpoint.reached("start:attached")

@@ -1,75 +1,41 @@
-"""``docker logs`` from the monitor's k8s-file log.
+"""``docker logs``: a container's log read back through the log driver package's reader.
 
-Each line of the file is ``<RFC3339Nano time> <stdout|stderr> <P|F> <bytes>``: F ends a line
-(we restore its newline), P is a piece of a longer line.  Docker prints times in UTC with
-nanoseconds and a trailing Z; we convert.
+Every read of the disk runs in a worker thread one bounded step at a time (at most a block
+of the file), so the event loop keeps serving while a big log is read; the stream stops at
+the first step after its client left (the server closes this generator).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import sys
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from cove.util.streams import STDERR, STDOUT, Chunk
+from cove.errors import InvalidArgument, NotImplementedYet
+from cove.logdriver import options
+from cove.logdriver.keeper import LogKeeper
+from cove.logdriver.options import LogPlan
+from cove.logdriver.reader import LogReader
+from cove.util.streams import Chunk
 
-Entry = tuple[float, str, int, bytes]  # (epoch, docker timestamp, stream, data)
+log = logging.getLogger("cove.engine")
 
-
-def parse_line(line: bytes) -> Entry | None:
-    try:
-        ts, stream, flag, data = line.rstrip(b"\n").split(b" ", 3)
-    except ValueError:
-        try:
-            ts, stream, flag = line.rstrip(b"\n").split(b" ", 2)
-            data = b""
-        except ValueError:
-            return None
-    t, stamp = _convert_ts(ts.decode())
-    if flag == b"F":
-        data += b"\n"
-    return t, stamp, STDERR if stream == b"stderr" else STDOUT, data
+POLL = 0.1  # seconds between looks at a followed log that has nothing new
 
 
-def _convert_ts(ts: str) -> tuple[float, str]:
-    """``2026-11-28T06:18:54.123456789+00:00`` -> (epoch, ``2026-11-28T06:18:54.123456789Z``)."""
-    main, _, rest = ts.partition(".")
-    n = len(rest) - len(rest.lstrip("0123456789"))
-    frac, off = rest[:n], rest[n:]
-    try:
-        base = datetime.strptime(main, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
-    except ValueError:
-        return 0.0, ts
-    if off and off[0] in "+-" and len(off) >= 6:
-        delta = timedelta(hours=int(off[1:3]), minutes=int(off[4:6]))
-        base = base - delta if off[0] == "+" else base + delta
-    frac = (frac + "000000000")[:9]
-    epoch = base.timestamp() + int(frac) / 1e9
-    return epoch, base.strftime("%Y-%m-%dT%H:%M:%S") + f".{frac}Z"
-
-
-def _tail(entries: list[Entry], tail: str) -> list[Entry]:
+def tail_count(tail: str) -> int | None:
+    """Docker's ``tail`` parameter: "all" (or anything not a number, or negative) is
+    every line."""
     if tail in ("", "all"):
-        return entries
+        return None
     try:
         n = int(tail)
     except ValueError:
-        return entries
-    if n < 0:
-        return entries
-    if n == 0:
-        return []
-    # count complete lines from the end
-    count, i = 0, len(entries)
-    while i > 0 and count < n:
-        i -= 1
-        if entries[i][3].endswith(b"\n") or i == len(entries) - 1:
-            count += 1
-            if count == n:
-                break
-    while i > 0 and not entries[i - 1][3].endswith(b"\n"):
-        i -= 1
-    return entries[i:]
+        return None
+    return None if n < 0 else n
 
 
 def read_log(
@@ -84,43 +50,122 @@ def read_log(
     running: Callable[[], bool],
 ) -> AsyncIterator[Chunk]:
     async def gen() -> AsyncIterator[Chunk]:
+        loop = asyncio.get_running_loop()
+
+        def opener() -> LogReader:
+            return LogReader(
+                path, streams=frozenset(streams), since=since, until=until,
+                timestamps=timestamps, tail=tail_count(tail), follow=follow,
+            )  # fmt: skip
+
+        reader = await loop.run_in_executor(None, opener)
+        inflight: asyncio.Future[Any] | None = None
         try:
-            f = open(path, "rb")  # noqa: SIM115 - held across awaits
-        except FileNotFoundError:
-            return
-        with f:
-            buf = f.read()
-            last_nl = buf.rfind(b"\n") + 1
-            pending = buf[last_nl:]
-            entries = [e for ln in buf[:last_nl].splitlines(True) if (e := parse_line(ln))]
-            for e in _tail(entries, tail):
-                if (c := _chunk(e)) is not None:
-                    yield c
-            if not follow:
-                return
             while True:
-                # read what the monitor wrote, then stop once the process is gone and the
-                # file holds nothing more (the monitor flushes before it exits)
-                stopped = not running()
-                more = f.read()
-                if more:
-                    pending += more
-                    cut = pending.rfind(b"\n") + 1
-                    for ln in pending[:cut].splitlines(True):
-                        if (e := parse_line(ln)) and (c := _chunk(e)) is not None:
-                            yield c
-                    pending = pending[cut:]
+                # look at the container before reading: once it stopped, what conmon
+                # flushed before exiting is read, then the stream ends
+                stopped = not follow or not running()
+                inflight = loop.run_in_executor(None, reader.step)
+                out = await inflight
+                inflight = None
+                if out:
+                    for stream, data in out:
+                        yield Chunk(stream, data)
                     continue
+                if out is not None:
+                    continue  # a block whose records were all filtered out
                 if stopped:
                     return
-                await asyncio.sleep(0.05)
-
-    def _chunk(e: Entry) -> Chunk | None:
-        t, stamp, stream, data = e
-        if stream not in streams or (since and t < since) or (until and t > until):
-            return None
-        if timestamps:
-            data = stamp.encode() + b" " + data
-        return Chunk(stream, data)
+                await asyncio.sleep(POLL)
+        finally:
+            if inflight is not None and not inflight.done():
+                # a step still runs in its thread: close the files once it is done
+                inflight.add_done_callback(lambda _f: reader.close())
+            else:
+                with contextlib.suppress(Exception):
+                    reader.close()
 
     return gen()
+
+
+# --- the driver around a container's start ----------------------------------------------------
+
+
+def plan_of(host_config: dict[str, Any]) -> LogPlan:
+    """The plan of a recorded ``LogConfig`` (checked at create; a record from an older cove
+    that does not pass gets cove's default caps)."""
+    try:
+        return options.plan(host_config.get("LogConfig") or {})
+    except InvalidArgument:
+        return LogPlan("json-file")
+
+
+def check_readable(host_config: dict[str, Any]) -> None:
+    if plan_of(host_config).driver == "none":
+        raise NotImplementedYet("configured logging driver does not support reading")
+
+
+def keeper_of(engine: object) -> LogKeeper:
+    """The engine's one rotation keeper (made on first use, on the loop it serves)."""
+    keeper = getattr(engine, "_log_keeper", None)
+    if not isinstance(keeper, LogKeeper):
+        keeper = LogKeeper()
+        setattr(engine, "_log_keeper", keeper)  # noqa: B010 - the engine has no slot for it
+    return keeper
+
+
+def before_start(engine: object, path: str, plan: LogPlan) -> dict[str, Any]:
+    """Ready the log for a new monitor; returns the IOConfig fields that tell conmon how
+    to write it."""
+    if not plan.writes_file:
+        return {"log_path": None}
+    keeper_of(engine).prepare(path, plan)
+    return {
+        "log_path": path,
+        "log_size_max": plan.max_size,
+        "log_journald": plan.driver == "journald",
+        "log_tag": plan.tag if plan.driver == "journald" else "",
+    }
+
+
+async def after_start(
+    engine: object, path: str, plan: LogPlan, monitor_pid: int, container: dict[str, Any]
+) -> None:
+    """The monitor runs: keep its rotations, and start the syslog forwarder."""
+    if not plan.writes_file:
+        return
+    keeper_of(engine).watch(path, plan)
+    if plan.driver == "syslog":
+        await _start_forwarder(path, plan, monitor_pid, container)
+
+
+def restore(engine: object, path: str, host_config: dict[str, Any]) -> None:
+    """coved started again and the container still runs: keep its rotations again."""
+    plan = plan_of(host_config)
+    if plan.writes_file:
+        keeper_of(engine).watch(path, plan)
+
+
+async def _start_forwarder(
+    path: str, plan: LogPlan, monitor_pid: int, container: dict[str, Any]
+) -> None:
+    """``setsid -f``: the forwarder runs in its own session, no child of coved, so it goes
+    on while coved restarts (as conmon does)."""
+    argv = [
+        "setsid", "-f", sys.executable, "-m", "cove.logdriver.syslog",
+        "--log", path, "--monitor-pid", str(monitor_pid),
+        "--address", plan.syslog_address, "--facility", str(plan.syslog_facility),
+        "--format", plan.syslog_format, "--tag", plan.tag,
+        "--id", str(container.get("Id", "")), "--name", str(container.get("Name", "")),
+        "--image", str((container.get("Config") or {}).get("Image", "")),
+    ]  # fmt: skip
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        await proc.wait()
+    except OSError as e:
+        log.warning("syslog forwarder for %s: %s", path, e)

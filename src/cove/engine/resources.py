@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cove.errors import InvalidArgument
+from cove.logdriver import options as log_options
 from cove.oci import caps as capmod
 
 Json = dict[str, Any]
@@ -178,19 +179,11 @@ def check_ulimits(hc: Json, ceilings: Mapping[str, int] | None) -> list[str]:
     return warnings
 
 
-LOG_DRIVERS = frozenset(
-    ("json-file", "local", "k8s-file", "none", "journald", "syslog", "fluentd", "gelf",
-     "awslogs", "splunk", "gcplogs", "logentries", "etwlogs")
-)  # fmt: skip
-
-
 def check_host_config(
     hc: Json, ceilings: Mapping[str, int] | None = None, ncpu: int | None = None
 ) -> list[str]:
     check_restart_policy(hc)
-    driver = str((hc.get("LogConfig") or {}).get("Type") or "json-file")
-    if driver not in LOG_DRIVERS:
-        raise InvalidArgument(f"logger: no log driver named '{driver}' is registered")
+    log_options.plan(hc.get("LogConfig") or {})  # Docker's refusals, in its words
     for key in ("CapAdd", "CapDrop"):
         try:
             capmod.normalize(hc.get(key) or [])

@@ -136,8 +136,7 @@ class ConmonRuntime:
             "error",
             "--no-sync-log",
             f"--runtime-arg=--root={self.state_root}",
-            "-l",
-            f"k8s-file:{io.log_path}" if io.log_path else "none",
+            *_log_args(io),
         ]
         if io.tty:
             argv.append("-t")
@@ -435,6 +434,22 @@ class ConmonRuntime:
 
 class _MonitorFailed(Exception):
     """conmon reported a failure (its text is the runtime's) or could not start."""
+
+
+def _log_args(io: IOConfig) -> list[str]:
+    """conmon writes the log itself, so it keeps flowing while coved is down: a k8s-file
+    capped at ``log_size_max`` (cove's keeper keeps the rotated files), plus the journal
+    for the journald driver."""
+    if not io.log_path:
+        return ["-l", "none"]
+    args = ["-l", f"k8s-file:{io.log_path}"]
+    if io.log_size_max > 0:
+        args += ["--log-size-max", str(io.log_size_max)]
+    if io.log_journald:
+        args += ["-l", "journald:"]
+        if io.log_tag:
+            args += ["--log-tag", io.log_tag]
+    return args
 
 
 def _already_stopped(err: str) -> bool:

@@ -11,7 +11,7 @@ import pytest
 from cove.engine import names
 from cove.engine.create import default_host_config, merge_config, merge_env
 from cove.engine.etcfiles import hosts_text, resolv_text
-from cove.engine.logs import _tail, parse_line, read_log
+from cove.engine.logs import read_log, tail_count
 from cove.engine.signals import parse_signal
 from cove.engine.state import Status, allowed
 from cove.errors import InvalidArgument
@@ -45,7 +45,6 @@ def test_default_host_config() -> None:
     hc = default_host_config({"NetworkMode": ""})
     assert hc["NetworkMode"] == "default"
     assert hc["RestartPolicy"]["Name"] == "no"
-    assert hc["LogConfig"]["Type"] == "json-file"
 
 
 def test_names() -> None:
@@ -73,22 +72,9 @@ def test_state_table() -> None:
     assert not allowed("exec", Status.EXITED)
 
 
-def test_parse_k8s_line() -> None:
-    e = parse_line(b"2026-11-28T06:18:54.123456789+00:00 stderr F boom\n")
-    assert e is not None
-    t, stamp, stream, data = e
-    assert abs(t - 1795846734.123456789) < 1e-3
-    assert stamp == "2026-11-28T06:18:54.123456789Z" and stream == STDERR and data == b"boom\n"
-    e = parse_line(b"2026-11-28T07:18:54.5+01:00 stdout P part")
-    assert e is not None and e[1] == "2026-11-28T06:18:54.500000000Z" and e[3] == b"part"
-    assert e[2] == STDOUT
-
-
-def test_tail_counts_whole_lines() -> None:
-    es = [(0.0, "", 1, b"a\n"), (0.0, "", 1, b"b"), (0.0, "", 1, b"c\n"), (0.0, "", 1, b"d\n")]
-    assert [x[3] for x in _tail(es, "1")] == [b"d\n"]
-    assert [x[3] for x in _tail(es, "2")] == [b"b", b"c\n", b"d\n"]
-    assert _tail(es, "0") == [] and _tail(es, "all") == es
+def test_tail_count() -> None:
+    assert tail_count("all") is None and tail_count("-1") is None and tail_count("x") is None
+    assert tail_count("0") == 0 and tail_count("5") == 5
 
 
 def test_read_log_filters(tmp_path: object) -> None:

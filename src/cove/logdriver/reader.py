@@ -1,0 +1,279 @@
+"""Reading a container's log back in bounded memory: every generation, oldest first, then
+the live file, optionally followed through conmon's rotations.
+
+``LogReader`` is synchronous and does one bounded step at a time (at most ``BLOCK`` bytes
+of file per call), so the daemon runs each step in a worker thread and its event loop never
+waits on the disk; the syslog forwarder drives the same class in its own process.
+``--tail N`` scans the live file backwards from its end, so it costs O(N) lines whatever
+the log's size; only a tail that reaches into a compressed generation reads that whole
+(capped) generation to count its lines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import os
+from collections.abc import Iterator
+from typing import IO, cast
+
+from cove.logdriver import cri
+from cove.logdriver.files import generations
+
+BLOCK = 1 << 20  # bytes of file per step
+Chunk = tuple[int, bytes]  # (stream, bytes)
+
+
+class _Source:
+    """One open generation and where reading starts in it."""
+
+    def __init__(self, f: IO[bytes], gz: bool, offset: int = 0, skip: int = 0) -> None:
+        self.f, self.gz, self.offset, self.skip = f, gz, offset, skip
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.f.close()
+
+
+class LogReader:
+    def __init__(
+        self,
+        path: str,
+        *,
+        streams: frozenset[int] = frozenset((cri.STDOUT, cri.STDERR)),
+        since: float = 0.0,
+        until: float = 0.0,
+        timestamps: bool = False,
+        tail: int | None = None,
+        follow: bool = False,
+        start_offset: int | None = None,
+    ) -> None:
+        """Every file is opened here, so a rotation during the read moves names, not data.
+        ``tail``: show only the last N lines (None: all).  ``start_offset``: skip history
+        and begin at that offset of the live file (the forwarder's resume point)."""
+        self.path, self.streams = path, streams
+        self.since, self.until, self.timestamps = since, until, timestamps
+        self.follow = follow
+        self._sources: list[_Source] = []
+        self._carry = b""
+        self._live_ino = -1
+        if start_offset is None:
+            for _k, name, gz in reversed(generations(path)):
+                with contextlib.suppress(OSError):
+                    f = _open(name, gz)
+                    self._sources.append(_Source(f, gz))
+        try:
+            live = open(path, "rb")  # noqa: SIM115 - held across steps
+            self._live_ino = os.fstat(live.fileno()).st_ino
+            self._sources.append(_Source(live, False, start_offset or 0))
+        except FileNotFoundError:
+            pass
+        if start_offset is None and tail is not None:
+            self._seek_tail(max(tail, 0))
+        for s in self._sources:
+            if not s.gz:
+                s.f.seek(s.offset)
+
+    def close(self) -> None:
+        for s in self._sources:
+            s.close()
+        self._sources.clear()
+
+    # -- --tail -----------------------------------------------------------------------------
+    def _seek_tail(self, n: int) -> None:
+        """Drop the sources before the one where the last ``n`` lines start, and set where
+        reading starts in it."""
+        need = n
+        for i in range(len(self._sources) - 1, -1, -1):
+            s = self._sources[i]
+            if s.gz:
+                total = _count_full(s.f)
+                s.f.seek(0)
+                s.skip = _skip_for(s.f, total, need)
+                s.f.seek(0)
+                need -= total
+            else:
+                s.offset, found = _tail_offset(s.f, need)
+                need -= found
+            if need <= 0:
+                for old in self._sources[:i]:
+                    old.close()
+                del self._sources[:i]
+                return
+
+    # -- reading ----------------------------------------------------------------------------
+    def step(self) -> list[Chunk] | None:
+        """The next piece of output (possibly empty when all of a block was filtered out);
+        None once everything written so far has been read."""
+        while self._sources:
+            s = self._sources[0]
+            data = s.f.read(BLOCK)
+            if data:
+                buf = self._carry + data
+                cut = buf.rfind(b"\n") + 1
+                self._carry = buf[cut:]
+                lines = buf[:cut].split(b"\n")
+                lines.pop()  # after the last newline
+                if s.skip:
+                    dropped = min(s.skip, len(lines))
+                    s.skip -= dropped
+                    lines = lines[dropped:]
+                return self._convert(lines)
+            if len(self._sources) > 1:  # an older generation is done
+                s.close()
+                self._sources.pop(0)
+                self._carry = b""
+                continue
+            if self.follow and self._rotated():
+                continue
+            return None
+        if self.follow and self._reopen():
+            return []
+        return None
+
+    def _rotated(self) -> bool:
+        """Whether conmon put a new live file in place; if so, switch to it (what the old
+        one held has been read: conmon writes nothing to it after the rename)."""
+        try:
+            ino = os.stat(self.path).st_ino
+        except FileNotFoundError:
+            return False
+        if ino == self._live_ino:
+            return False
+        with contextlib.suppress(FileNotFoundError):
+            rest = self._sources[0].f.read()
+            if rest:  # written just before the rename
+                self._carry += rest
+        self._sources[0].close()
+        self._sources.clear()
+        self._carry = b""
+        self._reopen()
+        return True
+
+    def _reopen(self) -> bool:
+        try:
+            live = open(self.path, "rb")  # noqa: SIM115
+        except FileNotFoundError:
+            return False
+        self._live_ino = os.fstat(live.fileno()).st_ino
+        self._sources = [_Source(live, False)]
+        return True
+
+    def _convert(self, lines: list[bytes]) -> list[Chunk]:
+        out: list[Chunk] = []
+        group: list[bytes] = []
+        cur = 0
+        filtered = bool(self.since or self.until)
+        for ln in lines:
+            p = ln.split(b" ", 3)
+            if len(p) < 3:
+                continue
+            stream = cri.STDERR if p[1] == b"stderr" else cri.STDOUT
+            if stream not in self.streams:
+                continue
+            if filtered or self.timestamps:
+                t, stamp = cri.docker_time(p[0])
+                if (self.since and t < self.since) or (self.until and t > self.until):
+                    continue
+                if self.timestamps:
+                    if stream != cur and group:
+                        out.append((cur, b"".join(group)))
+                        group = []
+                    cur = stream
+                    group.append(stamp.encode() + b" ")
+            if stream != cur:
+                if group:
+                    out.append((cur, b"".join(group)))
+                    group = []
+                cur = stream
+            if len(p) == 4:
+                group.append(p[3])
+            if p[2] == b"F":
+                group.append(b"\n")
+        if group:
+            out.append((cur, b"".join(group)))
+        return out
+
+
+def _open(name: str, gz: bool) -> IO[bytes]:
+    if gz:
+        return cast(IO[bytes], gzip.open(name, "rb"))
+    return open(name, "rb")
+
+
+def _lines_backward(f: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    """The complete lines of a plain file, last first, each with its offset; bytes after
+    the final newline (a record still being written) are left out.  conmon splits a line
+    longer than its read buffer into P records, so what is held here stays about one block."""
+    f.seek(0, os.SEEK_END)
+    pos = f.tell()
+    buf, first = b"", True
+    while True:
+        if pos > 0:
+            size = min(BLOCK, pos)
+            pos -= size
+            f.seek(pos)
+            buf = f.read(size) + buf
+        if first:
+            cut = buf.rfind(b"\n")
+            if cut < 0 and pos > 0:
+                continue
+            buf, first = buf[: cut + 1], False
+        e = len(buf)  # buf[:e] ends with a newline; buf[0] sits at offset pos
+        while e > 0:
+            j = buf.rfind(b"\n", 0, e - 1)
+            if j < 0 and pos > 0:
+                break  # the line starts in an earlier block
+            yield pos + j + 1, buf[j + 1 : e - 1]
+            e = j + 1
+        buf = buf[:e]
+        if pos == 0:
+            return
+
+
+def _tail_offset(f: IO[bytes], need: int) -> tuple[int, int]:
+    """(offset where the last ``need`` full lines of a plain file start, how many full
+    lines were found, at most ``need``): O(need) lines read from the end.  A line's P
+    records before its F record come with it."""
+    found, start = 0, -1
+    for off, line in _lines_backward(f):
+        if need == 0:
+            return off + len(line) + 1, 0
+        if found >= need:
+            if line and not cri.is_full(line):
+                start = off
+                continue
+            return start, found
+        start = off
+        if cri.is_full(line):
+            found += 1
+    return max(start, 0), found
+
+
+def _full_lines(f: IO[bytes]) -> Iterator[bool]:
+    """Whether each record of a (compressed) file is a full line, first to last."""
+    carry = b""
+    while data := f.read(BLOCK):
+        buf = carry + data
+        cut = buf.rfind(b"\n") + 1
+        carry = buf[cut:]
+        for ln in buf[:cut].split(b"\n")[:-1]:
+            yield cri.is_full(ln)
+
+
+def _count_full(f: IO[bytes]) -> int:
+    return sum(1 for full in _full_lines(f) if full)
+
+
+def _skip_for(f: IO[bytes], total: int, need: int) -> int:
+    """How many records to skip so that the last ``need`` of ``total`` full lines remain."""
+    drop = total - need
+    if drop <= 0:
+        return 0
+    seen = 0
+    for i, full in enumerate(_full_lines(f)):
+        if full:
+            seen += 1
+            if seen == drop:
+                return i + 1
+    return 0
