@@ -172,7 +172,7 @@ class ImageOps(ExecOps):
         out: list[Json] = []
         if not _looks_like_id(ref, img.id):
             name = reference.parse(ref).familiar()
-            if len(img.repo_tags) <= 1 and users and not force:
+            if len(img.repo_tags) + len(img.repo_digests) <= 1 and users and not force:
                 raise Conflict(
                     f'conflict: unable to remove repository reference "{ref}" (must force) - '
                     f"container {short_id(users[0][0])} is using its referenced image "
@@ -181,8 +181,9 @@ class ImageOps(ExecOps):
             self.images.untag(name)
             out.append({"Untagged": name})
             self.bus.emit("image", "untag", img.id, {"name": name})
+            out += self._untag_digests_left_alone(img.id, name)
             img = self._image(img.id)
-            if img.repo_tags or users:
+            if img.repo_tags or img.repo_digests or users:
                 return out
         else:
             sid = short_id(img.id)
@@ -206,7 +207,7 @@ class ImageOps(ExecOps):
                     f"conflict: unable to delete {sid} (must be forced) - image is being used "
                     f"by stopped container {short_id(users[0][0])}"
                 )
-            for t in list(img.repo_tags):
+            for t in [*img.repo_tags, *img.repo_digests]:
                 self.images.untag(t)
                 out.append({"Untagged": t})
                 self.bus.emit("image", "untag", img.id, {"name": t})
@@ -215,6 +216,23 @@ class ImageOps(ExecOps):
         if self.images.children(img.id):
             return out  # untagged only: the image is still a parent
         out.extend(self._delete_chain(img.id, noprune))
+        return out
+
+    def _untag_digests_left_alone(self, image_id: str, removed: str) -> list[Json]:
+        """A tag removed and no other tag of its repository left: dockerd drops that
+        repository's digest references too (each an ``Untagged`` line)."""
+        if "@" in removed:
+            return []
+        repo = reference.parse(removed).familiar_repository
+        img = self._image(image_id)
+        if any(reference.parse(t).familiar_repository == repo for t in img.repo_tags):
+            return []
+        out: list[Json] = []
+        for d in img.repo_digests:
+            if d.partition("@")[0] == repo:
+                self.images.untag(d)
+                out.append({"Untagged": d})
+                self.bus.emit("image", "untag", image_id, {"name": d})
         return out
 
     def _delete_chain(self, image_id: str, noprune: bool) -> list[Json]:

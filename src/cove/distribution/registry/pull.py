@@ -31,6 +31,7 @@ from cove.distribution.registry.manifest import (
     FOREIGN,
     INDEXES,
     Descriptor,
+    Manifest,
     media_type_of,
     parse_manifest,
     parse_platform,
@@ -157,7 +158,9 @@ class Puller:
         want = parse_platform(platform)
         sess, raw, mt, digest = open_session(self.cfg, ref, creds)
         try:
-            self.report.status(f"Pulling from {ref.path}", ref.tag or ref.digest or "latest")
+            # dockerd names a digest pull by its whole reference, a tag pull by the tag
+            shown = ref.tag or (ref.familiar() if ref.digest else "latest")
+            self.report.status(f"Pulling from {ref.path}", shown)
             top = digest
             if mt in INDEXES:
                 d = select_platform(raw, want, str(ref))
@@ -170,6 +173,24 @@ class Puller:
         self, sess: Session, ref: Reference, raw: bytes, digest: str, want: tuple[str, str, str]
     ) -> PullResult:
         m = parse_manifest(raw)
+        try:  # an image already here is named, not fetched again (no layer lines, as dockerd)
+            image_id = self.images.resolve(m.config.digest).id
+        except NotFound:
+            image_id = self._fetch(sess, ref, m)
+        self.report.status(f"Digest: {digest}")
+        # "Downloaded newer image" when the name (tag or digest reference) moved or is new
+        name = str(ref)
+        try:
+            fresh = self.images.resolve(name).id != image_id
+        except NotFound:
+            fresh = True
+        if ref.tag:
+            self.images.tag(image_id, name)
+        self.images.add_repo_digest(image_id, f"{ref.repository}@{digest}")
+        return PullResult(image_id, digest, fresh)
+
+    def _fetch(self, sess: Session, ref: Reference, m: Manifest) -> str:
+        """The config and the missing layers of ``m``; the new image's ID."""
         config_raw = self._small_blob(sess, m.config)
         config = json.loads(config_raw)
         diff_ids = list(config.get("rootfs", {}).get("diff_ids") or [])
@@ -204,18 +225,7 @@ class Puller:
                 for f in futures:
                     f.cancel()
                 raise
-        img = self.images.create_raw(config_raw)
-        self.report.status(f"Digest: {digest}")
-        name = str(ref)
-        fresh = True
-        if ref.tag:
-            try:
-                fresh = self.images.resolve(name).id != img.id
-            except NotFound:
-                fresh = True
-            self.images.tag(img.id, name)
-        self.images.add_repo_digest(img.id, f"{ref.repository}@{digest}")
-        return PullResult(img.id, digest, fresh)
+        return self.images.create_raw(config_raw).id
 
     def _small_blob(self, sess: Session, d: Descriptor) -> bytes:
         return small_blob(sess, d)

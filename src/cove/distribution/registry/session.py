@@ -120,15 +120,24 @@ class Session:
 
     # --- auth -----------------------------------------------------------------------------
     def ping(self) -> None:
-        """GET /v2/: learn the challenge (and, for an insecure registry, the scheme)."""
-        if self._pinged:
-            return
+        """GET /v2/: learn the challenge (and, for an insecure registry, the scheme).
+
+        Once per session, under its lock: a push sends its layers from several threads, and
+        a thread that tried TLS while another one switched the endpoint to plain HTTP must
+        not judge its failure against the new endpoint (it used to give up with
+        "tls: WRONG_VERSION_NUMBER" when a layer was already in the registry)."""
+        with self._lock:
+            if not self._pinged:
+                self._ping_once()
+
+    def _ping_once(self) -> None:
+        endpoint = self.endpoint
         try:
             resp = self._raw("GET", self.base + "/v2/", {}, None)
         except RegistryError:
             raise
         except Exception as e:
-            if not self.endpoint.fallback_http or self.endpoint.scheme != "https":
+            if not endpoint.fallback_http or endpoint.scheme != "https":
                 raise
             cause = e.__cause__
             if isinstance(cause, ConnectionRefusedError | socket.gaierror):
