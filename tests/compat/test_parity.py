@@ -4,8 +4,10 @@ coved get what the docker CLI gets from dockerd (20.10, checked side by side).""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import tempfile
 import uuid
 
 import pytest
@@ -97,3 +99,21 @@ def test_busybox_runs_sh_by_default_like_docker_hubs(daemon: Daemon) -> None:
     assert r.stdout == "root\n", r.stderr
     r = daemon.cove("run", "--rm", "-u", "nobody", "busybox", "sh", "-c", "id -un; id -gn")
     assert r.stdout == "nobody\nnogroup\n", r.stderr
+
+
+def test_build_from_a_base_without_env_has_the_default_path(daemon: Daemon) -> None:
+    tag = unique("parity-path:")
+    with tempfile.TemporaryDirectory() as ctx:
+        with open(os.path.join(ctx, "Dockerfile"), "w") as f:
+            f.write("FROM busybox\nRUN echo $PATH > /path.txt\n")
+        env = {**daemon.env, "DOCKER_BUILDKIT": "0"}
+        r = subprocess.run([DOCKER or "docker", "build", "-q", "-t", tag, ctx],
+                           capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+        assert r.returncode == 0, r.stderr
+    try:
+        want = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        got = daemon.cove("image", "inspect", "-f", "{{json .Config.Env}}", tag).stdout
+        assert json.loads(got) == [f"PATH={want}"]
+        assert daemon.cove("run", "--rm", tag, "cat", "/path.txt").stdout == want + "\n"
+    finally:
+        daemon.cove("rmi", tag)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cove.image.config import empty_container_config, goarch
+from cove.oci.spec import DEFAULT_PATH
 
 Json = dict[str, Any]
 DEFAULT_SHELL = ["/bin/sh", "-c"]
@@ -24,6 +25,12 @@ class Stage:
     config: Json  # the whole image config
     args: dict[str, str] = field(default_factory=dict)  # ARGs in scope
     cmd_set: bool = False  # CMD given in this stage (ENTRYPOINT then keeps it)
+
+    def __post_init__(self) -> None:
+        # dockerd's builder gives a stage whose base has no PATH (scratch, an imported rootfs)
+        # the default one, so RUN finds its commands and the built image carries it
+        if not any(str(e).partition("=")[0] == "PATH" for e in self.run.get("Env") or []):
+            self.run["Env"] = [*(self.run.get("Env") or []), f"PATH={DEFAULT_PATH}"]
 
     @property
     def run(self) -> Json:
