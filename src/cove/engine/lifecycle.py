@@ -16,7 +16,7 @@ import shutil
 import signal as _signal
 from typing import Any
 
-from cove.engine import logs
+from cove.engine import logs, security
 from cove.engine.base import now_rfc3339
 from cove.engine.record import Container
 from cove.engine.runcwords import not_found_reason
@@ -223,6 +223,7 @@ class LifecycleOps(VolumeOps):
         await logs.after_start(self, log_path, log_plan, info.monitor_pid, c.data)
         try:
             await self.net_attach(c, info.pid)  # before the process runs
+            await security.late_sysctls(c.host_config, info.pid)  # eth0's, now it exists
             crashpoint.reached("start:attached")
             for late in self._pending.pop(c.id, []):
                 await late.connect(await self.runtime.attach(c.id, c.tty))

@@ -13,6 +13,7 @@ are not applied.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import stat
@@ -142,6 +143,41 @@ def check_sysctls(hc: Json) -> None:
                 raise InvalidArgument(f'sysctl "{name}" is not allowed in the hosts uts namespace')
         else:
             raise InvalidArgument(f'sysctl "{name}" is not in a separate kernel namespace')
+
+
+_PER_INTERFACE = re.compile(r"^net\.ipv[46]\.(conf|neigh)\.([^.]+)\.")
+
+
+def _late(name: str) -> bool:
+    """A sysctl of one of the container's interfaces (``net.ipv4.conf.eth0.*``): the
+    interface exists only once the network is attached, after the runtime's create, so
+    the runtime cannot write it; ``late_sysctls`` does, before the process runs."""
+    m = _PER_INTERFACE.match(name)
+    return m is not None and m.group(2) not in ("all", "default", "lo")
+
+
+async def late_sysctls(hc: Mapping[str, Any], pid: int) -> None:
+    """Write the per-interface sysctls inside the container's network namespace."""
+    late = {k: v for k, v in (hc.get("Sysctls") or {}).items() if _late(k)}
+    if not late:
+        return
+    try:
+        with open(f"/proc/{pid}/net/dev") as f:  # the interfaces of the container's netns
+            have = {line.split(":")[0].strip() for line in f.readlines()[2:]}
+    except OSError:
+        have = set()
+    for name in late:
+        m = _PER_INTERFACE.match(name)
+        if m is not None and m.group(2) not in have:
+            raise InvalidArgument(f'sysctl "{name}": the container has no interface {m.group(2)}')
+    argv = ["nsenter", f"--net=/proc/{pid}/ns/net", "sysctl", "-q", "-w"]
+    argv += [f"{k}={v}" for k, v in late.items()]
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
+    _, err = await proc.communicate()
+    if proc.returncode != 0:
+        raise InvalidArgument(f"cannot set sysctls {', '.join(late)}: {err.decode().strip()}")
 
 
 def cgroup_rule(text: Any) -> Json:
@@ -282,7 +318,7 @@ def spec_fields(
     return {
         "seccomp": section,
         "no_new_privileges": daemon_nnp if nnp is None else nnp,
-        "sysctls": dict(hc.get("Sysctls") or {}),
+        "sysctls": {k: v for k, v in (hc.get("Sysctls") or {}).items() if not _late(k)},
         "devices": devices,
         "device_cgroup_rules": rules,
         "masked_paths": None if masked is None else list(masked),

@@ -81,6 +81,10 @@ def test_sysctls_applied(daemon: Daemon) -> None:
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["1000000", "1", "20", "cove.test"]
+    # one of the container's interfaces: written once the network is attached
+    r = daemon.cove("run", "--rm", "--sysctl", "net.ipv4.conf.eth0.rp_filter=2", "busybox",
+                    "cat", "/proc/sys/net/ipv4/conf/eth0/rp_filter")  # fmt: skip
+    assert r.returncode == 0 and r.stdout.strip() == "2", r.stderr
 
 
 def test_systempaths_unconfined(daemon: Daemon) -> None:
