@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import uuid
 
 import pytest
@@ -116,4 +117,51 @@ def test_build_from_a_base_without_env_has_the_default_path(daemon: Daemon) -> N
         assert json.loads(got) == [f"PATH={want}"]
         assert daemon.cove("run", "--rm", tag, "cat", "/path.txt").stdout == want + "\n"
     finally:
+        daemon.cove("rmi", tag)
+
+
+def _events(d: Daemon, since: str, *filters: str) -> list[str]:
+    until = str(int(time.time()) + 1)
+    r = docker(d, "events", "--since", since, "--until", until, *filters,
+               "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.signal}}")  # fmt: skip
+    return [" ".join(line.split()).replace(" <no value>", "") for line in r.stdout.splitlines()]
+
+
+def test_events_of_stop_restart_rm_and_health_checks_as_dockerd(daemon: Daemon) -> None:
+    """The sequence dockerd 20.10 sends for the same commands, kill events included; a
+    container filter drops image events."""
+    name, tag = unique("ev"), unique("parity-ev:")
+    since = str(int(time.time()) - 1)
+    try:
+        daemon.cove("run", "-d", "--name", name, "busybox", "sleep", "300", check=True)
+        daemon.cove("stop", "-t", "1", name, check=True)  # sleep ignores TERM as pid 1
+        daemon.cove("start", name, check=True)
+        daemon.cove("restart", "-t", "1", name, check=True)
+        daemon.cove("tag", "busybox", tag, check=True)
+        daemon.cove("rm", "-f", name, check=True)
+        got = _events(daemon, since, "--filter", f"container={name}")
+        stop = ["container kill 15", "container kill 9", "container die", "container stop"]
+        assert got == [
+            "container create", "container start", *stop, "container start",
+            *stop, "container start", "container restart",
+            "container kill 9", "container die", "container destroy",
+        ]  # fmt: skip
+        assert "image tag" in _events(daemon, since)
+        since = str(int(time.time()) - 1)
+        daemon.cove("run", "-d", "--name", name, "--health-cmd", "true", "--health-interval",
+                    "1s", "busybox", "sleep", "300", check=True)  # fmt: skip
+        for _ in range(100):
+            status = daemon.cove("inspect", "-f", "{{.State.Health.Status}}", name).stdout
+            if status.strip() == "healthy":
+                break
+            time.sleep(0.1)
+        got = _events(daemon, since, "--filter", f"container={name}", "--filter",
+                      "event=exec_create", "--filter", "event=exec_start",
+                      "--filter", "event=exec_die", "--filter", "event=health_status")  # fmt: skip
+        assert got[:4] == [
+            "container exec_create: /bin/sh -c true", "container exec_start: /bin/sh -c true",
+            "container exec_die", "container health_status: healthy",
+        ], got  # fmt: skip
+    finally:
+        daemon.cove("rm", "-f", name)
         daemon.cove("rmi", tag)

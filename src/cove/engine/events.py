@@ -37,23 +37,7 @@ class EventBus:
         self, since: float | None, until: float | None, filters: dict[str, list[str]]
     ) -> AsyncIterator[Json]:
         def keep(ev: Json) -> bool:
-            for key, vals in filters.items():
-                if key == "type" and ev["Type"] not in vals:
-                    return False
-                if key == "event" and ev["Action"] not in vals:
-                    return False
-                if key in ("container", "image") and ev["Type"] == key:
-                    a = ev["Actor"]
-                    names = {a["ID"], a["ID"][:12], a["Attributes"].get("name", "")}
-                    if not names & set(vals):
-                        return False
-                if key == "label":
-                    attrs = ev["Actor"]["Attributes"]
-                    for v in vals:
-                        k, eq, want = v.partition("=")
-                        if k not in attrs or (eq and attrs[k] != want):
-                            return False
-            return True
+            return event_matches(ev, filters)
 
         q: asyncio.Queue[Json] = asyncio.Queue()
         self._subscribers.add(q)
@@ -75,3 +59,52 @@ class EventBus:
                     yield ev
         finally:
             self._subscribers.discard(q)
+
+
+def _exact(filters: dict[str, list[str]], key: str, *sources: str) -> bool:
+    vals = filters.get(key)
+    return not vals or any(src in vals for src in sources)
+
+
+def _fuzzy(filters: dict[str, list[str]], key: str, *sources: str) -> bool:
+    """dockerd's FuzzyMatch: the value equals, or is a prefix of, the ID or the name."""
+    vals = filters.get(key)
+    return not vals or any(src and src.startswith(v) for v in vals for src in sources)
+
+
+def _strip_tag(ref: str) -> str:
+    name, colon, tag = ref.rpartition(":")
+    return name if colon and "/" not in tag else ref
+
+
+def event_matches(ev: Json, filters: dict[str, list[str]]) -> bool:
+    """dockerd's event filter: every key given must match, whatever the event's type, so
+    ``container=web`` keeps only events whose actor is that container (an image's ``tag`` or
+    ``push`` has nothing to do with it) and ``image=busybox`` keeps that image's events and
+    those of the containers made from it."""
+    actor = ev["Actor"]
+    attrs: dict[str, str] = actor.get("Attributes") or {}
+    ident, name = str(actor.get("ID", "")), str(attrs.get("name", ""))
+    action = str(ev["Action"])
+    fuzzy_events = {"health_status", "exec_create", "exec_start"} & set(filters.get("event", []))
+    if fuzzy_events:
+        if not _fuzzy(filters, "event", action):
+            return False
+    elif not _exact(filters, "event", action):
+        return False
+    image = name if ev["Type"] == "image" else str(attrs.get("image", ""))
+    checks = (
+        _exact(filters, "type", str(ev["Type"])),
+        _exact(filters, "scope", str(ev.get("scope", "local"))),
+        _fuzzy(filters, "container", ident, name),
+        _fuzzy(filters, "network", ident, name),
+        _fuzzy(filters, "volume", ident, name),
+        _exact(filters, "image", ident, image, _strip_tag(ident), _strip_tag(image)),
+    )
+    if not all(checks):
+        return False
+    for v in filters.get("label", []):
+        k, eq, want = v.partition("=")
+        if k not in attrs or (eq and attrs[k] != want):
+            return False
+    return True

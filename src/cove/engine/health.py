@@ -102,8 +102,12 @@ class HealthOps(QueryOps):
     async def _probe(self, c: Container, cmd: list[str], timeout: float) -> tuple[int, str, str]:
         begin = now_rfc3339()
         eid = new_id()
+        # each probe is an exec, and dockerd's event stream shows it as one
+        shown = " ".join(cmd)
+        self.emit(c, "exec_create: " + shown, {"execID": eid})
         try:
             process = exec_process(self, c, {"Cmd": cmd})
+            self.emit(c, "exec_start: " + shown, {"execID": eid})
             pinfo, session = await self.runtime.exec(c.id, eid, process, IOConfig(), True)
         except CoveError as e:
             return 1, str(e), begin
@@ -129,6 +133,8 @@ class HealthOps(QueryOps):
             if session is not None:
                 await session.close()
             self.runtime.cleanup_exec(eid)
+        died = 128 + signal.SIGKILL if code == -1 else code
+        self.emit(c, "exec_die", {"execID": eid, "exitCode": str(died)})
         return code, text, begin
 
     def _record_probe(

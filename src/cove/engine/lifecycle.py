@@ -367,7 +367,7 @@ class LifecycleOps(VolumeOps):
             t = timeout if timeout is not None else c.config.get("StopTimeout")
             t = 10 if t is None else int(t)
             fut = self._exit_future(c)
-            await self.runtime.kill(c.id, sig)
+            await self._send_signal(c, sig)
             crashpoint.reached("stop:signalled")
         await self._wait_or_kill(c, fut, t)
         self.emit(c, "stop")
@@ -379,8 +379,14 @@ class LifecycleOps(VolumeOps):
         try:
             await asyncio.wait_for(asyncio.shield(fut), t)
         except TimeoutError:
-            await self.runtime.kill(c.id, _signal.SIGKILL, True)
+            await self._send_signal(c, _signal.SIGKILL, True)
             await fut
+
+    async def _send_signal(self, c: Container, sig: int, all_: bool = False) -> None:
+        # dockerd reports every signal it sends (stop, restart, rm -f, kill) as a kill event;
+        # it goes out first so that a fast exit's die event cannot come before it
+        self.emit(c, "kill", {"signal": str(int(sig))})
+        await self.runtime.kill(c.id, sig, all_)
 
     async def container_kill(self, ref: str, signal: str | None) -> None:
         c = self.find(ref)
@@ -389,8 +395,7 @@ class LifecycleOps(VolumeOps):
             sig = parse_signal(signal, _signal.SIGKILL)
             if not allowed("kill", c.status):
                 raise Conflict(f"Cannot kill container: {ref}: Container {c.id} is not running")
-            await self.runtime.kill(c.id, sig)
-        self.emit(c, "kill", {"signal": str(sig)})
+            await self._send_signal(c, sig)
 
     async def container_restart(self, ref: str, timeout: int | None, signal: str | None) -> None:
         with contextlib.suppress(NotModified):
@@ -424,7 +429,7 @@ class LifecycleOps(VolumeOps):
                 )
             async with self.lock(c.id):
                 fut = self._exit_future(c)
-                await self.runtime.kill(c.id, _signal.SIGKILL, True)
+                await self._send_signal(c, _signal.SIGKILL, True)
             await fut
         async with self.lock(c.id):
             if c.id not in self.containers:
