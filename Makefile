@@ -1,4 +1,5 @@
-# cove: everything a fresh Debian 12 machine needs, from `sudo make demo` and `sudo make test`.
+# cove: everything a fresh Debian 12 machine needs, from `make demo` and `make test` run as root
+# (or `sudo make demo`, `sudo make test`).
 SHELL := /bin/bash
 PY_SYS ?= /usr/bin/python3
 VENV   := .venv
@@ -12,7 +13,7 @@ APT_PEERS   := docker.io podman skopeo docker-registry etcd-server
 STAMP  := .work
 
 .PHONY: all deps deps-peers venv lint typecheck layers unit integration compat test test-all \
-        test-kernel demo image bench clean help install docker-py-suite oci-conformance
+        test-kernel demo image bench clean help install docker-py-suite oci-conformance root
 
 all: venv
 
@@ -24,6 +25,14 @@ help:
 
 $(STAMP):
 	@mkdir -p $(STAMP)
+
+# apt, /usr/local/bin, coved and the integration tests (namespaces, mounts, nftables) need
+# root: said once, up front, instead of a failure half way through.
+root:
+	@if [ "$$(id -u)" != 0 ]; then \
+	  echo "make $(or $(MAKECMDGOALS),all): needs root. As root: make $(MAKECMDGOALS)  (or: sudo make $(MAKECMDGOALS))" >&2; \
+	  exit 1; \
+	fi
 
 # apt is asked only for what is missing, so a prepared machine pays nothing.
 $(STAMP)/deps: | $(STAMP)
@@ -69,15 +78,15 @@ layers: venv
 unit: venv
 	$(VENV)/bin/pytest -q tests/unit tests/api
 
-integration: venv deps-peers
+integration: root venv deps-peers
 	$(VENV)/bin/pytest -q tests/integration
 
-compat: venv deps-peers
+compat: root venv deps-peers
 	$(VENV)/bin/pytest -q tests/compat -m "not slow"
 
 # Every suite in tests/ (interop with dockerd/podman/skopeo/docker-registry included): a few
 # minutes on 2 cores.
-test: venv deps-peers lint typecheck layers
+test: root venv deps-peers lint typecheck layers
 	$(VENV)/bin/pytest -q tests
 
 # The docker SDK's own integration suite, from its sdist (7.0.0: later sdists ship no tests).
@@ -108,13 +117,13 @@ image: venv
 	  -m "busybox from Debian's busybox-static" - busybox:latest
 
 # cove and coved on PATH, and the systemd unit (used where systemd runs).
-install: venv
+install: root venv
 	ln -sf $(CURDIR)/$(VENV)/bin/cove /usr/local/bin/cove
 	ln -sf $(CURDIR)/$(VENV)/bin/coved /usr/local/bin/coved
 	install -D -m 0644 contrib/cove.service /etc/systemd/system/cove.service
 	mkdir -p /etc/cove
 
-demo: install
+demo: root install
 	@bash scripts/demo.sh
 
 bench: venv deps-peers

@@ -183,6 +183,9 @@ def check_host_config(
     hc: Json, ceilings: Mapping[str, int] | None = None, ncpu: int | None = None
 ) -> list[str]:
     check_restart_policy(hc)
+    isolation = str(hc.get("Isolation") or "")
+    if isolation not in ("", "default"):  # dockerd's words (it answers 500; a 400 here)
+        raise InvalidArgument(f"Invalid isolation: \"{isolation}\" - linux only supports 'default'")
     log_options.plan(hc.get("LogConfig") or {})  # Docker's refusals, in its words
     for key in ("CapAdd", "CapDrop"):
         try:

@@ -112,3 +112,9 @@ def test_init_wraps_the_command() -> None:
     assert args == ["/sbin/docker-init", "--", "sleep", "1"]
     assert mounts[0]["destination"] == "/sbin/docker-init"
     assert with_init({}, ["x"], mounts) == ["x"]
+
+
+def test_isolation_other_than_default_is_refused_with_dockerds_words() -> None:
+    assert check_host_config({"Isolation": "default"}) == []
+    with pytest.raises(InvalidArgument, match="Invalid isolation: \"hyperv\" - linux only"):
+        check_host_config({"Isolation": "hyperv"})
