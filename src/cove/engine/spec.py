@@ -19,6 +19,8 @@ from cove.engine.state import Status
 from cove.errors import Conflict, InvalidArgument
 from cove.oci.spec import ContainerSpec, build_config, build_exec_process
 from cove.oci.user import resolve_user
+from cove.runtime.seccomp_bpf import ANNOTATION as BPF_ANNOTATION
+from cove.runtime.seccomp_bpf import bpf_annotation
 from cove.util.fs import atomic_write
 
 if TYPE_CHECKING:
@@ -164,13 +166,26 @@ def prepare_bundle(eng: EngineBase, c: Container, rootfs: str, bundle: str) -> N
             raise InvalidArgument(f"working directory {wd} leaves the container's root")
         os.makedirs(p, exist_ok=True)
     spec = container_spec(eng, c, rootfs)
+    config = build_config(spec)
+    _precompiled_seccomp(eng, hc, config)
     os.makedirs(bundle, mode=0o700, exist_ok=True)
     atomic_write(
         os.path.join(bundle, "config.json"),
-        json.dumps(build_config(spec)).encode(),
+        json.dumps(config).encode(),
         mode=0o600,
         sync=False,
     )
+
+
+def _precompiled_seccomp(eng: EngineBase, hc: Json, config: Json) -> None:
+    """crun gets the filter compiled once by coved instead of compiling it at every start
+    (runtime/seccomp_bpf.py); runc, which has no such annotation, compiles it itself."""
+    runtime = str(hc.get("Runtime") or eng.runtime.name)
+    section = config["linux"].get("seccomp")
+    if section and os.path.basename(eng.runtime.paths.get(runtime, "")) == "crun":
+        program = bpf_annotation(section)
+        if program is not None:
+            config.setdefault("annotations", {})[BPF_ANNOTATION] = program
 
 
 def exec_process(eng: EngineBase, c: Container, body: Json) -> Json:

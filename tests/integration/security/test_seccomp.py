@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import os
 import secrets
+import shutil
 import subprocess
 
 import pytest
@@ -48,6 +49,14 @@ def host_answers(probe_binary: str) -> dict[str, str]:
 
 def test_default_blocks_and_allows(probe: Probe) -> None:
     got = probe()
+    assert {k: got.get(k) for k in BLOCKED} == BLOCKED
+    assert {k: got.get(k) for k in ORDINARY} == dict.fromkeys(ORDINARY, "ok")
+
+
+@pytest.mark.skipif(not shutil.which("runc"), reason="runc is not installed")
+def test_default_under_runc(probe: Probe) -> None:
+    # crun gets the filter compiled by coved; runc compiles the OCI section itself
+    got = probe("--runtime", "runc")
     assert {k: got.get(k) for k in BLOCKED} == BLOCKED
     assert {k: got.get(k) for k in ORDINARY} == dict.fromkeys(ORDINARY, "ok")
 
