@@ -165,3 +165,20 @@ def test_events_of_stop_restart_rm_and_health_checks_as_dockerd(daemon: Daemon) 
     finally:
         daemon.cove("rm", "-f", name)
         daemon.cove("rmi", tag)
+
+
+@pytest.mark.parametrize(
+    ("flags", "words"),
+    [
+        (["--network", "nosuchnet"], "network nosuchnet not found"),
+        (["--link", "nosuch:db"], "could not get container for nosuch: No such container: nosuch"),
+        (["--ipc", "container:nosuch"], "No such container: nosuch"),
+    ],
+)
+def test_missing_things_other_than_the_image_are_not_a_404_on_create(
+    daemon: Daemon, flags: list[str], words: str
+) -> None:
+    """The docker CLI pulls the image after any 404 from create; dockerd's words follow."""
+    r = docker(daemon, "run", "--rm", *flags, "busybox", "true")
+    assert r.returncode == 125 and "Unable to find image" not in r.stderr, r.stderr
+    assert f"Error response from daemon: {words}\n" in r.stderr

@@ -145,7 +145,11 @@ class EndpointOps(EngineBase):
                         nets[other["Name"]] = self._requested_endpoint(other, cfg or {})
         if not user_defined(hc):  # legacy links name existing containers; others are DNS only
             for link in hc.get("Links") or []:
-                self.find(link_parts(str(link))[0])
+                target = link_parts(str(link))[0]
+                try:
+                    self.find(target)
+                except NotFound as e:  # dockerd's 400: a 404 would make the CLI pull
+                    raise InvalidArgument(f"could not get container for {target}: {e}") from None
         settings = {
             "Bridge": "",
             "SandboxID": "",
