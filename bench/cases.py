@@ -394,3 +394,11 @@ for _key, _label, _unit in cases_overlay.METRICS:
     METRICS[_key] = Metric(_key, _label, _unit)
 CASES["overlay"] = cases_overlay.case_overlay
 CASE_METRICS["overlay"] = tuple(k for k, _, _ in cases_overlay.METRICS)
+
+# Security case (issue 13): the default seccomp profile's cost, paired with unconfined runs.
+import cases_security  # noqa: E402
+
+for _key, _label, _unit in cases_security.METRICS:
+    METRICS[_key] = Metric(_key, _label, _unit)
+CASES["seccomp"] = cases_security.case_seccomp
+CASE_METRICS["seccomp"] = tuple(k for k, _, _ in cases_security.METRICS)

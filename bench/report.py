@@ -103,4 +103,6 @@ def targets(res: Results) -> list[tuple[str, str, str]]:
         "0.8x underlay", at_least=True)  # fmt: skip
     add("new name resolvable on the other host within 1 s", med("cove", "ovl_dns"), 1000.0,
         " ms", "limit")  # fmt: skip
+    add("default seccomp profile adds <= 3 ms to run --rm", med("cove", "seccomp_extra"), 3.0,
+        " ms", "limit")  # fmt: skip
     return out
