@@ -106,6 +106,7 @@ def test_privileged_and_devices(daemon: Daemon) -> None:
     with open("/proc/self/status") as f:
         host_caps = next(ln for ln in f if ln.startswith("CapBnd:")).split()[1]
     assert f"CapEff:\t{host_caps}" in priv.stdout  # every capability the host can give
+    assert sh(daemon, "--privileged", script=SYSTEM_PATHS).stdout.strip() == "0"  # unmasked
     r = sh(daemon, "--device", "/dev/null:/dev/mynull:rw",
            script="echo x > /dev/mynull && ls -l /dev/mynull")  # fmt: skip
     assert r.returncode == 0 and r.stdout.startswith("crw"), r.stderr
