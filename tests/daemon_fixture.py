@@ -210,10 +210,15 @@ def remove_network_state(d: Daemon) -> None:
 
 @contextlib.contextmanager
 def running_daemon(
-    busybox: bool = True, config: dict[str, object] | None = None, args: list[str] | None = None
+    busybox: bool = True,
+    config: dict[str, object] | None = None,
+    args: list[str] | None = None,
+    base_mode: int = 0o700,
 ) -> Iterator[Daemon]:
-    """``config``: daemon.json keys for this daemon (registry-mirrors, ...); ``args``: flags."""
+    """``config``: daemon.json keys for this daemon (registry-mirrors, ...); ``args``: flags;
+    ``base_mode``: of its temp directory (0711 lets a remapped root reach its data root)."""
     base = tempfile.mkdtemp(prefix="cove-test-", dir="/tmp")
+    os.chmod(base, base_mode)
     if config:
         with open(os.path.join(base, "daemon.json"), "w") as f:
             json.dump(config, f)

@@ -39,6 +39,7 @@ from cove.archive.paths import (
     whiteout_target,
 )
 from cove.errors import CoveError, InvalidArgument, SystemError_
+from cove.util.idmap import IdMapper, UnmappableId
 
 WhiteoutMode = Literal["overlay", "delete"]
 
@@ -50,10 +51,14 @@ _IGNORED_XATTR_ERRORS = (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EAC
 _TAR_ERRORS = (tarfile.TarError, EOFError, gzip.BadGzipFile, lzma.LZMAError, zlib.error)
 
 
-def extract_layer(src: BinaryIO, target: str, whiteouts: WhiteoutMode = "delete") -> int:
+def extract_layer(
+    src: BinaryIO, target: str, whiteouts: WhiteoutMode = "delete", ids: IdMapper | None = None
+) -> int:
     """Unpack the uncompressed layer tar ``src`` into the existing directory ``target``;
-    returns the layer's size (the sum of its regular files' sizes)."""
-    ex = _Extractor(target, whiteouts)
+    returns the layer's size (the sum of its regular files' sizes).  ``ids`` turns the tar's
+    owners into the host's (userns-remap: container root is an unprivileged host id); the
+    directories the tar does not list are then owned by the mapped root too."""
+    ex = _Extractor(target, whiteouts, ids)
     ex.src_fd = _file_fd(src)
     # A plain file (a stored blob) is read by offsets and its data copied by the kernel;
     # anything else as a stream, in big reads.
@@ -71,6 +76,8 @@ def extract_layer(src: BinaryIO, target: str, whiteouts: WhiteoutMode = "delete"
         raise
     except _TAR_ERRORS as e:
         raise InvalidArgument(f"invalid layer tar: {e}") from e
+    except UnmappableId as e:
+        raise InvalidArgument(f"{e} (entry {name!r})") from e
     except OSError as e:
         raise SystemError_(f"extracting {name!r}: {e.strerror or e}") from e
     finally:
@@ -110,9 +117,10 @@ def _ns(seconds: float | str | None) -> int:
 
 
 class _Extractor:
-    def __init__(self, target: str, mode: WhiteoutMode) -> None:
+    def __init__(self, target: str, mode: WhiteoutMode, ids: IdMapper | None = None) -> None:
         self.root_fd = os.open(target, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         self.mode = mode
+        self.ids = ids
         self.size = 0
         self.privileged = os.geteuid() == 0
         self.dirs: list[tuple[str, tarfile.TarInfo]] = []  # metadata applied at the end
@@ -138,6 +146,8 @@ class _Extractor:
                 raise
             os.mkdir(base, 0o755, dir_fd=pfd)
             fd = os.open(base, _DIR_FLAGS, dir_fd=pfd)
+            if self.ids is not None:
+                os.chown(fd, *self.ids(0, 0))
         except OSError as e:
             if e.errno in (errno.ELOOP, errno.ENOTDIR):
                 raise InvalidArgument(
@@ -271,11 +281,12 @@ class _Extractor:
         self, m: tarfile.TarInfo, fd: int | None, pfd: int | None, base: str | None
     ) -> None:
         """Owner and xattrs of the object at ``fd`` or, not following it, ``pfd``/``base``."""
+        uid, gid = self.owner(m)
         try:
             if fd is not None:
-                os.chown(fd, m.uid, m.gid)
+                os.chown(fd, uid, gid)
             else:
-                os.chown(base or "", m.uid, m.gid, dir_fd=pfd, follow_symlinks=False)
+                os.chown(base or "", uid, gid, dir_fd=pfd, follow_symlinks=False)
         except PermissionError:
             if self.privileged:
                 raise
@@ -296,6 +307,9 @@ class _Extractor:
                 if e.errno not in _IGNORED_XATTR_ERRORS:
                     raise
 
+    def owner(self, m: tarfile.TarInfo) -> tuple[int, int]:
+        return (m.uid, m.gid) if self.ids is None else self.ids(m.uid, m.gid)
+
     # --- whiteouts ------------------------------------------------------------------------
     def whiteout(self, parent: str, name: str, m: tarfile.TarInfo) -> None:
         try:
@@ -308,7 +322,7 @@ class _Extractor:
         if self.mode == "overlay":
             os.mknod(name, stat.S_IFCHR, os.makedev(0, 0), dir_fd=pfd)
             try:
-                os.chown(name, m.uid, m.gid, dir_fd=pfd, follow_symlinks=False)
+                os.chown(name, *self.owner(m), dir_fd=pfd, follow_symlinks=False)
             except PermissionError:
                 if self.privileged:
                     raise

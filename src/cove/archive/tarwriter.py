@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, Literal, cast
 
 from cove.archive.paths import OVERLAY_OPAQUE_XATTR, WHITEOUT_OPAQUE, WHITEOUT_PREFIX
+from cove.util.idmap import IdMapper
 
 _SKIP_XATTRS = ("trusted.overlay.", "user.overlay.")
 
@@ -61,9 +62,13 @@ def _is_opaque(path: str) -> bool:
 
 
 def tar_directory(
-    path: str, whiteouts: Literal["none", "overlay"] = "none", chunk: int = 1 << 20
+    path: str,
+    whiteouts: Literal["none", "overlay"] = "none",
+    chunk: int = 1 << 20,
+    ids: IdMapper | None = None,
 ) -> Iterator[bytes]:
-    """The PAX tar of everything below ``path`` (names relative, without a leading "./")."""
+    """The PAX tar of everything below ``path`` (names relative, without a leading "./");
+    ``ids`` gives the owners to record for the host's."""
     sink = _Sink()
     tf = tarfile.open(fileobj=cast(Any, sink), mode="w|", format=tarfile.PAX_FORMAT)  # noqa: SIM115
     overlay = whiteouts == "overlay"
@@ -77,9 +82,7 @@ def tar_directory(
             return
         if stat.S_ISSOCK(st.st_mode):
             return  # sockets cannot be archived (as Docker)
-        info = tf.gettarinfo(full, arc)
-        info.uname = info.gname = ""
-        info.pax_headers = {**info.pax_headers, **_xattrs(full)}
+        info = _info(tf, full, arc, ids)
         if info.isreg():
             with open(full, "rb") as f:
                 tf.addfile(info, f)
@@ -105,8 +108,20 @@ def tar_directory(
     yield sink.take()
 
 
+def _info(tf: tarfile.TarFile, full: str, arc: str, ids: IdMapper | None) -> tarfile.TarInfo:
+    info = tf.gettarinfo(full, arc)
+    info.uname = info.gname = ""
+    if ids is not None:
+        info.uid, info.gid = ids(info.uid, info.gid)
+    info.pax_headers = {**info.pax_headers, **_xattrs(full)}
+    return info
+
+
 def tar_changes(
-    root: str, entries: Iterable[tuple[str, bool]], chunk: int = 1 << 20
+    root: str,
+    entries: Iterable[tuple[str, bool]],
+    chunk: int = 1 << 20,
+    ids: IdMapper | None = None,
 ) -> Iterator[bytes]:
     """The layer tar of a diff: ``entries`` are (relative path, deleted) in path order;
     a present path is archived from ``root`` (itself, not what is below it), a deleted one
@@ -125,9 +140,7 @@ def tar_changes(
         st = os.lstat(full)
         if stat.S_ISSOCK(st.st_mode):
             continue
-        info = tf.gettarinfo(full, arc)
-        info.uname = info.gname = ""
-        info.pax_headers = {**info.pax_headers, **_xattrs(full)}
+        info = _info(tf, full, arc, ids)
         if info.isreg():
             with open(full, "rb") as f:
                 tf.addfile(info, f)

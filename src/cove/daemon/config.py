@@ -63,6 +63,7 @@ _KEYS: dict[str, str] = {
     "tlscert": "tlscert",
     "tlskey": "tlskey",
     "group": "group",
+    "userns-remap": "userns_remap",
 }
 # booleans whose absence means something (dockerd: any --tlsverify turns TLS on)
 _OPTIONAL_BOOLS = ("tls", "tlsverify")
@@ -113,6 +114,7 @@ class DaemonConfig:
     tlscert: str = ""
     tlskey: str = ""
     group: str = "cove"  # the unix socket's group, when it exists
+    userns_remap: str = ""  # "default", "user" or "user:group" (daemon/userns.py)
 
     @property
     def socket_paths(self) -> list[str]:

@@ -46,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tlscacert", help="trust client certificates signed only by this CA")
     p.add_argument("--tlscert", help="the server's TLS certificate")
     p.add_argument("--tlskey", help="the server's TLS key")
+    p.add_argument("--userns-remap", help="user namespaces: 'default' or user[:group]")
     p.add_argument("-s", "--storage-driver", help="overlay2, overlay, native (vfs)")
     p.add_argument("--default-runtime", help="crun (default) or runc")
     p.add_argument("-p", "--pidfile", help="pid file (default <exec-root>/coved.pid)")
@@ -102,6 +103,7 @@ _FLAG_KEYS = {
     "tlscert": "tlscert",
     "tlskey": "tlskey",
     "group": "group",
+    "userns_remap": "userns-remap",
 }
 
 
@@ -153,7 +155,15 @@ async def _serve(cfg: DaemonConfig) -> None:
         tls = server_context(where.tls)
     for warning in where.warnings:
         log.warning("%s", warning)
-    engine = build_engine(cfg)
+    idmap = None
+    if cfg.userns_remap:
+        from cove.daemon import userns
+
+        idmap = userns.resolve(cfg.userns_remap)
+        cfg.data_root = userns.remapped_root(cfg.data_root, idmap)
+        log.info("userns-remap: container root is host %d:%d; data in %s", *idmap.root,
+                 cfg.data_root)  # fmt: skip
+    engine = build_engine(cfg, idmap)
     await engine.restore()
     api = ApiServer(engine)
     servers = []

@@ -16,8 +16,10 @@ from cove.network.base import NetOptions
 from cove.runtime.conmon import ConmonRuntime
 from cove.runtime.host import prepare_host
 from cove.snapshot.base import Snapshotter
+from cove.snapshot.common import DirSnapshotter
 from cove.snapshot.select import check_overlay_supported, new_snapshotter
 from cove.store.local import LocalBlobStore
+from cove.util.idmap import IdMap
 from cove.volume.local import LocalVolumeDriver
 
 _RUNTIMES = {"crun": "/usr/bin/crun", "runc": "/usr/sbin/runc"}
@@ -64,11 +66,17 @@ def _snapshotter(cfg: DaemonConfig) -> Snapshotter:
     return new_snapshotter(name, cfg.data_root)
 
 
-def build_engine(cfg: DaemonConfig) -> Engine:
+def build_engine(cfg: DaemonConfig, idmap: IdMap | None = None) -> Engine:
+    """``idmap``: userns-remap's map (daemon/userns.py; ``cfg.data_root`` is already the
+    map's own directory then)."""
     facts = prepare_host(_runtime_path(cfg))
     os.makedirs(cfg.data_root, mode=0o711, exist_ok=True)
     os.makedirs(cfg.exec_root, mode=0o700, exist_ok=True)
     snap = _snapshotter(cfg)
+    if idmap is not None:
+        if not isinstance(snap, DirSnapshotter):
+            raise InvalidArgument(f"userns-remap is not supported by storage driver {snap.name}")
+        snap.idmap = idmap
     blobs = LocalBlobStore(cfg.data_root)
     images = LocalImageStore(cfg.data_root, blobs, snap)
     runtime = ConmonRuntime(
@@ -98,6 +106,7 @@ def build_engine(cfg: DaemonConfig) -> Engine:
         seccomp_profile=profile,
         seccomp_profile_path=profile_path,
         no_new_privileges=cfg.no_new_privileges,
+        userns=idmap,
         log_driver=cfg.log_driver or "json-file",
         log_opts={str(k): str(v) for k, v in (cfg.log_opts or {}).items()},
         net=NetOptions(
@@ -119,6 +128,7 @@ def build_engine(cfg: DaemonConfig) -> Engine:
         ),
     )
     volumes = LocalVolumeDriver(os.path.join(cfg.data_root, "volumes"))
+    volumes.owner = idmap.root if idmap is not None else None
     return Engine(
         Paths(cfg.data_root, cfg.exec_root), images, snap, runtime, host, opts, volumes=volumes
     )

@@ -213,7 +213,8 @@ class ArchiveOps(VolumeOps):
         async def release() -> None:
             await cm.__aexit__(None, None, None)
 
-        return info, _TarStream(tar_view(view, comps, top_name(path)), release)
+        ids = self.options.userns.to_container if self.options.userns else None
+        return info, _TarStream(tar_view(view, comps, top_name(path), ids=ids), release)
 
     async def container_archive_put(
         self,
@@ -237,7 +238,8 @@ class ArchiveOps(VolumeOps):
             # -a: dockerd makes the files the container user's when the container has one
             # (Config.User); otherwise, as without -a, the archive's owners are kept
             owner = self._container_user(c, view) if copy_uid_gid and c.config.get("User") else None
-            ex = Extractor(view, dest, no_overwrite_dir_non_dir, owner)
+            ids = self.options.userns.to_host if self.options.userns else None
+            ex = Extractor(view, dest, no_overwrite_dir_non_dir, owner, ids)
             await feed_thread(body, ex.run)
 
     def _container_user(self, c: Container, view: RootView) -> tuple[int, int]:

@@ -20,6 +20,7 @@ from cove.archive.paths import clean_name
 from cove.archive.tarwriter import _Sink
 from cove.engine.archive_paths import RootView, split
 from cove.errors import Forbidden, InvalidArgument
+from cove.util.idmap import IdMapper, UnmappableId
 
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 
@@ -40,10 +41,12 @@ class _Exact:
         return data
 
 
-def _info(arc: str, st: os.stat_result, link: str = "") -> tarfile.TarInfo:
+def _info(
+    arc: str, st: os.stat_result, link: str = "", ids: IdMapper | None = None
+) -> tarfile.TarInfo:
     info = tarfile.TarInfo(arc)
     info.mode = stat.S_IMODE(st.st_mode)
-    info.uid, info.gid = st.st_uid, st.st_gid
+    info.uid, info.gid = ids(st.st_uid, st.st_gid) if ids else (st.st_uid, st.st_gid)
     info.mtime = int(st.st_mtime)
     mode = st.st_mode
     if stat.S_ISDIR(mode):
@@ -60,8 +63,11 @@ def _info(arc: str, st: os.stat_result, link: str = "") -> tarfile.TarInfo:
     return info
 
 
-def tar_view(view: RootView, comps: list[str], top: str, chunk: int = 1 << 20) -> Iterator[bytes]:
-    """The tar of ``comps`` (not followed if a symlink), its top entry named ``top``."""
+def tar_view(
+    view: RootView, comps: list[str], top: str, chunk: int = 1 << 20, ids: IdMapper | None = None
+) -> Iterator[bytes]:
+    """The tar of ``comps`` (not followed if a symlink), its top entry named ``top``;
+    ``ids``: the owners to record for the host's (userns-remap)."""
     sink = _Sink()
     tf = tarfile.open(fileobj=cast(Any, sink), mode="w|", format=tarfile.PAX_FORMAT)  # noqa: SIM115
     links: dict[tuple[int, int], str] = {}
@@ -78,12 +84,12 @@ def tar_view(view: RootView, comps: list[str], top: str, chunk: int = 1 << 20) -
         if stat.S_ISREG(st.st_mode) and st.st_nlink > 1 and m is None:
             first = links.setdefault((st.st_dev, st.st_ino), arc)
             if first != arc:
-                info = _info(arc, st)
+                info = _info(arc, st, ids=ids)
                 info.type, info.linkname, info.size = tarfile.LNKTYPE, first, 0
                 tf.addfile(info)
                 return
         link = os.readlink(name, dir_fd=pfd) if stat.S_ISLNK(st.st_mode) and pfd else ""
-        info = _info(arc, st, link)
+        info = _info(arc, st, link, ids)
         if info.isreg():
             fd = (
                 os.open(m.source, _FILE_FLAGS)
@@ -130,10 +136,12 @@ class Extractor:
         dest: list[str],
         no_overwrite_dir_non_dir: bool = False,
         owner: tuple[int, int] | None = None,
+        ids: IdMapper | None = None,
     ) -> None:
         self.view, self.dest = view, dest
         self.no_overwrite = no_overwrite_dir_non_dir
         self.owner = owner  # -a: everything belongs to the container's user
+        self.ids = ids  # userns-remap: the container's ids to the host's
         self.dirs: list[tuple[list[str], tarfile.TarInfo]] = []
 
     def run(self, src: IO[bytes]) -> None:
@@ -143,14 +151,19 @@ class Extractor:
                     self.entry(tf, m)
         except tarfile.TarError as e:
             raise InvalidArgument(f"invalid tar archive: {e}") from e
+        except UnmappableId as e:
+            raise InvalidArgument(str(e)) from e
         for comps, m in reversed(self.dirs):
-            with contextlib.suppress(OSError, InvalidArgument):
+            with contextlib.suppress(OSError, InvalidArgument, UnmappableId):
                 fd = self.view.open_dir(comps)
                 try:
-                    uid, gid = self.owner if self.owner is not None else (m.uid, m.gid)
-                    _fd_meta(fd, uid, gid, m)
+                    _fd_meta(fd, *self._owner(m), m)
                 finally:
                     os.close(fd)
+
+    def _owner(self, m: tarfile.TarInfo) -> tuple[int, int]:
+        uid, gid = self.owner if self.owner is not None else (m.uid, m.gid)
+        return self.ids(uid, gid) if self.ids is not None else (uid, gid)
 
     def _parent_fd(self, comps: list[str]) -> int:
         parent = self.view.resolve("/" + "/".join(comps[:-1]), follow=True)
@@ -196,7 +209,7 @@ class Extractor:
                     shutil.rmtree(name, dir_fd=pfd)
                 else:
                     os.unlink(name, dir_fd=pfd)
-        uid, gid = self.owner if self.owner is not None else (m.uid, m.gid)
+        uid, gid = self._owner(m)
         if m.isdir():
             if st is None or not stat.S_ISDIR(st.st_mode):
                 os.mkdir(name, 0o700, dir_fd=pfd)

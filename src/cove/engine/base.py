@@ -21,6 +21,7 @@ from cove.image.base import ImageStore
 from cove.network.base import NetOptions
 from cove.runtime.base import Runtime
 from cove.snapshot.base import Snapshotter
+from cove.util.idmap import IdMap
 
 Json = dict[str, Any]
 
@@ -73,6 +74,7 @@ class EngineOptions:
     seccomp_profile: str = "builtin"
     seccomp_profile_path: str = ""  # the file the JSON came from, for info
     no_new_privileges: bool = False
+    userns: IdMap | None = None  # userns-remap: the daemon's map (engine/userns.py)
 
 
 def now_rfc3339() -> str:

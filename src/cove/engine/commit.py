@@ -53,7 +53,8 @@ class CommitOps(ChangesOps):
         if len(parent_diff_ids) + 1 > MAX_LAYERS:
             raise max_depth_error(len(parent_diff_ids) + 1)
         entries = [(ch.path, ch.kind == DELETED) for ch in changes]
-        stream = chunks_stream(tar_changes(self.snapshotter.upper_dir(c.id), entries))
+        ids = self.options.userns.to_container if self.options.userns else None
+        stream = chunks_stream(tar_changes(self.snapshotter.upper_dir(c.id), entries, ids=ids))
         return self.images.add_layer(stream, parent_diff_ids)
 
     async def container_commit(

@@ -9,7 +9,7 @@ import os
 import shutil
 from typing import Any
 
-from cove.engine import names, security
+from cove.engine import names, security, userns
 from cove.engine.base import now_rfc3339
 from cove.engine.links import record_links
 from cove.engine.mounts import public as public_mounts
@@ -148,6 +148,7 @@ class CreateOps(VolumeOps):
         warnings = check_host_config(hc, self.host.rlimits or None)
         log_files.check_available(log_options.plan(hc["LogConfig"]))
         apparmor = security.check(hc, self.options.seccomp_profile)
+        userns.check(hc, self.options.userns)
         # the OCI runtime is named in the record, as dockerd names "runc" when none is asked
         hc["Runtime"] = str(hc.get("Runtime") or self.runtime.name)
         if hc["Runtime"] not in self.runtime.paths:  # the default's name is one of them

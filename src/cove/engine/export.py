@@ -173,14 +173,15 @@ class ExportOps(ChangesOps):
         """``docker export``: the container's merged root filesystem as a flat tar."""
         c = self.find(ref)
         rootfs = self.paths.rootfs(c.id)
+        ids = self.options.userns.to_container if self.options.userns else None  # remapped
 
         def produce(write: Callable[[bytes], None]) -> None:
             if os.path.ismount(rootfs):  # running: its rootfs is mounted already
-                for chunk in tar_directory(rootfs):
+                for chunk in tar_directory(rootfs, ids=ids):
                     write(chunk)
                 return
             with _mounted(self.snapshotter.mounts(c.id), self.paths.tmp) as target:
-                for chunk in tar_directory(target):
+                for chunk in tar_directory(target, ids=ids):
                     write(chunk)
 
         self.bus.emit("container", "export", c.id, {"name": c.name})

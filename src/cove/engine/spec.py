@@ -10,6 +10,7 @@ import json
 import os
 from typing import TYPE_CHECKING, Any
 
+from cove.engine import userns
 from cove.engine.etcfiles import write_etc_files
 from cove.engine.mounts import for_spec as oci_mounts
 from cove.engine.record import Container
@@ -159,14 +160,23 @@ def prepare_bundle(eng: EngineBase, c: Container, rootfs: str, bundle: str) -> N
         list(hc.get("DnsOptions") or (["ndots:0"] if eng.net_embedded_dns(c) else [])),
         host_net,
     )
+    idmap = userns.for_container(hc, eng.options.userns)
+    if idmap is not None:
+        userns.open_to(idmap, c.dir)
+        userns.own(idmap, *(os.path.join(c.dir, f) for f in ("resolv.conf", "hostname", "hosts")))
     wd = cfg.get("WorkingDir")
     if wd:
         p = _inside(rootfs, wd)
         if p is None:
             raise InvalidArgument(f"working directory {wd} leaves the container's root")
-        os.makedirs(p, exist_ok=True)
+        if not os.path.isdir(p):
+            os.makedirs(p, exist_ok=True)
+            if idmap is not None:
+                userns.own(idmap, p)
     spec = container_spec(eng, c, rootfs)
     config = build_config(spec)
+    if idmap is not None:
+        userns.apply(config, idmap, hc.get("Sysctls") or {})
     _precompiled_seccomp(eng, hc, config)
     os.makedirs(bundle, mode=0o700, exist_ok=True)
     atomic_write(

@@ -82,6 +82,8 @@ class SystemOps(ImageOps):
         out = [f"name=seccomp,profile={profile}"]
         if self.options.no_new_privileges:
             out.append("name=no-new-privileges")
+        if self.options.userns is not None:
+            out.append("name=userns")
         return out
 
     def info(self) -> Json:

@@ -21,6 +21,7 @@ from cove.snapshot.base import Mount
 from cove.snapshot.fsutil import check_key, remove_tree
 from cove.snapshot.mount import mounts_under, syncfs
 from cove.util.fs import atomic_write, fsync_dir, makedirs
+from cove.util.idmap import IdMap, IdMapper
 
 RESERVED = frozenset({"l", "containers", "empty"})
 
@@ -42,11 +43,22 @@ class DirSnapshotter:
     """Template for directory-based snapshotters; subclasses fill the layer/container dirs."""
 
     name = ""
+    # userns-remap: layers are unpacked, and container roots made, owned by the host ids the
+    # container's ids map to (its root is an unprivileged host user), as dockerd does
+    idmap: IdMap | None = None
 
     def __init__(self, root: str, subdir: str) -> None:
         self.root = root
         self.home = makedirs(os.path.join(root, subdir), 0o710)
         self.cdir = makedirs(os.path.join(self.home, "containers"), 0o710)
+
+    def _ids(self) -> IdMapper | None:
+        return self.idmap.to_host if self.idmap is not None else None
+
+    def _own_as_root(self, path: str) -> None:
+        """``path`` owned by the container's root (a no-op without a map)."""
+        if self.idmap is not None:
+            os.chown(path, *self.idmap.root)
 
     # --- hooks ----------------------------------------------------------------------------
     def _build_layer(self, key: str, tmp: str, parent: str | None, tar: BinaryIO) -> int:

@@ -30,12 +30,13 @@ class NativeSnapshotter(DirSnapshotter):
         rootfs = os.path.join(tmp, "rootfs")
         if parent is None:
             os.mkdir(rootfs, 0o755)
+            self._own_as_root(rootfs)
         else:
             copy_tree(self.rootfs(parent), rootfs)
         return rootfs
 
     def _build_layer(self, key: str, tmp: str, parent: str | None, tar: BinaryIO) -> int:
-        return extract_layer(tar, self._populate(tmp, parent), "delete")
+        return extract_layer(tar, self._populate(tmp, parent), "delete", self._ids())
 
     def _build_container(self, tmp: str, parent: str | None) -> None:
         self._populate(tmp, parent)

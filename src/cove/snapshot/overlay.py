@@ -39,7 +39,8 @@ class OverlaySnapshotter(DirSnapshotter):
     def _build_layer(self, key: str, tmp: str, parent: str | None, tar: BinaryIO) -> int:
         diff = os.path.join(tmp, "diff")
         os.mkdir(diff, 0o755)
-        size = extract_layer(tar, diff, "overlay")
+        self._own_as_root(diff)
+        size = extract_layer(tar, diff, "overlay", self._ids())
         if parent is not None:
             pdir = self.layer_dir(parent)
             chain = [f"l/{read_text(os.path.join(pdir, 'link'))}"]
@@ -74,6 +75,7 @@ class OverlaySnapshotter(DirSnapshotter):
     # --- containers -----------------------------------------------------------------------
     def _build_container(self, tmp: str, parent: str | None) -> None:
         os.mkdir(os.path.join(tmp, "upper"), 0o755)
+        self._own_as_root(os.path.join(tmp, "upper"))
         os.mkdir(os.path.join(tmp, "work"), 0o700)
 
     def mounts(self, cid: str) -> list[Mount]:

@@ -73,6 +73,7 @@ class LocalVolumeDriver:
         os.makedirs(root, mode=0o701, exist_ok=True)
         self._refs: dict[str, set[str]] = {}
         self._lock = threading.Lock()  # create/remove may run in worker threads
+        self.owner: tuple[int, int] | None = None  # of new volumes' data (userns-remap)
         self._cleanup()
 
     def _cleanup(self) -> None:
@@ -110,6 +111,8 @@ class LocalVolumeDriver:
             try:
                 os.chmod(tmp, 0o701)
                 os.mkdir(os.path.join(tmp, "_data"), 0o755)
+                if self.owner is not None:  # userns-remap: the container's root owns it
+                    os.chown(os.path.join(tmp, "_data"), *self.owner)
                 meta = {"CreatedAt": _now(), "Labels": labels, "Options": options}
                 atomic_write_json(os.path.join(tmp, META), meta, mode=0o600)
                 os.rename(tmp, self._dir(name))
