@@ -12,7 +12,7 @@ APT_RUNTIME := crun runc conmon busybox-static python3-venv python3-dev iproute2
 APT_PEERS   := docker.io podman skopeo docker-registry etcd-server
 STAMP  := .work
 
-.PHONY: all deps deps-peers venv lint typecheck layers unit integration compat test test-all \
+.PHONY: all deps deps-peers venv lint typecheck layers unit integration compat test test-all fuzz \
         test-kernel demo image bench clean help install docker-py-suite oci-conformance root \
         compose-plugin
 
@@ -21,7 +21,7 @@ all: venv
 help:
 	@echo "make demo      install what cove needs, start coved, build busybox, run a container"
 	@echo "make test      install, lint, type-check, unit + integration + compatibility tests"
-	@echo "make test-all  test, plus the slow suites (docker-py, test-kernel)"
+	@echo "make test-all  test, plus the slow suites (docker-py, test-kernel, the long API fuzz)"
 	@echo "make bench     cove beside podman and dockerd"
 
 $(STAMP):
@@ -111,7 +111,12 @@ $(DOCKER_PY_SDIST): | $(STAMP)
 docker-py-suite: venv $(DOCKER_PY_SDIST)
 	bash scripts/docker-py-suite.sh $(DOCKER_PY_SDIST)
 
-test-all: test docker-py-suite test-kernel
+test-all: test docker-py-suite test-kernel fuzz
+
+# The API fuzz stage (tests/fuzz) at length: 200 generated requests per Engine API operation
+# (`make test` runs 8); the totals land in /tmp/cove-fuzz-totals.json.
+fuzz: venv
+	COVE_FUZZ_EXAMPLES=200 $(VENV)/bin/pytest -q tests/fuzz
 
 # The network suite (802.1q included, which this host's kernel lacks) and the cgroup tests
 # on Debian 12's own kernel with a unified cgroup2, in a qemu guest that sees this root file

@@ -33,9 +33,17 @@ STATUS_BY_CATEGORY: dict[type[errors.CoveError], int] = {
 STATUS_BY_ERRNO: dict[int, int] = {errno.ENAMETOOLONG: 400}
 
 
+def _nul_in_name(exc: BaseException) -> bool:
+    """Python's refusal of a NUL inside a path or an argument: only input carries one (Go's
+    syscalls refuse it as EINVAL, "invalid argument")."""
+    return isinstance(exc, ValueError) and "null byte" in str(exc)
+
+
 def status_for(exc: BaseException) -> int:
     if isinstance(exc, OSError) and exc.errno in STATUS_BY_ERRNO:
         return STATUS_BY_ERRNO[exc.errno]
+    if _nul_in_name(exc):
+        return 400
     for cls in type(exc).__mro__:
         status = STATUS_BY_CATEGORY.get(cls)
         if status is not None:
@@ -44,6 +52,8 @@ def status_for(exc: BaseException) -> int:
 
 
 def message_for(exc: BaseException) -> str:
+    if _nul_in_name(exc):
+        return "invalid argument: a name holds a NUL byte"
     if isinstance(exc, OSError) and exc.strerror:  # Go's shape: "<path>: <errno text>"
         text = exc.strerror[:1].lower() + exc.strerror[1:]
         return f"{exc.filename}: {text}" if exc.filename else text
@@ -52,7 +62,9 @@ def message_for(exc: BaseException) -> str:
 
 def error_reply(exc: BaseException, method: str = "", path: str = "") -> Reply:
     status = status_for(exc)
-    if not isinstance(exc, errors.CoveError):
+    if status < 500 and not isinstance(exc, errors.CoveError):
+        log.debug("Handler for %s %s: bad input: %s", method, path, exc)
+    elif not isinstance(exc, errors.CoveError):
         log.error("Handler for %s %s failed", method, path, exc_info=exc)
     elif status >= 500:
         log.error("Handler for %s %s returned error: %s", method, path, exc)

@@ -9,7 +9,7 @@ from typing import Any
 from cove.engine.query import QueryOps
 from cove.engine.state import Status
 from cove.engine.stats import cgroup_dir
-from cove.errors import Conflict, SystemError_
+from cove.errors import Conflict, InvalidArgument, SystemError_
 from cove.runtime import proc
 
 Json = dict[str, Any]
@@ -60,5 +60,6 @@ class TopOps(QueryOps):
         except OSError as e:
             raise SystemError_(f"Error running ps: {e}") from None
         if rc != 0:
-            raise SystemError_(f"ps: {err or out}")
+            # ps refuses only what it was asked: the request's ps_args are at fault
+            raise InvalidArgument(f"ps: {(err or out).strip()}")
         return parse_ps(out, container_pids(c.id))
