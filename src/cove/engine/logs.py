@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -151,9 +152,16 @@ async def _start_forwarder(
 ) -> None:
     """``setsid -f``: the forwarder runs in its own session, no child of coved, so it goes
     on while coved restarts (as conmon does)."""
+    # the open file goes along: a container run with --rm may be gone (with its log's
+    # name) before the forwarder opens anything
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as e:
+        log.warning("syslog forwarder for %s: %s", path, e)
+        return
     argv = [
         "setsid", "-f", sys.executable, "-m", "cove.logdriver.syslog",
-        "--log", path, "--monitor-pid", str(monitor_pid),
+        "--log", path, "--monitor-pid", str(monitor_pid), "--fd", str(fd),
         "--address", plan.syslog_address, "--facility", str(plan.syslog_facility),
         "--format", plan.syslog_format, "--tag", plan.tag,
         "--id", str(container.get("Id", "")), "--name", str(container.get("Name", "")),
@@ -165,7 +173,10 @@ async def _start_forwarder(
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
+            pass_fds=(fd,),
         )
         await proc.wait()
     except OSError as e:
         log.warning("syslog forwarder for %s: %s", path, e)
+    finally:
+        os.close(fd)

@@ -8,19 +8,31 @@ generations move up, the one past ``max-file`` goes, and with ``compress`` it is
 in a worker thread).  The disk a log takes is at most ``max-size x max-file`` (plus a
 generation waiting for compression).
 
-The keeper lives in coved; while coved is down conmon goes on writing and capping, and
+Besides, the keeper leaves ``<log>.tmp`` as a symbolic link to a new, unique
+``<log>.gen.<n>``: conmon opens that name to start its next file, so the file it creates
+is the link's target, and the rename then replaces only the link.  Each generation so has
+a name of its own before conmon even writes to it, and one rotation more than the keeper
+has seen loses nothing.
+
+The keeper is a thread in coved that blocks on inotify, so it links a new file within
+microseconds of conmon's rename whatever the event loop is doing (a generation rotated away
+before that, by a tiny max-size under a very fast writer, is lost; the cap still holds); a
+second thread shifts and compresses.  While coved is down conmon goes on writing and capping, and
 only the generations rotated away meanwhile are lost (all but one, which the ``.keep``
 link still holds when coved comes back): logs never stop and never grow past the cap.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ctypes
 import logging
 import os
+import queue
+import select
 import struct
+import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -32,8 +44,6 @@ log = logging.getLogger("cove.logs")
 IN_MOVED_TO = 0x80
 IN_IGNORED = 0x8000
 IN_ONLYDIR = 0x01000000
-IN_NONBLOCK = os.O_NONBLOCK
-IN_CLOEXEC = os.O_CLOEXEC
 _EVENT = struct.Struct("iIII")
 
 
@@ -42,55 +52,58 @@ class _Log:
     path: str
     plan: LogPlan
     pending: deque[str] = field(default_factory=deque)
-    worker: asyncio.Task[None] | None = None
-    seq: int = 0
 
 
 class LogKeeper:
     def __init__(self) -> None:
         self._libc: ctypes.CDLL | None = None
         self._fd = -1
+        self._wake = (-1, -1)
+        self._lock = threading.Lock()  # the tables and every entry's pending queue
         self._by_wd: dict[int, _Log] = {}
         self._wd_of: dict[str, int] = {}  # directory -> watch
+        self._work: queue.SimpleQueue[_Log | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
 
     # -- public --------------------------------------------------------------------------
     def prepare(self, path: str, plan: LogPlan) -> None:
         """Before the monitor starts: what a previous run left in the live file becomes a
         rotated generation, so the new monitor's size count (it starts at 0) is the file's."""
-        entry = self._entry(path, plan)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(files.keep_name(path))
-        try:
-            if os.path.getsize(path) == 0:
-                return
-        except FileNotFoundError:
-            return
-        self._queue(entry, path)
+        with self._lock:
+            entry = self._entry(path, plan)
+            live = os.path.realpath(path)
+            try:
+                empty = os.path.getsize(live) == 0
+            except FileNotFoundError:
+                empty = True
+            if not empty:
+                self._queue(entry, live)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)  # the file just queued, or a link to it
+            self._orphans(entry, -1)
 
     def watch(self, path: str, plan: LogPlan) -> None:
         """Keep ``path``'s generations from now on (after the monitor started, and for
-        running containers when coved starts).  A ``.keep`` name that no longer is the
-        live file holds a generation conmon rotated away while nobody watched: kept."""
-        entry = self._entry(path, plan)
-        keep = files.keep_name(path)
-        try:
-            if os.stat(keep).st_ino != os.stat(path).st_ino:
-                self._queue(entry, keep)
-        except FileNotFoundError:
-            pass
-        self._link(path)
+        running containers when coved starts: generations conmon made meanwhile that still
+        have a name are kept)."""
+        with self._lock:
+            self._rotated(self._entry(path, plan))
 
     def close(self) -> None:
-        if self._fd >= 0:
-            with contextlib.suppress(RuntimeError):
-                asyncio.get_running_loop().remove_reader(self._fd)
-            os.close(self._fd)
-            self._fd = -1
-        for entry in self._by_wd.values():
-            if entry.worker is not None:
-                entry.worker.cancel()
-        self._by_wd.clear()
-        self._wd_of.clear()
+        """Stop both threads (what waits to be shifted stays as ``.pending`` files)."""
+        if self._fd < 0:
+            return
+        os.write(self._wake[1], b"x")
+        self._work.put(None)
+        for t in self._threads:
+            t.join(5)
+        for fd in (self._fd, *self._wake):
+            os.close(fd)
+        self._fd, self._wake = -1, (-1, -1)
+        self._threads.clear()
+        with self._lock:
+            self._by_wd.clear()
+            self._wd_of.clear()
 
     # -- inotify -------------------------------------------------------------------------
     def _entry(self, path: str, plan: LogPlan) -> _Log:
@@ -108,25 +121,40 @@ class LogKeeper:
         return entry
 
     def _add_watch(self, d: str) -> int:
-        if self._fd < 0:
-            self._libc = ctypes.CDLL(None, use_errno=True)
-            fd = self._libc.inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
-            if fd < 0:
-                log.warning("inotify: %s", os.strerror(ctypes.get_errno()))
-                return -1
-            self._fd = fd
-            asyncio.get_running_loop().add_reader(fd, self._events)
+        if self._fd < 0 and not self._start():
+            return -1
         assert self._libc is not None
         wd = int(self._libc.inotify_add_watch(self._fd, os.fsencode(d), IN_MOVED_TO | IN_ONLYDIR))
         if wd < 0:
             log.warning("inotify watch %s: %s", d, os.strerror(ctypes.get_errno()))
         return wd
 
-    def _events(self) -> None:
-        try:
-            data = os.read(self._fd, 65536)
-        except BlockingIOError:
-            return
+    def _start(self) -> bool:
+        self._libc = ctypes.CDLL(None, use_errno=True)
+        fd = self._libc.inotify_init1(os.O_CLOEXEC)
+        if fd < 0:
+            log.warning("inotify: %s", os.strerror(ctypes.get_errno()))
+            return False
+        self._fd, self._wake = fd, os.pipe2(os.O_CLOEXEC)
+        self._threads = [
+            threading.Thread(target=self._watcher, name="log-keeper", daemon=True),
+            threading.Thread(target=self._worker, name="log-rotation", daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+        return True
+
+    def _watcher(self) -> None:
+        fd, wake = self._fd, self._wake[0]
+        while True:
+            ready, _, _ = select.select([fd, wake], [], [])
+            if wake in ready:
+                return
+            data = os.read(fd, 65536)
+            with self._lock:
+                self._events(data)
+
+    def _events(self, data: bytes) -> None:
         i = 0
         while i + _EVENT.size <= len(data):
             wd, mask, _cookie, length = _EVENT.unpack_from(data, i)
@@ -138,48 +166,92 @@ class LogKeeper:
             if mask & IN_IGNORED:  # the directory went: the container was removed
                 self._by_wd.pop(wd, None)
                 self._wd_of.pop(os.path.dirname(entry.path), None)
-                if entry.worker is not None:
-                    entry.worker.cancel()
             elif mask & IN_MOVED_TO and name == os.fsencode(os.path.basename(entry.path)):
                 self._rotated(entry)
 
     # -- rotation ------------------------------------------------------------------------
     def _rotated(self, entry: _Log) -> None:
-        """conmon renamed a fresh file over the log: the old one (under ``.keep``) waits
-        to be shifted in; the new one gets the ``.keep`` name at once."""
+        """conmon put a fresh file in place (or we just started watching): every other
+        generation that still has a name waits to be shifted in, the live file gets the
+        ``.keep`` name, and the next file's name is laid out.  Called with the lock held."""
+        try:
+            live = os.stat(entry.path).st_ino
+        except FileNotFoundError:
+            return
+        self._orphans(entry, live)
         keep = files.keep_name(entry.path)
-        with contextlib.suppress(FileNotFoundError):
-            self._queue(entry, keep)
-        self._link(entry.path)
-
-    def _link(self, path: str) -> None:
-        keep = files.keep_name(path)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(keep)
         with contextlib.suppress(FileNotFoundError, FileExistsError):
-            os.link(path, keep)
+            # link(2) itself never follows a symbolic link (Python's os.link calls it)
+            os.link(os.path.realpath(entry.path), keep)
+        tmp = entry.path + ".tmp"
+        if not os.path.lexists(tmp):
+            target = f"{os.path.basename(entry.path)}.gen.{time.time_ns()}"
+            with contextlib.suppress(FileExistsError):  # conmon made its own meanwhile
+                os.symlink(target, tmp)
+
+    def _orphans(self, entry: _Log, live: int) -> None:
+        """Queue, oldest first, the generations other than the live file (inode ``live``)
+        that still have a name: ``.keep`` and ``.gen.<n>`` files."""
+        d, base = os.path.split(entry.path)
+        found: dict[int, list[str]] = {}
+        with contextlib.suppress(FileNotFoundError):
+            for name in os.listdir(d):
+                if name == base + ".keep" or name.startswith(base + ".gen."):
+                    with contextlib.suppress(FileNotFoundError):
+                        ino = os.stat(os.path.join(d, name)).st_ino
+                        found.setdefault(ino, []).append(os.path.join(d, name))
+        # a file conmon moved to after ``live`` was taken is live now: it stays (a file
+        # that is not live at this second look can never be live again)
+        with contextlib.suppress(FileNotFoundError):
+            found.pop(os.stat(entry.path).st_ino, None)
+        found.pop(live, None)
+        # oldest first by the first record's time: file times move in coarse ticks, and
+        # conmon starts many files within one under a fast writer
+        ordered = sorted((_first_time(names[0]), sorted(names)) for names in found.values())
+        for first, names in ordered:
+            for extra in names[1:]:  # one file, two names: one is enough
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(extra)
+            with contextlib.suppress(FileNotFoundError):
+                if first:
+                    self._queue(entry, names[0])
+                else:  # empty: nothing to keep
+                    os.unlink(names[0])
 
     def _queue(self, entry: _Log, name: str) -> None:
         """Rename ``name`` aside (raises FileNotFoundError when it is gone) and have the
         worker shift it in; when compression lags, the oldest waiting generation goes
-        rather than the disk filling."""
-        entry.seq += 1
-        pending = f"{entry.path}.pending.{entry.seq}"
+        rather than the disk filling.  Called with the lock held."""
+        pending = f"{entry.path}.pending.{time.time_ns()}"
         os.rename(name, pending)
         entry.pending.append(pending)
         while len(entry.pending) > max(entry.plan.max_file, 1):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(entry.pending.popleft())
-        if entry.worker is None or entry.worker.done():
-            entry.worker = asyncio.get_running_loop().create_task(self._work(entry))
+        self._work.put(entry)
 
-    async def _work(self, entry: _Log) -> None:
-        while entry.pending:
-            pending = entry.pending.popleft()
-            plan = entry.plan
-            try:
-                first = await asyncio.to_thread(files.shift_in, entry.path, pending, plan.max_file)
-                if first is not None and plan.compress:
-                    await asyncio.to_thread(files.compress, first)
-            except OSError as e:  # the container's directory went meanwhile, disk full...
-                log.warning("log rotation of %s: %s", entry.path, e)
+    def _worker(self) -> None:
+        while (entry := self._work.get()) is not None:
+            while True:
+                with self._lock:
+                    if not entry.pending:
+                        break
+                    pending, plan = entry.pending.popleft(), entry.plan
+                try:
+                    first = files.shift_in(entry.path, pending, plan.max_file)
+                    if first is not None and plan.compress:
+                        files.compress(first)
+                except OSError as e:  # the container's directory went meanwhile, disk full...
+                    log.warning("log rotation of %s: %s", entry.path, e)
+
+
+def _first_time(name: str) -> bytes:
+    """The first record's timestamp (conmon writes them in one zone, so they sort as
+    text); b"" for an empty file."""
+    try:
+        with open(name, "rb") as f:
+            return f.read(64).split(b" ", 1)[0]
+    except FileNotFoundError:
+        return b""

@@ -47,10 +47,12 @@ class LogReader:
         tail: int | None = None,
         follow: bool = False,
         start_offset: int | None = None,
+        live_fd: int | None = None,
     ) -> None:
         """Every file is opened here, so a rotation during the read moves names, not data.
         ``tail``: show only the last N lines (None: all).  ``start_offset``: skip history
-        and begin at that offset of the live file (the forwarder's resume point)."""
+        and begin at that offset of the live file (the forwarder's resume point).
+        ``live_fd``: the live file, already open (it may be gone from the directory)."""
         self.path, self.streams = path, streams
         self.since, self.until, self.timestamps = since, until, timestamps
         self.follow = follow
@@ -63,7 +65,7 @@ class LogReader:
                     f = _open(name, gz)
                     self._sources.append(_Source(f, gz))
         try:
-            live = open(path, "rb")  # noqa: SIM115 - held across steps
+            live = os.fdopen(live_fd, "rb") if live_fd is not None else open(path, "rb")  # noqa: SIM115
             self._live_ino = os.fstat(live.fileno()).st_ino
             self._sources.append(_Source(live, False, start_offset or 0))
         except FileNotFoundError:

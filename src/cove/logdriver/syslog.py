@@ -112,7 +112,7 @@ def _alive(pid: int) -> bool:
 
 
 def forward(args: argparse.Namespace) -> None:
-    reader = LogReader(args.log, follow=True, start_offset=0)
+    reader = LogReader(args.log, follow=True, start_offset=0, live_fd=args.fd)
     sender = Sender(args.address)
     tag = expand_tag(args.tag, args.id, args.name, args.image)
     host, pid = socket.gethostname(), os.getpid()
@@ -141,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="cove-syslog", description=__doc__)
     p.add_argument("--log", required=True, help="the container's log file")
     p.add_argument("--monitor-pid", type=int, required=True)
+    p.add_argument("--fd", type=int, default=None, help="the log, opened by coved")
     p.add_argument("--address", default="")
     p.add_argument("--facility", type=int, default=3)
     p.add_argument("--format", default="")

@@ -1,0 +1,284 @@
+"""Logging drivers against real containers: caps on disk, rotation, compression, reading
+back across generations, following through rotations, syslog, refusals, daemon defaults.
+
+Every writer is bounded by construction (``head -c``, counted loops); big files are made
+directly in the driver's format and deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from cove.logdriver import files
+from tests.daemon_fixture import Daemon, running_daemon, tool
+
+pytestmark = pytest.mark.integration
+
+MiB = 1 << 20
+
+
+def cid_of(d: Daemon, name: str) -> str:
+    return d.cove("inspect", "-f", "{{.Id}}", name, check=True).stdout.strip()
+
+
+def log_path(d: Daemon, name: str) -> str:
+    return os.path.join(d.data_root, "containers", cid_of(d, name), "container.log")
+
+
+def wait_exit(d: Daemon, name: str, timeout: float = 120) -> None:
+    d.cove("wait", name, timeout=timeout, check=True)
+
+
+def settled(path: str, timeout: float = 20) -> list[str]:
+    """The log's files once the keeper has moved and compressed what it had waiting."""
+    deadline = time.time() + timeout
+    while True:
+        names = os.listdir(os.path.dirname(path))
+        busy = [n for n in names if ".pending." in n or n.endswith(".gz.tmp")]
+        if not busy or time.time() > deadline:
+            return sorted(n for n in names if n.startswith("container.log"))
+        time.sleep(0.1)
+
+
+def paced(count: int) -> str:
+    """``seq 1 count`` in bursts of 1000 lines (about 44 kB of log) with a pause between:
+    the keeper links each new file within a few milliseconds, and a writer that makes
+    files faster than that loses generations (docs/logging.md), which is not tested here."""
+    return (
+        f"i=0; while [ $i -lt {count // 1000} ]; do seq $((i*1000+1)) $((i*1000+1000)); "
+        "i=$((i+1)); sleep 0.03; done"
+    )
+
+
+def numbers(text: str) -> list[int]:
+    return [int(x) for x in text.split()]
+
+
+def test_cap_holds_disk_and_logs_show_the_tail(daemon: Daemon) -> None:
+    line = "x" * 199
+    cmd = f"yes {line} | head -c 200000000; echo END"
+    name = "log-cap"
+    daemon.cove(
+        "run", "-d", "--name", name, "--log-opt", "max-size=10m", "--log-opt", "max-file=2",
+        "busybox", "sh", "-c", cmd, check=True,
+    )  # fmt: skip
+    try:
+        wait_exit(daemon, name, timeout=300)
+        path = log_path(daemon, name)
+        settled(path)
+        used = files.disk_usage(path)
+        assert used <= 21 * MiB, used  # 200 MB written, two files of 10 MB kept
+        out = daemon.cove("logs", "--tail", "2", name, check=True).stdout
+        assert out.splitlines()[-1].endswith("END"), out[-300:]
+        assert len(out) < 1000
+        everything = subprocess.run(
+            [tool("cove"), "logs", name], env=daemon.env, capture_output=True, timeout=120
+        )
+        # a full rotated generation (10 MiB of records) and the live file, without headers
+        assert 8 * MiB < len(everything.stdout) < 20 * MiB
+    finally:
+        daemon.cove("rm", "-f", name)
+
+
+def test_tail_of_a_1gb_log(daemon: Daemon) -> None:
+    name = "log-big"
+    daemon.cove("create", "--name", name, "busybox", "true", check=True)
+    path = log_path(daemon, name)
+    stamp = b"2026-01-01T00:00:00.000000001+00:00 stdout F "
+    block = b"".join(stamp + b"%0100d\n" % i for i in range(7000))  # about 1 MB
+    try:
+        with open(path, "wb") as f:
+            for _ in range(1024):
+                f.write(block)
+            f.write(b"".join(stamp + b"last%d\n" % i for i in range(5)))
+        assert os.path.getsize(path) > 1_000_000_000
+        r = daemon.cove("logs", "--tail", "5", name, check=True)
+        assert r.stdout == "".join(f"last{i}\n" for i in range(5))
+        r = daemon.cove("logs", "-n", "1", "-t", name, check=True)
+        assert r.stdout == "2026-01-01T00:00:00.000000001Z last4\n"
+        assert daemon.ping()
+    finally:
+        os.unlink(path)
+        daemon.cove("rm", "-f", name)
+
+
+def test_follow_through_rotations(daemon: Daemon) -> None:
+    name = "log-follow"
+    count = 20000
+    script = (
+        f"sleep 1; i=0; while [ $i -lt {count} ]; do echo $i; i=$((i+1)); "
+        "[ $((i % 500)) -eq 0 ] && sleep 0.05; done; true"
+    )
+    daemon.cove(
+        "run", "-d", "--name", name, "--log-opt", "max-size=50k", "--log-opt", "max-file=2",
+        "busybox", "sh", "-c", script, check=True,
+    )  # fmt: skip
+    try:
+        r = subprocess.run(
+            [tool("cove"), "logs", "-f", name], env=daemon.env, capture_output=True, timeout=120
+        )
+        assert numbers(r.stdout.decode()) == list(range(count))  # nothing lost, in order
+        path = log_path(daemon, name)
+        settled(path)
+        assert files.disk_usage(path) < 200 * 1024  # while the follower saw every line
+        kept = numbers(daemon.cove("logs", name, check=True).stdout)
+        assert kept == list(range(kept[0], count)) and kept[0] > 0
+    finally:
+        daemon.cove("rm", "-f", name)
+
+
+def test_local_driver_compresses_rotated_files(daemon: Daemon) -> None:
+    name = "log-local"
+    daemon.cove(
+        "run", "-d", "--name", name, "--log-driver", "local", "--log-opt", "max-size=100k",
+        "busybox", "sh", "-c", paced(100000), check=True,
+    )  # fmt: skip
+    try:
+        wait_exit(daemon, name)
+        path = log_path(daemon, name)
+        kept = settled(path)
+        assert "container.log.1.gz" in kept and "container.log.4.gz" in kept, kept
+        assert not [n for n in kept if n.endswith((".5", ".5.gz"))], kept  # max-file 5
+        got = numbers(daemon.cove("logs", name, check=True).stdout)
+        assert got == list(range(got[0], 100001)) and got[0] > 1
+        assert daemon.cove("logs", "--tail", "3", name).stdout == "99998\n99999\n100000\n"
+        # a tail longer than the live file reaches into the compressed generations
+        tail = numbers(daemon.cove("logs", "--tail", "5000", name, check=True).stdout)
+        assert tail == list(range(95001, 100001))
+        info = json.loads(daemon.cove("inspect", name, check=True).stdout)[0]
+        assert info["HostConfig"]["LogConfig"] == {"Type": "local", "Config": {"max-size": "100k"}}
+    finally:
+        daemon.cove("rm", "-f", name)
+
+
+def test_json_file_compress_option(daemon: Daemon) -> None:
+    name = "log-gz"
+    daemon.cove(
+        "run", "-d", "--name", name, "--log-opt", "max-size=50k", "--log-opt", "max-file=3",
+        "--log-opt", "compress=true", "busybox", "sh", "-c", paced(30000), check=True,
+    )  # fmt: skip
+    try:
+        wait_exit(daemon, name)
+        kept = settled(log_path(daemon, name))
+        assert "container.log.1.gz" in kept and "container.log.2.gz" in kept, kept
+        got = numbers(daemon.cove("logs", name, check=True).stdout)
+        assert got == list(range(got[0], 30001))
+    finally:
+        daemon.cove("rm", "-f", name)
+
+
+def test_none_driver(daemon: Daemon) -> None:
+    name = "log-none"
+    r = daemon.cove("run", "--name", name, "--log-driver", "none", "busybox", "echo", "hi")
+    try:
+        assert r.stdout == "hi\n"  # attached output does not need a log
+        r = daemon.cove("logs", name)
+        assert r.returncode != 0
+        assert "configured logging driver does not support reading" in r.stderr
+    finally:
+        daemon.cove("rm", "-f", name)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--log-opt", "foo=1"], "unknown log opt 'foo' for json-file log driver"),
+        (["--log-driver", "bogus"], 'logging plugin bogus: plugin "bogus" not found'),
+        (["--log-driver", "local", "--log-opt", "labels=x"], "'labels' for log driver local"),
+        (["--log-opt", "max-size=abc"], "invalid size: 'abc'"),
+        (["--log-opt", "max-file=0"], "max-file cannot be less than 1"),
+        (["--log-driver", "syslog", "--log-opt", "syslog-address=bad://x"], "proto://address"),
+        (["--log-driver", "journald"], "journald is not enabled on this host"),
+    ],
+)  # fmt: skip
+def test_refused(daemon: Daemon, args: list[str], message: str) -> None:
+    if "journald" in args and files.journal_running():
+        pytest.skip("a journal runs here")
+    r = daemon.cove("run", "--rm", *args, "busybox", "true")
+    assert r.returncode == 125
+    assert message in r.stderr, r.stderr
+
+
+def test_syslog_udp_and_unix(daemon: Daemon) -> None:
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    udp.settimeout(20)
+    tmp = tempfile.mkdtemp(prefix="cove-syslog-")
+    unix_path = os.path.join(tmp, "log.sock")
+    unix = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    unix.bind(unix_path)
+    unix.settimeout(20)
+    try:
+        port = udp.getsockname()[1]
+        daemon.cove(
+            "run", "--name", "log-syslog", "--log-driver", "syslog",
+            "--log-opt", f"syslog-address=udp://127.0.0.1:{port}",
+            "--log-opt", "syslog-format=rfc5424", "--log-opt", "tag=web",
+            "busybox", "sh", "-c", "echo hello; echo oops >&2", check=True,
+        )  # fmt: skip
+        got = sorted(udp.recv(4096) for _ in range(2))
+        assert got[0].startswith(b"<27>1 ") and got[0].endswith(b" web - oops"), got
+        assert got[1].startswith(b"<30>1 ") and got[1].endswith(b" web - hello"), got
+        # the local copy still answers logs, as dockerd's dual logging does
+        assert daemon.cove("logs", "log-syslog").stdout == "hello\n"
+        daemon.cove(
+            "run", "--rm", "--log-driver", "syslog", "--log-opt", f"syslog-address=unix://{unix_path}",
+            "--log-opt", "syslog-facility=local0", "busybox", "echo", "via unix", check=True,
+        )  # fmt: skip
+        msg = unix.recv(4096)
+        assert msg.startswith(b"<134>") and msg.endswith(b"]: via unix"), msg
+    finally:
+        daemon.cove("rm", "-f", "log-syslog")
+        udp.close()
+        unix.close()
+        subprocess.run(["rm", "-rf", tmp])
+
+
+def test_daemon_defaults() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    config = {"log-driver": "local", "log-opts": {"max-size": "1m", "max-file": "2"}}
+    with running_daemon(config=config) as d:
+        d.cove("create", "--name", "dflt", "busybox", "true", check=True)
+        d.cove(
+            "create", "--name", "mine", "--log-driver", "json-file", "busybox", "true", check=True
+        )
+        d.cove("create", "--name", "part", "--log-opt", "max-file=3", "busybox", "true", check=True)
+        shown = {
+            n: json.loads(d.cove("inspect", "-f", "{{json .HostConfig.LogConfig}}", n).stdout)
+            for n in ("dflt", "mine", "part")
+        }
+        assert shown["dflt"] == {"Type": "local", "Config": config["log-opts"]}
+        assert shown["mine"] == {"Type": "json-file", "Config": {}}
+        assert shown["part"] == {"Type": "local", "Config": {"max-size": "1m", "max-file": "3"}}
+    bad = {"log-opts": {"nope": "1"}}
+    with pytest.raises(RuntimeError, match="unknown log opt 'nope'"), running_daemon(False, bad):
+        pass
+
+
+def test_logs_keep_flowing_while_coved_is_down() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    import signal
+
+    with running_daemon() as d:
+        script = "i=0; while [ $i -lt 60 ]; do echo $i; i=$((i+1)); sleep 0.05; done"
+        d.cove("run", "-d", "--name", "writer", "--log-opt", "max-size=1k", "--log-opt",
+               "max-file=100", "busybox", "sh", "-c", script, check=True)  # fmt: skip
+        time.sleep(0.5)
+        d.stop(signal.SIGKILL)
+        time.sleep(2)  # the writer goes on: conmon writes (and rotates) its log
+        d.start()
+        wait_exit(d, "writer")
+        got = numbers(d.cove("logs", "writer", check=True).stdout)
+        # rotations while coved was away lose all but the generation its link held
+        assert got[-1] == 59 and got == sorted(got)
+        before = [n for n in got if n < 10]
+        assert before == list(range(10))  # what was written before the kill is there
