@@ -159,12 +159,13 @@ def _check_reachable(data_root: str, uid: int, gid: int) -> None:
 
 
 def remapped_root(data_root: str, idmap: IdMap) -> str:
-    """``<data-root>/<uid>.<gid>``, made root:<gid> 0710 under a data root of 0711, so the
-    container's root can reach nothing there but what is bind-mounted for it."""
+    """``<data-root>/<uid>.<gid>``, both root:<gid> 0710 as dockerd makes them: the
+    container's root may pass through to what is mounted for it, and list nothing."""
     uid, gid = idmap.root
     _check_reachable(os.path.abspath(data_root), uid, gid)
-    os.makedirs(data_root, mode=0o711, exist_ok=True)
-    os.chmod(data_root, 0o711)
+    os.makedirs(data_root, mode=0o710, exist_ok=True)
+    os.chown(data_root, 0, gid)
+    os.chmod(data_root, 0o710)
     path = os.path.join(data_root, f"{uid}.{gid}")
     os.makedirs(path, mode=0o710, exist_ok=True)
     os.chown(path, 0, gid)
