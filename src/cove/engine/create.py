@@ -5,6 +5,7 @@ Contract: on any error nothing is left (no record, no name, no snapshot).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from typing import Any
@@ -188,7 +189,8 @@ class CreateOps(VolumeOps):
         try:
             os.makedirs(cdir, mode=0o700)
             crashpoint.reached("create:dir")
-            self.snapshotter.prepare(cid, image.top_layer)
+            # the native driver copies the image's files here: off the event loop
+            await asyncio.to_thread(self.snapshotter.prepare, cid, image.top_layer)
             crashpoint.reached("create:snapshot")
             points = self.volumes_setup(cid, hc, cfg)
             data: Json = {
