@@ -1,5 +1,8 @@
-"""A blocking file object over chunks an event loop hands in, for a worker thread that
-needs a plain reader (tarfile, the layer unpacker) while the request body still arrives."""
+"""Read-ahead between two threads: a plain blocking reader over chunks another thread
+reads (the registry client's socket reads one step ahead of the layer unpacker).
+
+Between a thread and the event loop, use :mod:`cove.util.bridge` instead: its loop side
+never blocks."""
 
 from __future__ import annotations
 
