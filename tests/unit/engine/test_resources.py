@@ -116,5 +116,5 @@ def test_init_wraps_the_command() -> None:
 
 def test_isolation_other_than_default_is_refused_with_dockerds_words() -> None:
     assert check_host_config({"Isolation": "default"}) == []
-    with pytest.raises(InvalidArgument, match="Invalid isolation: \"hyperv\" - linux only"):
+    with pytest.raises(InvalidArgument, match='Invalid isolation: "hyperv" - linux only'):
         check_host_config({"Isolation": "hyperv"})
