@@ -79,7 +79,8 @@ def extract_layer(
     except UnmappableId as e:
         raise InvalidArgument(f"{e} (entry {name!r})") from e
     except OSError as e:
-        raise SystemError_(f"extracting {name!r}: {e.strerror or e}") from e
+        reason = str(e.strerror or e)  # Go's lower-case words, as dockerd says them
+        raise SystemError_(f"extracting {name!r}: {reason[:1].lower()}{reason[1:]}") from e
     finally:
         ex.close()
     return ex.size

@@ -172,10 +172,15 @@ def send_request(
         return
     sock.sendall(data)
     if body is not None:
-        for chunk in body:
-            if chunk:
-                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-        sock.sendall(b"0\r\n\r\n")
+        try:
+            for chunk in body:
+                if chunk:
+                    sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            sock.sendall(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            # the daemon stopped reading (a load that failed half way, e.g. a full disk)
+            # and has answered already: the answer, not the broken pipe, tells the user why
+            pass
 
 
 def read_response(sock: _socket.socket) -> Response:

@@ -257,7 +257,7 @@ class LifecycleOps(VolumeOps):
             MonitorStart=pid_start_time(info.monitor_pid),
             PidStart=info.pid_start,
         )
-        c.save()
+        c.save_state()  # it runs: watched and reported even if the disk is full
         self.emit(c, "start")
         self.watch(c, info)
 
@@ -317,7 +317,7 @@ class LifecycleOps(VolumeOps):
         self._unmount_rootfs(c)
         self.volumes_release(c)
         self.exec_container_exited(c.id)
-        c.save()
+        c.save_state()  # a full disk must not lose the exit
         self.emit(c, "die", {"exitCode": str(code)})
         for cond, fut in self._waiters.get(c.id, [])[:]:
             if cond != "removed" and not fut.done():
@@ -445,7 +445,7 @@ class LifecycleOps(VolumeOps):
     async def _remove_locked(self, c: Container, volumes: bool = False) -> None:
         # marked first: a daemon that dies half way finishes the removal at its next start
         c.private["Removing"] = {"Volumes": volumes}
-        c.save()
+        c.save_state()
         crashpoint.reached("rm:marked")
         if c.id not in self._deleting and c.private.get("InRuntime"):
             await self.runtime.delete(c.id, force=True)

@@ -6,6 +6,7 @@ so a crashed daemon finds either the old or the new version.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -14,6 +15,7 @@ from cove.util.fs import atomic_write_json, read_json
 
 Json = dict[str, Any]
 RECORD = "config.v2.json"
+log = logging.getLogger("cove.engine")
 
 
 class Container:
@@ -61,6 +63,16 @@ class Container:
         # fsync is skipped: the runtime is the truth and reconcile repairs a stale record,
         # while an fsync per state change would cost milliseconds on every run.
         atomic_write_json(os.path.join(self.dir, RECORD), self.data, mode=0o600, sync=False)
+
+    def save_state(self) -> None:
+        """Save after a change that has already happened in the runtime (an exit, a start,
+        a removal begun): a record that cannot be written (a full disk) is logged, not
+        raised, so the operation completes and its waiters hear of it; the next save, or the
+        reconcile at daemon start, brings the file up to date."""
+        try:
+            self.save()
+        except OSError as e:
+            log.warning("container %s: record not saved: %s", self.id[:12], e)
 
     @classmethod
     def load(cls, directory: str) -> Container:

@@ -172,7 +172,12 @@ class LocalImageStore:
         except CoveError:
             w.abort()
             raise
-        except (OSError, EOFError, ValueError) as e:  # a corrupt compressed stream
+        except OSError as e:
+            w.abort()
+            if e.errno is not None:  # the store's own failure (a full disk), not the data's
+                raise
+            raise InvalidArgument(f"invalid layer: {e}") from e
+        except (EOFError, ValueError) as e:  # a corrupt compressed stream
             w.abort()
             raise InvalidArgument(f"invalid layer: {e}") from e
         except BaseException:
