@@ -70,6 +70,10 @@ CASES = [
     "ps -ax",
     "stop -t abc x",
     "images --format '{{.Repository}}:{{.Tag}}' busybox",
+    "images --format '{{.Repository}}:{{.Tag}}' busybox:latest",
+    "run --rm busybox /nonexistent",
+    "run --rm --network container:nosuch busybox true",
+    "network create host",
     "history -q busybox",
     "rmi nosuch",
 ]

@@ -89,7 +89,7 @@ def error_message(status: int, reason: str, body: bytes) -> str:
         except ValueError:
             data = None
         if isinstance(data, dict) and isinstance(data.get("message"), str):
-            return str(data["message"])
+            return str(data["message"]).strip()  # as the docker CLI trims it
     return text or f"{status} {reason}".strip()
 
 
