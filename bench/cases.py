@@ -402,3 +402,15 @@ for _key, _label, _unit in cases_security.METRICS:
     METRICS[_key] = Metric(_key, _label, _unit)
 CASES["seccomp"] = cases_security.case_seccomp
 CASE_METRICS["seccomp"] = tuple(k for k, _, _ in cases_security.METRICS)
+
+# Logging cases (issue 14): --tail of a 1 GB log, four followers of a fast writer, 1 GB written.
+import cases_logs  # noqa: E402
+
+for _key, _label, _unit in cases_logs.METRICS:
+    METRICS[_key] = Metric(_key, _label, _unit)
+CASES["logs-tail"] = cases_logs.case_logs_tail
+CASE_METRICS["logs-tail"] = ("logs_tail_1g",)
+CASES["logs-follow"] = cases_logs.case_logs_follow
+CASE_METRICS["logs-follow"] = ("follow_rss_growth", "follow_ping_p99")
+CASES["log-throughput"] = cases_logs.case_log_throughput
+CASE_METRICS["log-throughput"] = ("log_1g_write",)

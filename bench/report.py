@@ -105,4 +105,12 @@ def targets(res: Results) -> list[tuple[str, str, str]]:
         " ms", "limit")  # fmt: skip
     add("default seccomp profile adds <= 3 ms to run --rm", med("cove", "seccomp_extra"), 3.0,
         " ms", "limit")  # fmt: skip
+    add("logs --tail 5 of 1 GB under 100 ms", med("cove", "logs_tail_1g"), 100.0, " ms", "limit")
+    add("RSS growth < 50 MB, 4 clients following", med("cove", "follow_rss_growth"), 50.0, " MB",
+        "limit")  # fmt: skip
+    add("/_ping p99 < 50 ms while they follow", med("cove", "follow_ping_p99"), 50.0, " ms",
+        "limit")  # fmt: skip
+    writers = [v for v in (med("docker", "log_1g_write"), med("podman", "log_1g_write")) if v]
+    add("1 GB of stdout no slower than the peers", med("cove", "log_1g_write"),
+        min(writers) if writers else None, " ms", "faster peer")  # fmt: skip
     return out

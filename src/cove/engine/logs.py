@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import sys
+import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -25,6 +26,14 @@ from cove.util.streams import Chunk
 log = logging.getLogger("cove.engine")
 
 POLL = 0.1  # seconds between looks at a followed log that has nothing new
+# One reader step at a time in the whole daemon: each holds the GIL for a few milliseconds
+# of parsing, and several at once starve the event loop (/_ping latency) for no more speed.
+_STEP = threading.Lock()
+
+
+def _step(reader: LogReader) -> list[tuple[int, bytes]] | None:
+    with _STEP:
+        return reader.step()
 
 
 def tail_count(tail: str) -> int | None:
@@ -66,7 +75,7 @@ def read_log(
                 # look at the container before reading: once it stopped, what conmon
                 # flushed before exiting is read, then the stream ends
                 stopped = not follow or not running()
-                inflight = loop.run_in_executor(None, reader.step)
+                inflight = loop.run_in_executor(None, _step, reader)
                 out = await inflight
                 inflight = None
                 if out:

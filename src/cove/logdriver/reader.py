@@ -166,6 +166,7 @@ class LogReader:
         group: list[bytes] = []
         cur = 0
         filtered = bool(self.since or self.until)
+        last_ts, t, stamp = b"", 0.0, b""  # conmon stamps every line of one read alike
         for ln in lines:
             p = ln.split(b" ", 3)
             if len(p) < 3:
@@ -174,7 +175,9 @@ class LogReader:
             if stream not in self.streams:
                 continue
             if filtered or self.timestamps:
-                t, stamp = cri.docker_time(p[0])
+                if p[0] != last_ts:
+                    t, text = cri.docker_time(p[0])
+                    last_ts, stamp = p[0], text.encode() + b" "
                 if (self.since and t < self.since) or (self.until and t > self.until):
                     continue
                 if self.timestamps:
@@ -182,7 +185,7 @@ class LogReader:
                         out.append((cur, b"".join(group)))
                         group = []
                     cur = stream
-                    group.append(stamp.encode() + b" ")
+                    group.append(stamp)
             if stream != cur:
                 if group:
                     out.append((cur, b"".join(group)))
