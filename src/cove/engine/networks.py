@@ -9,6 +9,7 @@ Endpoint setup for containers lives in ``netendpoints``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 from typing import Any
@@ -259,8 +260,13 @@ class NetworkOps(OverlayOps):
             if parent and "." in parent and await self._net_call(_missing_link, parent):
                 n["_cove"] = {"created_parent": True}  # removed with the network
         await self._net_call(self._driver_of(n).create, self._netcfg(n))
+        try:
+            self._save_network(n)  # before it is seen: a record that cannot be written
+        except OSError:  # (a full disk) leaves no network, in memory or in the kernel
+            with contextlib.suppress(Exception):
+                await self._net_call(self._driver_of(n).delete, self._netcfg(n))
+            raise
         self.networks[n["Id"]] = n
-        self._save_network(n)
         self.bus.emit("network", "create", n["Id"], {"name": name, "type": driver})
         await self._apply_firewall()
         return {"Id": n["Id"], "Warning": ""}

@@ -19,7 +19,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
@@ -88,6 +88,18 @@ class LocalImageStore:
 
     def _save_names(self) -> None:
         atomic_write_json(self.names_path, {"refs": dict(sorted(self._names.items()))}, 0o600)
+
+    @contextlib.contextmanager
+    def _names_change(self) -> Iterator[None]:
+        """Change ``_names`` inside, saved at the end; if anything fails (the write on a
+        full disk included) the names are as they were, in memory as on disk."""
+        old = dict(self._names)
+        try:
+            yield
+            self._save_names()
+        except BaseException:
+            self._names = old
+            raise
 
     def _record_path(self, image_id: str) -> str:
         return os.path.join(self.records_dir, hex_of(image_id) + ".json")
@@ -273,15 +285,14 @@ class LocalImageStore:
         r = reference.parse(ref)
         if r.digest:
             raise InvalidArgument("refusing to create a tag with a digest reference")
-        with self._lock:
+        with self._lock, self._names_change():
             self._names[str(r)] = self._resolve_id(image_id)
-            self._save_names()
 
     def tag_many(self, names: list[tuple[str, str]]) -> list[tuple[str, str, str | None]]:
         """Several names at once (one write); returns (familiar reference, image ID, the
         ID the name pointed at before or None)."""
         out: list[tuple[str, str, str | None]] = []
-        with self._lock:
+        with self._lock, self._names_change():
             for image_id, ref in names:
                 r = reference.parse(ref)
                 if r.digest:
@@ -290,8 +301,6 @@ class LocalImageStore:
                 old = self._names.get(str(r))
                 self._names[str(r)] = target
                 out.append((r.familiar(), target, old if old != target else None))
-            if names:
-                self._save_names()
         return out
 
     def add_repo_digest(self, image_id: str, ref: str) -> None:
@@ -299,23 +308,20 @@ class LocalImageStore:
         r = reference.parse(ref, default_tag=None)
         if not r.digest:
             raise InvalidArgument(f"not a digest reference: {ref}")
-        with self._lock:
+        with self._lock, self._names_change():
             self._names[str(reference.Reference(r.domain, r.path, None, r.digest))] = (
                 self._resolve_id(image_id)
             )
-            self._save_names()
 
     def untag(self, ref: str) -> str:
         try:
             key = str(reference.parse(ref))
         except InvalidArgument:
             raise no_such_image(ref) from None
-        with self._lock:
+        with self._lock, self._names_change():
             if key not in self._names:
                 raise no_such_image(ref)
-            image_id = self._names.pop(key)
-            self._save_names()
-            return image_id
+            return self._names.pop(key)
 
     # --- removal --------------------------------------------------------------------------
     def delete(self, image_id: str) -> list[str]:
@@ -326,8 +332,8 @@ class LocalImageStore:
             chain = [x["chain"] for x in self._records[image_id]["layers"]]
             diff_ids = self._diff_ids(image_id)
             if any(v == image_id for v in self._names.values()):
-                self._names = {k: v for k, v in self._names.items() if v != image_id}
-                self._save_names()
+                with self._names_change():
+                    self._names = {k: v for k, v in self._names.items() if v != image_id}
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._record_path(image_id))
             fsync_dir(self.records_dir)

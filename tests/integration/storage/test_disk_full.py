@@ -187,6 +187,44 @@ def test_pull(small: Daemon, big_tar: str) -> None:
             assert NOSPACE in r.stderr + r.stdout, r.stderr + r.stdout
 
 
+def test_requests_on_a_full_disk(small: Daemon) -> None:
+    """With the data root full, requests that write a record fail with Docker's words and
+    leave nothing behind (no half network, no tag in memory only); once the space is back
+    they work."""
+    small.cove("run", "-d", "--name", "hog", "busybox", "sh", "-c",
+               f"dd if=/dev/urandom of=/fill bs=1M count={BIG_MB}; sleep 600",
+               check=True)  # fmt: skip
+    try:
+        for _ in range(100):
+            if os.statvfs(small.data_root).f_bavail == 0:
+                break
+            subprocess.run(["sleep", "0.1"])
+        attempts = (
+            ("create", "--name", "fullc", "busybox", "true"),
+            ("network", "create", "fullnet"),
+            ("volume", "create", "fullvol"),
+            ("tag", "busybox", "fulltag:1"),
+        )
+        for args in attempts:
+            r = small.cove(*args)
+            assert r.returncode != 0 and NOSPACE in r.stderr, (args, r.stderr)
+            assert small.ping()
+        assert "fullc" not in small.cove("ps", "-a").stdout
+        assert "fullnet" not in small.cove("network", "ls").stdout
+        assert "fullvol" not in small.cove("volume", "ls").stdout
+        assert "fulltag" not in small.cove("images").stdout
+        r = small.cove("rmi", "fulltag:1")
+        assert "No such image" in r.stderr, r.stderr
+    finally:
+        small.cove("rm", "-f", "hog", check=True)
+    for args in attempts:
+        small.cove(*args, check=True)
+    small.cove("rm", "fullc", check=True)
+    small.cove("network", "rm", "fullnet", check=True)
+    small.cove("volume", "rm", "fullvol", check=True)
+    small.cove("rmi", "fulltag:1", check=True)
+
+
 def test_still_serving_after_all(small: Daemon) -> None:
     r = small.cove("run", "--rm", "busybox", "echo", "alive")
     assert r.returncode == 0 and r.stdout == "alive\n", r.stderr
