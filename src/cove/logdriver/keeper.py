@@ -74,8 +74,11 @@ class LogKeeper:
             live = os.path.realpath(path)
             try:
                 empty = os.path.getsize(live) == 0
+                keep = files.keep_name(path)
+                if os.stat(keep).st_ino == os.stat(live).st_ino:
+                    os.unlink(keep)  # the same file: it is queued once, below
             except FileNotFoundError:
-                empty = True
+                empty = not os.path.exists(live)
             if not empty:
                 self._queue(entry, live)
             with contextlib.suppress(FileNotFoundError):

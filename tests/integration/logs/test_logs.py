@@ -282,3 +282,13 @@ def test_logs_keep_flowing_while_coved_is_down() -> None:
         assert got[-1] == 59 and got == sorted(got)
         before = [n for n in got if n < 10]
         assert before == list(range(10))  # what was written before the kill is there
+
+
+def test_restart_appends_a_run(daemon: Daemon) -> None:
+    name = "log-again"
+    daemon.cove("run", "--name", name, "busybox", "echo", "run", check=True)
+    try:
+        daemon.cove("start", "-a", name, check=True)
+        assert daemon.cove("logs", name, check=True).stdout == "run\nrun\n"  # each run once
+    finally:
+        daemon.cove("rm", "-f", name)

@@ -81,3 +81,22 @@ def test_syslog_shapes() -> None:
     assert format_message("", 3, 1, "t", b"x", now, 1, "h") == b"<30>Jan  1 00:00:00 t[1]: x"
     assert expand_tag("", "a" * 64, "/n", "img") == "a" * 12
     assert expand_tag("{{.Name}}/{{.ImageName}}", "a" * 64, "/n", "img") == "n/img"
+
+
+def test_restart_keeps_the_previous_run_once(tmp_path: Path) -> None:
+    path = str(tmp_path / "container.log")
+
+    async def scenario() -> None:
+        plan = LogPlan("json-file", max_size=10, max_file=5)
+        keeper = LogKeeper()
+        Path(path).write_bytes(b"run1")
+        keeper.watch(path, plan)  # the live file gets its .keep name
+        keeper.prepare(path, plan)  # the container starts again
+        Path(path).write_bytes(b"run2")
+        keeper.watch(path, plan)
+        await settle(keeper)
+        keeper.close()
+
+    asyncio.run(scenario())
+    assert [Path(f).read_bytes() for _k, f, _gz in files.generations(path)] == [b"run1"]
+    assert Path(path).read_bytes() == b"run2"
