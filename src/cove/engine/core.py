@@ -153,11 +153,9 @@ class Engine(
             async with self.lock(c.id):
                 await self._record_exit(c, 0)
         bundle = self.paths.bundle(c.id)
-        if c.status != Status.RUNNING and (
-            c.private.get("InRuntime") or recover.in_runtime_leftover(bundle)
-        ):
-            # a start cut short (or a delete the previous daemon did not finish): the
-            # runtime forgets the container and kills its process, then the monitor goes
+        if c.status != Status.RUNNING and recover.in_runtime_leftover(bundle):
+            # a start cut short, or an exit while we were away: the runtime forgets the
+            # container and kills its process, a monitor still there is killed
             task = self._deleting.pop(c.id, None)
             if task is not None:
                 await task
@@ -165,7 +163,11 @@ class Engine(
             recover.kill_monitor(bundle, c.id)
             c.private.pop("InRuntime", None)
             self._unmount_rootfs(c)
-            c.save()
+            c.save_state()
+        elif (
+            c.private.get("InRuntime") and c.status != Status.RUNNING and c.id not in self._deleting
+        ):
+            self._delete_later(c)  # a delete the previous daemon did not finish
         removing = c.private.get("Removing")
         if removing is not None or (c.host_config.get("AutoRemove") and c.status == Status.EXITED):
             async with self.lock(c.id):
