@@ -61,6 +61,7 @@ def _leftovers(d: Daemon, port: int = 0) -> list[str]:
     out += glob.glob(os.path.join(d.data_root, "containers", "*"))
     out += glob.glob(os.path.join(d.data_root, "*", "containers", "*"))
     out += glob.glob(os.path.join(d.exec_root, "containers", "*"))
+    out += [f"volume {v}" for v in d.cove("volume", "ls", "-q").stdout.split()]
     r = subprocess.run(["crun", f"--root={d.exec_root}/runtime", "list", "-q"],
                        capture_output=True, text=True)  # fmt: skip
     out += [f"crun:{x}" for x in r.stdout.split()]
@@ -76,7 +77,8 @@ def _leftovers(d: Daemon, port: int = 0) -> list[str]:
 
 
 def _setup_and_trigger(d: Daemon, point: str, name: str, port: int) -> None:
-    create = ["--name", name, "-p", f"127.0.0.1:{port}:80", "busybox", "sleep", "300"]
+    create = ["--name", name, "-p", f"127.0.0.1:{port}:80", "-v", "/data", "busybox",
+              "sleep", "300"]  # fmt: skip
     op = point.split(":")[0]
     if op == "create":
         d.cove("create", *create)
@@ -90,7 +92,7 @@ def _setup_and_trigger(d: Daemon, point: str, name: str, port: int) -> None:
         d.cove("run", "-d", "--name", name, "busybox", "true")
     elif op == "rm":
         d.cove("run", "-d", *create, check=True)
-        d.cove("rm", "-f", name)
+        d.cove("rm", "-f", "-v", name)
 
 
 @pytest.mark.parametrize("point", POINTS)
@@ -106,7 +108,7 @@ def test_kill_at(d: Daemon, point: str) -> None:
     finally:
         _restart(d)
     info = _inspect(d, name)
-    if point.startswith("rm:") or point in ("create:dir", "create:snapshot"):
+    if point.startswith("rm:") or point in ("create:dir", "create:snapshot", "create:volumes"):
         # a removal is finished; a create cut before its record leaves nothing
         assert info is None, info
         assert _leftovers(d) == []
@@ -125,5 +127,5 @@ def test_kill_at(d: Daemon, point: str) -> None:
             info = _inspect(d, name)
             assert info is not None and info["State"]["Running"]  # type: ignore[index]
         d.cove("stop", "-t", "1", name, check=True)
-        d.cove("rm", name, check=True)
+        d.cove("rm", "-v", name, check=True)
     assert _leftovers(d, port) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -117,12 +118,14 @@ class Engine(
         through an operation left is cleared (see ``recover``)."""
         root = os.path.join(self.paths.data_root, "containers")
         os.makedirs(root, exist_ok=True)
+        orphan_volumes: list[str] = []
         for cid in os.listdir(root):
             d = os.path.join(root, cid)
             try:
                 c = Container.load(d)
             except (OSError, ValueError) as e:
                 log.warning("dropping unreadable container record %s: %s", d, e)
+                orphan_volumes += recover.new_volumes(d)
                 await asyncio.to_thread(recover.drop_directory, d)
                 continue
             self.containers[c.id] = c
@@ -132,7 +135,7 @@ class Engine(
                 await self._reconcile(c)
             except Exception:
                 log.exception("reconciling container %s", c.id)
-        await asyncio.to_thread(self._drop_orphans)
+        await asyncio.to_thread(self._drop_orphans, orphan_volumes)
         await self.net_restore()
         await self.restart_on_boot()
 
@@ -175,9 +178,15 @@ class Engine(
         elif c.status == Status.CREATED:
             self._unmount_rootfs(c)  # a start cut after the mount
 
-    def _drop_orphans(self) -> None:
+    def _drop_orphans(self, volumes: list[str]) -> None:
         """Writable layers and bundles of containers that have no record (a create or a
-        remove cut short).  Runs before anything else can create a container."""
+        remove cut short), and the ``volumes`` a cut create made that no container uses.
+        Runs before anything else can create a container."""
+        for name in volumes:
+            if self.volume_driver is not None and not self.volume_users(name):
+                log.warning("removing volume %s of a create that did not finish", name)
+                with contextlib.suppress(CoveError, OSError):
+                    self.volume_driver.remove(name)
         for cid in self.snapshotter.container_ids():
             if cid not in self.containers:
                 log.warning("removing the writable layer of unknown container %s", cid)

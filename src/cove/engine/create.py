@@ -193,6 +193,7 @@ class CreateOps(VolumeOps):
             await asyncio.to_thread(self.snapshotter.prepare, cid, image.top_layer)
             crashpoint.reached("create:snapshot")
             points = self.volumes_setup(cid, hc, cfg)
+            crashpoint.reached("create:volumes")
             data: Json = {
                 "Id": cid,
                 "Created": now_rfc3339(),

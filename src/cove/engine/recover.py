@@ -5,7 +5,8 @@ Every step of create, start, stop, exit and remove can be cut short by a ``kill 
 each cut leaves, and who clears it:
 
 * a container directory without a readable record (create cut before the record was
-  written): dropped here with its writable layer, its bundle and any mount inside it;
+  written): dropped here with its writable layer, its bundle, any mount inside it and the
+  volumes the create made for it (listed in ``.new-volumes`` as they are made);
 * a writable layer or a bundle with no container record at all: dropped here;
 * a record that is not running while the runtime or a monitor still holds the container
   (start cut between the runtime's create and the record's update; ``conmon.pid`` in the
@@ -30,6 +31,27 @@ from cove.snapshot import mount as mounter
 log = logging.getLogger("cove.engine")
 
 MONITOR_FILES = ("conmon.pid", "pidfile")
+NEW_VOLUMES = ".new-volumes"  # in the container's directory, while its create runs
+
+
+def note_new_volume(container_dir: str, name: str) -> None:
+    """Remember a volume a create has just made, until its record is written."""
+    with contextlib.suppress(OSError), open(os.path.join(container_dir, NEW_VOLUMES), "a") as f:
+        f.write(name + "\n")
+
+
+def new_volumes_done(container_dir: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(os.path.join(container_dir, NEW_VOLUMES))
+
+
+def new_volumes(container_dir: str) -> list[str]:
+    """The volumes an unfinished create made (see ``note_new_volume``)."""
+    try:
+        with open(os.path.join(container_dir, NEW_VOLUMES)) as f:
+            return [ln.strip() for ln in f if ln.strip()]
+    except OSError:
+        return []
 
 
 def stray_monitor(bundle: str, cid: str) -> int:

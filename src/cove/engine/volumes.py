@@ -15,7 +15,7 @@ import os
 import shutil
 from typing import Any
 
-from cove.engine import mounts
+from cove.engine import mounts, recover
 from cove.engine.archive_paths import RootView
 from cove.engine.base import EngineBase
 from cove.engine.mounts import MountPoint
@@ -195,6 +195,7 @@ class VolumeOps(EngineBase):
             v = self._driver().create(name, dict(mp.pop("VolumeOptions", None) or {}), labels)
             if not existed:
                 created.append(name)
+                recover.note_new_volume(self.paths.container_dir(cid), name)  # a crash's
                 self.bus.emit("volume", "create", name, {"driver": "local"})
             mp.update(Name=name, Source=v.mountpoint, Driver=v.driver)
             mp.pop("DriverGiven", None)
@@ -205,6 +206,7 @@ class VolumeOps(EngineBase):
     def volumes_created(self, cid: str) -> None:
         """The create succeeded: its volumes are the container's now."""
         self._new_volumes.pop(cid, None)
+        recover.new_volumes_done(self.paths.container_dir(cid))
 
     def volumes_abort(self, cid: str) -> None:
         for name in self._new_volumes.pop(cid, []):

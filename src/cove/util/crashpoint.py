@@ -16,6 +16,7 @@ import signal
 POINTS = (
     "create:dir",  # the container's directory exists, no record yet
     "create:snapshot",  # its writable layer is prepared
+    "create:volumes",  # its volumes are made (an anonymous one among them)
     "create:saved",  # the record is written, the reply not sent
     "start:net",  # addresses and host ports taken (in memory)
     "start:mounted",  # the root filesystem is mounted
