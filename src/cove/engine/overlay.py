@@ -64,7 +64,7 @@ class OverlayOps(OverlayAddressOps):
                 S.subnet_key(cfg["Subnet"]): n["Id"],
                 S.net_key(n["Id"]): json.dumps(n),
             }
-            if await cl.call(cl.etcd.create_all, claims):
+            if await self._claim(cl, claims, S.net_key(n["Id"])):
                 break
             if await self._drop_stale(cl, S.name_key(name)):
                 continue
@@ -80,6 +80,16 @@ class OverlayOps(OverlayAddressOps):
         self._adopt(n)
         self.bus.emit("network", "create", n["Id"], {"name": name, "type": "overlay"})
         return {"Id": n["Id"], "Warning": ""}
+
+    async def _claim(self, cl: _Cluster, claims: dict[str, str], net_key: str) -> bool:
+        """The create's transaction; when its answer is lost (a timeout) the store is asked
+        whether it went through, so a network that was made is not reported as failed."""
+        try:
+            return bool(await cl.call(cl.etcd.create_all, claims))
+        except Unavailable:
+            if await cl.call(cl.etcd.get, net_key) == claims[net_key]:
+                return True
+            raise
 
     async def _drop_stale(self, cl: _Cluster, key: str) -> bool:
         """A name or subnet claim whose network is not in the store (left by a create of an
