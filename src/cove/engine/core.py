@@ -91,13 +91,15 @@ class Engine(
 
         c = self.find(ref)
         new = names.validate(new_name)
-        if new in self.names:
-            raise Conflict(
-                f'Conflict. The container name "/{new}" is already in use by container '
-                f'"{self.names[new]}". You have to remove (or rename) that container to be '
-                "able to reuse that name."
-            )
         async with self.lock(c.id):
+            # checked under the lock: a rename that waited for it must not take a name
+            # another request took meanwhile
+            if new in self.names:
+                raise Conflict(
+                    f'Conflict. The container name "/{new}" is already in use by container '
+                    f'"{self.names[new]}". You have to remove (or rename) that container to be '
+                    "able to reuse that name."
+                )
             old = c.name
             c.data["Name"] = "/" + new
             self.names.pop(old, None)
