@@ -54,6 +54,14 @@ def _together(clients: list[Any], fn: Callable[[Any, int], Any]) -> list[Any]:
     return out
 
 
+def _remove(client: Any, names: list[str]) -> None:
+    for n in names:
+        try:
+            client.containers.get(n).remove(force=True)
+        except docker.errors.NotFound:
+            pass
+
+
 def _status(e: object) -> int | None:
     return getattr(getattr(e, "response", None), "status_code", None)
 
@@ -174,8 +182,26 @@ def test_one_host_port_one_container(clients: list[Any]) -> None:
             if isinstance(e, Exception):
                 assert "port is already allocated" in str(e), e
     finally:
-        for n in names:
-            try:
-                clients[0].containers.get(n).remove(force=True)
-            except docker.errors.NotFound:
-                pass
+        _remove(clients[0], names)
+
+
+def test_any_free_ports_are_distinct(clients: list[Any]) -> None:
+    names = [_unique("raceany") for _ in clients]
+
+    def run(c: Any, i: int) -> Any:
+        return c.containers.run(
+            "busybox", ["sleep", "60"], name=names[i], detach=True,
+            ports={"80/tcp": None, "81/tcp": None},
+        )  # fmt: skip
+
+    try:
+        got = _together(clients, run)
+        assert all(not isinstance(x, Exception) for x in got), got
+        ports = []
+        for x in got:
+            x.reload()
+            for binds in x.attrs["NetworkSettings"]["Ports"].values():
+                ports += [b["HostPort"] for b in binds]
+        assert len(ports) == 2 * len(clients) and len(set(ports)) == len(ports), ports
+    finally:
+        _remove(clients[0], names)
