@@ -134,22 +134,33 @@ class LogReader:
         return None
 
     def _rotated(self) -> bool:
-        """Whether conmon put a new live file in place; if so, switch to it (what the old
-        one held has been read: conmon writes nothing to it after the rename)."""
+        """Whether conmon put a new live file in place; if so, go on with what came after
+        the old one: the rotated generations newer than it (a follower that fell behind
+        by more than one file), then the new live file.  The old one is read to its end
+        first (conmon writes nothing to it after the rename)."""
         try:
             ino = os.stat(self.path).st_ino
         except FileNotFoundError:
             return False
         if ino == self._live_ino:
             return False
-        with contextlib.suppress(FileNotFoundError):
-            rest = self._sources[0].f.read()
-            if rest:  # written just before the rename
-                self._carry += rest
+        old = self._sources[0].f
+        if old.tell() < os.fstat(old.fileno()).st_size:
+            return True  # written just before the rename: read on
+        newer: list[_Source] = []
+        gens = generations(self.path)  # newest first
+        for idx, (_k, name, gz) in enumerate(gens):
+            if gz:
+                break  # compressed copies are new files: the old one is not found there
+            with contextlib.suppress(OSError):
+                if os.stat(name).st_ino == self._live_ino:
+                    newer = [_Source(_open(n, z), z) for _k2, n, z in reversed(gens[:idx])]
+                    break
         self._sources[0].close()
         self._sources.clear()
         self._carry = b""
         self._reopen()
+        self._sources[:0] = newer
         return True
 
     def _reopen(self) -> bool:

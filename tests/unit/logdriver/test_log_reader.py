@@ -126,3 +126,23 @@ def test_generations_and_shift(tmp_path: Path) -> None:
     files.compress(path + ".1")
     assert [(k, gz) for k, _f, gz in files.generations(path)] == [(1, True), (2, False)]
     assert gzip.decompress(Path(path + ".1.gz").read_bytes()) == b"new"
+
+
+def test_follower_behind_by_two_files_reads_the_one_between(tmp_path: Path) -> None:
+    path = str(tmp_path / "container.log")
+    Path(path).write_bytes(rec(1))
+    r = LogReader(path, follow=True)
+    got = b""
+    while (c := r.step()) is not None:
+        got += b"".join(d for _s, d in c)
+    # two rotations (conmon) and their shifts (the keeper) before the follower looks again
+    os.rename(path, path + ".1")
+    Path(path).write_bytes(rec(2))
+    os.rename(path + ".1", path + ".2")
+    os.rename(path, path + ".1")
+    Path(path).write_bytes(rec(3))
+    for _ in range(5):
+        while (c := r.step()) is not None:
+            got += b"".join(d for _s, d in c)
+    r.close()
+    assert got == b"line1\nline2\nline3\n"
