@@ -9,6 +9,7 @@ is an HTTP error, as dockerd's; later ones become an ``errorDetail`` message (wi
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -17,8 +18,10 @@ import tempfile
 from collections.abc import AsyncIterator
 from typing import Any, BinaryIO, cast
 
+from cove.api import build_inputs
 from cove.api.errors import error_line
 from cove.api.http import Handler, Request, Response, StreamReply, dump, json_reply
+from cove.build import prune as build_prune
 from cove.build.backend import BuildBackend, BuildError, BuildOptions
 from cove.build.builder import Builder
 from cove.build.context import BuildContext
@@ -64,36 +67,47 @@ def options(req: Request) -> BuildOptions:
         platform=req.arg("platform") or None,
         cachefrom=[str(x) for x in cachefrom],
         extrahosts=[h for h in req.args("extrahosts") if h],
+        secrets=build_inputs.secrets(req),
+        ssh=build_inputs.ssh(req),
     )
 
 
 async def build(engine: EngineFacade, req: Request) -> Response:
     opts = options(req)
+    wanted = build_inputs.named_contexts(req)
     backend = cast(BuildBackend, engine)
     tmp_root = os.path.join(backend.paths.tmp)
     os.makedirs(tmp_root, exist_ok=True)
     fd, upload = tempfile.mkstemp(dir=tmp_root, prefix="build-upload-")
+
+    named: dict[str, BuildContext | str] = {}
 
     def spool_and_open(body: BinaryIO) -> BuildContext:
         # spooled first (the context is read more than once); every write off the loop
         with os.fdopen(fd, "wb") as f:
             shutil.copyfileobj(body, f, 1 << 20)
         with open(upload, "rb") as f:
-            return BuildContext.from_tar(f, tmp_root, opts.dockerfile)
+            ctx = BuildContext.from_tar(f, tmp_root, opts.dockerfile)
+        try:
+            named.update(build_inputs.split_named(ctx, wanted, tmp_root))
+        except BaseException:
+            ctx.close()
+            raise
+        return ctx
 
     try:
         ctx = await feed_thread(req.body.chunks(), spool_and_open)
     finally:
         with contextlib.suppress(OSError):
             os.unlink(upload)
-    messages = Builder(backend, ctx, opts).run()
+    messages = Builder(backend, ctx, opts, named).run()
     try:
         first = await anext(messages)
     except StopAsyncIteration:
-        ctx.close()
+        close_all(ctx, named)
         return StreamReply(_empty())
     except BaseException:
-        ctx.close()
+        close_all(ctx, named)
         await messages.aclose()
         raise
 
@@ -109,9 +123,16 @@ async def build(engine: EngineFacade, req: Request) -> Response:
             yield dump(line)
         finally:
             await messages.aclose()
-            ctx.close()
+            close_all(ctx, named)
 
     return StreamReply(lines())
+
+
+def close_all(ctx: BuildContext, named: dict[str, BuildContext | str]) -> None:
+    ctx.close()
+    for v in named.values():
+        if isinstance(v, BuildContext):
+            v.close()
 
 
 async def _empty() -> AsyncIterator[bytes]:
@@ -120,7 +141,11 @@ async def _empty() -> AsyncIterator[bytes]:
 
 
 async def prune(engine: EngineFacade, req: Request) -> Response:
-    return json_reply({"CachesDeleted": None, "SpaceReclaimed": 0})
+    """dockerd's answer: the cache records removed and the bytes reclaimed."""
+    req.filters()  # a malformed filter is refused as dockerd refuses it
+    data_root = cast(BuildBackend, engine).paths.data_root
+    deleted, size = await asyncio.to_thread(build_prune.prune, data_root, req.flag("all"))
+    return json_reply({"CachesDeleted": deleted or None, "SpaceReclaimed": size})
 
 
 ROUTES: list[tuple[str, str, Handler]] = [

@@ -63,6 +63,8 @@ class BuildOptions:
     platform: str | None = None
     cachefrom: list[str] = field(default_factory=list)
     extrahosts: list[str] = field(default_factory=list)  # "name:ip", /etc/hosts of RUN
+    secrets: dict[str, bytes] = field(default_factory=dict)  # RUN --mount=type=secret values
+    ssh: dict[str, str] = field(default_factory=dict)  # ssh id -> the client's agent socket
 
 
 class BuildError(InvalidArgument):

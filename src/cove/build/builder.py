@@ -14,7 +14,9 @@ import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
+from cove.build import graph
 from cove.build.backend import BuildError
+from cove.build.context import BuildContext
 from cove.build.copyops import CopyOps
 from cove.build.core import msg, short
 from cove.build.dockerfile import instructions
@@ -28,6 +30,7 @@ from cove.image.local import MAX_LAYERS
 from cove.oci import reference
 
 Json = dict[str, Any]
+MAX_PARALLEL = 4  # stages built at the same time (each may run a container)
 
 
 class Builder(ConfigOps, RunOps, CopyOps):
@@ -43,12 +46,6 @@ class Builder(ConfigOps, RunOps, CopyOps):
         nodes = df.nodes
         for n in nodes:
             instructions.check(n)
-        nodes = self._until_target(nodes)
-        if self.opts.labels:
-            text = "LABEL " + " ".join(
-                f"{_q(k)}={_q(v)}" for k, v in sorted(self.opts.labels.items())
-            )
-            nodes.append(node_from_line(text, 0, 0, df.escape))
         if not any(n.cmd == "from" for n in nodes):
             raise InvalidArgument("no build stage in current context")
         first_from = next(i for i, n in enumerate(nodes) if n.cmd == "from")
@@ -58,17 +55,36 @@ class Builder(ConfigOps, RunOps, CopyOps):
                     f"Dockerfile parse error line {n.line}: {n.cmd.upper()} "
                     "is not allowed before FROM"
                 )
-        total = len(nodes)
+            self.do_global_arg(n)
         try:
-            for i, node in enumerate(nodes, 1):
-                if not self.opts.quiet:
-                    yield msg(f"Step {i}/{total} : {node.original}\n")
-                async for m in self.dispatch(node):
-                    if not self.opts.quiet or "aux" in m:
-                        yield m
+            bp = graph.plan(
+                nodes,
+                self.opts.target,
+                lambda s: expand(s, self.global_args, self.escape),
+                frozenset(self.named),
+            )
+        except ValueError as e:
+            raise InvalidArgument(str(e)) from None
+        if self.opts.labels:
+            text = "LABEL " + " ".join(
+                f"{_q(k)}={_q(v)}" for k, v in sorted(self.opts.labels.items())
+            )
+            bp.stages[bp.target].nodes.append(node_from_line(text, 0, 0, df.escape))
+        steps = bp.prelude + [n for i in bp.needed for n in bp.stages[i].nodes]
+        number = {id(n): k for k, n in enumerate(steps, 1)}
+        total = len(steps)
+        try:
+            if not self.opts.quiet:
+                for n in bp.prelude:
+                    yield msg(f"Step {number[id(n)]}/{total} : {n.original}\n")
+                if bp.skipped:
+                    names = ", ".join(s.name or str(s.index) for s in bp.skipped)
+                    yield msg(f"Skipping stages the target does not need: {names}\n")
+            async for m in self.run_stages(bp, number, total):
+                yield m
         finally:
             await asyncio.to_thread(self.cache.save)
-        final = self.stages[-1]
+        final = self.finished[bp.target]
         image_id = await self.ensure_image(final)
         if len(final.diff_ids) > MAX_LAYERS:
             raise BuildError(
@@ -90,26 +106,66 @@ class Builder(ConfigOps, RunOps, CopyOps):
             if not self.opts.quiet:
                 yield msg(f"Successfully tagged {reference.parse(t).familiar()}\n")
 
-    def _until_target(self, nodes: list[Node]) -> list[Node]:
-        target = self.opts.target
-        if not target:
-            return list(nodes)
-        for i, n in enumerate(nodes):
-            if n.cmd == "from" and len(n.args) == 3 and n.args[2].lower() == target.lower():
-                end = next((j for j in range(i + 1, len(nodes)) if nodes[j].cmd == "from"), None)
-                return list(nodes[:end] if end is not None else nodes)
-        raise InvalidArgument(f"failed to reach build target {target} in Dockerfile")
+    async def run_stages(
+        self, bp: graph.BuildPlan, number: dict[int, int], total: int
+    ) -> AsyncIterator[Json]:
+        """Build the needed stages, each as a task that first waits for the stages it
+        uses; at most MAX_PARALLEL run at once.  Their messages are merged as they come
+        (steps of one stage stay in order).  The first failure ends the build and cancels
+        the other stages."""
+        queue: asyncio.Queue[Json | BaseException | None] = asyncio.Queue(maxsize=256)
+        loop = asyncio.get_running_loop()
+        done: dict[int, asyncio.Future[None]] = {i: loop.create_future() for i in bp.needed}
+        gate = asyncio.Semaphore(MAX_PARALLEL)
+        quiet = self.opts.quiet
+
+        async def one(sp: graph.StagePlan) -> None:
+            try:
+                for d in sp.deps:
+                    await done[d]
+                async with gate:
+                    for node in sp.nodes:
+                        if not quiet:
+                            await queue.put(
+                                msg(f"Step {number[id(node)]}/{total} : {node.original}\n")
+                            )
+                        async for m in self.dispatch(sp.index, node):
+                            if not quiet or "aux" in m:
+                                await queue.put(m)
+                self.finished[sp.index] = self.stages[sp.index]
+                done[sp.index].set_result(None)
+            except asyncio.CancelledError:
+                raise
+            except BaseException as e:  # handed to the consumer, raised there
+                await queue.put(e)
+            await queue.put(None)
+
+        tasks = [asyncio.create_task(one(bp.stages[i])) for i in bp.needed]
+        left = len(tasks)
+        try:
+            while left:
+                item = await queue.get()
+                if item is None:
+                    left -= 1
+                elif isinstance(item, BaseException):
+                    raise item
+                else:
+                    yield item
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for f in done.values():
+                f.cancel()  # nobody waits any more; a set result stays set
 
     # --- dispatch ------------------------------------------------------------------------
-    async def dispatch(self, node: Node) -> AsyncIterator[Json]:
+    async def dispatch(self, index: int, node: Node) -> AsyncIterator[Json]:
+        """One step of stage ``index`` (its FROM creates the stage)."""
         if node.cmd == "from":
-            async for m in self.do_from(node):
+            async for m in self.do_from(index, node):
                 yield m
             return
-        if not self.stages:
-            self.do_global_arg(node)
-            return
-        stage = self.stages[-1]
+        stage = self.stages[index]
         if node.cmd == "run":
             async for m in self.do_run(stage, node):
                 yield m
@@ -137,21 +193,23 @@ class Builder(ConfigOps, RunOps, CopyOps):
                 self.global_args.setdefault(name, "")
 
     # --- FROM ----------------------------------------------------------------------------
-    async def do_from(self, node: Node) -> AsyncIterator[Json]:
+    async def do_from(self, index: int, node: Node) -> AsyncIterator[Json]:
         flags = instructions.parse_flags(node)
-        self._sources = None  # each stage may follow its own --cache-from source
         if "platform" in flags:
             expand(flags["platform"], self.global_args, self.escape)
         ref = expand(node.args[0], self.global_args, self.escape)
         name = node.args[2].lower() if len(node.args) == 3 else None
-        if name and any(s.name == name for s in self.stages):
+        if name and self.names.setdefault(name, index) != index:
             raise BuildError(f"duplicate name {name}")
-        prev = next((s for s in self.stages if s.name and s.name == ref.lower()), None)
+        named = self.named.get(ref.lower())
+        if isinstance(named, BuildContext):
+            raise BuildError(f"FROM {ref}: a directory build context can only be copied from")
+        ref = named or ref
+        prev = self.stage_for(ref) if named is None else None
         if ref.lower() == "scratch" or ref == "":
             if ref == "":
                 raise BuildError("base name (${...}) should not be blank")
-            stage = Stage(len(self.stages), name, None, scratch_config())
-            self.stages.append(stage)
+            self.stages[index] = Stage(index, name, None, scratch_config())
             yield msg(" ---> \n")
             return
         if prev is not None:
@@ -162,8 +220,8 @@ class Builder(ConfigOps, RunOps, CopyOps):
                 yield m
             img = self.backend.images.resolve(ref)
             base_id, base_cfg = img.id, img.config
-        stage = Stage(len(self.stages), name, base_id, child_config(base_cfg))
-        self.stages.append(stage)
+        stage = Stage(index, name, base_id, child_config(base_cfg))
+        self.stages[index] = stage
         yield msg(f" ---> {short(base_id)}\n")
         triggers = list(stage.run.get("OnBuild") or [])
         stage.run["OnBuild"] = None  # triggers run once, in the direct child only
@@ -175,7 +233,7 @@ class Builder(ConfigOps, RunOps, CopyOps):
                 if sub.cmd in ("onbuild", "from", "maintainer"):
                     raise BuildError(f"{sub.cmd.upper()} isn't allowed as an ONBUILD trigger")
                 instructions.check(sub)
-                async for m in self.dispatch(sub):
+                async for m in self.dispatch(index, sub):
                     yield m
 
     async def find_base(self, ref: str) -> Any:

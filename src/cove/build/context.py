@@ -35,7 +35,12 @@ class BuildContext:
         self.owned = owned  # a temp directory of ours: removed by close()
         self.dockerfile_name = dockerfile
         self.matcher = Matcher([])
-        ign = os.path.join(self.root, DOCKERIGNORE)
+        # BuildKit's rule: <Dockerfile>.dockerignore beside the Dockerfile wins over the
+        # context's .dockerignore
+        own = os.path.join(self.root, dockerfile + DOCKERIGNORE)
+        ign = own if os.path.isfile(own) else os.path.join(self.root, DOCKERIGNORE)
+        if not os.path.realpath(ign).startswith(self.root + os.sep):
+            ign = os.path.join(self.root, DOCKERIGNORE)
         if os.path.isfile(ign) and not os.path.islink(ign):
             with open(ign, encoding="utf-8", errors="replace") as f:
                 try:

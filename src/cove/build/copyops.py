@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from cove.build.backend import BuildError
+from cove.build.context import BuildContext
 from cove.build.core import BuildBase
 from cove.build.dockerfile import instructions
 from cove.build.dockerfile.parser import Node
@@ -45,12 +46,13 @@ class CopyOps(BuildBase):
         return RootfsView(layer_dirs(self.backend.snapshotter, top))
 
     async def _from_source(self, ref: str) -> Source:
-        if ref.isdigit() and int(ref) < len(self.stages) - 1:
-            st = self.stages[int(ref)]
+        named = self.named.get(ref.lower())  # --build-context: a directory or an image
+        if isinstance(named, BuildContext):
+            return ContextSource(named)
+        ref = named or ref
+        st = self.stage_for(ref)
+        if st is not None:
             return ImageSource(self.view_of(st.diff_ids))
-        for st in self.stages[:-1]:
-            if st.name and st.name == ref.lower():
-                return ImageSource(self.view_of(st.diff_ids))
         try:
             img = self.backend.images.resolve(ref)
         except NotFound:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from typing import Any
 
@@ -21,21 +22,51 @@ def short(image_id: str) -> str:
     return image_id.removeprefix("sha256:")[:12]
 
 
+def content_key(stage: Stage) -> str | None:
+    """What a step's cache key starts from: the stage's content (its layers and its
+    container config), not the parent image's ID, which also carries creation times and
+    history.  A step rebuilt with the same outcome, or the same base reached another way,
+    lets the steps after it hit the cache."""
+    if stage.image_id is None:
+        return None
+    content = [stage.diff_ids, stage.config.get("config"), stage.config.get("author")]
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
 def msg(text: str) -> Json:
     return {"stream": text}
 
 
 class BuildBase:
-    def __init__(self, backend: BuildBackend, context: BuildContext, opts: BuildOptions) -> None:
+    def __init__(
+        self,
+        backend: BuildBackend,
+        context: BuildContext,
+        opts: BuildOptions,
+        named: dict[str, BuildContext | str] | None = None,
+    ) -> None:
         self.backend = backend
         self.context = context
         self.opts = opts
+        # --build-context: a name -> a directory, or the image reference FROM/COPY use
+        self.named: dict[str, BuildContext | str] = {k.lower(): v for k, v in (named or {}).items()}
         self.cache = BuildCache(backend.paths.data_root)
-        self.stages: list[Stage] = []
+        self.stages: dict[int, Stage] = {}  # by Dockerfile index, as FROM creates them
+        self.finished: dict[int, Stage] = {}  # stages whose last step is done
+        self.names: dict[str, int] = {}  # stage name -> index
         self.used_args: set[str] = set()
         self.escape = "\\"
         self.global_args: dict[str, str] = {}
-        self._sources: CacheSources | None = None
+        self._sources: dict[int, CacheSources] = {}  # per stage: each follows its own source
+
+    def stage_for(self, ref: str) -> Stage | None:
+        """A finished stage named (or numbered) ``ref``; None when ``ref`` is no stage."""
+        low = ref.lower()
+        if low in self.names:
+            return self.finished.get(self.names[low])
+        if ref.isdigit():
+            return self.finished.get(int(ref))
+        return None
 
     # --- committing ----------------------------------------------------------------------
     async def ensure_image(self, stage: Stage) -> str:
@@ -46,7 +77,7 @@ class BuildBase:
 
     def probe(self, stage: Stage, created_by: str, extra: str = "") -> tuple[str, str | None]:
         """(cache key, cached image ID or None)."""
-        key = step_key(stage.image_id, created_by, extra)
+        key = step_key(content_key(stage), created_by, extra)
         if self.opts.nocache:
             return key, None
         found: str | None = None
@@ -57,11 +88,14 @@ class BuildBase:
                 self.cache.forget(key)
         if not self.opts.cachefrom:
             return key, found
-        if self._sources is None:
-            self._sources = CacheSources(self.backend.images, self.opts.cachefrom)
-        if found is not None and self._sources.allows(found):
+        sources = self._sources.get(stage.index)
+        if sources is None:
+            sources = self._sources[stage.index] = CacheSources(
+                self.backend.images, self.opts.cachefrom
+            )
+        if found is not None and sources.allows(found):
             return key, found
-        return key, self._sources.match(stage.config, stage.image_id, created_by)
+        return key, sources.match(stage.config, stage.image_id, created_by)
 
     def use_cached(self, stage: Stage, image_id: str) -> list[Json]:
         img = self.backend.images.resolve(image_id)

@@ -15,17 +15,18 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from cove.build.backend import BuildError
-from cove.build.core import BuildBase, msg, short
+from cove.build.core import msg, short
 from cove.build.dockerfile import instructions
 from cove.build.dockerfile.parser import Node
 from cove.build.output import run_output
+from cove.build.runmounts import MountOps, RunMounts, step_network
 from cove.build.state import PROXY_ARGS, Stage
 from cove.errors import CoveError
 
 Json = dict[str, Any]
 
 
-class RunOps(BuildBase):
+class RunOps(MountOps):
     def run_argv(self, stage: Stage, node: Node) -> list[str]:
         if node.json:
             return list(node.args)
@@ -55,9 +56,21 @@ class RunOps(BuildBase):
         return out
 
     async def do_run(self, stage: Stage, node: Node) -> AsyncIterator[Json]:
-        flags = instructions.parse_flags(node)
-        for f in flags:
-            raise BuildError(f"the --{f} option requires BuildKit")
+        instructions.parse_flags(node)  # unknown or repeated flags are refused here
+        specs, network = self.run_flags(stage, node)
+        for w in self.missing_secrets(specs):
+            yield msg(w)
+        mounts = await self.setup_mounts(specs, str(stage.run.get("WorkingDir") or "/"))
+        try:
+            async for m in self._do_run(stage, node, mounts, network):
+                yield m
+        finally:
+            await asyncio.to_thread(mounts.close)
+            mounts.release()
+
+    async def _do_run(
+        self, stage: Stage, node: Node, rm: RunMounts, network: str | None
+    ) -> AsyncIterator[Json]:
         argv = self.run_argv(stage, node)
         env = self.run_env(stage)
         visible = {k: v for k, v in env.items() if k not in PROXY_ARGS}
@@ -66,7 +79,10 @@ class RunOps(BuildBase):
             prefix = f"|{len(visible)} " + " ".join(f"{k}={v}" for k, v in sorted(visible.items()))
             prefix += " "
         created_by = prefix + " ".join(argv)
-        key, hit = self.probe(stage, created_by, json.dumps(sorted(env.items())))
+        extra = json.dumps(sorted(env.items()))
+        if rm.key or network:  # the mounts as given (a secret's value never) and --network
+            extra += json.dumps([rm.key, network])
+        key, hit = self.probe(stage, created_by, extra)
         if hit is not None:
             for m in self.use_cached(stage, hit):
                 yield m
@@ -77,15 +93,16 @@ class RunOps(BuildBase):
             "Image": image_id,
             "Cmd": argv,
             "Entrypoint": [""],
-            "Env": [f"{k}={v}" for k, v in sorted(env.items())],
+            "Env": [f"{k}={v}" for k, v in sorted({**env, **rm.env}.items())],
             "User": run.get("User") or "",
             "WorkingDir": run.get("WorkingDir") or "",
             "Labels": {},
             "AttachStdout": True,
             "AttachStderr": True,
             "HostConfig": {
-                "NetworkMode": self.opts.network or "default",
+                "NetworkMode": step_network(network, self.opts.network),
                 "ExtraHosts": list(self.opts.extrahosts) or None,
+                "Mounts": list(rm.mounts),
             },
         }
         be = self.backend
@@ -112,7 +129,7 @@ class RunOps(BuildBase):
                 )
             committed = await be.container_commit(cid, None, None, "", "", [], False, None)
         except BaseException:
-            if self.opts.forcerm:
+            if self.opts.forcerm or rm.env:  # a secret in its env: never left behind
                 with contextlib.suppress(CoveError):
                     await be.container_remove(cid, True, True)
             raise
@@ -123,7 +140,7 @@ class RunOps(BuildBase):
         if committed != stage.image_id:
             with contextlib.suppress(CoveError):
                 await asyncio.to_thread(be.images.delete, committed)
-        if self.opts.rm or self.opts.forcerm:
+        if self.opts.rm or self.opts.forcerm or rm.env:
             with contextlib.suppress(CoveError):
                 await be.container_remove(cid, True, True)
             yield msg(f"Removing intermediate container {short(cid)}\n")

@@ -27,11 +27,19 @@ COMMAND = Command(
     [
         Flag("add-host", None, LIST, 'Add a custom host-to-IP mapping ("host:ip")', metavar="list"),
         Flag("build-arg", None, LIST, "Set build-time variables", metavar="list"),
+        Flag(
+            "build-context",
+            None,
+            LIST,
+            "Additional build contexts (e.g., name=path)",
+            metavar="stringArray",
+        ),
         Flag("cache-from", None, LIST, "Images to consider as cache sources", metavar="strings"),
         Flag("file", "f", STRING, "Name of the Dockerfile (Default is 'PATH/Dockerfile')"),
         Flag("force-rm", None, BOOL, "Always remove intermediate containers"),
         Flag("iidfile", None, STRING, "Write the image ID to the file"),
         Flag("label", None, LIST, "Set metadata for an image", metavar="list"),
+        Flag("metadata-file", None, STRING, "Write build result metadata to a file"),
         Flag(
             "network",
             None,
@@ -40,6 +48,13 @@ COMMAND = Command(
             default="default",
         ),
         Flag("no-cache", None, BOOL, "Do not use cache when building the image"),
+        Flag(
+            "output",
+            "o",
+            LIST,
+            'Output destination (format: "type=local,dest=path")',
+            metavar="stringArray",
+        ),
         Flag("platform", None, STRING, "Set platform if server is multi-platform capable"),
         Flag("pull", None, BOOL, "Always attempt to pull a newer version of the image"),
         Flag("quiet", "q", BOOL, "Suppress the build output and print image ID on success"),
@@ -49,6 +64,20 @@ COMMAND = Command(
             BOOL,
             "Remove intermediate containers after a successful build",
             default=True,
+        ),
+        Flag(
+            "secret",
+            None,
+            LIST,
+            'Secret to expose to the build (format: "id=mysecret[,src=/local/secret]")',
+            metavar="stringArray",
+        ),
+        Flag(
+            "ssh",
+            None,
+            LIST,
+            'SSH agent socket or keys to expose to the build (format: "default|<id>[=<socket>]")',
+            metavar="stringArray",
         ),
         Flag(
             "tag", "t", LIST, 'Name and optionally a tag in the "name:tag" format', metavar="list"
@@ -73,21 +102,33 @@ def _kv(items: list[str], env_fallback: bool) -> dict[str, str | None]:
     return out
 
 
-def tar_context(root: str, dockerfile: str | None, stdin_df: bytes | None) -> tuple[IO[bytes], str]:
-    """(a temp file holding the context tar, the Dockerfile's name inside it)."""
+def _matcher(ignore: str) -> Any:
+    from cove.util.dockerignore import Matcher
+
+    if not os.path.isfile(ignore):
+        return Matcher([])
+    with open(ignore, encoding="utf-8", errors="replace") as f:
+        try:
+            return Matcher.from_text(f.read())
+        except ValueError as e:
+            raise StatusError(1, f"error reading .dockerignore: {e}") from None
+
+
+def tar_context(
+    root: str,
+    dockerfile: str | None,
+    stdin_df: bytes | None,
+    named: dict[str, str] | None = None,
+) -> tuple[IO[bytes], str]:
+    """(a temp file holding the context tar, the Dockerfile's name inside it).  ``named``
+    directory contexts travel under ``.cove-build-contexts/<name>/``."""
     import tempfile
 
     from cove.cli.buildctx import TarWriter, finish, write_context
-    from cove.util.dockerignore import Matcher
+    from cove.cli.buildout import ignore_file
 
-    ignore = os.path.join(root, ".dockerignore")
-    matcher = Matcher([])
-    if os.path.isfile(ignore):
-        with open(ignore, encoding="utf-8", errors="replace") as f:
-            try:
-                matcher = Matcher.from_text(f.read())
-            except ValueError as e:
-                raise StatusError(1, f"error reading .dockerignore: {e}") from None
+    ignore = ignore_file(root, dockerfile)
+    matcher = _matcher(ignore)
     df_name = "Dockerfile"
     extra: tuple[str, bytes] | None = None
     if stdin_df is not None:
@@ -103,8 +144,15 @@ def tar_context(root: str, dockerfile: str | None, stdin_df: bytes | None) -> tu
         else:
             df_name = rel.replace(os.sep, "/")
     always = {df_name, ".dockerignore"}
+    own = os.path.relpath(ignore, os.path.abspath(root))
+    if not own.startswith(".."):
+        always.add(own.replace(os.sep, "/"))  # Dockerfile.dockerignore: the daemon reads it too
     out = tempfile.TemporaryFile()  # noqa: SIM115 - returned to the caller
     write_context(out, root, matcher, always)
+    for name, path in (named or {}).items():
+        prefix = f".cove-build-contexts/{name.lower().replace('/', '_')}/"
+        sub = _matcher(os.path.join(path, ".dockerignore"))
+        write_context(out, path, sub, set(), prefix)
     if extra is not None:
         TarWriter(out).add_bytes(extra[0], extra[1])
     finish(out)
@@ -118,6 +166,7 @@ def _chunks(f: IO[bytes]) -> Iterator[bytes]:
 
 
 def run(ctx: Context, opts: Options, args: list[str]) -> int:
+    import io
     import json
 
     from cove.cli.progress import StreamError, display
@@ -125,13 +174,24 @@ def run(ctx: Context, opts: Options, args: list[str]) -> int:
     path = args[0]
     quiet = opts.on("quiet")
     dockerfile = opts.text("file") or None
-    if "://" in path or path.startswith("git@"):
-        raise StatusError(1, "building from a URL is not supported by cove yet")
-    if path == "-":
+    from cove.cli import buildout
+
+    named = dict(buildout.parse_context(c) for c in opts.many("build-context"))
+    secrets = dict(buildout.parse_secret(s) for s in opts.many("secret"))
+    ssh = dict(buildout.parse_ssh(s) for s in opts.many("ssh"))
+    outputs = [buildout.parse_output(o) for o in opts.many("output")]
+    remote = None
+    body: IO[bytes]
+    if "://" in path or path.startswith(("git@", "github.com/")):
+        # the daemon fetches it (dockerd's remote=): a git repository or a tarball
+        remote, body, df_name, size_note = path, io.BytesIO(b""), dockerfile or "Dockerfile", ""
+        if dockerfile == "-":
+            raise StatusError(1, "cannot use a stdin Dockerfile with a remote context")
+    elif path == "-":
         if dockerfile == "-":
             raise StatusError(1, "invalid argument: can't use stdin for both build context "
                                  "and dockerfile")  # fmt: skip
-        body: IO[bytes] = sys.stdin.buffer
+        body = sys.stdin.buffer
         df_name = dockerfile or "Dockerfile"
         size_note = ""
     else:
@@ -143,7 +203,8 @@ def run(ctx: Context, opts: Options, args: list[str]) -> int:
                 1, "unable to prepare context: the Dockerfile "
                 f"({dockerfile}) cannot be found"
             )  # fmt: skip
-        body, df_name = tar_context(path, None if dockerfile == "-" else dockerfile, stdin_df)
+        dirs = {k: v for k, v in named.items() if not v.startswith("docker-image://")}
+        body, df_name = tar_context(path, None if dockerfile == "-" else dockerfile, stdin_df, dirs)
         size = os.fstat(body.fileno()).st_size
         size_note = f"Sending build context to Docker daemon  {_size(size)}\n"
     query: dict[str, Any] = {
@@ -162,7 +223,15 @@ def run(ctx: Context, opts: Options, args: list[str]) -> int:
         "platform": opts.text("platform") or None,
         "cachefrom": json.dumps(opts.many("cache-from")) if opts.many("cache-from") else None,
         "extrahosts": opts.many("add-host") or None,
+        "remote": remote,
+        "ssh": json.dumps(ssh) if ssh else None,
+        "buildcontexts": json.dumps({
+            k: v if v.startswith("docker-image://") else "dir" for k, v in named.items()
+        }) if named else None,
     }  # fmt: skip
+    headers = [("Content-Type", "application/x-tar")]
+    if secrets:
+        headers.append(("X-Cove-Build-Secrets", buildout.secrets_header(secrets)))
     if size_note and not quiet:
         sys.stdout.write(size_note)
         sys.stdout.flush()
@@ -186,8 +255,7 @@ def run(ctx: Context, opts: Options, args: list[str]) -> int:
             yield raw
 
     try:
-        resp = client.open("POST", "/build", query, raw=_chunks(body),
-                           headers=[("Content-Type", "application/x-tar")])  # fmt: skip
+        resp = client.open("POST", "/build", query, raw=_chunks(body), headers=headers)
         try:
             sink = open(os.devnull, "w") if quiet else sys.stdout  # noqa: SIM115
             try:
@@ -208,6 +276,10 @@ def run(ctx: Context, opts: Options, args: list[str]) -> int:
         if opts.text("iidfile"):
             with open(opts.text("iidfile"), "w") as f:
                 f.write(image_id[-1])
+        if opts.text("metadata-file"):
+            buildout.write_metadata(opts.text("metadata-file"), image_id[-1], opts.many("tag"))
+        if outputs:
+            buildout.write_outputs(client, image_id[-1], outputs)
     return 0
 
 

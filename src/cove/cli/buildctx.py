@@ -102,8 +102,11 @@ class TarWriter:
         self.out.write(b"\0" * (2 * _BLOCK))
 
 
-def write_context(out: IO[bytes], root: str, matcher: Matcher, always: set[str]) -> None:
-    """Every path under ``root`` that ``.dockerignore`` keeps (and those in ``always``)."""
+def write_context(
+    out: IO[bytes], root: str, matcher: Matcher, always: set[str], prefix: str = ""
+) -> None:
+    """Every path under ``root`` that ``.dockerignore`` keeps (and those in ``always``),
+    named ``prefix`` + its path in the tar."""
     tw = TarWriter(out)
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
@@ -118,7 +121,7 @@ def write_context(out: IO[bytes], root: str, matcher: Matcher, always: set[str])
                 continue
             st = os.lstat(full)
             if not excluded:
-                tw.add(full, r, st)
+                tw.add(full, prefix + r, st)
             if not stat.S_ISLNK(st.st_mode):
                 keep.append(d)
         dirnames[:] = keep
@@ -126,7 +129,7 @@ def write_context(out: IO[bytes], root: str, matcher: Matcher, always: set[str])
             r = f"{rel_dir}/{name}" if rel_dir else name
             if matcher.excluded(r) and r not in always:
                 continue
-            tw.add(os.path.join(dirpath, name), r)
+            tw.add(os.path.join(dirpath, name), prefix + r)
     return None
 
 

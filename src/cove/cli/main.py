@@ -62,13 +62,15 @@ GROUPS["volume"] = {
     "prune": "volume_prune", "remove": "volume_rm", "rm": "volume_rm",
 }  # fmt: skip
 GROUPS["container"]["cp"] = "cp"
+GROUPS["builder"] = {"build": "build", "prune": "builder_prune"}
 VERBS["cp"] = "cp"
 VERBS["port"] = "port"
 VERBS["build"] = "build"
 GROUPS["image"]["build"] = "build"
 SUMMARIES = {
     "container": "Manage containers", "image": "Manage images", "system": "Manage cove",
-    "network": "Manage networks",
+    "network": "Manage networks", "builder": "Manage builds",
+    "builder_prune": "Remove build cache",
     "volume": "Manage volumes", "volume_create": "Create a volume",
     "volume_ls": "List volumes", "volume_prune": "Remove unused local volumes",
     "volume_rm": "Remove one or more volumes",

@@ -30,7 +30,7 @@ def parse_flags(node: Node) -> dict[str, str]:
             raise ParseError(node.line, f"Unknown flag: {name}")
         if not eq and name not in _BOOL_FLAGS:
             raise ParseError(node.line, f"Missing a value on flag: {name}")
-        if name in out and name != "exclude":
+        if name in out and name not in ("exclude", "mount"):
             raise ParseError(node.line, f"Duplicate flag specified: {name}")
         out[name] = value if eq else "true"
     return out
