@@ -14,14 +14,14 @@ STAMP  := .work
 
 .PHONY: all deps deps-peers venv lint typecheck layers unit integration compat test test-all fuzz \
         test-kernel demo image bench clean help install docker-py-suite oci-conformance root \
-        compose-plugin
+        compose-plugin test-clients
 
 all: venv
 
 help:
 	@echo "make demo      install what cove needs, start coved, build busybox, run a container"
 	@echo "make test      install, lint, type-check, unit + integration + compatibility tests"
-	@echo "make test-all  test, plus the slow suites (docker-py, test-kernel, the long API fuzz)"
+	@echo "make test-all  test, plus the slow suites (docker-py, test-kernel, the long API fuzz, client libraries)"
 	@echo "make bench     cove beside podman and dockerd"
 
 $(STAMP):
@@ -111,7 +111,14 @@ $(DOCKER_PY_SDIST): | $(STAMP)
 docker-py-suite: venv $(DOCKER_PY_SDIST)
 	bash scripts/docker-py-suite.sh $(DOCKER_PY_SDIST)
 
-test-all: test docker-py-suite test-kernel fuzz
+test-all: test docker-py-suite test-kernel fuzz test-clients
+
+# Client libraries as their users drive them (tests/clients): testcontainers-python,
+# python-on-whales and a docker compose project's whole life; a few minutes, so not in `make
+# test` (which has the short compose smoke test).  COVE_CLIENTS_DOCKER_HOST=unix://... runs
+# the same suites against another engine (Debian's dockerd) for side-by-side pass counts.
+test-clients: root venv deps-peers compose-plugin
+	COVE_CLIENT_SUITES=1 $(VENV)/bin/pytest -q tests/clients
 
 # The API fuzz stage (tests/fuzz) at length: 200 generated requests per Engine API operation
 # (`make test` runs 8); the totals land in /tmp/cove-fuzz-totals.json.
