@@ -7,6 +7,7 @@ import sys
 from cove.cli.command import Command, Context, StatusError
 from cove.cli.flags import LIST, STRING, Flag
 from cove.client import jsonlite as json
+from cove.util.timefmt import rfc3339_nano
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -28,21 +29,12 @@ COMMAND = Command(
 )
 
 
-def rfc3339nano(ns: int) -> str:
-    """Go's RFC3339Nano in UTC: trailing zeros of the fraction trimmed."""
-    import time
-
-    s = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 1_000_000_000))
-    frac = f"{ns % 1_000_000_000:09d}".rstrip("0")
-    return f"{s}.{frac}Z" if frac else f"{s}Z"
-
-
 def line(ev: dict[str, Any]) -> str:
     actor = ev.get("Actor") or {}
     attrs = actor.get("Attributes") or {}
     shown = ", ".join(f"{k}={attrs[k]}" for k in sorted(attrs))
     ns = int(ev.get("timeNano") or int(ev.get("time", 0)) * 1_000_000_000)
-    text = f"{rfc3339nano(ns)} {ev.get('Type')} {ev.get('Action')} {actor.get('ID', '')}"
+    text = f"{rfc3339_nano(ns)} {ev.get('Type')} {ev.get('Action')} {actor.get('ID', '')}"
     return f"{text} ({shown})" if shown else text
 
 

@@ -16,7 +16,6 @@ import json
 import os
 import stat
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 from cove.engine.archive_paths import RootView, ViewMount, join, split
@@ -30,6 +29,7 @@ from cove.runtime.proc import pid_start_time
 from cove.snapshot import mount as mounter
 from cove.util.bridge import feed_thread, stream_thread
 from cove.util.ids import new_id
+from cove.util.timefmt import rfc3339_nano
 
 Json = dict[str, Any]
 _LIVE = (Status.RUNNING, Status.PAUSED, Status.RESTARTING)
@@ -51,10 +51,7 @@ def go_file_mode(mode: int) -> int:
 
 
 def _mtime(st: os.stat_result) -> str:
-    ns = st.st_mtime_ns
-    base = datetime.fromtimestamp(ns // 1_000_000_000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    frac = f"{ns % 1_000_000_000:09d}".rstrip("0")
-    return f"{base}.{frac}Z" if frac else f"{base}Z"
+    return rfc3339_nano(st.st_mtime_ns)
 
 
 def stat_header(st: Json) -> str:

@@ -11,7 +11,6 @@ import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from cove.engine.events import EventBus
@@ -75,23 +74,6 @@ class EngineOptions:
     seccomp_profile_path: str = ""  # the file the JSON came from, for info
     no_new_privileges: bool = False
     userns: IdMap | None = None  # userns-remap: the daemon's map (engine/userns.py)
-
-
-def now_rfc3339() -> str:
-    """Docker's timestamp shape: RFC 3339 with nanoseconds, UTC, trailing Z."""
-    ns = time.time_ns()
-    s = datetime.fromtimestamp(ns // 1_000_000_000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{s}.{ns % 1_000_000_000:09d}Z"
-
-
-def parse_rfc3339(s: str) -> float:
-    """Seconds since the epoch of a Docker timestamp (0 for Go's zero time)."""
-    if not s or s.startswith("0001-"):
-        return 0.0
-    main, _, frac = s.rstrip("Z").partition(".")
-    frac = frac.split("+")[0].split("-")[0]
-    t = datetime.strptime(main[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp()
-    return t + (float("0." + frac) if frac else 0.0)
 
 
 class EngineBase:

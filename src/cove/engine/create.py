@@ -11,7 +11,6 @@ import shutil
 from typing import Any
 
 from cove.engine import names, security, userns
-from cove.engine.base import now_rfc3339
 from cove.engine.links import record_links
 from cove.engine.mounts import public as public_mounts
 from cove.engine.netendpoints import user_defined
@@ -26,6 +25,7 @@ from cove.logdriver import options as log_options
 from cove.oci import reference
 from cove.util import crashpoint
 from cove.util.ids import new_id
+from cove.util.timefmt import now_rfc3339
 
 Json = dict[str, Any]
 

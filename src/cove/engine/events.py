@@ -8,6 +8,8 @@ from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
+from cove.util.labels import labels_match
+
 Json = dict[str, Any]
 
 
@@ -103,8 +105,4 @@ def event_matches(ev: Json, filters: dict[str, list[str]]) -> bool:
     )
     if not all(checks):
         return False
-    for v in filters.get("label", []):
-        k, eq, want = v.partition("=")
-        if k not in attrs or (eq and attrs[k] != want):
-            return False
-    return True
+    return labels_match(attrs, filters.get("label", []))

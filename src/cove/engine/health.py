@@ -17,7 +17,6 @@ import signal
 import time
 from typing import Any
 
-from cove.engine.base import now_rfc3339, parse_rfc3339
 from cove.engine.query import QueryOps
 from cove.engine.record import Container
 from cove.engine.spec import exec_process
@@ -25,6 +24,7 @@ from cove.engine.state import Status
 from cove.errors import CoveError
 from cove.runtime.base import IOConfig, ProcessInfo
 from cove.util.ids import new_id
+from cove.util.timefmt import now_rfc3339, parse_rfc3339
 
 log = logging.getLogger("cove.engine")
 Json = dict[str, Any]

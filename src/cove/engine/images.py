@@ -18,7 +18,6 @@ import urllib.request
 from collections.abc import AsyncIterator
 from typing import Any, BinaryIO, cast
 
-from cove.engine.base import parse_rfc3339
 from cove.engine.execs import ExecOps
 from cove.engine.state import Status
 from cove.errors import Conflict, InvalidArgument, NotFound
@@ -28,6 +27,7 @@ from cove.image.importer import import_rootfs
 from cove.oci import reference
 from cove.util.bridge import feed_thread
 from cove.util.ids import short_id
+from cove.util.timefmt import parse_rfc3339
 
 Json = dict[str, Any]
 _ZERO = "0001-01-01T00:00:00Z"

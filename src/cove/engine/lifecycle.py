@@ -17,7 +17,6 @@ import signal as _signal
 from typing import Any
 
 from cove.engine import logs, security
-from cove.engine.base import now_rfc3339
 from cove.engine.record import Container
 from cove.engine.runcwords import not_found_reason
 from cove.engine.signals import parse_signal
@@ -36,6 +35,7 @@ from cove.runtime.base import IOConfig, ProcessInfo
 from cove.snapshot import mount as mounter
 from cove.util import crashpoint
 from cove.util.streams import AttachSession, Chunk
+from cove.util.timefmt import now_rfc3339
 
 log = logging.getLogger("cove.engine")
 Json = dict[str, Any]

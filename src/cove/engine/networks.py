@@ -14,13 +14,14 @@ import os
 import re
 from typing import Any
 
-from cove.engine.base import now_rfc3339
 from cove.engine.netendpoints import PREDEFINED
 from cove.engine.overlay import OverlayOps
 from cove.errors import Conflict, Forbidden, InvalidArgument, NotFound
 from cove.network import ipam
 from cove.util.fs import atomic_write_json, read_json
 from cove.util.ids import new_id
+from cove.util.labels import labels_match
+from cove.util.timefmt import now_rfc3339
 
 Json = dict[str, Any]
 # dockerd takes any name ("test 01" included); only empty names, control characters and
@@ -380,12 +381,8 @@ def _match(n: Json, filters: dict[str, list[str]], containers: Any) -> bool:
             kind = "builtin" if n["Name"] in PREDEFINED else "custom"
             if kind not in vals:
                 return False
-        if key == "label":
-            labels = n.get("Labels") or {}
-            for v in vals:
-                k, eq, want = v.partition("=")
-                if k not in labels or (eq and labels[k] != want):
-                    return False
+        if key == "label" and not labels_match(n.get("Labels") or {}, vals):
+            return False
         if key == "dangling":
             dangling = n["Name"] not in PREDEFINED and not containers(n)
             if (vals[0] in ("true", "1")) != dangling:

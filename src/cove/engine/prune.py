@@ -9,11 +9,11 @@ import re
 import time
 from typing import Any
 
-from cove.engine.base import parse_rfc3339
 from cove.engine.query import QueryOps
-from cove.engine.record import Container
 from cove.engine.state import Status
 from cove.errors import CoveError, InvalidArgument
+from cove.util.labels import labels_match
+from cove.util.timefmt import parse_rfc3339
 
 Json = dict[str, Any]
 
@@ -47,16 +47,6 @@ def _tree_size(top: str) -> int:
     return total
 
 
-def _labels_match(c: Container, wanted: list[str], negate: bool) -> bool:
-    labels = c.config.get("Labels") or {}
-    for v in wanted:
-        k, eq, val = v.partition("=")
-        hit = k in labels and (not eq or labels[k] == val)
-        if hit == negate:
-            return False
-    return True
-
-
 class PruneOps(QueryOps):
     async def containers_prune(self, filters: dict[str, list[str]]) -> Json:
         for key in filters:
@@ -73,9 +63,9 @@ class PruneOps(QueryOps):
                 continue
             if until is not None and parse_rfc3339(c.data["Created"]) >= until:
                 continue
-            if not _labels_match(c, filters.get("label", []), False):
+            if not labels_match(c.config.get("Labels") or {}, filters.get("label", [])):
                 continue
-            if not _labels_match(c, filters.get("label!", []), True):
+            if not labels_match(c.config.get("Labels") or {}, filters.get("label!", []), True):
                 continue
             size = await asyncio.to_thread(_tree_size, self.snapshotter.upper_dir(c.id))
             try:

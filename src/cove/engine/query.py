@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from cove.engine.base import parse_rfc3339
 from cove.engine.lifecycle import LifecycleOps
 from cove.engine.record import Container
 from cove.engine.state import Status
 from cove.errors import InvalidArgument
 from cove.network.ports import summary_ports
+from cove.util.labels import labels_match
+from cove.util.timefmt import parse_rfc3339
 from cove.util.units import human_duration
 
 Json = dict[str, Any]
@@ -149,12 +150,8 @@ def _match(c: Container, filters: dict[str, list[str]], ops: QueryOps) -> bool:
             c.status != Status.EXITED or str(c.state.get("ExitCode")) not in vals
         ):
             return False
-        if key == "label":
-            labels = c.config.get("Labels") or {}
-            for v in vals:
-                k, eq, want = v.partition("=")
-                if k not in labels or (eq and labels[k] != want):
-                    return False
+        if key == "label" and not labels_match(c.config.get("Labels") or {}, vals):
+            return False
         if key == "network":
             nets = c.data["NetworkSettings"].get("Networks") or {}
             ids = {str(ep.get("NetworkID") or "") for ep in nets.values()}

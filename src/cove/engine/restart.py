@@ -17,11 +17,11 @@ import asyncio
 import logging
 import time
 
-from cove.engine.base import parse_rfc3339
 from cove.engine.query import QueryOps
 from cove.engine.record import Container
 from cove.engine.state import Status
 from cove.errors import CoveError
+from cove.util.timefmt import parse_rfc3339
 
 log = logging.getLogger("cove.engine")
 MIN_DELAY = 0.1

@@ -15,10 +15,10 @@ import os
 from collections.abc import AsyncIterator
 from typing import Any
 
-from cove.engine.base import now_rfc3339
 from cove.engine.query import QueryOps
 from cove.engine.record import Container
 from cove.engine.state import Status
+from cove.util.timefmt import now_rfc3339
 
 Json = dict[str, Any]
 CGROUP = "/sys/fs/cgroup"

@@ -11,6 +11,7 @@ from typing import Any
 import cove
 from cove.engine.images import ImageOps
 from cove.engine.state import Status
+from cove.util.timefmt import now_rfc3339
 
 Json = dict[str, Any]
 API_VERSION = "1.44"
@@ -120,7 +121,7 @@ class SystemOps(ImageOps):
             "NFd": len(os.listdir("/proc/self/fd")),
             "OomKillDisable": False,
             "NGoroutines": 0,
-            "SystemTime": _now(),
+            "SystemTime": now_rfc3339(),
             "LoggingDriver": "json-file",
             "CgroupDriver": "cgroupfs",
             "CgroupVersion": _cgroup_version(),
@@ -168,12 +169,6 @@ class SystemOps(ImageOps):
             "SecurityOptions": self._security_options(),
             "Warnings": None,
         }
-
-
-def _now() -> str:
-    from cove.engine.base import now_rfc3339
-
-    return now_rfc3339()
 
 
 def _cgroup_version() -> str:

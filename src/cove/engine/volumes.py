@@ -24,18 +24,11 @@ from cove.errors import Conflict, CoveError, InvalidArgument, NotFound, NotImple
 from cove.snapshot import mount as mounter
 from cove.snapshot.fsutil import copy_tree
 from cove.util.ids import new_id
+from cove.util.labels import labels_match
 from cove.volume.base import ANONYMOUS_LABEL, Volume, VolumeDriver
 
 log = logging.getLogger("cove.engine")
 Json = dict[str, Any]
-
-
-def _label_match(labels: dict[str, str], wanted: list[str]) -> bool:
-    for w in wanted:
-        key, eq, value = w.partition("=")
-        if key not in labels or (eq and labels[key] != value):
-            return False
-    return True
 
 
 def _truthy(values: list[str]) -> bool | None:
@@ -115,7 +108,7 @@ class VolumeOps(EngineBase):
                 continue
             if filters.get("name") and not any(n in v.name for n in filters["name"]):
                 continue
-            if not _label_match(v.labels, filters.get("label", [])):
+            if not labels_match(v.labels, filters.get("label", [])):
                 continue
             out.append(self._view(v))
         return {"Volumes": out, "Warnings": None}
@@ -144,9 +137,9 @@ class VolumeOps(EngineBase):
         for v in self._driver().list():
             if not all_volumes and not v.anonymous:
                 continue
-            if not _label_match(v.labels, filters.get("label", [])):
+            if not labels_match(v.labels, filters.get("label", [])):
                 continue
-            if any(_label_match(v.labels, [w]) for w in filters.get("label!", [])):
+            if not labels_match(v.labels, filters.get("label!", []), True):
                 continue
             if self.volume_users(v.name):
                 continue

@@ -9,11 +9,11 @@ container config after the ``-c`` changes (``apply_changes``).
 from __future__ import annotations
 
 import platform
-import time
 from collections.abc import Sequence
 from typing import Any
 
 from cove.image.changes import apply_changes
+from cove.util.timefmt import rfc3339_nano
 
 __all__ = ["apply_changes", "empty_container_config", "goarch", "import_config", "rfc3339_nano"]
 
@@ -28,15 +28,6 @@ def goarch(machine: str | None = None) -> str:
     """``platform.machine()`` in Go's GOARCH spelling, as image configs use it."""
     m = (machine if machine is not None else platform.machine()).lower()
     return _GOARCH.get(m, m)
-
-
-def rfc3339_nano(ns: int | None = None) -> str:
-    """Go's time.RFC3339Nano in UTC: ``2024-05-01T12:00:00.123456789Z`` (zeros trimmed)."""
-    ns = time.time_ns() if ns is None else ns
-    secs, frac = divmod(ns, 1_000_000_000)
-    base = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
-    digits = f"{frac:09d}".rstrip("0")
-    return f"{base}.{digits}Z" if digits else f"{base}Z"
 
 
 def empty_container_config() -> dict[str, Any]:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from datetime import datetime
 
 from cove.errors import InvalidArgument
 from cove.image.base import Image
+from cove.util.labels import labels_match
+from cove.util.timefmt import parse_rfc3339, parse_utc
 
 KEYS = frozenset({"dangling", "reference", "label", "label!", "before", "since", "until"})
 _DURATION = re.compile(r"(\d+(?:\.\d*)?)(ns|us|µs|ms|s|m|h)")
@@ -22,26 +23,15 @@ _UNIT = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "
 
 
 def created(img: Image) -> float:
-    text = str(img.config.get("created") or "")
-    if not text or text.startswith("0001-"):
-        return 0.0
-    main, _, frac = text.rstrip("Z").partition(".")
-    frac = re.split(r"[+-]", frac)[0]
     try:
-        t = datetime.strptime(main[:19], "%Y-%m-%dT%H:%M:%S").timestamp() - time.timezone
+        return parse_rfc3339(str(img.config.get("created") or ""))
     except ValueError:
         return 0.0
-    return t + (float("0." + frac) if frac.isdigit() else 0.0)
 
 
-def _labels_ok(img: Image, wanted: list[str], negate: bool) -> bool:
-    labels = (img.config.get("config") or {}).get("Labels") or {}
-    for v in wanted:
-        k, eq, want_v = v.partition("=")
-        hit = k in labels and (not eq or labels[k] == want_v)
-        if hit == negate:
-            return False
-    return True
+def _labels(img: Image) -> dict[str, str]:
+    labels: dict[str, str] = (img.config.get("config") or {}).get("Labels") or {}
+    return labels
 
 
 def _glob(pattern: str) -> re.Pattern[str]:
@@ -114,7 +104,7 @@ def image_matches(
             if not _ref_ok(img, vals):
                 return False
         elif key in ("label", "label!"):
-            if not _labels_ok(img, vals, key == "label!"):
+            if not labels_match(_labels(img), vals, key == "label!"):
                 return False
         elif key in ("before", "since") and lookup is not None:
             for v in vals:
@@ -142,12 +132,10 @@ def parse_until(text: str, now: float | None = None) -> float:
     else:
         if pos == len(text) and pos:
             return now - total
-    for fmt in ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d"):
-        try:
-            return datetime.strptime(text.rstrip("Z")[:19], fmt).timestamp() - time.timezone
-        except ValueError:
-            continue
-    raise InvalidArgument(f"invalid filter 'until={text}'")
+    try:
+        return parse_utc(text.rstrip("Z")[:19], ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d"))
+    except ValueError:
+        raise InvalidArgument(f"invalid filter 'until={text}'") from None
 
 
 def prune_until(filters: dict[str, list[str]]) -> float | None:

@@ -18,6 +18,7 @@ import os
 import time
 
 from cove.registry.http import Request, Response, json_response
+from cove.util.timefmt import rfc3339
 
 SERVICE = "cove-registry"
 TOKEN_TTL = 300
@@ -101,7 +102,7 @@ class Authorizer:
                 "token": token,
                 "access_token": token,
                 "expires_in": TOKEN_TTL,
-                "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+                "issued_at": rfc3339(now),
             },
         )
 

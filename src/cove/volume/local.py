@@ -16,11 +16,11 @@ import shutil
 import stat
 import tempfile
 import threading
-from datetime import UTC, datetime
 
 from cove.errors import Conflict, InvalidArgument, NotFound, SystemError_
 from cove.snapshot.mount import mounts_under
 from cove.util.fs import atomic_write_json, read_json
+from cove.util.timefmt import rfc3339
 from cove.volume import sysmount
 from cove.volume.base import Volume
 
@@ -59,10 +59,6 @@ def check_options(name: str, opts: dict[str, str]) -> None:
 def _mounted(path: str) -> bool:
     """From the mount table: ``os.path.ismount`` misses a bind mount within one filesystem."""
     return bool(mounts_under(path))
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class LocalVolumeDriver:
@@ -113,7 +109,7 @@ class LocalVolumeDriver:
                 os.mkdir(os.path.join(tmp, "_data"), 0o755)
                 if self.owner is not None:  # userns-remap: the container's root owns it
                     os.chown(os.path.join(tmp, "_data"), *self.owner)
-                meta = {"CreatedAt": _now(), "Labels": labels, "Options": options}
+                meta = {"CreatedAt": rfc3339(), "Labels": labels, "Options": options}
                 atomic_write_json(os.path.join(tmp, META), meta, mode=0o600)
                 os.rename(tmp, self._dir(name))
             except BaseException:
