@@ -67,6 +67,7 @@ def options(req: Request) -> BuildOptions:
         platform=req.arg("platform") or None,
         cachefrom=[str(x) for x in cachefrom],
         extrahosts=[h for h in req.args("extrahosts") if h],
+        check=req.flag("check"),  # cove's own: the build checks only (cove build --check)
         secrets=build_inputs.secrets(req),
         ssh=build_inputs.ssh(req),
     )

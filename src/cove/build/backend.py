@@ -63,6 +63,7 @@ class BuildOptions:
     platform: str | None = None
     cachefrom: list[str] = field(default_factory=list)
     extrahosts: list[str] = field(default_factory=list)  # "name:ip", /etc/hosts of RUN
+    check: bool = False  # cove build --check: run the build checks only
     secrets: dict[str, bytes] = field(default_factory=dict)  # RUN --mount=type=secret values
     ssh: dict[str, str] = field(default_factory=dict)  # ssh id -> the client's agent socket
 

@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
-from cove.build import graph
+from cove.build import checks, graph, platforms
 from cove.build.backend import BuildError
 from cove.build.context import BuildContext
 from cove.build.copyops import CopyOps
@@ -43,6 +43,12 @@ class Builder(ConfigOps, RunOps, CopyOps):
                 raise InvalidArgument(f"invalid reference format: {t!r}") from None
         df = parse(self.context.read_dockerfile())
         self.escape = df.escape
+        pre = await asyncio.to_thread(checks.prepare, df, self.backend.images, self.opts)
+        self.global_args.update(pre.platform_args)  # predefined, as BuildKit's
+        for m in checks.report(pre, self.opts, self.context.dockerfile_name):
+            yield m
+        if self.opts.check:
+            return
         nodes = df.nodes
         for n in nodes:
             instructions.check(n)
@@ -196,7 +202,7 @@ class Builder(ConfigOps, RunOps, CopyOps):
     async def do_from(self, index: int, node: Node) -> AsyncIterator[Json]:
         flags = instructions.parse_flags(node)
         if "platform" in flags:
-            expand(flags["platform"], self.global_args, self.escape)
+            platforms.check(expand(flags["platform"], self.global_args, self.escape))
         ref = expand(node.args[0], self.global_args, self.escape)
         name = node.args[2].lower() if len(node.args) == 3 else None
         if name and self.names.setdefault(name, index) != index:

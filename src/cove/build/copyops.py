@@ -1,42 +1,51 @@
 """COPY, ADD and WORKDIR: layers written directly from the context (no container).
 
-ADD adds two things to COPY: a URL is downloaded (its Last-Modified header becomes the
-file's mtime, mode 0600), and a local tar archive (plain, gzip, bzip2, xz) is extracted at
-the destination instead of copied.
+ADD adds to COPY: a URL is downloaded (its Last-Modified header becomes the file's mtime,
+mode 0600; an archive stays one file; ``--checksum`` verified), a git URL is cloned
+(``--keep-git-dir``), and a local tar archive (plain, gzip, bzip2, xz) is extracted at the
+destination instead of copied.  Heredoc sources become files (mode 0644); ``--chmod``,
+``--exclude``, ``--parents`` and ``--link`` are in ``copyflags.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import email.utils
+import functools
 import json
 import os
 import posixpath
-import tempfile
+import shutil
 import urllib.parse
-import urllib.request
 from collections.abc import AsyncIterator
 from typing import Any
 
 from cove.build.backend import BuildError
+from cove.build.cache import step_key
 from cove.build.context import BuildContext
-from cove.build.core import BuildBase
+from cove.build.copyflags import CopyFlags, copy_flags, parse_chmod
+from cove.build.core import BuildBase, msg, short
 from cove.build.dockerfile import instructions
+from cove.build.dockerfile.heredoc import opener
 from cove.build.dockerfile.parser import Node
 from cove.build.dockerfile.shell import expand
-from cove.build.files import Owner, Planner, Source, dest_path, parse_chmod
+from cove.build.files import Owner, Planner, Source, dest_path
 from cove.build.layer import is_archive, write_layer
+from cove.build.remote import check_digest, download, git_checkout, git_ref, is_url
 from cove.build.rootfs import RootfsView, layer_dirs
 from cove.build.sources import ContextSource, ImageSource, resolve_owner
 from cove.build.state import Stage
 from cove.errors import NotFound
 from cove.oci.digest import chain_ids
+from cove.util.dockerignore import Matcher
 
 Json = dict[str, Any]
 
 
-def _is_url(s: str) -> bool:
-    return s.startswith(("http://", "https://"))
+def _remove(path: str) -> None:
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        os.unlink(path)
 
 
 class CopyOps(BuildBase):
@@ -65,51 +74,50 @@ class CopyOps(BuildBase):
     async def do_copy(self, stage: Stage, node: Node) -> AsyncIterator[Json]:
         cmd = node.cmd.upper()
         flags = instructions.parse_flags(node)
+        cf = copy_flags(node)
         env = stage.env()
-        words = [expand(a, env, self.escape) for a in node.args]
-        for f in ("chown", "chmod", "from"):
-            if f in flags:
-                flags[f] = expand(flags[f], env, self.escape)
-        if cmd == "ADD" and "from" in flags:
+        x = functools.partial(expand, env=env, escape=self.escape)
+        cf.chown, cf.chmod, cf.source = x(cf.chown), x(cf.chmod), x(cf.source)
+        cf.excludes = [x(e) for e in cf.excludes]
+        if cmd == "ADD" and cf.source:
             raise BuildError("Unknown flag: from")
-        view = self.view_of(stage.diff_ids)
-        owner = resolve_owner(flags.get("chown"), view)
-        chmod = parse_chmod(flags["chmod"]) if flags.get("chmod") else None
-        planner = Planner(view, owner, chmod, cmd)
-        dest = dest_path(words[-1], str(stage.run.get("WorkingDir") or "/"))
-        srcs = words[:-1]
+        # --link: the layer is planned on an empty root, so nothing below it shapes it
+        view = RootfsView([]) if cf.link else self.view_of(stage.diff_ids)
+        owner = resolve_owner(cf.chown, self.view_of(stage.diff_ids))
+        chmod = parse_chmod(cf.chmod) if cf.chmod else None
+        planner = Planner(view, owner, chmod, cmd, cf.matcher())
+        dest = dest_path(x(node.args[-1]), str(stage.run.get("WorkingDir") or "/"))
+        if cf.parents:
+            dest = dest.rstrip("/") + "/"
+        srcs = node.args[:-1]
         temps: list[str] = []
         try:
             docs = {h.name: h for h in node.heredocs}
             plain: list[str] = []
-            for s in srcs:
-                name = s[2:].lstrip("-").strip("'\"") if s.startswith("<<") else None
-                if name is not None and name in docs:
-                    h = docs[name]
+            for raw in srcs:
+                op = opener(raw)
+                if op is not None and op.name in docs:
+                    h = docs[op.name]
                     content = h.text()
                     if h.expand:
                         content = expand(content, env, self.escape, quotes=False)
-                    planner.add_bytes(dest, name, content.encode(), 0o644, 0.0)
-                elif cmd == "ADD" and _is_url(s):
-                    path, mtime = await asyncio.to_thread(self._download, s)
-                    temps.append(path)
-                    base = posixpath.basename(urllib.parse.urlparse(s).path)
-                    if dest.endswith("/") and not base:
-                        raise BuildError("cannot determine filename from url: " + s)
-                    st = os.stat(path)
-                    target = planner.file_target(dest, base or "download")
-                    planner.parents(target)
-                    planner.add(target, path, st)
-                    planner.plan.entries[-1].mode = 0o600 if chmod is None else chmod
-                    planner.plan.entries[-1].mtime = mtime
+                    planner.add_bytes(dest, op.name, content.encode(), 0o644, 0.0)
+                    continue
+                s = x(raw)
+                if cmd == "ADD" and (remote := await self._add_remote(planner, s, dest, cf)):
+                    temps.append(remote)
+                elif cf.checksum and cmd == "ADD":
+                    raise BuildError("checksum can't be specified for non-HTTP(S) sources")
                 else:
                     plain.append(s)
             if plain:
                 src: Source = (
-                    await self._from_source(flags["from"]) if flags.get("from")
+                    await self._from_source(cf.source) if cf.source
                     else ContextSource(self.context)
                 )  # fmt: skip
-                if cmd == "ADD":
+                if cf.parents:
+                    planner.copy_parents(src, plain, dest)
+                elif cmd == "ADD":
                     self._add_local(planner, src, plain, dest)
                 else:
                     planner.copy_sources(src, plain, dest)
@@ -124,11 +132,66 @@ class CopyOps(BuildBase):
                 for m in self.use_cached(stage, hit):
                     yield m
                 return
+            if cf.link:
+                async for m in self.commit_linked(stage, key, created_by, extra, planner):
+                    yield m
+                return
             for m in await self.commit_plan(stage, key, created_by, planner):
                 yield m
         finally:
             for t in temps:
-                os.unlink(t)
+                await asyncio.to_thread(_remove, t)
+
+    async def _add_remote(self, planner: Planner, s: str, dest: str, cf: CopyFlags) -> str:
+        """Plan an ADD source that is a git repository or a URL; returns the temp path to
+        remove afterwards, "" when ``s`` is neither."""
+        tmp = self.backend.paths.tmp
+        git = git_ref(s)
+        if git is not None:
+            top, path = await asyncio.to_thread(git_checkout, git, tmp, cf.keep_git_dir)
+            repo = BuildContext(path)
+            repo.matcher = Matcher([])  # a repository's .dockerignore is not ours to apply
+            st = os.stat(path)
+            await asyncio.to_thread(planner.copy_tree, ContextSource(repo), ".", dest, st)
+            return top
+        if not is_url(s):
+            return ""
+        checksum = check_digest(cf.checksum) if cf.checksum else ""
+        path, mtime = await asyncio.to_thread(download, s, tmp, checksum)
+        base = posixpath.basename(urllib.parse.urlparse(s).path)
+        if dest.endswith("/") and not base:
+            os.unlink(path)
+            raise BuildError("cannot determine filename from url: " + s)
+        st = os.stat(path)
+        target = planner.file_target(dest, base or "download")
+        planner.parents(target)
+        planner.add(target, path, st)
+        chmod = planner.chmod
+        planner.plan.entries[-1].mode = 0o600 if chmod is None else chmod.apply(0o600)
+        planner.plan.entries[-1].mtime = mtime
+        return path
+
+    async def commit_linked(
+        self, stage: Stage, key: str, created_by: str, extra: str, planner: Planner
+    ) -> AsyncIterator[Json]:
+        """COPY --link: the layer's own cache key leaves the parent out, so after a base
+        change the layer made before is put on the new base as it is (same digest, its tar
+        not written again); only the new snapshot is unpacked."""
+        link_key = step_key("link", created_by, extra)
+        layer = None if self.opts.nocache else self.cache.get(link_key)
+        blobs = getattr(self.backend.images, "blobs", None)
+        if layer and blobs is not None and blobs.has(layer):
+            with blobs.open(layer) as f:
+                diff_id = await asyncio.to_thread(
+                    self.backend.images.add_layer, f, stage.diff_ids, layer
+                )
+            yield msg(f" ---> Using linked layer {short(diff_id)}\n")
+            for m in await self.commit(stage, key, created_by, diff_id):
+                yield m
+            return
+        for m in await self.commit_plan(stage, key, created_by, planner):
+            yield m
+        self.cache.put(link_key, stage.diff_ids[-1])
 
     async def commit_plan(
         self, stage: Stage, key: str, created_by: str, planner: Planner
@@ -165,29 +228,6 @@ class CopyOps(BuildBase):
                 planner.plan.archives.append((host, ddir))
             else:
                 planner.one(src, rel, host, st, dest)
-
-    def _download(self, url: str) -> tuple[str, float]:
-        tmp = self.backend.paths.tmp
-        os.makedirs(tmp, exist_ok=True)
-        fd, path = tempfile.mkstemp(dir=tmp, prefix="build-url-")
-        try:
-            with os.fdopen(fd, "wb") as f, urllib.request.urlopen(url, timeout=60) as r:
-                if getattr(r, "status", 200) >= 400:
-                    raise BuildError(f"failed to GET {url} with status {r.status}")
-                while chunk := r.read(1 << 20):
-                    f.write(chunk)
-                lm = r.headers.get("Last-Modified")
-            mtime = 0.0
-            if lm:
-                parsed = email.utils.parsedate_to_datetime(lm)
-                mtime = parsed.timestamp()
-            return path, mtime
-        except OSError as e:
-            os.unlink(path)
-            raise BuildError(f"failed to GET {url}: {e}") from None
-        except BaseException:
-            os.unlink(path)
-            raise
 
     async def do_workdir(self, stage: Stage, node: Node) -> AsyncIterator[Json]:
         path = expand(node.args[0], stage.env(), self.escape)

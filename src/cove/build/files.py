@@ -15,11 +15,15 @@ from __future__ import annotations
 import hashlib
 import os
 import posixpath
+import shutil
 import stat
+import tempfile
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from cove.build.copyflags import Chmod, parents_base
 from cove.errors import InvalidArgument, NotFound
+from cove.util.dockerignore import Matcher
 
 
 @dataclass
@@ -105,10 +109,18 @@ def dest_path(dest: str, workdir: str) -> str:
 
 
 class Planner:
-    def __init__(self, existing: Existing, owner: Owner, chmod: int | None, cmd: str) -> None:
+    def __init__(
+        self,
+        existing: Existing,
+        owner: Owner,
+        chmod: Chmod | None,
+        cmd: str,
+        exclude: Matcher | None = None,
+    ) -> None:
         self.existing = existing
         self.owner = owner
         self.chmod = chmod
+        self.exclude = exclude  # --exclude: paths below a source, or the source's own name
         self.cmd = cmd  # "COPY" or "ADD", for messages
         self.plan = Plan()
         self._dirs: dict[str, Entry] = {}
@@ -146,7 +158,7 @@ class Planner:
         else:
             mode = stat.S_IMODE(src.st_mode) if src is not None else 0o755
             if self.chmod is not None and src is not None:
-                mode = self.chmod
+                mode = self.chmod.apply(mode, True)
             e = Entry(rel, "dir", mode, self.owner.uid, self.owner.gid,
                       src.st_mtime if src is not None else 0.0)  # fmt: skip
         self._dirs[rel] = e
@@ -156,7 +168,7 @@ class Planner:
         rel = self.real(path).strip("/")
         mode = stat.S_IMODE(st.st_mode)
         if self.chmod is not None and not stat.S_ISLNK(st.st_mode):
-            mode = self.chmod
+            mode = self.chmod.apply(mode, stat.S_ISDIR(st.st_mode))
         o = self.owner
         if stat.S_ISDIR(st.st_mode):
             self.dir(path, st)
@@ -175,6 +187,8 @@ class Planner:
         self.parents(dest_dir + "/x")
         self.dir(dest_dir, st)
         for sub, host, sst in src.walk(rel):
+            if self.exclude is not None and self.exclude.excluded(sub):
+                continue
             self.add(posixpath.join(dest_dir, sub), host, sst)
 
     def copy_sources(self, src: Source, patterns: list[str], dest: str) -> None:
@@ -185,7 +199,7 @@ class Planner:
                 if any(c in p for c in "*?["):
                     continue
                 raise NotFound(self._missing(p))
-            matches += found
+            matches += [m for m in found if not self.excluded(m)]
         if not matches:
             raise InvalidArgument(f"{self.cmd} failed: no source files were specified")
         many = len(matches) > 1
@@ -200,6 +214,24 @@ class Planner:
             except NotFound:
                 raise NotFound(self._missing(rel)) from None
             self.one(src, rel, host, st, dest)
+
+    def copy_parents(self, src: Source, patterns: list[str], dest: str) -> None:
+        """``--parents``: each match keeps its path (below a ``/./`` pivot, if any)."""
+        for p in patterns:
+            base = parents_base(p)
+            found = [m for m in src.glob(p) if not self.excluded(m)]
+            if not found and not any(c in p for c in "*?["):
+                raise NotFound(self._missing(p))
+            for rel in found:
+                clean = rel.strip("/")
+                keep = posixpath.relpath(clean, base) if base else clean
+                host, st = src.stat(rel)
+                target = posixpath.normpath(posixpath.join(dest, keep))
+                if stat.S_ISDIR(st.st_mode):
+                    self.copy_tree(src, rel, target, st)
+                else:
+                    self.parents(target)
+                    self.add(target, host, st)
 
     def one(self, src: Source, rel: str, host: str, st: os.stat_result, dest: str) -> None:
         if stat.S_ISDIR(st.st_mode):
@@ -218,7 +250,7 @@ class Planner:
         target = self.file_target(dest, name)
         self.parents(target)
         o = self.owner
-        m = self.chmod if self.chmod is not None else mode
+        m = self.chmod.apply(mode) if self.chmod is not None else mode
         self.plan.entries.append(
             Entry(
                 self.real(target).strip("/"),
@@ -232,6 +264,13 @@ class Planner:
             )
         )
 
+    def excluded(self, rel: str) -> bool:
+        """A matched source that an ``--exclude`` pattern names (by its path or name)."""
+        if self.exclude is None:
+            return False
+        rel = rel.strip("/")
+        return self.exclude.excluded(rel) or self.exclude.excluded(posixpath.basename(rel))
+
     def _missing(self, p: str) -> str:
         return (
             f"{self.cmd} failed: file not found in build context or excluded by "
@@ -239,11 +278,23 @@ class Planner:
         )
 
 
-def parse_chmod(value: str) -> int:
-    try:
-        mode = int(value, 8)
-    except ValueError:
-        raise InvalidArgument(f"invalid chmod parameter: {value}") from None
-    if mode < 0 or mode > 0o7777:
-        raise InvalidArgument(f"invalid chmod parameter: {value}")
-    return mode
+def write_scripts(tmp: str, scripts: dict[str, str]) -> dict[str, str]:
+    """RUN heredoc scripts as host files (mode 0755) in a new temp directory: container
+    path -> host path.  ``remove_scripts`` removes them."""
+    if not scripts:
+        return {}
+    os.makedirs(tmp, exist_ok=True)
+    d = tempfile.mkdtemp(dir=tmp, prefix="build-script-")
+    out: dict[str, str] = {}
+    for i, (dst, body) in enumerate(sorted(scripts.items())):
+        host = os.path.join(d, str(i))
+        with open(host, "w", encoding="utf-8") as f:
+            f.write(body)
+        os.chmod(host, 0o755)
+        out[dst] = host
+    return out
+
+
+def remove_scripts(scripts: dict[str, str]) -> None:
+    for host in scripts.values():
+        shutil.rmtree(os.path.dirname(host), ignore_errors=True)

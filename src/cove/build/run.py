@@ -17,7 +17,9 @@ from typing import Any
 from cove.build.backend import BuildError
 from cove.build.core import msg, short
 from cove.build.dockerfile import instructions
+from cove.build.dockerfile.heredocrun import run_command
 from cove.build.dockerfile.parser import Node
+from cove.build.files import remove_scripts, write_scripts
 from cove.build.output import run_output
 from cove.build.runmounts import MountOps, RunMounts, step_network
 from cove.build.state import PROXY_ARGS, Stage
@@ -28,22 +30,7 @@ Json = dict[str, Any]
 
 class RunOps(MountOps):
     def run_argv(self, stage: Stage, node: Node) -> list[str]:
-        if node.json:
-            return list(node.args)
-        script = node.args[0] if node.args else ""
-        if node.heredocs:
-            body = node.heredocs[0]
-            if (
-                script.strip().startswith("<<")
-                and len(node.heredocs) == 1
-                and script.strip()[2:].lstrip("-").strip("'\"") == body.name
-            ):
-                return [*stage.shell, body.text()]
-            parts = [script]
-            for h in node.heredocs:
-                parts.append(h.text() + h.name)
-            script = "\n".join(parts) + "\n"
-        return [*stage.shell, script]
+        return run_command(node, stage.shell).argv
 
     def run_env(self, stage: Stage) -> dict[str, str]:
         """Build args a RUN sees (ENV wins over them; proxies come without an ARG)."""
@@ -71,7 +58,8 @@ class RunOps(MountOps):
     async def _do_run(
         self, stage: Stage, node: Node, rm: RunMounts, network: str | None
     ) -> AsyncIterator[Json]:
-        argv = self.run_argv(stage, node)
+        command = run_command(node, stage.shell)
+        argv = command.argv
         env = self.run_env(stage)
         visible = {k: v for k, v in env.items() if k not in PROXY_ARGS}
         prefix = ""
@@ -82,6 +70,8 @@ class RunOps(MountOps):
         extra = json.dumps(sorted(env.items()))
         if rm.key or network:  # the mounts as given (a secret's value never) and --network
             extra += json.dumps([rm.key, network])
+        if command.scripts:  # the #! heredoc's body is not in created_by: key on it
+            extra += json.dumps(command.scripts, sort_keys=True)
         key, hit = self.probe(stage, created_by, extra)
         if hit is not None:
             for m in self.use_cached(stage, hit):
@@ -106,7 +96,16 @@ class RunOps(MountOps):
             },
         }
         be = self.backend
-        cid, _ = await be.container_create(None, body)
+        scripts = await asyncio.to_thread(write_scripts, be.paths.tmp, command.scripts)
+        if scripts:  # a heredoc with a #! line: run as a file of its own, read-only
+            mounts = [{"Type": "bind", "Source": src, "Target": dst, "ReadOnly": True}
+                      for dst, src in scripts.items()]  # fmt: skip
+            body["HostConfig"]["Mounts"] = [*body["HostConfig"].get("Mounts", []), *mounts]
+        try:
+            cid, _ = await be.container_create(None, body)
+        except BaseException:
+            await asyncio.to_thread(remove_scripts, scripts)
+            raise
         yield msg(f" ---> Running in {short(cid)}\n")
         committed: str | None = None
         try:
@@ -133,6 +132,8 @@ class RunOps(MountOps):
                 with contextlib.suppress(CoveError):
                     await be.container_remove(cid, True, True)
             raise
+        finally:
+            await asyncio.to_thread(remove_scripts, scripts)
         img = be.images.resolve(committed)
         new = img.diff_ids[len(stage.diff_ids) :]
         diff_id = new[-1] if new else None

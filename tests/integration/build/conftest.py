@@ -3,11 +3,14 @@ helper that writes a context directory and runs ``cove build`` on it."""
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import json
 import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -70,3 +73,16 @@ def inspect(d: Daemon, ref: str) -> dict[str, Any]:
 def run(d: Daemon, *args: str) -> str:
     r = d.cove("run", "--rm", *args, check=True)
     return r.stdout
+
+
+@contextlib.contextmanager
+def loopback_http(handler: Callable[..., http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """An HTTP server on 127.0.0.1 (a free port) for ``handler``; yields its base URL."""
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_address[1]}"
+    finally:
+        srv.shutdown()
+        srv.server_close()

@@ -10,14 +10,13 @@ import io
 import lzma
 import os
 import tarfile
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from tests.daemon_fixture import Daemon
-from tests.integration.build.conftest import build, run
+from tests.integration.build.conftest import build, loopback_http, run
 
 Ctx = Callable[[dict[str, Any]], str]
 
@@ -147,14 +146,8 @@ def http_files() -> Iterator[str]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}"
-    finally:
-        srv.shutdown()
-        srv.server_close()
+    with loopback_http(Handler) as url:
+        yield url
 
 
 def test_add_url_keeps_the_remote_mtime(bd: Daemon, ctx: Ctx, http_files: str) -> None:

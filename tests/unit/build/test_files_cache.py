@@ -6,9 +6,10 @@ import stat
 import pytest
 
 from cove.build.cache import BuildCache, step_key
+from cove.build.copyflags import parse_chmod
 from cove.build.dockerfile import instructions
 from cove.build.dockerfile.parser import ParseError, parse
-from cove.build.files import Owner, Planner, dest_path, parse_chmod
+from cove.build.files import Owner, Planner, dest_path
 from cove.build.steps import parse_duration
 from cove.errors import InvalidArgument
 
@@ -72,7 +73,7 @@ def test_checksum_covers_content_and_metadata_not_mtime(tmp_path: str) -> None:
 
 
 def test_chmod_values() -> None:
-    assert parse_chmod("0755") == 0o755
+    assert parse_chmod("0755").apply(0o600) == 0o755
     for bad in ("9", "abc", "77777"):
         with pytest.raises(InvalidArgument):
             parse_chmod(bad)

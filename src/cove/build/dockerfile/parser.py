@@ -14,12 +14,13 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from cove.build.dockerfile.heredoc import chomp as chomp_tabs
+from cove.build.dockerfile.heredoc import openers
 from cove.build.dockerfile.words import extract_flags, parse_words
 from cove.errors import InvalidArgument
 
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
 _WS = re.compile(r"[\t\v\f\r ]+")
-_HEREDOC = re.compile(r"<<(-?)\s*(['\"]?)([a-zA-Z_][a-zA-Z0-9_]*)\2")
 _KNOWN_DIRECTIVES = ("escape", "syntax", "check")
 HEREDOC_INSTRUCTIONS = ("run", "copy", "add")
 
@@ -42,9 +43,7 @@ class Heredoc:
 
     def text(self) -> str:
         """The body as the instruction uses it (tabs removed for ``<<-``)."""
-        if not self.chomp:
-            return self.content
-        return "".join(ln.lstrip("\t") + "\n" for ln in self.content.splitlines())
+        return chomp_tabs(self.content) if self.chomp else self.content
 
 
 @dataclass
@@ -192,8 +191,8 @@ def _read_heredocs(node: Node, src: _Lines) -> list[Heredoc]:
     if node.json:
         return []
     out: list[Heredoc] = []
-    for m in _HEREDOC.finditer(node.rest):
-        chomp, quote, name = m.group(1) == "-", m.group(2), m.group(3)
+    for op in openers(node.original):
+        name, chomp = op.name, op.chomp
         body: list[str] = []
         while True:
             line = src.next()
@@ -204,7 +203,7 @@ def _read_heredocs(node: Node, src: _Lines) -> list[Heredoc]:
                 break
             body.append(line)
         content = "".join(b + "\n" for b in body)
-        out.append(Heredoc(name, content, expand=not quote, chomp=chomp))
+        out.append(Heredoc(name, content, expand=op.expand, chomp=chomp))
     return out
 
 
