@@ -91,6 +91,14 @@ def test_other_routes_are_typed(api: ServerThread) -> None:
         400,
         f"{GO} string into Go struct field ExecConfig.Cmd of type []string",
     )
+    for path, body, words in (
+        ("/containers/create", {"Image": "b", "Hostname": "h" * 65}, "hostname"),
+        ("/containers/create", {"Image": "b", "WorkingDir": "/" + "w" * 5000}, "working dir"),
+        ("/containers/x/exec", {"Cmd": ["true"], "WorkingDir": "/" + "w" * 5000}, "working dir"),
+        ("/volumes/create", {"Name": "v", "DriverOpts": {"o": "o" * 5000}}, "mount options"),
+    ):
+        status, text = _post(api, "/v1.44" + path, json.dumps(body).encode())
+        assert status == 400 and words in text and "longer than" in text, text
     status, text = _post(api, "/v1.44/containers/x/update", b'{"BlkioWeight": 70000}')
     assert status == 400 and "number 70000" in text and "uint16" in text
 

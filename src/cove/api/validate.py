@@ -53,9 +53,11 @@ HEALTH = Struct(
     go="*container.HealthConfig",
 )
 
+# Names the kernel takes with a fixed limit: caught here as 400s, not as a runtime failure
+# at start (a 500): HOST_NAME_MAX, the longest domain name, PATH_MAX less its NUL.
 CONFIG_FIELDS: dict[str, Kind] = {
-    "Hostname": STRING,
-    "Domainname": STRING,
+    "Hostname": Str(max_len=64, what="hostname"),
+    "Domainname": Str(max_len=253, what="domain name"),
     "User": STRING,
     "AttachStdin": BOOL,
     "AttachStdout": BOOL,
@@ -70,7 +72,7 @@ CONFIG_FIELDS: dict[str, Kind] = {
     "ArgsEscaped": BOOL,
     "Image": STRING,
     "Volumes": MapOf(_EMPTY_STRUCT, "map[string]struct {}"),
-    "WorkingDir": STRING,
+    "WorkingDir": Str(max_len=4095, what="working directory"),
     "Entrypoint": StrSlice(),
     "NetworkDisabled": BOOL,
     "MacAddress": STRING,
@@ -285,7 +287,7 @@ EXEC_CREATE = Struct(
         "Detach": BOOL,
         "DetachKeys": STRING,
         "Env": STRINGS,
-        "WorkingDir": STRING,
+        "WorkingDir": Str(max_len=4095, what="working directory"),
         "Cmd": STRINGS,
     },
     go="types.ExecConfig",
@@ -358,7 +360,12 @@ VOLUME_CREATE = Struct(
     {
         "Name": Str(max_len=255, what="volume name"),
         "Driver": STRING,
-        "DriverOpts": STRMAP,
+        # the local driver's mount(2) data is at most a page
+        "DriverOpts": MapOf(
+            STRING,
+            "map[string]string",
+            limits={"o": (4095, "mount options"), "device": (4095, "device")},
+        ),
         "Labels": STRMAP,
         "ClusterVolumeSpec": AnyValue(),
     },

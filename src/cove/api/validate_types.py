@@ -101,6 +101,11 @@ class At:
         )
 
 
+def too_long(what: str, value: str, limit: int) -> InvalidArgument:
+    shown = repr(value[:32]) + ("..." if len(value) > 32 else "")
+    return InvalidArgument(f"invalid {what} {shown}: longer than {limit} bytes")
+
+
 class Kind:
     go = "interface {}"
 
@@ -128,9 +133,7 @@ class Str(Kind):
         if not isinstance(value, str):
             raise at.fail(_what(value), self.go)
         if self.max_len and len(value.encode()) > self.max_len:
-            raise InvalidArgument(
-                f"invalid {self.what} {value[:32]!r}...: longer than {self.max_len} bytes"
-            )
+            raise too_long(self.what, value, self.max_len)
 
 
 class Bool(Kind):
@@ -189,9 +192,7 @@ class MapOf(Kind):
             self.value.check(v, at)
             limit = self.limits.get(k)
             if limit is not None and isinstance(v, str) and len(v.encode()) > limit[0]:
-                raise InvalidArgument(
-                    f"invalid {limit[1]} {v[:32]!r}: longer than {limit[0]} characters"
-                )
+                raise too_long(limit[1], v, limit[0])
 
 
 class StrSlice(Kind):
