@@ -6,8 +6,9 @@ import base64
 import json
 
 from cove.api.http import Handler, Reply, Request, Response, StreamReply
-from cove.engine.facade import EngineFacade, Json
+from cove.engine.facade import EngineFacade
 from cove.errors import CoveError, InvalidArgument
+from cove.util.jsontypes import Json
 
 STAT_HEADER = "X-Docker-Container-Path-Stat"
 DRAIN_LIMIT = 4 << 20

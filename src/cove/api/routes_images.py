@@ -18,8 +18,9 @@ from cove.api.http import (
     json_reply,
 )
 from cove.api.routes_registry import registry_auth
-from cove.engine.facade import EngineFacade, Json
+from cove.engine.facade import EngineFacade
 from cove.errors import InvalidArgument, NotImplementedYet
+from cove.util.jsontypes import Json
 
 
 class Puller(Protocol):

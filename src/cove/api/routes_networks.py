@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol, cast
+from typing import Protocol, cast
 
 from cove.api.http import Handler, Reply, Request, Response, json_reply
 from cove.engine.facade import EngineFacade
 from cove.errors import InvalidArgument, NotImplementedYet
-
-Json = dict[str, Any]
+from cove.util.jsontypes import Json
 
 
 class NetworkFacade(Protocol):

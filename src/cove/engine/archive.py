@@ -29,9 +29,9 @@ from cove.runtime.proc import pid_start_time
 from cove.snapshot import mount as mounter
 from cove.util.bridge import feed_thread, stream_thread
 from cove.util.ids import new_id
+from cove.util.jsontypes import Json
 from cove.util.timefmt import rfc3339_nano
 
-Json = dict[str, Any]
 _LIVE = (Status.RUNNING, Status.PAUSED, Status.RESTARTING)
 
 

@@ -11,7 +11,6 @@ import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from cove.engine.events import EventBus
 from cove.engine.record import Container
@@ -21,8 +20,7 @@ from cove.network.base import NetOptions
 from cove.runtime.base import Runtime
 from cove.snapshot.base import Snapshotter
 from cove.util.idmap import IdMap
-
-Json = dict[str, Any]
+from cove.util.jsontypes import Json
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,10 @@ volumes) is not the user's change and is left out, as Docker's init layer hides 
 
 from __future__ import annotations
 
-from typing import Any
-
 from cove.engine.base import EngineBase
 from cove.engine.record import Container
 from cove.snapshot.diff import Change, prune_runtime_entries
-
-Json = dict[str, Any]
+from cove.util.jsontypes import Json
 
 
 def mount_targets(c: Container) -> set[str]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
 
 from cove.archive import tar_changes
 from cove.archive.tarwriter import chunks_stream
@@ -26,9 +25,9 @@ from cove.image.commit import commit_config
 from cove.image.local import MAX_LAYERS, max_depth_error
 from cove.oci import reference
 from cove.snapshot.diff import DELETED
+from cove.util.jsontypes import Json
 
 log = logging.getLogger("cove.engine")
-Json = dict[str, Any]
 
 
 def commit_target(repo: str | None, tag: str | None) -> str | None:

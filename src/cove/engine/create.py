@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from typing import Any
 
 from cove.engine import names, security, userns
 from cove.engine.links import record_links
@@ -25,9 +24,8 @@ from cove.logdriver import options as log_options
 from cove.oci import reference
 from cove.util import crashpoint
 from cove.util.ids import new_id
+from cove.util.jsontypes import Json
 from cove.util.timefmt import now_rfc3339
-
-Json = dict[str, Any]
 
 _CONFIG_KEYS = (
     "Hostname",

@@ -6,11 +6,9 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import AsyncIterator
-from typing import Any
 
+from cove.util.jsontypes import Json
 from cove.util.labels import labels_match
-
-Json = dict[str, Any]
 
 
 class EventBus:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from cove.engine.detach import DEFAULT_KEYS, DetachSession, parse_keys
 from cove.engine.query import QueryOps
@@ -17,10 +16,10 @@ from cove.engine.state import Status
 from cove.errors import Conflict, CoveError, InvalidArgument, SystemError_, no_such_exec
 from cove.runtime.base import IOConfig
 from cove.util.ids import new_id
+from cove.util.jsontypes import Json
 from cove.util.streams import STDOUT, AttachSession, Chunk
 
 log = logging.getLogger("cove.engine")
-Json = dict[str, Any]
 
 
 class _ExecSession:

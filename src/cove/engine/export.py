@@ -33,10 +33,10 @@ from cove.oci.digest import sha256_bytes
 from cove.snapshot import mount as mounter
 from cove.store.base import BlobProvider
 from cove.util.bridge import FromLoop, feed, stream_thread
+from cove.util.jsontypes import Json
 from cove.util.units import human_size
 
 log = logging.getLogger("cove.engine")
-Json = dict[str, Any]
 _END = object()
 _BATCH = 1 << 20
 

@@ -8,11 +8,10 @@ and streams.  Every method raises ``cove.errors`` categories, never HTTP.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, Protocol
+from typing import Protocol
 
+from cove.util.jsontypes import Json
 from cove.util.streams import AttachSession, Chunk
-
-Json = dict[str, Any]
 
 
 class EngineFacade(Protocol):

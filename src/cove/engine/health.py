@@ -15,7 +15,6 @@ import logging
 import os
 import signal
 import time
-from typing import Any
 
 from cove.engine.query import QueryOps
 from cove.engine.record import Container
@@ -24,10 +23,10 @@ from cove.engine.state import Status
 from cove.errors import CoveError
 from cove.runtime.base import IOConfig, ProcessInfo
 from cove.util.ids import new_id
+from cove.util.jsontypes import Json
 from cove.util.timefmt import now_rfc3339, parse_rfc3339
 
 log = logging.getLogger("cove.engine")
-Json = dict[str, Any]
 NS = 1_000_000_000
 MAX_OUTPUT = 4096
 KEEP = 5

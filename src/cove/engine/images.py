@@ -27,9 +27,9 @@ from cove.image.importer import import_rootfs
 from cove.oci import reference
 from cove.util.bridge import feed_thread
 from cove.util.ids import short_id
+from cove.util.jsontypes import Json
 from cove.util.timefmt import parse_rfc3339
 
-Json = dict[str, Any]
 _ZERO = "0001-01-01T00:00:00Z"
 
 

@@ -14,7 +14,6 @@ import logging
 import os
 import shutil
 import signal as _signal
-from typing import Any
 
 from cove.engine import logs, security
 from cove.engine.record import Container
@@ -32,23 +31,14 @@ from cove.errors import (
     no_such_container,
 )
 from cove.runtime.base import IOConfig, ProcessInfo
+from cove.runtime.proc import pid_start_time
 from cove.snapshot import mount as mounter
 from cove.util import crashpoint
+from cove.util.jsontypes import Json
 from cove.util.streams import AttachSession, Chunk
 from cove.util.timefmt import now_rfc3339
 
 log = logging.getLogger("cove.engine")
-Json = dict[str, Any]
-
-
-def pid_start_time(pid: int) -> int | None:
-    """Field 22 of /proc/<pid>/stat: tells a recycled pid from the process we started."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            raw = f.read()
-    except OSError:
-        return None
-    return int(raw[raw.rindex(b")") + 2 :].split()[19])
 
 
 class LateSession:
@@ -136,8 +126,10 @@ class LifecycleOps(VolumeOps):
 
     # --- state from the runtime ------------------------------------------------------------
     def monitor_alive(self, c: Container) -> bool:
+        # the start time tells a recycled pid from the monitor we started; 0 means gone
         pid = c.private.get("MonitorPid") or 0
-        return bool(pid) and pid_start_time(pid) == c.private.get("MonitorStart")
+        start = pid_start_time(pid) if pid else 0
+        return bool(start) and start == c.private.get("MonitorStart")
 
     async def sync(self, c: Container) -> None:
         """Fold an exit the watcher has not seen yet (daemon restart, lost task) into the

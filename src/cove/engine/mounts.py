@@ -20,8 +20,8 @@ from typing import Any
 
 from cove.engine.record import Container
 from cove.errors import InvalidArgument, NotImplementedYet
+from cove.util.jsontypes import Json
 
-Json = dict[str, Any]
 MountPoint = dict[str, Any]
 
 _PROPAGATION = ("private", "rprivate", "shared", "rshared", "slave", "rslave")

@@ -8,13 +8,13 @@ import contextlib
 from cove.engine.netendpoints import (
     PREDEFINED,
     EndpointOps,
-    Json,
     link_parts,
     log,
     next_ifname,
 )
 from cove.engine.record import Container
 from cove.errors import Conflict, CoveError, Forbidden, NotFound
+from cove.util.jsontypes import Json
 
 
 class ConnectOps(EndpointOps):

@@ -28,9 +28,9 @@ from cove.errors import Conflict, CoveError, InvalidArgument, NotFound
 from cove.network import firewall, ipam, ports
 from cove.network.base import Driver, Endpoint, NetConfig, NetOptions
 from cove.network.names import port_mss_name, table_name, veth_name
+from cove.util.jsontypes import Json
 
 log = logging.getLogger("cove.network")
-Json = dict[str, Any]
 T = TypeVar("T")
 PREDEFINED = ("bridge", "host", "none")
 _NS_RE = re.compile(r"^\s*nameserver\s+(\S+)", re.M)

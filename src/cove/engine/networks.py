@@ -20,10 +20,10 @@ from cove.errors import Conflict, Forbidden, InvalidArgument, NotFound
 from cove.network import ipam
 from cove.util.fs import atomic_write_json, read_json
 from cove.util.ids import new_id
+from cove.util.jsontypes import Json
 from cove.util.labels import labels_match
 from cove.util.timefmt import now_rfc3339
 
-Json = dict[str, Any]
 # dockerd takes any name ("test 01" included); only empty names, control characters and
 # "/" (it would break the /networks/{name} path) are refused here
 _NAME = re.compile(r"^[^/\x00-\x1f\x7f]+$")

@@ -13,7 +13,7 @@ import json
 import os
 from typing import Any
 
-from cove.engine.netendpoints import Json, log
+from cove.engine.netendpoints import log
 from cove.engine.overlay_addr import OverlayAddressOps
 from cove.engine.overlay_base import _Cluster
 from cove.engine.record import Container
@@ -23,6 +23,7 @@ from cove.network.cluster import store as S
 from cove.network.cluster.etcd import Event
 from cove.network.overlay.driver import VNI_OPTION, vni_for
 from cove.network.overlay.vxlan import VXLAN_PORT
+from cove.util.jsontypes import Json
 
 _CLAIM_TRIES = 16  # subnets lost to other hosts' concurrent creates before giving up
 

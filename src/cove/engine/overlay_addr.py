@@ -7,12 +7,13 @@ reservation back, so no address is held in the store for a container that did no
 
 from __future__ import annotations
 
-from cove.engine.netendpoints import Json, log
+from cove.engine.netendpoints import log
 from cove.engine.overlay_base import OverlayBase
 from cove.engine.record import Container
 from cove.errors import Conflict, Unavailable
 from cove.network import ipam
 from cove.network.cluster import store as S
+from cove.util.jsontypes import Json
 
 
 class OverlayAddressOps(OverlayBase):

@@ -7,16 +7,13 @@ import contextlib
 import os
 import re
 import time
-from typing import Any
 
 from cove.engine.query import QueryOps
 from cove.engine.state import Status
 from cove.errors import CoveError, InvalidArgument
+from cove.util.jsontypes import Json
 from cove.util.labels import labels_match
 from cove.util.timefmt import parse_rfc3339
-
-Json = dict[str, Any]
-
 
 _DUR = re.compile(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)")
 _UNIT = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from cove.engine.lifecycle import LifecycleOps
 from cove.engine.record import Container
 from cove.engine.state import Status
 from cove.errors import InvalidArgument
 from cove.network.ports import summary_ports
+from cove.util.jsontypes import Json
 from cove.util.labels import labels_match
 from cove.util.timefmt import parse_rfc3339
 from cove.util.units import human_duration
-
-Json = dict[str, Any]
 
 
 def status_text(c: Container, now: float) -> str:

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
 
 from cove.engine.state import Status
 from cove.util.fs import atomic_write_json, read_json
+from cove.util.jsontypes import Json
 
-Json = dict[str, Any]
 RECORD = "config.v2.json"
 log = logging.getLogger("cove.engine")
 

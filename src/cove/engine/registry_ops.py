@@ -22,8 +22,8 @@ from cove.errors import InvalidArgument, NotFound
 from cove.oci import reference
 from cove.store.base import BlobStore
 from cove.util.bridge import stream_thread
+from cove.util.jsontypes import Json
 
-Json = dict[str, Any]
 Sink = Callable[[Json], None]
 T = TypeVar("T")
 

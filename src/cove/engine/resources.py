@@ -12,13 +12,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Any
 
 from cove.errors import InvalidArgument
 from cove.logdriver import options as log_options
 from cove.oci import caps as capmod
+from cove.util.jsontypes import Json
 
-Json = dict[str, Any]
 MIN_MEMORY = 6 * 1024 * 1024
 POLICIES = ("no", "always", "on-failure", "unless-stopped")
 _CPUSET = re.compile(r"^\d+(-\d+)?(,\d+(-\d+)?)*$")

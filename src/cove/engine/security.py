@@ -25,8 +25,8 @@ from cove.errors import InvalidArgument
 from cove.oci import caps as capmod
 from cove.oci import seccomp
 from cove.oci.spec import DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS
+from cove.util.jsontypes import Json
 
-Json = dict[str, Any]
 UNCONFINED = "unconfined"
 BUILTIN = "builtin"
 

@@ -23,11 +23,10 @@ from cove.oci.user import resolve_user
 from cove.runtime.seccomp_bpf import ANNOTATION as BPF_ANNOTATION
 from cove.runtime.seccomp_bpf import bpf_annotation
 from cove.util.fs import atomic_write
+from cove.util.jsontypes import Json
 
 if TYPE_CHECKING:
     from cove.engine.base import EngineBase
-
-Json = dict[str, Any]
 
 
 def _inside(rootfs: str, path: str) -> str | None:

@@ -13,14 +13,13 @@ import asyncio
 import functools
 import os
 from collections.abc import AsyncIterator
-from typing import Any
 
 from cove.engine.query import QueryOps
 from cove.engine.record import Container
 from cove.engine.state import Status
+from cove.util.jsontypes import Json
 from cove.util.timefmt import now_rfc3339
 
-Json = dict[str, Any]
 CGROUP = "/sys/fs/cgroup"
 TICK_NS = 1_000_000_000 // (os.sysconf("SC_CLK_TCK") or 100)
 ZERO_TIME = "0001-01-01T00:00:00Z"

@@ -6,11 +6,9 @@ the API, no per-CPU usage), memory from ``memory.current``/``memory.max``/``memo
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from cove.engine.stats import blkio_json, read, read_int, read_kv, system_cpu_ns
-
-Json = dict[str, Any]
+from cove.util.jsontypes import Json
 
 
 def cpu(d: str, ncpu: int) -> Json:

@@ -6,14 +6,13 @@ import os
 import platform
 import socket
 import sys
-from typing import Any
 
 import cove
 from cove.engine.images import ImageOps
 from cove.engine.state import Status
+from cove.util.jsontypes import Json
 from cove.util.timefmt import now_rfc3339
 
-Json = dict[str, Any]
 API_VERSION = "1.44"
 MIN_API_VERSION = "1.24"
 _GOARCH = {

@@ -4,15 +4,13 @@ the container's cgroup, as dockerd does (Titles from ps' header, one row per pro
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from cove.engine.query import QueryOps
 from cove.engine.state import Status
 from cove.engine.stats import cgroup_dir
 from cove.errors import Conflict, InvalidArgument, SystemError_
 from cove.runtime import proc
-
-Json = dict[str, Any]
+from cove.util.jsontypes import Json
 
 
 def container_pids(cid: str) -> set[int]:

@@ -7,14 +7,13 @@ is checked like a create's before anything is applied, so a refused update chang
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 from cove.engine.query import QueryOps
 from cove.engine.resources import check_resources, check_restart_policy, oci_resources
 from cove.engine.state import Status
 from cove.errors import InvalidArgument
+from cove.util.jsontypes import Json
 
-Json = dict[str, Any]
 FIELDS = (
     "BlkioWeight", "CpuShares", "CpuPeriod", "CpuQuota", "CpuRealtimePeriod",
     "CpuRealtimeRuntime", "CpusetCpus", "CpusetMems", "Memory", "MemoryReservation",

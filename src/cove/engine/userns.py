@@ -14,8 +14,8 @@ from typing import Any
 
 from cove.errors import InvalidArgument
 from cove.util.idmap import IdMap
+from cove.util.jsontypes import Json
 
-Json = dict[str, Any]
 # sysctls cove sets by default that live in the network namespace: it is created by the
 # daemon, outside the container's user namespace, whose root may not write them
 _DEFAULT_NET_SYSCTLS = ("net.ipv4.ip_unprivileged_port_start", "net.ipv4.ping_group_range")

@@ -13,7 +13,6 @@ import contextlib
 import logging
 import os
 import shutil
-from typing import Any
 
 from cove.engine import mounts, recover
 from cove.engine.archive_paths import RootView
@@ -24,11 +23,11 @@ from cove.errors import Conflict, CoveError, InvalidArgument, NotFound, NotImple
 from cove.snapshot import mount as mounter
 from cove.snapshot.fsutil import copy_tree
 from cove.util.ids import new_id
+from cove.util.jsontypes import Json
 from cove.util.labels import labels_match
 from cove.volume.base import ANONYMOUS_LABEL, Volume, VolumeDriver
 
 log = logging.getLogger("cove.engine")
-Json = dict[str, Any]
 
 
 def _truthy(values: list[str]) -> bool | None:

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from typing import Any
 
 from cove.image.changes import apply_changes
 from cove.image.config import goarch, rfc3339_nano
-
-Json = dict[str, Any]
+from cove.util.jsontypes import Json
 
 
 def _key(env: str) -> str:

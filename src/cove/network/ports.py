@@ -7,11 +7,9 @@ reserved one.  Everything here is pure.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from cove.errors import InvalidArgument
-
-Json = dict[str, Any]
+from cove.util.jsontypes import Json
 
 
 @dataclass(frozen=True)

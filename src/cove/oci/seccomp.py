@@ -18,8 +18,7 @@ from typing import Any
 
 from cove.errors import InvalidArgument
 from cove.oci import seccomp_default
-
-Json = dict[str, Any]
+from cove.util.jsontypes import Json
 
 ACTIONS = frozenset(
     ("SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",

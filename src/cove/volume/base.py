@@ -10,9 +10,10 @@ last one; a plain volume is just its ``_data`` directory.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
-Json = dict[str, Any]
+from cove.util.jsontypes import Json
+
 ANONYMOUS_LABEL = "com.docker.volume.anonymous"
 
 

@@ -15,8 +15,8 @@ from cove.distribution.registry.endpoints import RegistryConfig
 from cove.distribution.registry.manifest import INDEXES, parse_manifest
 from cove.distribution.registry.pull import open_session, small_blob
 from cove.oci.reference import Reference
+from cove.util.jsontypes import Json
 
-Json = dict[str, Any]
 _PLATFORM_KEYS = ("architecture", "os", "os.version", "os.features", "variant", "features")
 
 

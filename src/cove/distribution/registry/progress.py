@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
 
-Json = dict[str, Any]
+from cove.util.jsontypes import Json
 
 
 def short(digest: str) -> str:

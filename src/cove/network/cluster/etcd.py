@@ -15,11 +15,9 @@ import json
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from cove.errors import Unavailable
-
-Json = dict[str, Any]
+from cove.util.jsontypes import Json
 
 
 def _b64(s: str) -> str:

@@ -22,12 +22,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
 
 from cove.network.cluster.etcd import Event
+from cove.util.jsontypes import Json
 
 ROOT = "/cove/"
-Json = dict[str, Any]
 
 
 def net_key(net_id: str) -> str:
