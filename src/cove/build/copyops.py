@@ -148,7 +148,9 @@ class CopyOps(BuildBase):
         tmp = self.backend.paths.tmp
         git = git_ref(s)
         if git is not None:
-            top, path = await asyncio.to_thread(git_checkout, git, tmp, cf.keep_git_dir)
+            top, path = await asyncio.to_thread(
+                git_checkout, git, tmp, cf.keep_git_dir, cf.checksum
+            )
             repo = BuildContext(path)
             repo.matcher = Matcher([])  # a repository's .dockerignore is not ours to apply
             st = os.stat(path)

@@ -116,8 +116,9 @@ def _git(args: list[str], cwd: str | None = None) -> str:
     return p.stdout
 
 
-def git_checkout(ref: GitRef, tmp: str, keep_git_dir: bool) -> tuple[str, str]:
-    """(temp directory to remove, directory to add: the checkout or its subdir)."""
+def git_checkout(ref: GitRef, tmp: str, keep_git_dir: bool, checksum: str = "") -> tuple[str, str]:
+    """(temp directory to remove, directory to add: the checkout or its subdir).  A
+    ``checksum`` is the commit (its full ID or a prefix), as BuildKit's frontend 1.16."""
     os.makedirs(tmp, exist_ok=True)
     top = tempfile.mkdtemp(dir=tmp, prefix="build-git-")
     work = os.path.join(top, "repo")
@@ -134,7 +135,11 @@ def git_checkout(ref: GitRef, tmp: str, keep_git_dir: bool) -> tuple[str, str]:
                     continue
             else:
                 raise BuildError(f"failed to fetch git repository: no such ref {ref.ref!r}")
-        _git(["-c", "advice.detachedHead=false", "checkout", "--quiet", target.strip()], work)
+        commit = _git(["rev-parse", "--verify", target.strip() + "^{commit}"], work).strip()
+        want = checksum.lower()
+        if want and (len(want) < 7 or not commit.startswith(want)):
+            raise BuildError(f"expected checksum to match {checksum}, got {commit}")
+        _git(["-c", "advice.detachedHead=false", "checkout", "--quiet", commit], work)
         if not keep_git_dir:
             shutil.rmtree(os.path.join(work, ".git"))
         path = os.path.join(work, ref.subdir) if ref.subdir else work

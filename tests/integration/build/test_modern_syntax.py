@@ -238,8 +238,15 @@ def test_add_git_repository(bd: Daemon, ctx: Ctx, webroot: str) -> None:
         ok(build(bd, d, "-t", "b-add-git"))
         d = ctx({"Dockerfile": f"FROM busybox\nADD {url}/repo.git#nosuchref /x/\n"})
         missing = build(bd, d)
+        v1 = subprocess.run(["git", "rev-parse", "v1"], cwd=work, capture_output=True,
+                            text=True, check=True).stdout.strip()  # fmt: skip
+        d = ctx({"Dockerfile": f"FROM busybox\nADD --checksum={v1[:12]} {url}/repo.git#v1 /x/\n"})
+        ok(build(bd, d))
+        d = ctx({"Dockerfile": f"FROM busybox\nADD --checksum=0000000 {url}/repo.git#v1 /x/\n"})
+        wrong = build(bd, d)
     assert run(bd, "b-add-git") == "v2\nv1\n1\n"
     assert missing.returncode != 0 and "nosuchref" in missing.stderr
+    assert wrong.returncode != 0 and f"expected checksum to match 0000000, got {v1}" in wrong.stderr
     d = ctx({"Dockerfile": "FROM busybox\nADD git@example.invalid:x/y.git /x/\n"})
     r = build(bd, d)
     assert r.returncode != 0 and "SSH agent forwarding" in r.stderr
