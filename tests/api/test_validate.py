@@ -111,3 +111,11 @@ def test_unexpected_failure_is_a_500_without_traceback(api: ServerThread) -> Non
     r = RawHttp(api.connect()).request("GET", "/v1.44/volumes")
     assert r.status == 500
     assert b"Traceback" not in r.body and b"surprise" in r.body
+
+
+def test_deep_or_non_json_filters_are_400(api: ServerThread) -> None:
+    deep = "[" * 20000 + "]" * 20000
+    r = RawHttp(api.connect()).request("GET", f"/v1.44/containers/json?filters={deep}")
+    assert r.status == 400 and b"exceeded max depth" in r.body
+    r = RawHttp(api.connect()).request("GET", "/v1.44/containers/json?filters=NaN")
+    assert r.status == 400 and b"invalid filter" in r.body

@@ -188,9 +188,10 @@ class Request:
         if not raw:
             return {}
         try:
-            data = json.loads(raw)
-        except ValueError as exc:
-            raise InvalidArgument(f"invalid filter: {exc}") from None
+            data = decode(raw.encode())  # Go's rules: no NaN, bounded nesting
+        except InvalidArgument as exc:
+            text = str(exc).removeprefix("invalid JSON: ")
+            raise InvalidArgument(f"invalid filter: {text}") from None
         if not isinstance(data, dict):
             raise InvalidArgument("invalid filter: expected a JSON object")
         out: dict[str, list[str]] = {}

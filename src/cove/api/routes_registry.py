@@ -39,7 +39,7 @@ def registry_auth(req: Request) -> str | None:
     try:
         raw = base64.urlsafe_b64decode(header + "=" * (-len(header) % 4))
         data = json.loads(raw) if raw.strip() else {}
-    except ValueError:
+    except (ValueError, RecursionError):  # not an auth config: anonymous
         return None
     return header if isinstance(data, dict) else None
 
