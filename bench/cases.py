@@ -414,3 +414,13 @@ CASES["logs-follow"] = cases_logs.case_logs_follow
 CASE_METRICS["logs-follow"] = ("follow_rss_growth", "follow_ping_p99")
 CASES["log-throughput"] = cases_logs.case_log_throughput
 CASE_METRICS["log-throughput"] = ("log_1g_write",)
+
+# Build graph cases (issue 17): independent stages together, a cache mount reused.
+import cases_buildgraph  # noqa: E402
+
+for _key, _label, _unit in cases_buildgraph.METRICS:
+    METRICS[_key] = Metric(_key, _label, _unit)
+CASES["build-parallel"] = cases_buildgraph.case_build_parallel
+CASE_METRICS["build-parallel"] = ("graph_parallel", "graph_serial", "graph_ratio")
+CASES["build-cache-mount"] = cases_buildgraph.case_build_cache_mount
+CASE_METRICS["build-cache-mount"] = ("cachemount_first", "cachemount_rebuild", "cachemount_reused")

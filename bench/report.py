@@ -110,6 +110,10 @@ def targets(res: Results) -> list[tuple[str, str, str]]:
         "limit")  # fmt: skip
     add("/_ping p99 < 50 ms while they follow", med("cove", "follow_ping_p99"), 50.0, " ms",
         "limit")  # fmt: skip
+    add("independent stages <= 0.6x one after the other", med("cove", "graph_ratio"), 60.0,
+        "%", "limit")  # fmt: skip
+    add("cache mount reused by every rebuild", med("cove", "cachemount_reused"), 100.0, "%",
+        "limit", at_least=True)  # fmt: skip
     writers = [v for v in (med("docker", "log_1g_write"), med("podman", "log_1g_write")) if v]
     add("1 GB of stdout no slower than the peers", med("cove", "log_1g_write"),
         min(writers) if writers else None, " ms", "faster peer")  # fmt: skip

@@ -25,8 +25,9 @@ from cove.build import prune as build_prune
 from cove.build.backend import BuildBackend, BuildError, BuildOptions
 from cove.build.builder import Builder
 from cove.build.context import BuildContext
+from cove.build.remotectx import open_remote
 from cove.engine.facade import EngineFacade
-from cove.errors import InvalidArgument, NotImplementedYet
+from cove.errors import InvalidArgument
 from cove.util.bridge import feed_thread
 
 
@@ -49,8 +50,6 @@ def options(req: Request) -> BuildOptions:
     buildargs = _json_arg(req, "buildargs", dict)
     labels = _json_arg(req, "labels", dict)
     cachefrom = _json_arg(req, "cachefrom", list)
-    if req.arg("remote"):
-        raise NotImplementedYet("building from a remote context is not supported")
     network = req.arg("networkmode") or None
     return BuildOptions(
         tags=[t for t in req.args("t") if t],
@@ -82,13 +81,17 @@ async def build(engine: EngineFacade, req: Request) -> Response:
     fd, upload = tempfile.mkstemp(dir=tmp_root, prefix="build-upload-")
 
     named: dict[str, BuildContext | str] = {}
+    remote = req.arg("remote") or ""
 
     def spool_and_open(body: BinaryIO) -> BuildContext:
         # spooled first (the context is read more than once); every write off the loop
         with os.fdopen(fd, "wb") as f:
             shutil.copyfileobj(body, f, 1 << 20)
-        with open(upload, "rb") as f:
-            ctx = BuildContext.from_tar(f, tmp_root, opts.dockerfile)
+        if remote:  # dockerd's remote=: a git repository or a tarball (the body is empty)
+            ctx = open_remote(remote, tmp_root, opts.dockerfile)
+        else:
+            with open(upload, "rb") as f:
+                ctx = BuildContext.from_tar(f, tmp_root, opts.dockerfile)
         try:
             named.update(build_inputs.split_named(ctx, wanted, tmp_root))
         except BaseException:
