@@ -135,8 +135,9 @@ class ExportOps(ChangesOps):
 
         feeder = asyncio.ensure_future(feed(body, inbox))
         try:
-            async for msg in stream_thread(work):
-                yield msg
+            async with contextlib.aclosing(stream_thread(work)) as stream:
+                async for msg in stream:  # closed at once when the client leaves
+                    yield msg
         finally:
             if not feeder.done():
                 feeder.cancel()

@@ -10,8 +10,9 @@ HTTP status); a later one ends the stream as ``errorDetail``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any, TypeVar
 
 from cove.distribution.registry import auth as regauth
@@ -52,7 +53,7 @@ class RegistryOps(EngineBase):
             self._cove_layer_meta = meta
         return meta
 
-    def _stream(self, work: Callable[[Sink], None]) -> AsyncIterator[Json]:
+    def _stream(self, work: Callable[[Sink], None]) -> AsyncGenerator[Json, None]:
         # the bridge bounds the messages in flight; a client that leaves makes the
         # transfer's next message raise, which ends the pull or push
         return stream_thread(work, maxsize=64)
@@ -83,8 +84,9 @@ class RegistryOps(EngineBase):
             for r in refs:
                 results.append(puller.pull(r, creds, platform))
 
-        async for msg in self._stream(work):
-            yield msg
+        async with contextlib.aclosing(self._stream(work)) as stream:
+            async for msg in stream:  # closed at once when our own client leaves
+                yield msg
         fresh = any(r.fresh for r in results)
         for r in refs:
             self.bus.emit("image", "pull", r.familiar(), {"name": r.familiar()})
@@ -125,8 +127,9 @@ class RegistryOps(EngineBase):
             finally:
                 sess.close()
 
-        async for msg in self._stream(work):
-            yield msg
+        async with contextlib.aclosing(self._stream(work)) as stream:
+            async for msg in stream:  # closed at once when our own client leaves
+                yield msg
         for r, _img in todo:
             self.bus.emit("image", "push", r.familiar(), {"name": r.familiar()})
 
