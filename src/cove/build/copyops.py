@@ -213,7 +213,7 @@ class CopyOps(BuildBase):
             found = src.glob(p)
             if not found and not any(c in p for c in "*?["):
                 raise NotFound(planner._missing(p))
-            matches += found
+            matches += [m for m in found if not planner.excluded(m)]
         if not matches:
             raise BuildError("ADD failed: no source files were specified")
         if len(matches) > 1 and not dest.endswith("/"):

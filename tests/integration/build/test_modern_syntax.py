@@ -138,7 +138,8 @@ def test_parents_and_exclude(bd: Daemon, ctx: Ctx) -> None:
             "COPY --parents x /dirs/\n"
             "COPY --exclude=*.log --exclude=skip . /ex/\n"
             "COPY --exclude=*.txt x/* /glob/\n"
-            "CMD find /keep /pivot /dirs /ex /glob -type f | sort\n"
+            "ADD --exclude=*.md x/* /added/\n"
+            "CMD find /keep /pivot /dirs /ex /glob /added -type f | sort\n"
         ),
         "x/a.txt": "a", "x/c.md": "c", "y/sub/b.txt": "b",
         "app.log": "l", "skip/s": "s", "keep.me": "k",
@@ -152,6 +153,7 @@ def test_parents_and_exclude(bd: Daemon, ctx: Ctx) -> None:
     assert "/ex/keep.me" in ex and "/ex/x/a.txt" in ex
     assert not any(f.endswith(".log") or "/skip/" in f for f in ex)
     assert [f for f in files if f.startswith("/glob/")] == ["/glob/c.md"]
+    assert [f for f in files if f.startswith("/added/")] == ["/added/a.txt"]
 
 
 def test_link_layer_is_reused_after_a_base_change(bd: Daemon, ctx: Ctx) -> None:
