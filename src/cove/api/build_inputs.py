@@ -84,6 +84,8 @@ def split_named(
     """Take the named directory contexts out of the unpacked main context (blocking)."""
     out: dict[str, BuildContext | str] = {}
     holder = os.path.join(ctx.root, NAMED_DIR)
+    if os.path.islink(holder):  # only a directory the client sent counts, never a way out
+        os.unlink(holder)
     try:
         for name, value in wanted.items():
             if value != "dir":

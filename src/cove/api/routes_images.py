@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect as _inspect
 from collections.abc import AsyncIterator
 from typing import Any, Protocol, cast
@@ -18,6 +19,7 @@ from cove.api.http import (
     json_reply,
 )
 from cove.api.routes_registry import registry_auth
+from cove.build.prune import df_records as build_cache_df
 from cove.engine.facade import EngineFacade
 from cove.errors import InvalidArgument, NotImplementedYet
 from cove.util.jsontypes import Json
@@ -159,7 +161,10 @@ async def prune(engine: EngineFacade, req: Request) -> Response:
 
 
 async def system_df(engine: EngineFacade, req: Request) -> Response:
-    return json_reply(engine.system_df())
+    out = engine.system_df()
+    data_root = cast(Any, engine).paths.data_root  # the build cache lives beside the images
+    out["BuildCache"] = await asyncio.to_thread(build_cache_df, data_root)
+    return json_reply(out)
 
 
 ROUTES: list[tuple[str, str, Handler]] = [

@@ -71,3 +71,12 @@ def prune(data_root: str, everything: bool) -> tuple[list[str], int]:
         except OSError:
             pass
     return deleted, reclaimed
+
+
+def df_records(data_root: str) -> list[dict[str, object]]:
+    """``BuildCache`` of ``GET /system/df``, in dockerd's shape."""
+    return [
+        {"ID": os.path.basename(r.path), "Type": "exec.cachemount", "Description": r.id,
+         "InUse": r.in_use, "Shared": False, "Size": r.size, "UsageCount": 0}
+        for r in records(data_root)
+    ]  # fmt: skip

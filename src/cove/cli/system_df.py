@@ -56,9 +56,24 @@ def summary(df: dict[str, Any]) -> list[dict[str, str]]:
          "Size": human_size(csize), "Reclaimable": human_size(cre) + _pct(cre, csize)},
         {"Type": "Local Volumes", "TotalCount": str(len(vols)), "Active": str(len(vactive)),
          "Size": human_size(vsize), "Reclaimable": human_size(vre) + _pct(vre, vsize)},
-        {"Type": "Build Cache", "TotalCount": "0", "Active": "0", "Size": "0B",
-         "Reclaimable": "0B"},
+        _build_cache(df.get("BuildCache") or []),
     ]  # fmt: skip
+
+
+def _build_cache(records: list[dict[str, Any]]) -> dict[str, str]:
+    """The build cache row: RUN --mount=type=cache directories (a busy one is active)."""
+    from cove.cli.units import human_size
+
+    size = sum(int(r.get("Size") or 0) for r in records)
+    busy = [r for r in records if r.get("InUse")]
+    free = size - sum(int(r.get("Size") or 0) for r in busy)
+    return {
+        "Type": "Build Cache",
+        "TotalCount": str(len(records)),
+        "Active": str(len(busy)),
+        "Size": human_size(size),
+        "Reclaimable": human_size(free) + _pct(free, size),
+    }
 
 
 def run(ctx: Context, opts: Options, args: list[str]) -> int:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import io
 import os
+import shutil
 import socket
 import subprocess
 import tempfile
 from collections.abc import Callable
 from typing import Any
+
+import pytest
 
 from tests.daemon_fixture import Daemon, tool
 from tests.integration.build.conftest import build, run
@@ -37,7 +41,9 @@ def test_cache_mount_kept_between_builds_and_not_in_image(bd: Daemon, ctx: Ctx) 
     # the mount's content is not in the image, only what the step wrote elsewhere
     assert run(bd, "b-cachemount", "sh", "-c", "ls -A /cache 2>/dev/null; true") == ""
     assert run(bd, "b-cachemount", "cat", "/listing") == "count\n"
-    # cove builder prune removes it (and reports the space)
+    # system df counts it; cove builder prune removes it (and reports the space)
+    df = bd.cove("system", "df", "--format", "{{.Type}} {{.TotalCount}}", check=True).stdout
+    assert "Build Cache 0" not in df and "Build Cache" in df, df
     r = bd.cove("builder", "prune", "-f", check=True)
     assert "Total reclaimed space" in r.stdout
     assert not glob.glob(os.path.join(bd.data_root, "build", "cache-mounts", "*", "data"))
@@ -145,3 +151,40 @@ def test_mount_spec_errors(bd: Daemon, ctx: Ctx) -> None:
     d = ctx({"Dockerfile": "FROM busybox\nRUN --mount=type=cache,color=red,target=/x true\n"})
     r = build(bd, d)
     assert r.returncode != 0 and "unexpected key 'color'" in r.stderr
+
+
+@pytest.mark.skipif(not shutil.which("docker"), reason="docker CLI not installed")
+def test_docker_cli_classic_builder_gets_mounts_but_no_secrets(bd: Daemon, ctx: Ctx) -> None:
+    env = {**bd.env, "DOCKER_BUILDKIT": "0"}
+    df = (
+        "FROM busybox AS tools\nRUN echo tool > /tool\n"
+        "FROM busybox\n"
+        "RUN --mount=type=cache,target=/c,id=t-docker-cli echo n >> /c/n && wc -l < /c/n\n"
+        "RUN --mount=type=bind,from=tools,target=/t cat /t/tool\n"
+    )
+    d = ctx({"Dockerfile": df})
+    for _ in range(2):
+        r = subprocess.run(["docker", "build", "--no-cache", d], capture_output=True,
+                           text=True, env=env, timeout=180)  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        assert "tool" in r.stdout
+    assert "\n2\n" in r.stdout  # the second build found the first one's cache
+    secret_df = "FROM busybox\nRUN --mount=type=secret,id=tok,required cat /run/secrets/tok\n"
+    d = ctx({"Dockerfile": secret_df})
+    r = subprocess.run(["docker", "build", d], capture_output=True, text=True, env=env,
+                       timeout=180)  # fmt: skip
+    assert r.returncode != 0
+    assert "classic builder API cannot carry secrets" in r.stderr
+
+
+def test_docker_py_secret_missing_warns_for_an_optional_one(bd: Daemon) -> None:
+    docker = pytest.importorskip("docker")
+    script = b"FROM busybox\nRUN --mount=type=secret,id=opt ls /run/secrets/opt || echo absent\n"
+    client = docker.APIClient(base_url=bd.host)
+    try:
+        lines = [m.get("stream") or "" for m in client.build(fileobj=io.BytesIO(script),
+                 decode=True, nocache=True)]  # fmt: skip
+    finally:
+        client.close()
+    text = "".join(lines)
+    assert "[Warning] secret 'opt' was not given" in text and "absent" in text
