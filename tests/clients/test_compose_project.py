@@ -174,6 +174,7 @@ def test_compose_project_lifecycle(project: Project) -> None:
     host_port = p.ok("port", "web", "8080").strip()
     assert host_port == f"127.0.0.1:{published[0]['PublishedPort']}"
     images = ps_json(p.ok("images", "--format", "json"))
+    assert all(i["LastTagTime"].startswith("20") for i in images), images  # built, imported
     assert {(i["ContainerName"].split("-")[1], i["Repository"]) for i in images} == {
         ("web", f"{p.name}-web"),
         ("client", "busybox"),

@@ -113,7 +113,7 @@ class ImageOps(ExecOps):
             "VirtualSize": img.size,
             "GraphDriver": {"Name": self.snapshotter.name, "Data": None},
             "RootFS": {"Type": "layers", "Layers": img.diff_ids},
-            "Metadata": {"LastTagTime": _ZERO},
+            "Metadata": {"LastTagTime": self.images.last_tagged(img.id) or _ZERO},
         }
 
     def image_history(self, ref: str) -> list[Json]:

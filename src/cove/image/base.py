@@ -95,6 +95,10 @@ class ImageStore(Protocol):
 
     def tag(self, image_id: str, ref: str) -> None: ...
 
+    def last_tagged(self, image_id: str) -> str | None:
+        """When a name was last given to the image (RFC 3339, UTC), None if never."""
+        ...
+
     def untag(self, ref: str) -> str:
         """Remove a name; returns the image ID it pointed at."""
         ...

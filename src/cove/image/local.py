@@ -285,22 +285,42 @@ class LocalImageStore:
         r = reference.parse(ref)
         if r.digest:
             raise InvalidArgument("refusing to create a tag with a digest reference")
-        with self._lock, self._names_change():
-            self._names[str(r)] = self._resolve_id(image_id)
+        with self._lock:
+            with self._names_change():
+                target = self._names[str(r)] = self._resolve_id(image_id)
+            self._stamp_tagged([target])
+
+    def _stamp_tagged(self, image_ids: list[str]) -> None:
+        """Remember when a name was last given to each image: dockerd's LastTagTime, which
+        compose's `images` shows.  The name is already saved: a record that cannot be
+        rewritten (a full disk) keeps its old time rather than failing the tag."""
+        now = _now()
+        for image_id in dict.fromkeys(image_ids):
+            rec = self._records[image_id]
+            rec["last_tag"] = now
+            with contextlib.suppress(OSError):
+                atomic_write_json(self._record_path(image_id), rec, 0o600)
+
+    def last_tagged(self, image_id: str) -> str | None:
+        with self._lock:
+            rec = self._records.get(image_id) or {}
+            return str(rec["last_tag"]) if "last_tag" in rec else None
 
     def tag_many(self, names: list[tuple[str, str]]) -> list[tuple[str, str, str | None]]:
         """Several names at once (one write); returns (familiar reference, image ID, the
         ID the name pointed at before or None)."""
         out: list[tuple[str, str, str | None]] = []
-        with self._lock, self._names_change():
-            for image_id, ref in names:
-                r = reference.parse(ref)
-                if r.digest:
-                    raise InvalidArgument("refusing to create a tag with a digest reference")
-                target = self._resolve_id(image_id)
-                old = self._names.get(str(r))
-                self._names[str(r)] = target
-                out.append((r.familiar(), target, old if old != target else None))
+        with self._lock:
+            with self._names_change():
+                for image_id, ref in names:
+                    r = reference.parse(ref)
+                    if r.digest:
+                        raise InvalidArgument("refusing to create a tag with a digest reference")
+                    target = self._resolve_id(image_id)
+                    old = self._names.get(str(r))
+                    self._names[str(r)] = target
+                    out.append((r.familiar(), target, old if old != target else None))
+            self._stamp_tagged([target for _, target, _ in out])
         return out
 
     def add_repo_digest(self, image_id: str, ref: str) -> None:

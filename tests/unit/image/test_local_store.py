@@ -182,3 +182,22 @@ def test_bad_layers(store: Store) -> None:
     with pytest.raises(NotFound, match="does not exist"):
         store.create(import_config([_d(b"never added")]))
     assert store.blobs.list() == [] and store.snapshotter.layer_keys() == []
+
+
+def test_last_tag_time_kept_per_image(tmp_path: Path) -> None:
+    """dockerd's Metadata.LastTagTime: set by each name given (tag, or a transaction's
+    names), kept across a restart, absent for an image never named."""
+    s = _open(tmp_path)
+    iid = _image(s, BASE)
+    assert s.last_tagged(iid) is None
+    s.tag(iid, "app:1")
+    first = s.last_tagged(iid)
+    assert first is not None and first.endswith("Z") and first.startswith("20")
+    other = _image(s, OTHER)
+    with s.transaction() as txn:
+        txn.tag(other, "app:2")
+        txn.tag(iid, "app:3")
+        txn.commit()
+    second = s.last_tagged(iid)
+    assert second is not None and second >= first and s.last_tagged(other) is not None
+    assert _open(tmp_path).last_tagged(iid) == second
