@@ -137,6 +137,7 @@ class Engine(
                 await self._reconcile(c)
             except Exception:
                 log.exception("reconciling container %s", c.id)
+        await logs.restore(self)  # the log keeper, if it stopped while coved was away
         await asyncio.to_thread(self._drop_orphans, orphan_volumes)
         await self.net_restore()
         await self.restart_on_boot()
@@ -150,7 +151,6 @@ class Engine(
                 pid_start=int(c.private.get("PidStart") or 0),
             )
             self.watch(c, info)
-            logs.restore(self, self.paths.log_path(c.id), c.host_config)
             if c.private.pop("Removing", None) is not None:
                 c.save()  # a removal that failed before it touched anything
             return

@@ -17,8 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from cove.errors import InvalidArgument, NotImplementedYet
-from cove.logdriver import options
-from cove.logdriver.keeper import LogKeeper
+from cove.logdriver import files, keeperd, options
 from cove.logdriver.options import LogPlan
 from cove.logdriver.reader import LogReader
 from cove.util.streams import Chunk
@@ -115,13 +114,10 @@ def check_readable(host_config: dict[str, Any]) -> None:
         raise NotImplementedYet("configured logging driver does not support reading")
 
 
-def keeper_of(engine: object) -> LogKeeper:
-    """The engine's one rotation keeper (made on first use, on the loop it serves)."""
-    keeper = getattr(engine, "_log_keeper", None)
-    if not isinstance(keeper, LogKeeper):
-        keeper = LogKeeper()
-        setattr(engine, "_log_keeper", keeper)  # noqa: B010 - the engine has no slot for it
-    return keeper
+def _control_dir(engine: Any) -> str:
+    """Where coved tells the keeper process what to keep: beside the containers' logs (the
+    keeper serves the whole daemon, as coved does, not one container)."""
+    return os.path.join(str(engine.paths.data_root), "log-keeper")
 
 
 def before_start(engine: object, path: str, plan: LogPlan) -> dict[str, Any]:
@@ -129,7 +125,7 @@ def before_start(engine: object, path: str, plan: LogPlan) -> dict[str, Any]:
     to write it."""
     if not plan.writes_file:
         return {"log_path": None}
-    keeper_of(engine).prepare(path, plan)
+    files.set_aside(path)
     return {
         "log_path": path,
         "log_size_max": plan.max_size,
@@ -141,26 +137,54 @@ def before_start(engine: object, path: str, plan: LogPlan) -> dict[str, Any]:
 async def after_start(
     engine: object, path: str, plan: LogPlan, monitor_pid: int, container: dict[str, Any]
 ) -> None:
-    """The monitor runs: keep its rotations, and start the syslog forwarder."""
+    """The monitor runs: the live file gets its second name at once, the keeper process
+    is told to keep its rotations (and started if none runs), the syslog forwarder starts."""
     if not plan.writes_file:
         return
-    keeper_of(engine).watch(path, plan)
+    files.hold_live(path)
+    control = _control_dir(engine)
+    try:
+        keeperd.write_entry(control, str(container.get("Id", "")), path, plan, monitor_pid)
+    except OSError as e:
+        log.warning("log keeper entry for %s: %s", path, e)
+    await ensure_keeper(control)
     if plan.driver == "syslog":
         await _start_forwarder(path, plan, monitor_pid, container)
 
 
-def restore(engine: object, path: str, host_config: dict[str, Any]) -> None:
-    """coved started again and the container still runs: keep its rotations again."""
-    plan = plan_of(host_config)
-    if plan.writes_file:
-        keeper_of(engine).watch(path, plan)
+async def restore(engine: object) -> None:
+    """coved started again: the keeper goes on (its entries outlive coved); start it if it
+    stopped meanwhile and some container still has an entry."""
+    control = _control_dir(engine)
+    if os.path.isdir(control):
+        await ensure_keeper(control)
+
+
+async def ensure_keeper(control: str) -> None:
+    """Start the keeper process unless one holds the control directory's lock: detached
+    (``setsid -f``), so it goes on while coved restarts, as conmon does."""
+    if keeperd.running(control):
+        return
+    await _detached([sys.executable, "-m", "cove.logdriver.keeperd", "--control", control])
+
+
+async def _detached(argv: list[str], fds: tuple[int, ...] = ()) -> None:
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            "setsid", "-f", *argv,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL, pass_fds=fds,
+        )  # fmt: skip
+        await proc.wait()  # setsid forks and returns at once
+    except OSError as e:
+        log.warning("cannot start %s: %s", argv[2:4], e)
 
 
 async def _start_forwarder(
     path: str, plan: LogPlan, monitor_pid: int, container: dict[str, Any]
 ) -> None:
-    """``setsid -f``: the forwarder runs in its own session, no child of coved, so it goes
-    on while coved restarts (as conmon does)."""
+    """The forwarder runs in its own session, no child of coved, so it goes on while coved
+    restarts (as conmon does)."""
     # the open file goes along: a container run with --rm may be gone (with its log's
     # name) before the forwarder opens anything
     try:
@@ -169,7 +193,7 @@ async def _start_forwarder(
         log.warning("syslog forwarder for %s: %s", path, e)
         return
     argv = [
-        "setsid", "-f", sys.executable, "-m", "cove.logdriver.syslog",
+        sys.executable, "-m", "cove.logdriver.syslog",
         "--log", path, "--monitor-pid", str(monitor_pid), "--fd", str(fd),
         "--address", plan.syslog_address, "--facility", str(plan.syslog_facility),
         "--format", plan.syslog_format, "--tag", plan.tag,
@@ -177,15 +201,6 @@ async def _start_forwarder(
         "--image", str((container.get("Config") or {}).get("Image", "")),
     ]  # fmt: skip
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-            pass_fds=(fd,),
-        )
-        await proc.wait()
-    except OSError as e:
-        log.warning("syslog forwarder for %s: %s", path, e)
+        await _detached(argv, (fd,))
     finally:
         os.close(fd)

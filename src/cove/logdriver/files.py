@@ -16,6 +16,7 @@ import gzip
 import os
 import re
 import shutil
+import time
 
 from cove.errors import InvalidArgument
 from cove.logdriver.options import LogPlan
@@ -52,6 +53,19 @@ def generations(path: str) -> list[tuple[int, str, bool]]:
     return [(k, f, gz) for k, (f, gz) in sorted(found.items())]
 
 
+def readable(path: str) -> list[tuple[str, bool]]:
+    """Every file of the log before the live one, oldest first: the rotated generations,
+    then those waiting to be shifted in (a previous run set aside at a start, a rotation the
+    keeper has not moved yet): (file, compressed)."""
+    d, base = os.path.split(path)
+    waiting = []
+    with contextlib.suppress(FileNotFoundError):
+        prefix = base + ".pending."
+        waiting = sorted(n for n in os.listdir(d or ".") if n.startswith(prefix))
+    older = [(f, gz) for _k, f, gz in reversed(generations(path))]
+    return older + [(os.path.join(d, n), False) for n in waiting]
+
+
 def shift_in(path: str, pending: str, max_file: int) -> str | None:
     """Make ``pending`` the newest rotated generation ``<log>.1``: older ones move up one,
     and those past ``max_file - 1`` go.  Returns the new ``<log>.1`` (None when
@@ -74,6 +88,43 @@ def shift_in(path: str, pending: str, max_file: int) -> str | None:
     first = rotated_name(path, 1)
     os.rename(pending, first)
     return first
+
+
+def set_aside(path: str) -> None:
+    """Before a monitor starts again: what the previous run left in the live file becomes
+    ``<log>.pending.<time>``, for the keeper to shift in (conmon's size count starts at 0, so
+    the live file must start empty); its ``.keep`` name and a link to it go."""
+    live = os.path.realpath(path)
+    keep = keep_name(path)
+    try:
+        if os.stat(keep).st_ino == os.stat(live).st_ino:
+            os.unlink(keep)  # the same file: kept once, below
+    except FileNotFoundError:
+        pass
+    try:
+        if os.path.getsize(live) > 0:
+            os.rename(live, f"{path}.pending.{time.time_ns()}")
+    except FileNotFoundError:
+        pass
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)  # the file set aside, or a link to it
+
+
+def hold_live(path: str) -> None:
+    """Give the live file its ``.keep`` name, and lay out conmon's next file: ``<log>.tmp``
+    a symbolic link to a fresh ``<log>.gen.<time>`` (conmon opens that name, creating the
+    target, then renames the link over the log)."""
+    keep = keep_name(path)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(keep)
+    with contextlib.suppress(FileNotFoundError, FileExistsError):
+        # link(2) itself never follows a symbolic link (Python's os.link calls it)
+        os.link(os.path.realpath(path), keep)
+    tmp = path + ".tmp"
+    if not os.path.lexists(tmp):
+        target = f"{os.path.basename(path)}.gen.{time.time_ns()}"
+        with contextlib.suppress(FileExistsError):  # conmon made its own meanwhile
+            os.symlink(target, tmp)
 
 
 def compress(plain: str) -> None:

@@ -14,12 +14,11 @@ is the link's target, and the rename then replaces only the link.  Each generati
 a name of its own before conmon even writes to it, and one rotation more than the keeper
 has seen loses nothing.
 
-The keeper is a thread in coved that blocks on inotify, so it links a new file within
-microseconds of conmon's rename whatever the event loop is doing (a generation rotated away
-before that, by a tiny max-size under a very fast writer, is lost; the cap still holds); a
-second thread shifts and compresses.  While coved is down conmon goes on writing and capping, and
-only the generations rotated away meanwhile are lost (all but one, which the ``.keep``
-link still holds when coved comes back): logs never stop and never grow past the cap.
+One thread blocks on inotify, so it links a new file within microseconds of conmon's
+rename (a generation rotated away before that, by a tiny max-size under a very fast
+writer, can be lost; the cap still holds); a second thread shifts and compresses.  The
+class runs in the keeper process (``keeperd``), which outlives coved restarts as conmon
+does; the tests drive it in process.
 """
 
 from __future__ import annotations
@@ -69,21 +68,9 @@ class LogKeeper:
     def prepare(self, path: str, plan: LogPlan) -> None:
         """Before the monitor starts: what a previous run left in the live file becomes a
         rotated generation, so the new monitor's size count (it starts at 0) is the file's."""
+        files.set_aside(path)
         with self._lock:
-            entry = self._entry(path, plan)
-            live = os.path.realpath(path)
-            try:
-                empty = os.path.getsize(live) == 0
-                keep = files.keep_name(path)
-                if os.stat(keep).st_ino == os.stat(live).st_ino:
-                    os.unlink(keep)  # the same file: it is queued once, below
-            except FileNotFoundError:
-                empty = not os.path.exists(live)
-            if not empty:
-                self._queue(entry, live)
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)  # the file just queued, or a link to it
-            self._orphans(entry, -1)
+            self._orphans(self._entry(path, plan), -1)
 
     def watch(self, path: str, plan: LogPlan) -> None:
         """Keep ``path``'s generations from now on (after the monitor started, and for
@@ -182,26 +169,20 @@ class LogKeeper:
         except FileNotFoundError:
             return
         self._orphans(entry, live)
-        keep = files.keep_name(entry.path)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(keep)
-        with contextlib.suppress(FileNotFoundError, FileExistsError):
-            # link(2) itself never follows a symbolic link (Python's os.link calls it)
-            os.link(os.path.realpath(entry.path), keep)
-        tmp = entry.path + ".tmp"
-        if not os.path.lexists(tmp):
-            target = f"{os.path.basename(entry.path)}.gen.{time.time_ns()}"
-            with contextlib.suppress(FileExistsError):  # conmon made its own meanwhile
-                os.symlink(target, tmp)
+        files.hold_live(entry.path)
 
     def _orphans(self, entry: _Log, live: int) -> None:
         """Queue, oldest first, the generations other than the live file (inode ``live``)
-        that still have a name: ``.keep`` and ``.gen.<n>`` files."""
+        that still have a name: ``.keep``, ``.gen.<n>`` and ``.pending.<n>`` files (set
+        aside at a start, or left by a keeper that stopped)."""
         d, base = os.path.split(entry.path)
         found: dict[int, list[str]] = {}
         with contextlib.suppress(FileNotFoundError):
             for name in os.listdir(d):
-                if name == base + ".keep" or name.startswith(base + ".gen."):
+                full = os.path.join(d, name)
+                if full in entry.pending:
+                    continue  # queued already
+                if name == base + ".keep" or name.startswith((base + ".gen.", base + ".pending.")):
                     with contextlib.suppress(FileNotFoundError):
                         ino = os.stat(os.path.join(d, name)).st_ino
                         found.setdefault(ino, []).append(os.path.join(d, name))

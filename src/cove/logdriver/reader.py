@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import IO, cast
 
 from cove.logdriver import cri
-from cove.logdriver.files import generations
+from cove.logdriver.files import generations, readable
 
 BLOCK = 1 << 20  # bytes of file per step
 Chunk = tuple[int, bytes]  # (stream, bytes)
@@ -60,7 +60,7 @@ class LogReader:
         self._carry = b""
         self._live_ino = -1
         if start_offset is None:
-            for _k, name, gz in reversed(generations(path)):
+            for name, gz in readable(path):
                 with contextlib.suppress(OSError):
                     f = _open(name, gz)
                     self._sources.append(_Source(f, gz))
