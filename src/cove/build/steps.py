@@ -12,7 +12,7 @@ from typing import Any
 from cove.build.backend import BuildError
 from cove.build.core import BuildBase
 from cove.build.dockerfile import instructions
-from cove.build.dockerfile.parser import Node
+from cove.build.dockerfile.parser import Node, trigger_text
 from cove.build.dockerfile.shell import expand
 from cove.build.state import Stage
 
@@ -131,7 +131,7 @@ class ConfigOps(BuildBase):
             return self.edit_health(stage, node)
         if c == "onbuild":
             assert node.sub is not None
-            sub_text = node.original.split(None, 1)[1].strip()
+            sub_text = trigger_text(node)
             triggers = list(run.get("OnBuild") or [])
             triggers.append(sub_text)
             run["OnBuild"] = triggers

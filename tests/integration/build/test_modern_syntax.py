@@ -91,6 +91,14 @@ def test_shebang_heredoc_cache_follows_the_body(bd: Daemon, ctx: Ctx) -> None:
         assert run(bd, "b-shebang-cache", "cat", "/w") == word + "\n"
 
 
+def test_onbuild_heredoc_runs_whole_in_the_child(bd: Daemon, ctx: Ctx) -> None:
+    d = ctx({"Dockerfile": "FROM busybox\nONBUILD RUN <<EOF\necho one > /t\necho two >> /t\nEOF\n"})
+    ok(build(bd, d, "-t", "b-onbuild-heredoc"))
+    child = ctx({"Dockerfile": "FROM b-onbuild-heredoc\nCMD cat /t\n"})
+    ok(build(bd, child, "-t", "b-onbuild-child"))
+    assert run(bd, "b-onbuild-child") == "one\ntwo\n"
+
+
 # --- COPY/ADD flags ------------------------------------------------------------------------
 def test_chmod_octal_and_symbolic_and_chown_names(bd: Daemon, ctx: Ctx) -> None:
     d = ctx({

@@ -13,7 +13,7 @@ from cove.build.dockerfile.frontend import check_syntax, parse_check
 from cove.build.dockerfile.heredoc import Opener, opener, openers
 from cove.build.dockerfile.heredocrun import run_command
 from cove.build.dockerfile.lint import check, variables
-from cove.build.dockerfile.parser import ParseError, parse
+from cove.build.dockerfile.parser import ParseError, parse, trigger_node, trigger_text
 from cove.build.remote import check_digest, git_ref
 from cove.errors import InvalidArgument
 
@@ -76,6 +76,15 @@ def test_run_command_shapes() -> None:
     assert cmd("RUN cat <<A <<B\n1\nA\n2\nB\n") == ([*SH, "cat <<A <<B\n1\nA\n2\nB"], {})
     assert cmd('RUN ["echo", "<<EOF"]\n') == (["echo", "<<EOF"], {})
     assert opener("<<EOF") == Opener("EOF", True, False)
+
+
+def test_onbuild_heredoc_trigger_round_trip() -> None:
+    node = parse("FROM a\nONBUILD RUN <<-EOF\n\techo x\n\tEOF\n").nodes[1]
+    text = trigger_text(node)
+    assert text == "RUN <<-EOF\n\techo x\nEOF"
+    sub = trigger_node(text, 1)
+    assert sub.cmd == "run" and [(h.name, h.text()) for h in sub.heredocs] == [("EOF", "echo x\n")]
+    assert trigger_node("RUN echo y", 1).args == ["echo y"]
 
 
 # --- directives and the syntax line -----------------------------------------------------

@@ -187,6 +187,27 @@ def parse(text: str) -> Dockerfile:
     return Dockerfile(nodes, escape, directives)
 
 
+def trigger_text(node: Node) -> str:
+    """What ONBUILD records: the instruction after ONBUILD, with its heredoc bodies and
+    terminators (on their own lines) so the trigger runs whole in a child build."""
+    text = node.original.split(None, 1)[1].strip()
+    for h in node.sub.heredocs if node.sub is not None else []:
+        text += "\n" + h.content + h.name
+    return text
+
+
+def trigger_node(text: str, line: int, escape: str = "\\") -> Node:
+    """An ONBUILD trigger as a node (``trigger_text``'s heredocs read back)."""
+    if "\n" not in text:
+        return node_from_line(text, line, line, escape)
+    src = _Lines(text)
+    first = src.next() or ""
+    node = node_from_line(first, line, line, escape)
+    if node.cmd in HEREDOC_INSTRUCTIONS:
+        node.heredocs = _read_heredocs(node, src)
+    return node
+
+
 def _read_heredocs(node: Node, src: _Lines) -> list[Heredoc]:
     if node.json:
         return []
