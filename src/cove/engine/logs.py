@@ -139,8 +139,8 @@ async def after_start(
 ) -> None:
     """The monitor runs: the live file gets its second name at once, the keeper process
     is told to keep its rotations (and started if none runs), the syslog forwarder starts."""
-    if not plan.writes_file:
-        return
+    if not plan.writes_file or not os.path.lexists(path):
+        return  # conmon opens the file before it starts the container; no file, no log
     files.hold_live(path)
     control = _control_dir(engine)
     try:
