@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from cove.engine.events import EventBus
+from cove.engine.networking import ContainerNetworking
 from cove.engine.record import Container
 from cove.errors import NotImplementedYet, no_such_container
 from cove.image.base import ImageStore
@@ -95,6 +96,9 @@ class EngineBase:
         self.names: dict[str, str] = {}  # name -> id
         self._locks: dict[str, asyncio.Lock] = {}
         self.started_at = time.time()
+        # networking as the containers see it; the network operations of this same object
+        # by default (engine/netendpoints.py), a fake in unit tests
+        self.net: ContainerNetworking = self
 
     # --- lookups --------------------------------------------------------------------------
     def lock(self, cid: str) -> asyncio.Lock:

@@ -153,17 +153,18 @@ class CreateOps(VolumeOps):
         if hc["Runtime"] not in self.runtime.paths:  # the default's name is one of them
             raise InvalidArgument(f"unknown or invalid runtime name: {hc['Runtime']}")
         try:
-            net_settings, net_warnings = self.net_create_settings(hc, body)  # validates the mode
+            # validates the mode
+            net_settings, net_warnings = self.net.net_create_settings(hc, body)
         except NotFound as e:
             # only a missing image may be a 404 on create: the docker CLI pulls on any 404
             # (dockerd creates the container and fails its start with these words)
             raise InvalidArgument(e.message) from None
-        ipc = str(hc.get("IpcMode") or "")
-        if ipc.startswith("container:"):
-            try:
-                self.find(ipc.split(":", 1)[1])
-            except NotFound as e:
-                raise InvalidArgument(e.message) from None  # dockerd's 400
+        for mode in (str(hc.get("IpcMode") or ""), str(hc.get("PidMode") or "")):
+            if mode.startswith("container:"):
+                try:
+                    self.find(mode.split(":", 1)[1])
+                except NotFound as e:
+                    raise InvalidArgument(e.message) from None  # dockerd's 400
         warnings = [*warnings, *net_warnings]
         if name:
             name = names.validate(name)

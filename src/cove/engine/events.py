@@ -33,6 +33,10 @@ class EventBus:
         for q in list(self._subscribers):
             q.put_nowait(ev)
 
+    def recent(self) -> list[Json]:
+        """The history, oldest first (what ``docker events --since`` could still replay)."""
+        return list(self._history)
+
     async def stream(
         self, since: float | None, until: float | None, filters: dict[str, list[str]]
     ) -> AsyncIterator[Json]:

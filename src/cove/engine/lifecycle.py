@@ -174,7 +174,7 @@ class LifecycleOps(VolumeOps):
         bundle = self.paths.bundle(c.id)
         await self._runtime_forgotten(c)
         try:
-            await self.net_prepare_async(c)  # addresses and host ports: a taken port fails here
+            await self.net.net_prepare_async(c)  # addresses and host ports: a taken port fails here
         except CoveError as e:
             self._start_failed(c, e.message)
             raise
@@ -195,18 +195,18 @@ class LifecycleOps(VolumeOps):
         except (NotFound, Conflict) as e:
             # a --network/--ipc container:<name> that is missing or not running: dockerd
             # answers start with these (404, 409), not as a runtime failure
-            await self.net_release(c)
+            await self.net.net_release(c)
             self._start_failed(c, e.message)
             c.state["Error"] = e.message
             c.save()
             raise
         except CoveError as e:
-            await self.net_release(c)
+            await self.net.net_release(c)
             reason = _runtime_reason(e.message, c, self.paths.rootfs(c.id))
             self._start_failed(c, reason)
             raise SystemError_(_docker_start_error(reason)) from None
         except OSError as e:
-            await self.net_release(c)
+            await self.net.net_release(c)
             self._start_failed(c, e)
             raise SystemError_(f"failed to create task for container: {e}") from None
         c.private["InRuntime"] = True
@@ -214,7 +214,7 @@ class LifecycleOps(VolumeOps):
         log_path = self.paths.log_path(c.id)
         await logs.after_start(self, log_path, log_plan, info.monitor_pid, c.data)
         try:
-            await self.net_attach(c, info.pid)  # before the process runs
+            await self.net.net_attach(c, info.pid)  # before the process runs
             await security.late_sysctls(c.host_config, info.pid)  # eth0's, now it exists
             crashpoint.reached("start:attached")
             for late in self._pending.pop(c.id, []):
@@ -226,7 +226,7 @@ class LifecycleOps(VolumeOps):
             await self.runtime.wait_exit(info.monitor_pid)
             await self.runtime.delete(c.id, force=True)
             c.private.pop("InRuntime", None)
-            await self.net_release(c)
+            await self.net.net_release(c)
             reason = _runtime_reason(e.message, c, self.paths.rootfs(c.id))
             self._start_failed(c, reason)
             raise SystemError_(_docker_start_error(reason)) from None
@@ -303,7 +303,7 @@ class LifecycleOps(VolumeOps):
             FinishedAt=now_rfc3339(),
         )
         c.private.pop("MonitorPid", None)
-        await self.net_release(c)
+        await self.net.net_release(c)
         crashpoint.reached("exit:released")
         self._delete_later(c)
         self._unmount_rootfs(c)
@@ -443,7 +443,7 @@ class LifecycleOps(VolumeOps):
             await self.runtime.delete(c.id, force=True)
         crashpoint.reached("rm:runtime")
         self._unmount_rootfs(c)
-        await self.net_release(c)
+        await self.net.net_release(c)
         for late in self._pending.pop(c.id, []):
             await late.connect(None)
         # a big writable layer takes seconds to delete: off the event loop (the container

@@ -42,22 +42,27 @@ def status_text(c: Container, now: float) -> str:
 
 
 class QueryOps(LifecycleOps):
-    def _quick_sync(self, c: Container) -> None:
-        """ps and inspect must not block: an exit the watcher missed shows as 'exited' with
-        the monitor's recorded code; the full bookkeeping runs on the next operation."""
-        if c.status in (Status.RUNNING, Status.PAUSED) and not self.monitor_alive(c):
-            code = self.runtime.exit_code(c.id)
-            c.state.update(
-                Status=Status.EXITED.value,
-                Running=False,
-                Paused=False,
-                Pid=0,
-                ExitCode=255 if code is None else code,
-            )
+    def _observed(self, c: Container) -> Container:
+        """What ps and inspect show, without blocking and without writing: a container whose
+        monitor is gone shows as 'exited' with the recorded code in a copy, while the record
+        itself stays as it is until the exit is handled under the container's lock (by its
+        watcher, or ``sync`` in the next operation): marking the record here made both of
+        those skip the exit (no die event, nothing released, a waiting stop never woken)."""
+        if c.status not in (Status.RUNNING, Status.PAUSED) or self.monitor_alive(c):
+            return c
+        code = self.runtime.exit_code(c.id)
+        state = dict(c.state)
+        state.update(
+            Status=Status.EXITED.value,
+            Running=False,
+            Paused=False,
+            Pid=0,
+            ExitCode=255 if code is None else code,
+        )
+        return Container({**c.data, "State": state}, c.dir)
 
     def container_inspect(self, ref: str, size: bool = False) -> Json:
-        c = self.find(ref)
-        self._quick_sync(c)
+        c = self._observed(self.find(ref))
         out = c.public()
         out["ExecIDs"] = self.exec_ids(c.id) or None
         return out
@@ -71,8 +76,7 @@ class QueryOps(LifecycleOps):
         now = time.time()
         items = sorted(self.containers.values(), key=lambda c: c.data["Created"], reverse=True)
         out: list[Json] = []
-        for c in items:
-            self._quick_sync(c)
+        for c in map(self._observed, items):
             if (
                 not all
                 and not filters.get("status")

@@ -58,13 +58,29 @@ def _bind(src: str, dest: str, ro: bool = False) -> Json:
     }
 
 
+# dockerd 20.10's words when the container to join is not running, per namespace
+_NOT_RUNNING = {
+    "net": "cannot join network of a non running container: {id}",
+    "pid": "container {id} is not running",
+    "ipc": "can't join IPC of container {id}: container {id} is not running",
+}
+
+
 def _namespace_of(eng: EngineBase, mode: str, kind: str) -> str:
     """``container:<name>`` becomes the path of that running container's namespace."""
     ref = mode.split(":", 1)[1]
     other = eng.find(ref)
     if other.status != Status.RUNNING or not other.state.get("Pid"):
-        raise Conflict(f"cannot join network of a non running container: {other.id}")
+        raise Conflict(_NOT_RUNNING[kind].format(id=other.id))
     return f"/proc/{other.state['Pid']}/ns/{kind}"
+
+
+def _etc_owner(eng: EngineBase, c: Container) -> Container:
+    """Whose /etc/hosts, /etc/resolv.conf, /etc/hostname and host name a container gets:
+    with ``--network container:X`` those of X (they describe the network it shares), as
+    dockerd gives them; its own otherwise."""
+    mode = str(c.host_config.get("NetworkMode") or "")
+    return eng.find(mode.split(":", 1)[1]) if mode.startswith("container:") else c
 
 
 def _with_links(link_env: list[str], env: list[str]) -> list[str]:
@@ -97,19 +113,24 @@ def container_spec(eng: EngineBase, c: Container, rootfs: str) -> ContainerSpec:
         if ipc == "host"
         else (_namespace_of(eng, ipc, "ipc") if ipc.startswith("container:") else "private")
     )
-    pid = "host" if hc.get("PidMode") == "host" else "private"
+    pid = str(hc.get("PidMode") or "private")
+    if pid.startswith("container:"):
+        pid = _namespace_of(eng, pid, "pid")
+    elif pid != "host":
+        pid = "private"
     uts = "host" if hc.get("UTSMode") == "host" or net_mode == "host" else "private"
+    etc = _etc_owner(eng, c)
     mounts = [
-        _bind(os.path.join(c.dir, "resolv.conf"), "/etc/resolv.conf"),
-        _bind(os.path.join(c.dir, "hostname"), "/etc/hostname"),
-        _bind(os.path.join(c.dir, "hosts"), "/etc/hosts"),
+        _bind(os.path.join(etc.dir, "resolv.conf"), "/etc/resolv.conf"),
+        _bind(os.path.join(etc.dir, "hostname"), "/etc/hostname"),
+        _bind(os.path.join(etc.dir, "hosts"), "/etc/hosts"),
         *oci_mounts(eng, c),
     ]
     args = with_init(hc, [c.data["Path"], *c.data["Args"]], mounts)
     return ContainerSpec(
         rootfs=rootfs,
         args=args,
-        env=_with_links(eng.net_link_env(c), list(cfg.get("Env") or [])),
+        env=_with_links(eng.net.net_link_env(c), list(cfg.get("Env") or [])),
         cwd=cfg.get("WorkingDir") or "/",
         uid=uid,
         gid=gid,
@@ -117,8 +138,8 @@ def container_spec(eng: EngineBase, c: Container, rootfs: str) -> ContainerSpec:
         home=home,
         tty=bool(cfg.get("Tty")),
         console_size=_console_size(hc.get("ConsoleSize")),
-        hostname=str(cfg.get("Hostname") or c.id[:12]),
-        domainname=str(cfg.get("Domainname") or ""),
+        hostname=str(etc.config.get("Hostname") or etc.id[:12]),
+        domainname=str(etc.config.get("Domainname") or ""),
         mounts=mounts,
         network=network,
         ipc=ipc,
@@ -152,11 +173,11 @@ def prepare_bundle(eng: EngineBase, c: Container, rootfs: str, bundle: str) -> N
         c.dir,
         str(cfg.get("Hostname") or c.id[:12]),
         str(cfg.get("Domainname") or ""),
-        list(hc.get("ExtraHosts") or []) + eng.net_hosts_entries(c),
+        list(hc.get("ExtraHosts") or []) + eng.net.net_hosts_entries(c),
         # user-defined networks resolve through the embedded server, which forwards the rest
-        ["127.0.0.11"] if eng.net_embedded_dns(c) else list(hc.get("Dns") or eng.options.dns),
+        ["127.0.0.11"] if eng.net.net_embedded_dns(c) else list(hc.get("Dns") or eng.options.dns),
         list(hc.get("DnsSearch") or eng.options.dns_search),
-        list(hc.get("DnsOptions") or (["ndots:0"] if eng.net_embedded_dns(c) else [])),
+        list(hc.get("DnsOptions") or (["ndots:0"] if eng.net.net_embedded_dns(c) else [])),
         host_net,
     )
     idmap = userns.for_container(hc, eng.options.userns)
