@@ -31,6 +31,7 @@ from cove.oci import reference
 
 Json = dict[str, Any]
 MAX_PARALLEL = 4  # stages built at the same time (each may run a container)
+HELD = 64  # messages a stage may say before the stages ahead of it in the file are done
 
 
 class Builder(ConfigOps, RunOps, CopyOps):
@@ -116,46 +117,67 @@ class Builder(ConfigOps, RunOps, CopyOps):
         self, bp: graph.BuildPlan, number: dict[int, int], total: int
     ) -> AsyncIterator[Json]:
         """Build the needed stages, each as a task that first waits for the stages it
-        uses; at most MAX_PARALLEL run at once.  Their messages are merged as they come
-        (steps of one stage stay in order).  The first failure ends the build and cancels
-        the other stages."""
-        queue: asyncio.Queue[Json | BaseException | None] = asyncio.Queue(maxsize=256)
+        uses; at most MAX_PARALLEL run at once.  The output goes out in file order: a
+        stage's messages are held (at most HELD of them; a stage further ahead then waits)
+        until the stages before it have said everything, so it reads as a build of one
+        stage after the other.  The first failure, in any stage, ends the build at once
+        (after what the failing stage had to say) and cancels the others."""
         loop = asyncio.get_running_loop()
         done: dict[int, asyncio.Future[None]] = {i: loop.create_future() for i in bp.needed}
+        held: dict[int, asyncio.Queue[Json | None]] = {
+            i: asyncio.Queue(maxsize=HELD) for i in bp.needed
+        }
+        failed: asyncio.Future[tuple[int, BaseException]] = loop.create_future()
         gate = asyncio.Semaphore(MAX_PARALLEL)
         quiet = self.opts.quiet
 
         async def one(sp: graph.StagePlan) -> None:
+            out = held[sp.index]
             try:
                 for d in sp.deps:
                     await done[d]
                 async with gate:
                     for node in sp.nodes:
                         if not quiet:
-                            await queue.put(
+                            await out.put(
                                 msg(f"Step {number[id(node)]}/{total} : {node.original}\n")
                             )
                         async for m in self.dispatch(sp.index, node):
                             if not quiet or "aux" in m:
-                                await queue.put(m)
+                                await out.put(m)
                 self.finished[sp.index] = self.stages[sp.index]
                 done[sp.index].set_result(None)
+                await out.put(None)
             except asyncio.CancelledError:
                 raise
             except BaseException as e:  # handed to the consumer, raised there
-                await queue.put(e)
-            await queue.put(None)
+                if not failed.done():
+                    failed.set_result((sp.index, e))
+
+        def drain(i: int) -> list[Json]:
+            out: list[Json] = []
+            while not held[i].empty():
+                m = held[i].get_nowait()
+                if m is not None:
+                    out.append(m)
+            return out
 
         tasks = [asyncio.create_task(one(bp.stages[i])) for i in bp.needed]
-        left = len(tasks)
         try:
-            while left:
-                item = await queue.get()
-                if item is None:
-                    left -= 1
-                elif isinstance(item, BaseException):
-                    raise item
-                else:
+            for i in bp.needed:
+                while True:
+                    get = asyncio.ensure_future(held[i].get())
+                    either: set[asyncio.Future[Any]] = {get, failed}
+                    await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+                    if not get.done():
+                        get.cancel()
+                        where, exc = failed.result()
+                        for m in drain(where):
+                            yield m
+                        raise exc
+                    item = get.result()
+                    if item is None:
+                        break
                     yield item
         finally:
             for t in tasks:

@@ -1,6 +1,6 @@
-"""The build graph (needed stages only, independent stages together) and the build's
-outputs and inputs: -o local/tar, --iidfile, --metadata-file, --build-context and
-Dockerfile.dockerignore."""
+"""The build graph (needed stages only, independent stages together, their output in file
+order) and the build's outputs and inputs: -o local/tar, --iidfile, --metadata-file,
+--build-context and Dockerfile.dockerignore."""
 
 from __future__ import annotations
 
@@ -42,13 +42,15 @@ def test_needed_stages_only_and_independent_ones_overlap(bd: Daemon, ctx: Ctx) -
 
 
 def test_failing_stage_stops_the_build(bd: Daemon, ctx: Ctx) -> None:
+    # the failing stage comes after a slow one: its output still shows, then the error
     df = (
-        "FROM busybox AS bad\nRUN exit 3\n"
-        "FROM busybox AS slow\nRUN sleep 2\n"
+        "FROM busybox AS slow\nRUN sleep 2; echo slow-done\n"
+        "FROM busybox AS bad\nRUN echo boom-output; exit 3\n"
         "FROM busybox\nCOPY --from=bad / /b\nCOPY --from=slow / /s\n"
     )
     r = build(bd, ctx({"Dockerfile": df}), "--no-cache")
     assert r.returncode == 3 and "returned a non-zero code: 3" in r.stderr
+    assert "boom-output" in r.stdout
 
 
 def test_outputs_iidfile_metadata(bd: Daemon, ctx: Ctx) -> None:
