@@ -119,3 +119,6 @@ def test_deep_or_non_json_filters_are_400(api: ServerThread) -> None:
     assert r.status == 400 and b"exceeded max depth" in r.body
     r = RawHttp(api.connect()).request("GET", "/v1.44/containers/json?filters=NaN")
     assert r.status == 400 and b"invalid filter" in r.body
+    for name in ("buildargs", "labels", "cachefrom"):
+        r = RawHttp(api.connect()).request("POST", f"/v1.44/build?{name}={deep}", body=b"")
+        assert r.status == 400, (name, r.body)

@@ -36,7 +36,7 @@ def _json_obj(raw: str | None, what: str) -> dict[str, str]:
         return {}
     try:
         value = json.loads(raw)
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:  # nested past the parser: input too
         raise InvalidArgument(f"invalid {what} parameter: {e}") from None
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise InvalidArgument(f"invalid {what} parameter: expected an object of strings")

@@ -37,7 +37,7 @@ def _json_arg(req: Request, name: str, kind: type) -> Any:
         return kind()
     try:
         value = json.loads(raw)
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:  # nested past the parser: input too
         raise InvalidArgument(f"invalid {name} parameter: {e}") from None
     if value is None:
         return kind()
