@@ -251,7 +251,7 @@ class MountOps(BuildBase):
             host = await self._cache_dir(rm, m)
             rm.mounts.append({"Type": "bind", "Source": host, "Target": m.target, "ReadOnly": ro})
         elif m.type == "secret":
-            self._secret(rm, m)
+            await asyncio.to_thread(self._secret, rm, m)  # a file written: off the loop
         elif m.type == "ssh":
             sock = (self.opts.ssh or {}).get(m.id)
             if sock is None:
