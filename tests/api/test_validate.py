@@ -122,3 +122,14 @@ def test_deep_or_non_json_filters_are_400(api: ServerThread) -> None:
     for name in ("buildargs", "labels", "cachefrom"):
         r = RawHttp(api.connect()).request("POST", f"/v1.44/build?{name}={deep}", body=b"")
         assert r.status == 400, (name, r.body)
+
+
+def test_registry_auth_header_nested_too_deep_is_invalid_argument() -> None:
+    import base64
+
+    from cove.distribution.registry.auth import decode_registry_auth
+    from cove.errors import InvalidArgument
+
+    header = base64.urlsafe_b64encode(b"[" * 20000 + b"]" * 20000).decode()
+    with pytest.raises(InvalidArgument, match="X-Registry-Auth"):
+        decode_registry_auth(header)

@@ -63,7 +63,7 @@ def decode_registry_auth(header: str | None) -> Credentials:
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         data: Any = json.loads(raw) if raw.strip() else {}
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:  # RecursionError: nested past the parser
         raise InvalidArgument(f"invalid X-Registry-Auth header: {e}") from None
     if not isinstance(data, dict):
         return ANONYMOUS
