@@ -25,7 +25,7 @@ import time
 from cove.logdriver.keeper import LogKeeper
 from cove.logdriver.options import LogPlan
 
-IDLE = 10.0  # seconds with nothing to keep before the process ends
+IDLE = 3.0  # seconds with nothing to keep before the process ends
 LOCK = "keeper.lock"
 
 
