@@ -36,11 +36,6 @@ def is_full(line: bytes) -> bool:
     return line[j + 1 : j + 2] == b"F"
 
 
-def format_record(ts: bytes, stream: int, data: bytes, full: bool = True) -> bytes:
-    name = b"stderr" if stream == STDERR else b"stdout"
-    return b"%b %b %b %b\n" % (ts, name, b"F" if full else b"P", data)
-
-
 def docker_time(ts: bytes) -> tuple[float, str]:
     """conmon's ``2026-11-28T06:18:54.123456789+01:00`` -> (epoch seconds, Docker's
     ``2026-11-28T05:18:54.123456789Z``); (0.0, the text) when it does not parse."""

@@ -145,16 +145,6 @@ def compress(plain: str) -> None:
             os.unlink(tmp)
 
 
-def remove_all(path: str) -> None:
-    """The log and every generation (``logs`` of a container removed or reset)."""
-    d, base = os.path.split(path)
-    with contextlib.suppress(FileNotFoundError):
-        for name in os.listdir(d or "."):
-            if name == base or name.startswith(base + "."):
-                with contextlib.suppress(OSError):
-                    os.unlink(os.path.join(d, name))
-
-
 def journal_running() -> bool:
     return os.path.exists(JOURNAL_SOCKET)
 
