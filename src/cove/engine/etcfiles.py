@@ -70,7 +70,6 @@ def resolv_text(
 def write_etc_files(
     cdir: str,
     hostname: str,
-    domainname: str,
     extra_hosts: list[str],
     dns: list[str],
     dns_search: list[str],
@@ -88,8 +87,9 @@ def write_etc_files(
                 hostname = f.read().strip() or hostname
         except OSError:
             pass
-    fqdn = f"{hostname}.{domainname}" if domainname else hostname
-    atomic_write(os.path.join(cdir, "hostname"), (fqdn + "\n").encode(), sync=False)
+    # the bare name, as dockerd writes it; the domain goes to the kernel (the OCI
+    # domainname) and to the container's line in /etc/hosts
+    atomic_write(os.path.join(cdir, "hostname"), (hostname + "\n").encode(), sync=False)
     atomic_write(
         os.path.join(cdir, "hosts"),
         hosts_text(hostname, extra_hosts, host_network).encode(),

@@ -172,7 +172,6 @@ def prepare_bundle(eng: EngineBase, c: Container, rootfs: str, bundle: str) -> N
     write_etc_files(
         c.dir,
         str(cfg.get("Hostname") or c.id[:12]),
-        str(cfg.get("Domainname") or ""),
         list(hc.get("ExtraHosts") or []) + eng.net.net_hosts_entries(c),
         # user-defined networks resolve through the embedded server, which forwards the rest
         ["127.0.0.11"] if eng.net.net_embedded_dns(c) else list(hc.get("Dns") or eng.options.dns),
