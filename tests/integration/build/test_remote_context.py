@@ -113,3 +113,14 @@ def test_tarball_context_cli_and_docker_py(bd: Daemon, served: tuple[str, int, i
         client.close()
     assert any("Successfully tagged b-tarball-py" in str(m.get("stream")) for m in out), out
     assert run(bd, "b-tarball-py", "cat", "/t") == "tarball\n"
+
+
+@pytest.mark.skipif(not shutil.which("docker"), reason="docker CLI not installed")
+def test_tarball_context_from_the_docker_cli(bd: Daemon, served: tuple[str, int, int]) -> None:
+    _, hport, _ = served
+    env = {**bd.env, "DOCKER_BUILDKIT": "0"}
+    url = f"http://127.0.0.1:{hport}/ctx.tar.gz"
+    r = subprocess.run(["docker", "build", "-t", "b-tarball-cli", url], capture_output=True,
+                       text=True, env=env, timeout=180)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert run(bd, "b-tarball-cli", "cat", "/t") == "tarball\n"
