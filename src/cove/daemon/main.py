@@ -19,6 +19,10 @@ from typing import Any
 from cove.daemon.config import DaemonConfig, load
 from cove.errors import CoveError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from cove.daemon.rootless import Session
+
 log = logging.getLogger("coved")
 
 
@@ -47,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tlscert", help="the server's TLS certificate")
     p.add_argument("--tlskey", help="the server's TLS key")
     p.add_argument("--userns-remap", help="user namespaces: 'default' or user[:group]")
+    p.add_argument("--rootless", action="store_true", help="run as a regular user, root only "
+                   "in a user namespace (docs/rootless.md)")  # fmt: skip
     p.add_argument("-s", "--storage-driver", help="overlay2, overlay, native (vfs)")
     p.add_argument("--default-runtime", help="crun (default) or runc")
     p.add_argument("-p", "--pidfile", help="pid file (default <exec-root>/coved.pid)")
@@ -142,7 +148,7 @@ def _lock_pidfile(path: str) -> int:
     return fd
 
 
-async def _serve(cfg: DaemonConfig) -> None:
+async def _serve(cfg: DaemonConfig, session: Session | None = None) -> None:
     from cove.api.server import ApiServer
     from cove.daemon import listeners
     from cove.daemon.wiring import build_engine
@@ -163,7 +169,7 @@ async def _serve(cfg: DaemonConfig) -> None:
         cfg.data_root = userns.remapped_root(cfg.data_root, idmap)
         log.info("userns-remap: container root is host %d:%d; data in %s", *idmap.root,
                  cfg.data_root)  # fmt: skip
-    engine = build_engine(cfg, idmap)
+    engine = build_engine(cfg, idmap, session)
     await engine.restore()
     api = ApiServer(engine)
     servers = []
@@ -200,8 +206,16 @@ def main(argv: list[str] | None = None) -> None:
         for attr, key in _FLAG_KEYS.items()
         if getattr(args, attr) is not None
     }
+    session: Session | None = None
     try:
-        cfg = load(args.config_file, flags)
+        if args.rootless:
+            from cove.daemon import rootless
+
+            session = rootless.enter()  # from here on: root of the user's namespaces
+            cfg = load(args.config_file or rootless.config_file(session), flags)
+            rootless.apply_defaults(cfg, session)
+        else:
+            cfg = load(args.config_file, flags)
     except CoveError as e:
         print(f"coved: {e}", file=sys.stderr)
         sys.exit(1)
@@ -211,11 +225,11 @@ def main(argv: list[str] | None = None) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if os.geteuid() != 0:
-        print("coved: must run as root", file=sys.stderr)
+        print("coved: must run as root (a regular user runs coved --rootless)", file=sys.stderr)
         sys.exit(1)
     try:
         _lock_pidfile(cfg.pidfile or os.path.join(cfg.exec_root, "coved.pid"))
-        asyncio.run(_serve(cfg))
+        asyncio.run(_serve(cfg, session))
     except CoveError as e:
         log.error("%s", e)
         print(f"coved: {e}", file=sys.stderr)

@@ -6,6 +6,7 @@ import os
 import shutil
 
 from cove.daemon.config import DaemonConfig
+from cove.daemon.rootless import Session, rootless_net
 from cove.engine.base import EngineOptions, HostInfo, Paths
 from cove.engine.core import Engine
 from cove.engine.security import daemon_profile
@@ -66,9 +67,11 @@ def _snapshotter(cfg: DaemonConfig) -> Snapshotter:
     return new_snapshotter(name, cfg.data_root)
 
 
-def build_engine(cfg: DaemonConfig, idmap: IdMap | None = None) -> Engine:
+def build_engine(
+    cfg: DaemonConfig, idmap: IdMap | None = None, session: Session | None = None
+) -> Engine:
     """``idmap``: userns-remap's map (daemon/userns.py; ``cfg.data_root`` is already the
-    map's own directory then)."""
+    map's own directory then).  ``session``: a rootless daemon's (daemon/rootless.py)."""
     facts = prepare_host(_runtime_path(cfg))
     os.makedirs(cfg.data_root, mode=0o711, exist_ok=True)
     os.makedirs(cfg.exec_root, mode=0o700, exist_ok=True)
@@ -86,6 +89,7 @@ def build_engine(cfg: DaemonConfig, idmap: IdMap | None = None) -> Engine:
         others=_other_runtimes(cfg),
         name=cfg.default_runtime,
     )
+    runtime.rootless = session is not None
     host = HostInfo(
         bounding_caps=frozenset(facts.bounding_caps),
         rlimits=dict(facts.rlimits),
@@ -125,6 +129,7 @@ def build_engine(cfg: DaemonConfig, idmap: IdMap | None = None) -> Engine:
             cluster_store=cfg.cluster_store,
             cluster_advertise=cfg.cluster_advertise,
             cluster_store_opts=dict(cfg.cluster_store_opts),
+            **rootless_net(session),
         ),
     )
     volumes = LocalVolumeDriver(os.path.join(cfg.data_root, "volumes"))

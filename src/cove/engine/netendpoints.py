@@ -73,7 +73,7 @@ class EndpointOps(EngineBase):
         self.networks = {}
         self.net_options = self.options.net
         self._drivers: dict[str, Driver] = all_drivers(self.net_options.ip_forward)
-        self._ports = PortReservations()
+        self._ports = PortReservations(self.net_options.host_forwarder)
         self._dns = DnsServer()
         self._fw_applied: str | None = None
         self._fw_table = table_name(self.paths.exec_root)
@@ -397,7 +397,9 @@ class EndpointOps(EngineBase):
             ip = attached[0][1]["IPAddress"]
             for m in ports.from_inspect(ns.get("Ports") or {}):
                 plan.published.append(
-                    firewall.Published(m.proto, m.host_ip, m.host_port, ip, m.container_port)
+                    firewall.Published(
+                        m.proto, self._ports.rule_ip(m), m.host_port, ip, m.container_port
+                    )
                 )
             for link in c.host_config.get("Links") or []:
                 name, _alias = link_parts(str(link))

@@ -202,6 +202,11 @@ class NetworkOps(OverlayOps):
         if any(n["Name"] == name for n in self.networks.values()):
             raise Conflict(f"network with name {name} already exists")
         driver = str(body.get("Driver") or "bridge")
+        if self.net_options.rootless and driver in ("macvlan", "ipvlan", "overlay"):
+            raise InvalidArgument(
+                f"the {driver} driver cannot be used in rootless mode: it needs the host's "
+                "own interfaces, which a daemon in its own network namespace cannot reach"
+            )
         if driver == "overlay":
             return await self._overlay_create(body)
         if driver not in ("bridge", "macvlan"):

@@ -84,6 +84,8 @@ class SystemOps(ImageOps):
             out.append("name=no-new-privileges")
         if self.options.userns is not None:
             out.append("name=userns")
+        if self.options.net.rootless:
+            out.append("name=rootless")
         return out
 
     def info(self) -> Json:

@@ -7,7 +7,10 @@ and DNS records are the engine's, so every driver stays a thin layer over netlin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from cove.network.portmap import HostForwarder
 
 
 @dataclass(frozen=True)
@@ -88,3 +91,6 @@ class NetOptions:
     cluster_store: str = ""  # etcd://host:port: overlay networks (cove.network.cluster)
     cluster_advertise: str = ""  # this host's VTEP: an address or an interface name
     cluster_store_opts: dict[str, str] = field(default_factory=dict)
+    # rootless mode (daemon/rootless.py): host ports go through the user-mode network
+    host_forwarder: HostForwarder | None = None
+    rootless: bool = False

@@ -15,24 +15,44 @@ from __future__ import annotations
 
 import contextlib
 import socket
+from typing import Protocol
 
-from cove.errors import Conflict
+from cove.errors import Conflict, InvalidArgument
 from cove.network.ports import Mapping
 
 _TYPES = {"tcp": socket.SOCK_STREAM, "udp": socket.SOCK_DGRAM}
 
 
+class HostForwarder(Protocol):
+    """A rootless daemon's way to the host's ports (network/usermode.py): the port is held
+    in the daemon's own namespace as usual, and the host's side forwarded into it."""
+
+    def add(self, m: Mapping, endpoint: str) -> int: ...
+
+    def remove(self, ident: int) -> None: ...
+
+
 class PortReservations:
-    def __init__(self) -> None:
+    def __init__(self, forwarder: HostForwarder | None = None) -> None:
         self._held: dict[str, list[socket.socket]] = {}
+        self._forwarder = forwarder
+        self._forwards: dict[str, list[int]] = {}
+
+    def rule_ip(self, m: Mapping) -> str:
+        """The address a port rule matches in the daemon's namespace: forwarded traffic
+        arrives on the user-mode network's address, whatever host address it was for."""
+        return "" if self._forwarder is not None else m.host_ip
 
     def reserve(self, owner: str, want: list[Mapping], endpoint: str) -> list[Mapping]:
         """The mappings with their host ports fixed; all or nothing."""
         got: list[Mapping] = []
         socks: list[socket.socket] = []
+        forwards: list[int] = []
         try:
             for m in want:
                 kind = _TYPES.get(m.proto)
+                if kind is None and self._forwarder is not None:
+                    raise InvalidArgument(f"rootless mode cannot publish {m.proto} ports")
                 if kind is None:  # sctp: no socket to hold, take the port as given
                     got.append(m)
                     continue
@@ -40,7 +60,7 @@ class PortReservations:
                 try:
                     if kind == socket.SOCK_STREAM:
                         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                    s.bind((m.host_ip or "0.0.0.0", m.host_port))
+                    s.bind((self.rule_ip(m) or "0.0.0.0", m.host_port))
                     if kind == socket.SOCK_STREAM:
                         s.listen(1)  # holds the port against other SO_REUSEADDR binds
                 except OSError:
@@ -52,15 +72,26 @@ class PortReservations:
                         "allocated"
                     ) from None
                 socks.append(s)
-                got.append(Mapping(m.proto, m.container_port, m.host_ip, s.getsockname()[1]))
+                fixed = Mapping(m.proto, m.container_port, m.host_ip, s.getsockname()[1])
+                if self._forwarder is not None:
+                    forwards.append(self._forwarder.add(fixed, endpoint))
+                got.append(fixed)
         except BaseException:
             for s in socks:
                 s.close()
+            self._unforward(forwards)
             raise
         self._held.setdefault(owner, []).extend(socks)
+        self._forwards.setdefault(owner, []).extend(forwards)
         return got
 
+    def _unforward(self, idents: list[int]) -> None:
+        if self._forwarder is not None:
+            for ident in idents:
+                self._forwarder.remove(ident)
+
     def release(self, owner: str) -> None:
+        self._unforward(self._forwards.pop(owner, []))
         for s in self._held.pop(owner, []):
             with contextlib.suppress(OSError):
                 s.close()

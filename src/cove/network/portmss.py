@@ -181,6 +181,7 @@ class PortMss:
         if not root:
             raise OSError(errno.ENOENT, "no cgroup2 hierarchy is mounted")
         self._cgroup = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+        stale: list[int] = []
         try:
             stale = list(bpf.programs_named(self._cgroup, bpf.ATTACH_CGROUP_SOCK_OPS, self.name))
             self._map = bpf.HashMap(self.name, 8, 4, 4096)

@@ -67,6 +67,7 @@ class ConmonRuntime:
         self._bundles: dict[str, str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._exec_codes: dict[str, int] = {}
+        self.rootless = False  # a rootless daemon's runtime (runtime/rootless.py)
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -98,11 +99,20 @@ class ConmonRuntime:
             f.write(name)
         self._chosen[cid] = self.paths[name]
 
+    def _global_args(self, path: str) -> tuple[str, ...]:
+        """Options before the verb: crun's cgroup manager when rootless."""
+        if self.rootless and os.path.basename(path) == "crun":
+            from cove.runtime.rootless import RUNTIME_ARGS
+
+            return RUNTIME_ARGS
+        return ()
+
     async def _runtime(self, cid: str, *args: str) -> tuple[int, str, str]:
         """Run ``<cid's runtime> --root=<state_root> <args>``: (status, stdout, stderr)."""
         path = self.path_of(cid)
         try:
-            return await proc.run([path, f"--root={self.state_root}", *args], self.timeout)
+            argv = [path, *self._global_args(path), f"--root={self.state_root}", *args]
+            return await proc.run(argv, self.timeout)
         except TimeoutError:
             raise SystemError_(
                 f"OCI runtime {args[0]} did not finish within {self.timeout:g}s"
@@ -135,6 +145,7 @@ class ConmonRuntime:
             "--log-level",
             "error",
             "--no-sync-log",
+            *(f"--runtime-arg={a}" for a in self._global_args(self.path_of(cid))),
             f"--runtime-arg=--root={self.state_root}",
             *_log_args(io),
         ]
@@ -221,6 +232,8 @@ class ConmonRuntime:
         for name in _BUNDLE_FILES:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(os.path.join(bundle, name))
+        if self.rootless:
+            _rootless_config(bundle)
         argv = self._conmon_argv(cid, cid, bundle, io, self.exits_dir)
         argv += ["-p", os.path.join(bundle, "pidfile")]
         if io.stdin and not io.stdin_once:
@@ -476,3 +489,16 @@ def _write_ctl(path: str, height: int, width: int) -> None:
 
 if TYPE_CHECKING:
     _protocol_check: Runtime = ConmonRuntime()
+
+
+def _rootless_config(bundle: str) -> None:
+    """Rewrite the bundle's config.json for a rootless runtime (crash-safe: temp + replace)."""
+    from cove.runtime.rootless import adjust
+
+    path = os.path.join(bundle, "config.json")
+    with open(path) as f:
+        config = json.load(f)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(adjust(config), f)
+    os.replace(tmp, path)

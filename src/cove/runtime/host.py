@@ -134,12 +134,23 @@ def bounding_caps() -> frozenset[str]:
     return frozenset()
 
 
+def in_user_namespace() -> bool:
+    """Whether this process runs in a user namespace below the initial one (rootless)."""
+    try:
+        with open("/proc/self/uid_map") as f:
+            return f.read().split() != ["0", "0", "4294967295"]
+    except OSError:
+        return False
+
+
 def rlimit_ceilings(caps: frozenset[str]) -> dict[str, int]:
     """The highest hard limit a container may get per resource.  Without
     CAP_SYS_RESOURCE that is the daemon's own hard limit; with it, only RLIMIT_NOFILE is
     bounded (by fs.nr_open)."""
     out: dict[str, int] = {}
-    if "CAP_SYS_RESOURCE" in caps:
+    # in a user namespace (rootless) the capability counts there only: the kernel checks
+    # raising a hard limit against the initial namespace, so the hard limits still hold
+    if "CAP_SYS_RESOURCE" in caps and not in_user_namespace():
         try:
             with open("/proc/sys/fs/nr_open") as f:
                 out["RLIMIT_NOFILE"] = int(f.read())
@@ -169,7 +180,7 @@ def prepare_host(
     _check_executable(runtime_path, f"OCI runtime {runtime_name}", runtime_name)
     _check_executable(conmon_path, "container monitor conmon", "conmon")
     if os.geteuid() != 0:
-        raise SystemError_("the daemon must run as root (rootless mode is not supported)")
+        raise SystemError_("the daemon must run as root (a regular user runs coved --rootless)")
     res = subprocess.run([runtime_path, "--version"], capture_output=True, text=True, check=False)
     version = (res.stdout.splitlines() or [""])[0].strip()
     if res.returncode != 0 or not version:
