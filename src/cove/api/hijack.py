@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from cove.api.http import Conn, HijackReply, Request, aclose_quietly
@@ -104,12 +105,41 @@ def hijack_reply(request: Request, session: AttachSession) -> HijackReply:
     )
 
 
+# a newline (the previous line's) and a frame header in one pack
+_NL_HEADER = struct.Struct(">cBxxxL").pack
+_BIG_CHUNK = 1 << 16  # framed in a worker thread: a 1 MiB chunk costs ~3 ms of CPU
+
+
+def log_lines_framed(chunk: Chunk) -> bytes:
+    """One frame per line, as dockerd sends one per log message: the docker SDK's
+    ``logs(stream=True)`` yields a frame at a time, and its users (and tests) take each
+    item for one line.  The log reader hands over several lines in one chunk.  Built as
+    header, line, newline+header, line, ... in one join (no per-line concatenation)."""
+    lines = chunk.data.split(b"\n")
+    last = lines.pop()  # after the final newline: empty, or a line still being written
+    tail = frame(chunk.stream, last) if last else b""
+    if not lines:
+        return tail
+    heads = [_NL_HEADER(b"\n", chunk.stream, len(ln) + 1) for ln in lines]
+    heads[0] = heads[0][1:]
+    parts = [b""] * (2 * len(lines))
+    parts[::2] = heads
+    parts[1::2] = lines
+    parts.append(b"\n")
+    parts.append(tail)
+    return b"".join(parts)
+
+
 async def log_frames(chunks: AsyncIterator[Chunk], tty: bool) -> AsyncIterator[bytes]:
     """Log chunks as stream bytes; a failure mid-stream is reported in band, as dockerd does."""
     try:
         async for chunk in chunks:
-            if chunk.data:
-                yield encode(chunk, tty)
+            if tty:
+                yield chunk.data
+            elif len(chunk.data) > _BIG_CHUNK:
+                yield await asyncio.to_thread(log_lines_framed, chunk)
+            elif chunk.data:
+                yield log_lines_framed(chunk)
     except asyncio.CancelledError:
         raise
     except Exception as exc:
