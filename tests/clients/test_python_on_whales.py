@@ -4,6 +4,7 @@ type or shape in coved's answers fails here."""
 
 from __future__ import annotations
 
+import datetime
 import os
 import tempfile
 from collections.abc import Iterator
@@ -194,3 +195,36 @@ def test_compose(engine: Engine, uniq: str) -> None:
                 dc.image.remove(f"{uniq}-web")
         assert dc.compose.ps(all=True) == []
         assert not dc.volume.exists(f"{uniq}_data")
+
+
+def test_system_and_container_extras(docker: DockerClient, box: Container, uniq: str) -> None:
+    """info/version/df parse into its models; diff, export, pause, restart, kill, wait,
+    commit, save, events."""
+    assert docker.system.info().server_version and docker.version().server is not None
+    assert docker.system.disk_free().images is not None
+    box.execute(["sh", "-c", "echo x > /made-here"])
+    assert box.diff()["/made-here"] == "A"
+    with tempfile.TemporaryDirectory() as d:
+        docker.container.export(box, os.path.join(d, "rootfs.tar"))
+        assert os.path.getsize(os.path.join(d, "rootfs.tar")) > 0
+        box.pause()
+        assert docker.container.inspect(box).state.paused
+        box.unpause()
+        box.restart(time=1)
+        box.kill(signal="SIGKILL")
+        assert docker.container.wait(box) == 137
+        image = docker.container.commit(box, tag=f"{uniq}:snap")
+        try:
+            assert image.repo_tags == [f"{uniq}:snap"]
+            docker.image.save(f"{uniq}:snap", output=os.path.join(d, "img.tar"))
+            assert os.path.getsize(os.path.join(d, "img.tar")) > 0
+        finally:
+            docker.image.remove(f"{uniq}:snap")
+    until = datetime.datetime.now()
+    since = until - datetime.timedelta(minutes=5)
+    actions = [
+        e.action
+        for e in docker.system.events(since=since, until=until, filters={"container": box.id})
+    ]
+    for a in ("create", "start", "pause", "unpause", "kill", "die", "restart", "commit"):
+        assert a in actions, actions
