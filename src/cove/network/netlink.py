@@ -70,7 +70,9 @@ def ensure_bridge(
     addrs = {a.get("address") for a in ipr.addr("dump", index=idx, family=socket.AF_INET)}
     if gateway and gateway not in addrs:
         with contextlib.suppress(Exception):  # EEXIST when another thread raced us
-            ipr.addr("add", index=idx, address=gateway, prefixlen=prefix)
+            ipr.addr(
+                "add", index=idx, address=gateway, prefixlen=prefix, **broadcast(gateway, prefix)
+            )
     if gateway6:
         _enable_ip6(name)
         _add_ip6(ipr, idx, gateway6, prefix6)
@@ -140,6 +142,15 @@ class Addressing:
     gateway6: str = ""
 
 
+def broadcast(ip: str, prefix: int) -> dict[str, str]:
+    """The subnet's broadcast address for an IPv4 address, as the netlink library that
+    dockerd uses fills it in (``ip addr`` shows ``brd``); none for /31 and /32."""
+    if prefix >= 31:
+        return {}
+    net = ipaddress.IPv4Network(f"{ip}/{prefix}", strict=False)
+    return {"broadcast": str(net.broadcast_address)}
+
+
 def configure_inside(netns: str, ifname: str, tmpname: str, a: Addressing) -> None:
     """Loopback up, then ``tmpname`` renamed to ``ifname`` (when they differ), addressed, up,
     and the default routes through ``gateway`` (and ``gateway6``)."""
@@ -152,7 +163,7 @@ def configure_inside(netns: str, ifname: str, tmpname: str, a: Addressing) -> No
             kw["ifname"] = ifname
         if a.mac:
             kw["address"] = a.mac
-        ns.addr("add", index=idx, address=a.ip, prefixlen=a.prefix)
+        ns.addr("add", index=idx, address=a.ip, prefixlen=a.prefix, **broadcast(a.ip, a.prefix))
         ns.link("set", index=idx, **kw)
         if a.ip6:
             # /proc/sys/net shows the namespace of the thread that opens it
