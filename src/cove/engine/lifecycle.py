@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import signal as _signal
+from collections.abc import AsyncIterator, Callable
 
 from cove.engine import logs, security
 from cove.engine.record import Container
@@ -36,7 +37,6 @@ from cove.snapshot import mount as mounter
 from cove.util import crashpoint
 from cove.util.jsontypes import Json
 from cove.util.streams import AttachSession, Chunk
-from cove.util.timefmt import now_rfc3339
 
 log = logging.getLogger("cove.engine")
 
@@ -124,6 +124,24 @@ class LifecycleOps(VolumeOps):
         self._watchers = {}
         self._deleting: dict[str, asyncio.Task[None]] = {}
 
+    # --- one shape for an operation -------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def operation(
+        self, ref: str, op: str, refuse: Callable[[Container], CoveError]
+    ) -> AsyncIterator[Container]:
+        """Lock the container, sync it from the runtime, check that ``op`` may start from
+        its state (``refuse(c)`` is raised otherwise, in Docker's words), let the body act
+        on it, save the record and emit ``op``'s event.  A body that raises leaves the
+        record unsaved and emits nothing."""
+        c = self.find(ref)
+        async with self.lock(c.id):
+            await self.sync(c)
+            if not allowed(op, c.status):
+                raise refuse(c)
+            yield c
+            c.save()
+        self.emit(c, op)
+
     # --- state from the runtime ------------------------------------------------------------
     def monitor_alive(self, c: Container) -> bool:
         # the start time tells a recycled pid from the monitor we started; 0 means gone
@@ -171,6 +189,10 @@ class LifecycleOps(VolumeOps):
                 log.warning("unmount %s: %s", target, e)
 
     async def _start_locked(self, c: Container) -> None:
+        # checked here too, before anything is touched: every path to a start (a user's, a
+        # restart policy's timer, the daemon's boot) holds the lock but may have waited for it
+        if not allowed("start", c.status):
+            raise Conflict(f"cannot start container {c.id} in state {c.status.value}")
         bundle = self.paths.bundle(c.id)
         await self._runtime_forgotten(c)
         try:
@@ -230,20 +252,7 @@ class LifecycleOps(VolumeOps):
             reason = _runtime_reason(e.message, c, self.paths.rootfs(c.id))
             self._start_failed(c, reason)
             raise SystemError_(_docker_start_error(reason)) from None
-        st = c.state
-        st.update(
-            Status=Status.RUNNING.value,
-            Running=True,
-            Paused=False,
-            Restarting=False,
-            OOMKilled=False,
-            Dead=False,
-            Pid=info.pid,
-            ExitCode=0,
-            Error="",
-            StartedAt=now_rfc3339(),
-            FinishedAt="0001-01-01T00:00:00Z",
-        )
+        c.set_running(info.pid)
         c.private.update(
             MonitorPid=info.monitor_pid,
             MonitorStart=pid_start_time(info.monitor_pid),
@@ -262,7 +271,7 @@ class LifecycleOps(VolumeOps):
             code = 126
         else:
             code = 128
-        c.state.update(ExitCode=code, Error=_docker_start_error(msg))
+        c.set_start_failed(code, _docker_start_error(msg))
         self._unmount_rootfs(c)
         self.volumes_release(c)
         c.save()
@@ -293,15 +302,7 @@ class LifecycleOps(VolumeOps):
         code = self.runtime.exit_code(c.id)
         if code is None:
             code = 255  # the monitor died without recording a status
-        c.state.update(
-            Status=Status.EXITED.value,
-            Running=False,
-            Paused=False,
-            Restarting=False,
-            Pid=0,
-            ExitCode=code,
-            FinishedAt=now_rfc3339(),
-        )
+        c.set_exited(code)
         c.private.pop("MonitorPid", None)
         await self.net.net_release(c)
         crashpoint.reached("exit:released")

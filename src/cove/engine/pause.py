@@ -20,30 +20,18 @@ from cove.errors import Conflict
 
 class PauseOps(QueryOps):
     async def container_pause(self, ref: str) -> None:
-        c = self.find(ref)
-        async with self.lock(c.id):
-            await self.sync(c)
-            if c.status == Status.PAUSED:
-                raise Conflict(f"Container {c.id} is already paused")
-            if c.status != Status.RUNNING:
-                raise Conflict(f"Container {c.id} is not running")
+        async with self.operation(ref, "pause", _not_pausable) as c:
             await self.runtime.pause(c.id)
-            c.state.update(Status=Status.PAUSED.value, Paused=True)
-            c.save()
-        self.emit(c, "pause")
+            c.set_paused()
 
     async def container_unpause(self, ref: str) -> None:
-        c = self.find(ref)
-        async with self.lock(c.id):
-            await self.sync(c)
-            if c.status != Status.PAUSED:
-                raise Conflict(f"Container {c.id} is not paused")
-            await self._thaw(c)
-        self.emit(c, "unpause")
+        async with self.operation(ref, "unpause", _not_paused) as c:
+            await self.runtime.resume(c.id)
+            c.set_unpaused()
 
     async def _thaw(self, c: Container) -> None:
         await self.runtime.resume(c.id)
-        c.state.update(Status=Status.RUNNING.value, Paused=False)
+        c.set_unpaused()
         c.save()
 
     async def _thaw_for_signal(self, ref: str) -> None:
@@ -83,3 +71,13 @@ class PauseOps(QueryOps):
         if force:
             await self._thaw_for_signal(ref)
         await super().container_remove(ref, force, volumes)
+
+
+def _not_pausable(c: Container) -> Conflict:
+    if c.status == Status.PAUSED:
+        return Conflict(f"Container {c.id} is already paused")
+    return Conflict(f"Container {c.id} is not running")
+
+
+def _not_paused(c: Container) -> Conflict:
+    return Conflict(f"Container {c.id} is not paused")

@@ -9,9 +9,11 @@ from __future__ import annotations
 import logging
 import os
 
-from cove.engine.state import Status
+from cove.engine.state import Status, can_change
+from cove.errors import Conflict
 from cove.util.fs import atomic_write_json, read_json
 from cove.util.jsontypes import Json
+from cove.util.timefmt import now_rfc3339
 
 RECORD = "config.v2.json"
 log = logging.getLogger("cove.engine")
@@ -56,6 +58,59 @@ class Container:
     @property
     def tty(self) -> bool:
         return bool(self.config.get("Tty"))
+
+    # --- state changes: each checks the transition table (engine/state.py) ----------------
+    def _change(self, new: Status, only_from: Status | None = None, **fields: object) -> None:
+        old = self.status
+        if not can_change(old, new) or (only_from is not None and old != only_from):
+            raise Conflict(f"container {self.id}: cannot go from {old.value} to {new.value}")
+        self.state.update(Status=new.value, **fields)
+
+    def set_running(self, pid: int) -> None:
+        """A start went through: a fresh run, its exit code and error cleared."""
+        self._change(
+            Status.RUNNING,
+            Running=True,
+            Paused=False,
+            Restarting=False,
+            OOMKilled=False,
+            Dead=False,
+            Pid=pid,
+            ExitCode=0,
+            Error="",
+            StartedAt=now_rfc3339(),
+            FinishedAt="0001-01-01T00:00:00Z",
+        )
+
+    def set_exited(self, code: int) -> None:
+        """The process ended (from running or paused) with ``code``."""
+        self._change(
+            Status.EXITED,
+            Running=False,
+            Paused=False,
+            Restarting=False,
+            Pid=0,
+            ExitCode=code,
+            FinishedAt=now_rfc3339(),
+        )
+
+    def set_start_failed(self, code: int, error: str) -> None:
+        """A start that did not run anything: the state stays, the reason is kept."""
+        self.state.update(ExitCode=code, Error=error)
+
+    def set_paused(self) -> None:
+        self._change(Status.PAUSED, Paused=True)
+
+    def set_unpaused(self) -> None:
+        self._change(Status.RUNNING, Status.PAUSED, Paused=False)
+
+    def set_restarting(self) -> None:
+        """Exited, waiting for its restart policy's delay."""
+        self._change(Status.RESTARTING, Restarting=True)
+
+    def set_restart_over(self) -> None:
+        """The restart wait ended (the start follows) or was cancelled: exited again."""
+        self._change(Status.EXITED, Restarting=False)
 
     # --- persistence ----------------------------------------------------------------------
     def save(self) -> None:

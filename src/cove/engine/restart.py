@@ -67,7 +67,7 @@ class RestartOps(QueryOps):
         ran = time.time() - parse_rfc3339(str(c.state.get("StartedAt") or ""))
         delay = next_delay(float(c.private.get("RestartDelay") or 0), ran)
         c.private["RestartDelay"] = delay
-        c.state.update(Status=Status.RESTARTING.value, Restarting=True)
+        c.set_restarting()
         c.save()
         self._schedule(c, delay)
 
@@ -79,7 +79,7 @@ class RestartOps(QueryOps):
                     if c.id not in self.containers or c.status != Status.RESTARTING:
                         return
                     c.data["RestartCount"] = int(c.data.get("RestartCount") or 0) + 1
-                    c.state.update(Status=Status.EXITED.value, Restarting=False)
+                    c.set_restart_over()
                     try:
                         await self._start_locked(c)
                     except CoveError as e:
@@ -97,7 +97,7 @@ class RestartOps(QueryOps):
         if task is not None and task is not asyncio.current_task():
             task.cancel()
         if c.status == Status.RESTARTING:
-            c.state.update(Status=Status.EXITED.value, Restarting=False)
+            c.set_restart_over()
             c.save()
 
     # --- user actions mark the container "manually stopped" --------------------------------
@@ -131,18 +131,25 @@ class RestartOps(QueryOps):
 
     async def restart_on_boot(self) -> None:
         for c in list(self.containers.values()):
-            if c.status == Status.RESTARTING:
-                c.state.update(Status=Status.EXITED.value, Restarting=False)
-            if c.status != Status.EXITED or not parse_rfc3339(str(c.state.get("StartedAt"))):
-                continue
-            policy = c.host_config.get("RestartPolicy") or {}
-            name = str(policy.get("Name") or "no")
-            manual = bool(c.private.get("ManuallyStopped")) and name != "always"
-            if not should_restart(policy, int(c.state.get("ExitCode") or 0), manual, 0):
-                continue
-            try:
-                async with self.lock(c.id):
-                    c.private["ManuallyStopped"] = False
-                    await self._start_locked(c)
-            except Exception:
-                log.exception("starting container %s at daemon start", c.id)
+            # decided under the lock: an exit found by the restore has already scheduled
+            # its restart, whose timer may have fired (and started it) meanwhile
+            async with self.lock(c.id):
+                try:
+                    await self._start_on_boot(c)
+                except Exception:
+                    log.exception("starting container %s at daemon start", c.id)
+
+    async def _start_on_boot(self, c: Container) -> None:
+        if c.id not in self.containers:
+            return
+        if c.status == Status.RESTARTING:
+            self._cancel_restart(c)  # started now instead of after the back-off
+        if c.status != Status.EXITED or not parse_rfc3339(str(c.state.get("StartedAt"))):
+            return
+        policy = c.host_config.get("RestartPolicy") or {}
+        name = str(policy.get("Name") or "no")
+        manual = bool(c.private.get("ManuallyStopped")) and name != "always"
+        if not should_restart(policy, int(c.state.get("ExitCode") or 0), manual, 0):
+            return
+        c.private["ManuallyStopped"] = False
+        await self._start_locked(c)

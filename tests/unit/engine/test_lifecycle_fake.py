@@ -285,3 +285,22 @@ def test_runtime_errors_are_cove_errors(tmp_path: Path) -> None:
         assert te.engine.find(cid).status == Status.CREATED and not te.net.held
 
     run(tmp_path, scenario)
+
+
+def test_boot_start_of_a_restarting_container_starts_it_once(tmp_path: Path) -> None:
+    """The restore's exit schedules a restart; the daemon's boot start takes it over
+    (under the lock) instead of racing its timer into a second start."""
+
+    async def scenario(te: TestEngine) -> None:
+        eng, rt = te.engine, te.runtime
+        cid = await started(te, RestartPolicy={"Name": "always"})
+        c = eng.find(cid)
+        rt.exit(cid, 1)
+        await settle(lambda: c.status == Status.RESTARTING)
+        await eng.restart_on_boot()
+        await asyncio.sleep(0.3)  # past the timer's delay
+        assert c.status == Status.RUNNING
+        assert [n for n, i in rt.calls if i == cid].count("create") == 2
+        assert c.data.get("RestartCount", 0) == 0
+
+    run(tmp_path, scenario)
