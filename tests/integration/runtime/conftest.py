@@ -115,18 +115,15 @@ def _alive(pid: int) -> bool:
     return False
 
 
-@pytest.fixture(params=[CRUN, RUNC], ids=["crun", "runc"])
-def rtenv(
-    request: pytest.FixtureRequest, host_facts: HostFacts, busybox_rootfs: str, tmp_path: Any
-) -> Iterator[RuntimeEnv]:
-    runtime = str(request.param)
-    if not os.access(runtime, os.X_OK):
-        pytest.skip(f"{runtime} is not installed")
-    root = str(tmp_path)
+@contextlib.contextmanager
+def runtime_env(runtime: str, facts: HostFacts, rootfs: str, root: str) -> Iterator[RuntimeEnv]:
+    """A ConmonRuntime over ``runtime`` with its state under ``root``; on the way out whatever
+    it still lists is force-deleted, monitors left are killed and the cgroup parents removed,
+    and leftovers fail the test."""
     rt = ConmonRuntime(
         runtime, CONMON, state_root=os.path.join(root, "state"), exec_root=os.path.join(root, "run")
     )
-    env = RuntimeEnv(rt, root, busybox_rootfs, host_facts, f"/cove-itest-{os.getpid()}")
+    env = RuntimeEnv(rt, root, rootfs, facts, f"/cove-itest-{os.getpid()}")
     yield env
     leftovers = env.listed()
     for cid in leftovers:
@@ -148,3 +145,14 @@ def rtenv(
     assert not survivors, f"monitors left running: {survivors}"
     assert env.listed() == []
     assert not glob.glob(f"/sys/fs/cgroup/*{env.cgroup_parent}")
+
+
+@pytest.fixture(params=[CRUN, RUNC], ids=["crun", "runc"])
+def rtenv(
+    request: pytest.FixtureRequest, host_facts: HostFacts, busybox_rootfs: str, tmp_path: Any
+) -> Iterator[RuntimeEnv]:
+    runtime = str(request.param)
+    if not os.access(runtime, os.X_OK):
+        pytest.skip(f"{runtime} is not installed")
+    with runtime_env(runtime, host_facts, busybox_rootfs, str(tmp_path)) as env:
+        yield env
