@@ -22,6 +22,7 @@ from cove.image.base import Image
 from cove.logdriver import files as log_files
 from cove.logdriver import options as log_options
 from cove.oci import reference
+from cove.runtime.rootless import discard_limits
 from cove.util import crashpoint
 from cove.util.ids import new_id
 from cove.util.jsontypes import Json
@@ -145,6 +146,8 @@ class CreateOps(VolumeOps):
             hc.get("LogConfig"), self.options.log_driver, self.options.log_opts
         )
         warnings = check_host_config(hc, self.host.rlimits or None)
+        if self.options.net.rootless:  # no cgroups reach a rootless daemon (runtime/rootless.py)
+            warnings += discard_limits(hc)
         log_files.check_available(log_options.plan(hc["LogConfig"]))
         apparmor = security.check(hc, self.options.seccomp_profile)
         userns.check(hc, self.options.userns)

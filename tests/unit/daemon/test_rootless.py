@@ -13,7 +13,7 @@ from cove.network import usermode
 from cove.network.portmap import PortReservations
 from cove.network.ports import Mapping
 from cove.network.usermode import SlirpForwarder
-from cove.runtime.rootless import adjust
+from cove.runtime.rootless import adjust, discard_limits
 from cove.util.idmap import IdRange
 from cove.util.rootless_paths import private_runtime_dir, rootless_paths
 
@@ -133,3 +133,27 @@ def test_low_ports_get_rootless_dockers_words(monkeypatch: pytest.MonkeyPatch) -
         fwd.add(Mapping("tcp", 80, "", 80), "web")
     words = "cannot expose privileged port 80, you can add 'net.ipv4.ip_unprivileged_port_start=80'"
     assert words in str(e.value)
+
+
+def test_limits_are_discarded_with_dockerds_warnings() -> None:
+    hc = {"Memory": 64 << 20, "MemorySwap": 128 << 20, "PidsLimit": 10, "CpuShares": 0,
+          "CpusetCpus": "0", "MemorySwappiness": -1, "OomKillDisable": False}  # fmt: skip
+    warnings = discard_limits(hc)
+    assert warnings == [
+        "Your kernel does not support memory limit capabilities or the cgroup is not "
+        "mounted. Limitation discarded.",
+        "Your kernel does not support PIDs limit capabilities or the cgroup is not mounted. "
+        "PIDs limit discarded.",
+        "Your kernel does not support cpuset or the cgroup is not mounted. Cpuset discarded.",
+    ]
+    assert hc["Memory"] == 0 and hc["MemorySwap"] == 0 and hc["PidsLimit"] is None
+    assert hc["CpusetCpus"] == "" and hc["MemorySwappiness"] == -1
+    assert discard_limits({"Memory": 0, "PidsLimit": -1}) == []
+    with pytest.raises(InvalidArgument, match="NanoCPUs can not be set"):
+        discard_limits({"NanoCpus": 10**9})
+
+
+def test_privileged_keeps_only_reachable_devices() -> None:
+    cfg = {"linux": {"devices": [{"path": "/dev/null"}, {"path": "/dev/stdin"},
+                                 {"path": "/nonexistent"}]}}  # fmt: skip
+    assert [d["path"] for d in adjust(cfg)["linux"]["devices"]] == ["/dev/null"]
