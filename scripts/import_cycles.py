@@ -18,7 +18,7 @@ import grimp
 
 
 def cycles(package: str) -> list[list[str]]:
-    graph = grimp.build_graph(package, exclude_type_checking_imports=True)
+    graph = grimp.build_graph(package, exclude_type_checking_imports=True, cache_dir=None)
     mods = sorted(graph.modules)
     succ = {m: sorted(graph.find_modules_directly_imported_by(m)) for m in mods}
     # Tarjan's algorithm, iterative (the graph has ~500 modules; recursion would do too)

@@ -14,7 +14,13 @@ import os
 
 from cove.client import jsonlite as json
 from cove.client.errors import APIError, DaemonPermissionDenied, DaemonUnreachable
-from cove.client.http import Response, connect_unix, read_response, send_request
+from cove.client.http import (
+    DEFAULT_HOST,
+    Response,
+    connect_unix,
+    read_response,
+    send_request,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -24,7 +30,6 @@ if TYPE_CHECKING:
     QueryValue = str | int | bool | list[str] | None
 
 API_VERSION = "1.44"
-DEFAULT_HOST = "unix:///run/cove.sock"
 USER_AGENT = "Cove-Client/0.1.0 (linux)"
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _PATH_SAFE = _UNRESERVED | frozenset(b"/:@!$&'()*+,;=")
@@ -32,9 +37,18 @@ _TOO_NEW = "is too new. Maximum supported API version is "
 
 
 def resolve_host(flag: str | None = None) -> str:
-    """``-H`` wins, then ``$COVE_HOST``, ``$DOCKER_HOST``, then the default socket."""
+    """``-H`` wins, then ``$COVE_HOST``, ``$DOCKER_HOST``, then the default socket: the
+    system daemon's for root, the user's own rootless daemon's for anyone else."""
     env = os.environ
-    return flag or env.get("COVE_HOST") or env.get("DOCKER_HOST") or DEFAULT_HOST
+    return flag or env.get("COVE_HOST") or env.get("DOCKER_HOST") or default_host()
+
+
+def default_host() -> str:
+    if os.geteuid() == 0:
+        return DEFAULT_HOST
+    from cove.util.rootless_paths import rootless_paths
+
+    return rootless_paths().host
 
 
 def socket_path(host: str) -> str:

@@ -1,13 +1,17 @@
 """Start ``coved`` in the background when nothing answers on the socket.
 
-Only root may do this (the daemon needs it anyway), and ``COVE_NO_AUTOSTART=1`` turns it off.
-Only the system daemon is started, and only for a socket it serves: the default socket, or
+For root that is the system daemon; for anyone else the user's own ``coved --rootless``
+(docs/rootless.md), when the socket is the one that daemon serves, with its log beside the
+socket in the user's runtime directory.  ``COVE_NO_AUTOSTART=1`` turns both off.
+
+Root starts the system daemon only for a socket it serves: the default socket, or
 one named in ``/etc/cove/daemon.json``'s ``hosts``.  Any other socket (``COVE_HOST``, ``-H``)
 belongs to a daemon with its own data root and flags that we cannot guess, so the command
 says at once that nothing answers there (starting a bare ``coved`` for it would start a second
 daemon on the system's data root, or wait for one that cannot start).
 
-The daemon is detached into its own session with its output in ``/var/log/cove/coved.log``;
+The daemon is detached into its own session with its output in ``/var/log/cove/coved.log``
+(root);
 we then poll ``/_ping`` for up to ~15 s, and stop waiting as soon as it exits.  On failure
 nothing is undone: a daemon that is slow to come up keeps starting and the next command will
 find it.
@@ -20,8 +24,7 @@ import os
 import sys
 import time
 
-from cove.client.api import DEFAULT_HOST
-from cove.client.http import connect_unix, read_response, send_request
+from cove.client.http import DEFAULT_HOST, connect_unix, read_response, send_request
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -66,6 +69,23 @@ def allowed() -> bool:
     return os.geteuid() == 0 and os.environ.get("COVE_NO_AUTOSTART") != "1"
 
 
+def _rootless_plan(host: str) -> tuple[list[str], str] | None:
+    """For a regular user: ``coved --rootless`` and its log file when ``host`` is the
+    socket that daemon serves (docs/rootless.md); None otherwise."""
+    if os.geteuid() == 0 or os.environ.get("COVE_NO_AUTOSTART") == "1":
+        return None
+    from cove.util.rootless_paths import private_runtime_dir, rootless_paths
+
+    paths = rootless_paths()
+    if os.path.normpath(_unix_path(host)) != os.path.normpath(paths.socket):
+        return None
+    try:
+        private_runtime_dir(paths.runtime_dir)
+    except OSError:
+        return None
+    return [*coved_command(), "--rootless"], os.path.join(paths.runtime_dir, "coved.log")
+
+
 def ping(path: str) -> bool:
     try:
         sock = connect_unix(path, timeout=2.0)
@@ -83,15 +103,20 @@ def ping(path: str) -> bool:
 def maybe_start(client: Client) -> bool:
     """Start the system daemon if allowed and it serves the client's socket; True once it
     answers ``/_ping``, False at once otherwise or as soon as it exits."""
-    if not allowed() or not served_by_system_daemon(client.host):
+    rootless = _rootless_plan(client.host)
+    if rootless is not None:
+        argv, log_file = rootless
+    elif allowed() and served_by_system_daemon(client.host):
+        argv, log_file = coved_command(), LOG_FILE
+        os.makedirs(LOG_DIR, exist_ok=True)
+    else:
         return False
     import subprocess
 
-    os.makedirs(LOG_DIR, exist_ok=True)
     try:
-        with open(LOG_FILE, "ab") as log:
+        with open(log_file, "ab") as log:
             proc = subprocess.Popen(
-                coved_command(),
+                argv,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
@@ -100,14 +125,14 @@ def maybe_start(client: Client) -> bool:
             )
     except OSError:
         return False
-    sys.stderr.write(f"cove: started coved in the background (log: {LOG_FILE})\n")
+    sys.stderr.write(f"cove: started coved in the background (log: {log_file})\n")
     sys.stderr.flush()
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
         if ping(client.path):
             return True
         if proc.poll() is not None:
-            sys.stderr.write(f"cove: coved exited at start (see {LOG_FILE})\n")
+            sys.stderr.write(f"cove: coved exited at start (see {log_file})\n")
             return False
         time.sleep(0.1)
     return False

@@ -16,6 +16,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
+# where coved listens unless told otherwise (here, so autostart need not import api.py)
+DEFAULT_HOST = "unix:///run/cove.sock"
 _MAX_HEAD = 64 * 1024
 
 

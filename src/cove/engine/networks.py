@@ -18,6 +18,7 @@ from cove.engine.netendpoints import PREDEFINED
 from cove.engine.overlay import OverlayOps
 from cove.errors import Conflict, Forbidden, InvalidArgument, NotFound
 from cove.network import ipam
+from cove.network.hostroutes import host_routes, missing_link, proc_routes
 from cove.util.fs import atomic_write_json, read_json
 from cove.util.ids import new_id
 from cove.util.jsontypes import Json
@@ -113,7 +114,7 @@ class NetworkOps(OverlayOps):
             gw = found[0]
             subnet = str(ipam.parse_subnet4(f"{gw}/{found[1]}"))
         else:
-            net = ipam.pick_subnet(ipam.pools_from_config(o.default_address_pools), _proc_routes())
+            net = ipam.pick_subnet(ipam.pools_from_config(o.default_address_pools), proc_routes())
             subnet, gw = str(net), str(next(net.hosts()))
         cfg: Json = {"Subnet": subnet, "Gateway": gw}
         if o.fixed_cidr:
@@ -223,7 +224,7 @@ class NetworkOps(OverlayOps):
         used = [ipam.parse_subnet(c["Subnet"]) for n in self.networks.values()
                 for c in n["IPAM"]["Config"] or [] if c.get("Subnet")]  # fmt: skip
         if cfg is None:
-            avoid = used + await self._net_call(_host_routes)
+            avoid = used + await self._net_call(host_routes)
             pools = ipam.pools_from_config(self.net_options.default_address_pools)
             net = ipam.pick_subnet(pools, avoid)
             cfg = {"Subnet": str(net), "Gateway": str(next(net.hosts()))}
@@ -263,7 +264,7 @@ class NetworkOps(OverlayOps):
         n["EnableIPv6"] = ipv6
         if driver == "macvlan":
             parent = options.get("parent", "")
-            if parent and "." in parent and await self._net_call(_missing_link, parent):
+            if parent and "." in parent and await self._net_call(missing_link, parent):
                 n["_cove"] = {"created_parent": True}  # removed with the network
         await self._net_call(self._driver_of(n).create, self._netcfg(n))
         try:
@@ -337,39 +338,6 @@ class NetworkOps(OverlayOps):
         c = self.find(str(body.get("Container") or ""))
         async with self.lock(c.id):
             await self._disconnect_locked(c, n, bool(body.get("Force")))
-
-
-def _missing_link(name: str) -> bool:
-    from cove.network import netlink
-
-    return netlink.index(name) is None
-
-
-def _host_routes() -> list[ipam.Net4]:
-    from cove.network import netlink
-
-    return netlink.host_routes()
-
-
-def _proc_routes() -> list[ipam.Subnet]:
-    """The host's IPv4 routes from /proc (no netlink at daemon start)."""
-    import ipaddress
-    import socket
-    import struct
-
-    out: list[ipam.Subnet] = []
-    try:
-        with open("/proc/net/route") as f:
-            next(f)
-            for line in f:
-                p = line.split()
-                dst = socket.inet_ntoa(struct.pack("<I", int(p[1], 16)))
-                mask = socket.inet_ntoa(struct.pack("<I", int(p[7], 16)))
-                if dst != "0.0.0.0":
-                    out.append(ipaddress.IPv4Network(f"{dst}/{mask}", strict=False))
-    except (OSError, ValueError, StopIteration):
-        pass
-    return out
 
 
 def _match(n: Json, filters: dict[str, list[str]], containers: Any) -> bool:

@@ -27,6 +27,7 @@ from cove.errors import Forbidden, InvalidArgument, Unavailable
 from cove.network import ipam
 from cove.network.cluster import store as S
 from cove.network.cluster.etcd import Etcd
+from cove.network.hostroutes import proc_routes
 from cove.network.overlay.driver import (
     GatewayBridge,
     OverlayDriver,
@@ -89,7 +90,6 @@ class OverlayBase(ConnectOps):
         self._cl = _Cluster(Etcd(o.cluster_store), vtep, driver, max(ttl, 2))
 
     def _gateway_bridge(self) -> GatewayBridge:
-        from cove.engine.networks import _proc_routes
         from cove.network import netlink
 
         name = "cove_gwbridge" if self._fw_table == "cove" else "cgw" + self._fw_table[5:]
@@ -103,7 +103,7 @@ class OverlayBase(ConnectOps):
         used = [ipam.parse_subnet(c["Subnet"]) for n in self.networks.values()
                 for c in n["IPAM"]["Config"] or [] if c.get("Subnet")]  # fmt: skip
         pools = ipam.pools_from_config(self.net_options.default_address_pools)
-        return GatewayBridge(name, ipam.pick_subnet(pools, used + _proc_routes()), path=path)
+        return GatewayBridge(name, ipam.pick_subnet(pools, used + proc_routes()), path=path)
 
     def _cluster(self) -> _Cluster:
         if self._cl is None:

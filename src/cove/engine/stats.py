@@ -10,62 +10,26 @@ samples, so a client streaming 20 containers costs the daemon little.
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 from collections.abc import AsyncIterator
 
+from cove.engine.cgroupread import (
+    TICK_NS,
+    blkio_json,
+    cgroup_dir,
+    read,
+    read_int,
+    read_kv,
+    system_cpu_ns,
+    unified,
+)
 from cove.engine.query import QueryOps
 from cove.engine.record import Container
 from cove.engine.state import Status
 from cove.util.jsontypes import Json
 from cove.util.timefmt import now_rfc3339
 
-CGROUP = "/sys/fs/cgroup"
-TICK_NS = 1_000_000_000 // (os.sysconf("SC_CLK_TCK") or 100)
 ZERO_TIME = "0001-01-01T00:00:00Z"
-
-
-def read(path: str) -> str | None:
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return None
-
-
-def read_int(path: str) -> int:
-    text = read(path)
-    try:
-        return int(text.split()[0]) if text else 0
-    except ValueError:
-        return 0
-
-
-def read_kv(path: str) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for line in (read(path) or "").splitlines():
-        k, _, v = line.partition(" ")
-        if v.strip().lstrip("-").isdigit():
-            out[k] = int(v)
-    return out
-
-
-def system_cpu_ns() -> int:
-    first = (read("/proc/stat") or "cpu 0").splitlines()[0].split()[1:8]
-    return sum(int(x) for x in first) * TICK_NS
-
-
-@functools.cache
-def unified() -> bool:
-    """A cgroup2-only host: the runtime puts containers at <root>/cove/<id>.  Asked once:
-    the layout does not change under a running daemon, and samples ask several times."""
-    return os.path.exists(os.path.join(CGROUP, "cgroup.controllers"))
-
-
-def cgroup_dir(controller: str, cid: str) -> str:
-    if unified():
-        return os.path.join(CGROUP, "cove", cid)
-    return os.path.join(CGROUP, controller, "cove", cid)
 
 
 def _networks(pid: int) -> Json:
@@ -133,15 +97,6 @@ def _blkio(cid: str) -> Json:
     return blkio_json(rows)
 
 
-def blkio_json(rows: list[Json]) -> Json:
-    return {
-        "io_service_bytes_recursive": rows or None, "io_serviced_recursive": None,
-        "io_queue_recursive": None, "io_service_time_recursive": None,
-        "io_wait_time_recursive": None, "io_merged_recursive": None,
-        "io_time_recursive": None, "sectors_recursive": None,
-    }  # fmt: skip
-
-
 def _empty_cpu() -> Json:
     return {
         "cpu_usage": {"total_usage": 0, "usage_in_kernelmode": 0, "usage_in_usermode": 0},
@@ -164,7 +119,7 @@ def sample(c: Container, ncpu: int) -> Json:
     if limit.isdigit():
         out["pids_stats"]["limit"] = int(limit)
     if unified():
-        from cove.engine import stats_v2 as v2
+        from cove.engine import stats_v2 as v2  # only on cgroup2 hosts
 
         out.update(blkio_stats=v2.blkio(pd), storage_stats={}, cpu_stats=v2.cpu(pd, ncpu),
                    memory_stats=v2.memory(pd))  # fmt: skip

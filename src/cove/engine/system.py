@@ -173,7 +173,7 @@ class SystemOps(ImageOps):
 
 
 def _cgroup_version() -> str:
-    from cove.engine.stats import unified
+    from cove.engine.cgroupread import unified
 
     return "2" if unified() else "1"
 

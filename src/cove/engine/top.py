@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import os
 
+from cove.engine.cgroupread import cgroup_dir
 from cove.engine.query import QueryOps
 from cove.engine.state import Status
-from cove.engine.stats import cgroup_dir
 from cove.errors import Conflict, InvalidArgument, SystemError_
 from cove.runtime import proc
 from cove.util.jsontypes import Json
