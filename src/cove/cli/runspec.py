@@ -132,6 +132,8 @@ def build(
     if opts.given("stop-timeout"):
         config["StopTimeout"] = opts.number("stop-timeout")
     log_opts = rp.kv_map(opts.many("log-opt"))
+    if opts.text("log-driver") == "none" and opts.many("log-opt"):
+        raise ValueError("invalid logging opts for driver none")  # the docker CLI's own check
     security_opt, unconfined_paths = security_opts(opts.many("security-opt"))
     host: dict[str, Any] = {
         "Binds": binds, "ContainerIDFile": opts.text("cidfile"),

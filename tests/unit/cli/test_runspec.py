@@ -98,6 +98,10 @@ def test_resources_and_host_options() -> None:
         (["--rm", "--restart", "always", "busybox"], "conflicting options"),
         (["-p", "abc", "busybox"], "invalid containerPort: abc"),
         (["--network-alias", "x", "busybox"], "only supported for user-defined networks"),
+        (
+            ["--log-driver", "none", "--log-opt", "max-size=1m", "busybox"],
+            "^invalid logging opts for driver none$",
+        ),
     ],
 )
 def test_rejections(argv: list[str], message: str) -> None:
