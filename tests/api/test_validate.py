@@ -133,3 +133,15 @@ def test_registry_auth_header_nested_too_deep_is_invalid_argument() -> None:
     header = base64.urlsafe_b64encode(b"[" * 20000 + b"]" * 20000).decode()
     with pytest.raises(InvalidArgument, match="X-Registry-Auth"):
         decode_registry_auth(header)
+
+
+def test_unicode_digits_are_not_numbers(api: ServerThread) -> None:
+    """str.isdigit() takes "³"; int() does not: found by the fuzz stage as a 500 on kill."""
+    from cove.engine.signals import parse_signal
+    from cove.errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument):
+        parse_signal("\u00b3")
+    sock = api.connect()
+    sock.sendall("POST /v1.44/volumes/create HTTP/1.1\r\nContent-Length: \u00b3\r\n\r\n".encode())
+    assert sock.recv(4096).startswith(b"HTTP/1.1 400")

@@ -92,7 +92,7 @@ def _body(conn: Conn, headers: dict[str, str]) -> Body:
     length = headers.get("content-length")
     if length is None:
         return Body(conn, None, chunked=False)
-    if not length.isdigit():
+    if not (length.isascii() and length.isdigit()):  # "³" passes isdigit() alone
         raise ProtocolError("bad Content-Length")
     return Body(conn, int(length), chunked=False)
 

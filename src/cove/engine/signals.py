@@ -13,7 +13,7 @@ def parse_signal(s: str | int | None, default: int = _signal.SIGTERM) -> int:
     if isinstance(s, int):
         return s
     text = s.strip().upper()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # not "³", which isdigit() takes
         n = int(text)
         if 0 < n < 65:
             return n

@@ -73,7 +73,7 @@ def wanted(hc: Json, exposed: Json | None) -> list[Mapping]:
 
 def _order(key: str) -> tuple[int, str]:
     p, _, proto = key.partition("/")
-    return (int(p) if p.isdigit() else 0, proto)
+    return (int(p) if p.isascii() and p.isdigit() else 0, proto)
 
 
 def host_ip_shown(m: Mapping) -> str:
