@@ -15,7 +15,8 @@ from typing import Any
 
 from cove.engine.netendpoints import log
 from cove.engine.overlay_addr import OverlayAddressOps
-from cove.engine.overlay_base import _Cluster
+from cove.engine.overlay_cluster import Cluster
+from cove.engine.overlay_watch import run_cluster
 from cove.engine.record import Container
 from cove.errors import Conflict, CoveError, Forbidden, Unavailable
 from cove.network import firewall, ipam
@@ -82,7 +83,7 @@ class OverlayOps(OverlayAddressOps):
         self.bus.emit("network", "create", n["Id"], {"name": name, "type": "overlay"})
         return {"Id": n["Id"], "Warning": ""}
 
-    async def _claim(self, cl: _Cluster, claims: dict[str, str], net_key: str) -> bool:
+    async def _claim(self, cl: Cluster, claims: dict[str, str], net_key: str) -> bool:
         """The create's transaction; when its answer is lost (a timeout) the store is asked
         whether it went through, so a network that was made is not reported as failed."""
         try:
@@ -92,7 +93,7 @@ class OverlayOps(OverlayAddressOps):
                 return True
             raise
 
-    async def _drop_stale(self, cl: _Cluster, key: str) -> bool:
+    async def _drop_stale(self, cl: Cluster, key: str) -> bool:
         """A name or subnet claim whose network is not in the store (left by a create of an
         older version that failed half way) is deleted; True when one was."""
         holder = await cl.call(cl.etcd.get, key)
@@ -253,11 +254,29 @@ class OverlayOps(OverlayAddressOps):
         await super().net_shutdown()
 
     async def _cluster_loop(self) -> None:
-        from cove.engine.overlay_watch import run_cluster
-
         await run_cluster(self, self._cluster())
 
-    async def _on_events(self, evs: list[Event]) -> None:
+    # --- what the store's watch loop calls (overlay_watch.ClusterMember) --------------------
+    async def republish_all(self) -> None:
+        """Every local endpoint record again, under the session's new lease."""
+        for c in list(self.containers.values()):
+            await self._sync_records(c, self._records_of(c))
+
+    async def adopt_view(self, view: S.View) -> None:
+        """A fresh read of the whole store: networks made elsewhere are adopted, overlay
+        networks gone from it are forgotten, and every overlay is programmed again."""
+        stale = set(self.networks) - set(view.networks)
+        self._cluster().view = view
+        for n in list(view.networks.values()):
+            self._adopt(n)
+        for net_id in stale:
+            if self.networks[net_id]["Driver"] == "overlay":
+                await self._forget(net_id)
+        for net_id, n in list(self.networks.items()):
+            if n["Driver"] == "overlay":
+                await self._refresh(net_id)
+
+    async def apply_events(self, evs: list[Event]) -> None:
         """Fold watch events in and bring devices, DNS records and networks up to date."""
         cl = self._cluster()
         nets: set[str] = set()

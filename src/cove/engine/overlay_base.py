@@ -15,17 +15,13 @@ never on the event loop, so a slow or frozen etcd stalls only the operations tha
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
 
 from cove.engine.netconnect import ConnectOps
+from cove.engine.overlay_cluster import Cluster
 from cove.errors import Forbidden, InvalidArgument, Unavailable
 from cove.network import ipam
-from cove.network.cluster import store as S
 from cove.network.cluster.etcd import Etcd
 from cove.network.hostroutes import proc_routes
 from cove.network.overlay.driver import (
@@ -34,33 +30,12 @@ from cove.network.overlay.driver import (
 )
 
 DEFAULT_TTL = 20
-T = TypeVar("T")
-
-
-class _Cluster:
-    def __init__(self, etcd: Etcd, vtep: str, driver: OverlayDriver, ttl: int) -> None:
-        self.etcd = etcd
-        self.vtep = vtep
-        self.driver = driver
-        self.ttl = ttl
-        self.view = S.View()
-        self.lease = 0
-        self.mine: dict[str, dict[str, str]] = {}  # container id -> key -> value
-        self.task: asyncio.Task[None] | None = None
-        self.stopping = False
-        # (container id, network id) -> address taken in the store, not yet in the record
-        self.reserved: dict[tuple[str, str], str] = {}
-        self.pool = ThreadPoolExecutor(4, thread_name_prefix="cove-etcd")
-
-    async def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(*args)`` (a blocking store request) off the event loop."""
-        return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
 
 
 class OverlayBase(ConnectOps):
     """The cluster connection and the overlay driver, set up with the networks."""
 
-    _cl: _Cluster | None
+    _cl: Cluster | None
 
     def _init_networks(self) -> None:
         super()._init_networks()
@@ -87,7 +62,7 @@ class OverlayBase(ConnectOps):
         nsdir = os.path.join(self.paths.exec_root, "network", "netns")
         driver = OverlayDriver(vtep, self._gateway_bridge(), nsdir)
         self._drivers["overlay"] = driver
-        self._cl = _Cluster(Etcd(o.cluster_store), vtep, driver, max(ttl, 2))
+        self._cl = Cluster(Etcd(o.cluster_store), vtep, driver, max(ttl, 2))
 
     def _gateway_bridge(self) -> GatewayBridge:
         from cove.network import netlink
@@ -105,7 +80,7 @@ class OverlayBase(ConnectOps):
         pools = ipam.pools_from_config(self.net_options.default_address_pools)
         return GatewayBridge(name, ipam.pick_subnet(pools, used + proc_routes()), path=path)
 
-    def _cluster(self) -> _Cluster:
+    def _cluster(self) -> Cluster:
         if self._cl is None:
             raise Forbidden(
                 'overlay networks need a cluster store: set "cluster-store" and '
@@ -113,7 +88,7 @@ class OverlayBase(ConnectOps):
             )
         return self._cl
 
-    def _leased(self) -> _Cluster:
+    def _leased(self) -> Cluster:
         cl = self._cluster()
         if not cl.lease:
             raise Unavailable(f"cluster store {cl.etcd.url} is not reachable")

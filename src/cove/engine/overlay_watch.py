@@ -13,21 +13,28 @@ import asyncio
 import contextlib
 import json
 import threading
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from cove.engine.netendpoints import log
+from cove.engine.overlay_cluster import Cluster
 from cove.errors import CoveError, Unavailable
 from cove.network.cluster import store as S
 from cove.network.cluster.etcd import Event
 
-if TYPE_CHECKING:
-    from cove.engine.overlay import OverlayOps
-    from cove.engine.overlay_base import _Cluster
-
 _BROKEN = "broken"
 
 
-async def run_cluster(eng: OverlayOps, cl: _Cluster) -> None:
+class ClusterMember(Protocol):
+    """What the loop needs of the network side (the overlay operations implement it)."""
+
+    async def republish_all(self) -> None: ...
+
+    async def adopt_view(self, view: S.View) -> None: ...
+
+    async def apply_events(self, evs: list[Event]) -> None: ...
+
+
+async def run_cluster(eng: ClusterMember, cl: Cluster) -> None:
     while not cl.stopping:
         try:
             await _session(eng, cl)
@@ -41,7 +48,7 @@ async def run_cluster(eng: OverlayOps, cl: _Cluster) -> None:
         await asyncio.sleep(1)
 
 
-async def _session(eng: OverlayOps, cl: _Cluster) -> None:
+async def _session(eng: ClusterMember, cl: Cluster) -> None:
     etcd = cl.etcd
     lease = await cl.call(etcd.grant, cl.ttl)
     host = json.dumps({"vtep": cl.vtep})
@@ -49,21 +56,11 @@ async def _session(eng: OverlayOps, cl: _Cluster) -> None:
     cl.lease = lease
     # a new lease: every local record again (the old ones expired with the old lease)
     cl.mine.clear()
-    for c in list(eng.containers.values()):
-        await eng._sync_records(c, eng._records_of(c))
+    await eng.republish_all()
     kvs, rev = await cl.call(etcd.get_prefix, S.ROOT)
     view = S.View()
     view.load(kvs)
-    stale = set(eng.networks) - set(view.networks)
-    cl.view = view
-    for n in list(view.networks.values()):
-        eng._adopt(n)
-    for net_id in stale:
-        if eng.networks[net_id]["Driver"] == "overlay":
-            await eng._forget(net_id)
-    for net_id, n in list(eng.networks.items()):
-        if n["Driver"] == "overlay":
-            await eng._refresh(net_id)
+    await eng.adopt_view(view)
     log.info("cluster store %s: joined as %s", etcd.url, cl.vtep)
 
     loop = asyncio.get_running_loop()
@@ -98,7 +95,7 @@ async def _session(eng: OverlayOps, cl: _Cluster) -> None:
             item = await q.get()
             if isinstance(item, str):
                 raise Unavailable(f"cluster store {etcd.url}: connection lost")
-            await eng._on_events(item)
+            await eng.apply_events(item)
     finally:
         ka.cancel()
         watch.close()
