@@ -87,6 +87,7 @@ typecheck: venv
 
 layers: venv
 	$(VENV)/bin/lint-imports
+	$(PY) scripts/import_cycles.py
 
 unit: venv
 	$(VENV)/bin/pytest -q tests/unit tests/api

@@ -12,16 +12,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import threading
 from typing import Protocol
 
-from cove.engine.netendpoints import log
 from cove.engine.overlay_cluster import Cluster
 from cove.errors import CoveError, Unavailable
 from cove.network.cluster import store as S
 from cove.network.cluster.etcd import Event
 
 _BROKEN = "broken"
+log = logging.getLogger("cove.network")  # the network operations' logger
 
 
 class ClusterMember(Protocol):
