@@ -237,3 +237,42 @@ def test_compose_project_lifecycle(project: Project) -> None:
     assert f"{p.name}_data" not in engine.docker("volume", "ls", "-q").stdout.split()
     nets = engine.docker("network", "ls", "--format", "{{.Name}}").stdout.split()
     assert f"{p.name}_front" not in nets and f"{p.name}_back" not in nets
+
+
+def test_compose_shared_namespaces(engine: Engine, uniq: str) -> None:
+    """`network_mode: service:web` and `pid: service:web`: the side car sees web's
+    processes, host name, loopback and /etc/hosts, as from dockerd."""
+    services = {
+        "web": web_service(extra_hosts=["extra.example:10.9.9.9"]),
+        "side": {
+            "image": "busybox",
+            "command": ["sleep", "300"],
+            "network_mode": "service:web",
+            "pid": "service:web",
+            "depends_on": {"web": {"condition": "service_healthy"}},
+        },
+    }
+    with tempfile.TemporaryDirectory() as cwd:
+        write_project(cwd, "shared-ns", services)
+        p = Project(engine, uniq, cwd)
+        try:
+            p.ok("up", "-d", "--build", "--wait")
+            web_id = engine.docker("inspect", "-f", "{{.Id}}", f"{uniq}-web-1").stdout.strip()
+            out = p.ok(
+                "exec",
+                "-T",
+                "side",
+                "sh",
+                "-c",
+                "hostname; grep extra.example /etc/hosts; wget -qO- 127.0.0.1:8080/index.html",
+            )
+            assert out.split("\n")[0] == web_id[:12]
+            assert out.split("\n")[1].split() == ["10.9.9.9", "extra.example"]
+            assert out.split("\n")[2] == "shared-ns"
+            procs = p.ok("exec", "-T", "side", "ps", "-o", "pid,args")
+            assert any(
+                ln.split(None, 1) == ["1", "httpd -f -p 8080 -h /www"] for ln in procs.splitlines()
+            )
+        finally:
+            p.run("down", "-t", "1", "--rmi", "local")
+            engine.docker("rmi", f"{uniq}-web")
