@@ -77,6 +77,19 @@ def _endpoint(aliases: list[str] | None, ipv4: str, ipv6: str, mac: str) -> dict
     }  # fmt: skip
 
 
+def _check_modes(opts: Options) -> None:
+    """The namespace modes the docker CLI checks itself, with its words."""
+    pid = opts.text("pid")
+    if pid not in ("", "host") and not (pid.startswith("container:") and pid[10:]):
+        raise ValueError("--pid: invalid PID mode")
+    if opts.text("uts") not in ("", "host"):
+        raise ValueError("--uts: invalid UTS mode")
+    if opts.text("userns") not in ("", "host"):
+        raise ValueError("--userns: invalid USER mode")
+    if opts.text("cgroupns") not in ("", "host", "private"):
+        raise ValueError("--cgroupns: invalid CGROUP mode")
+
+
 def build(
     opts: Options, image: str, cmd: list[str], *, detach: bool, console: tuple[int, int] = (0, 0)
 ) -> Spec:
@@ -131,6 +144,7 @@ def build(
         config["StopSignal"] = opts.text("stop-signal")
     if opts.given("stop-timeout"):
         config["StopTimeout"] = opts.number("stop-timeout")
+    _check_modes(opts)
     log_opts = rp.kv_map(opts.many("log-opt"))
     if opts.text("log-driver") == "none" and opts.many("log-opt"):
         raise ValueError("invalid logging opts for driver none")  # the docker CLI's own check

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from cove.engine import userns
+from cove.engine.cgroupread import unified
 from cove.engine.etcfiles import write_etc_files
 from cove.engine.mounts import for_spec as oci_mounts
 from cove.engine.record import Container
@@ -75,6 +77,15 @@ def _namespace_of(eng: EngineBase, mode: str, kind: str) -> str:
     return f"/proc/{other.state['Pid']}/ns/{kind}"
 
 
+def cgroupns_mode(hc: Mapping[str, Any]) -> str:
+    """``CgroupnsMode`` checked, with dockerd's default where it is empty: a private
+    cgroup namespace on a cgroup2-only host, the host's on v1 (and hybrid) layouts."""
+    mode = str(hc.get("CgroupnsMode") or "")
+    if mode not in ("", "host", "private"):
+        raise InvalidArgument(f"invalid cgroup namespace mode: {mode}")  # dockerd's 400
+    return mode or ("private" if unified() else "host")
+
+
 def _etc_owner(eng: EngineBase, c: Container) -> Container:
     """Whose /etc/hosts, /etc/resolv.conf, /etc/hostname and host name a container gets:
     with ``--network container:X`` those of X (they describe the network it shares), as
@@ -119,6 +130,7 @@ def container_spec(eng: EngineBase, c: Container, rootfs: str) -> ContainerSpec:
     elif pid != "host":
         pid = "private"
     uts = "host" if hc.get("UTSMode") == "host" or net_mode == "host" else "private"
+    cgroup = cgroupns_mode(hc)
     etc = _etc_owner(eng, c)
     mounts = [
         _bind(os.path.join(etc.dir, "resolv.conf"), "/etc/resolv.conf"),
@@ -145,6 +157,7 @@ def container_spec(eng: EngineBase, c: Container, rootfs: str) -> ContainerSpec:
         ipc=ipc,
         pid=pid,
         uts=uts,
+        cgroup=cgroup,
         readonly_rootfs=bool(hc.get("ReadonlyRootfs")),
         privileged=bool(hc.get("Privileged")),
         cap_add=list(hc.get("CapAdd") or []),

@@ -92,6 +92,7 @@ class ContainerSpec:
     ipc: str = "private"
     pid: str = "private"
     uts: str = "private"
+    cgroup: str = "host"  # dockerd's --cgroupns: "private" gives a cgroup namespace
     readonly_rootfs: bool = False
     privileged: bool = False
     cap_add: Sequence[str] = ()
@@ -259,6 +260,7 @@ def build_namespaces(spec: ContainerSpec) -> list[dict[str, str]]:
         ("uts", spec.uts),
         ("pid", spec.pid),
         ("ipc", spec.ipc),
+        ("cgroup", spec.cgroup),
     ]
     return [ns for kind, mode in wanted if (ns := _ns(kind, mode)) is not None]
 

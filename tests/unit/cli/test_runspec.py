@@ -102,6 +102,10 @@ def test_resources_and_host_options() -> None:
             ["--log-driver", "none", "--log-opt", "max-size=1m", "busybox"],
             "^invalid logging opts for driver none$",
         ),
+        (["--pid", "container:", "busybox"], "^--pid: invalid PID mode$"),
+        (["--uts", "container:x", "busybox"], "^--uts: invalid UTS mode$"),
+        (["--userns", "private", "busybox"], "^--userns: invalid USER mode$"),
+        (["--cgroupns", "HOST", "busybox"], "^--cgroupns: invalid CGROUP mode$"),
     ],
 )
 def test_rejections(argv: list[str], message: str) -> None:
