@@ -15,7 +15,7 @@ from cove.engine.mounts import public as public_mounts
 from cove.engine.netendpoints import user_defined
 from cove.engine.record import Container
 from cove.engine.resources import check_host_config
-from cove.engine.spec import cgroupns_mode
+from cove.engine.spec import check_modes
 from cove.engine.state import initial_state
 from cove.engine.volumes import VolumeOps
 from cove.errors import Conflict, InvalidArgument, NotFound
@@ -151,7 +151,7 @@ class CreateOps(VolumeOps):
             warnings += discard_limits(hc)
         log_files.check_available(log_options.plan(hc["LogConfig"]))
         apparmor = security.check(hc, self.options.seccomp_profile)
-        hc["CgroupnsMode"] = cgroupns_mode(hc)  # checked, and the default named as dockerd does
+        check_modes(hc)  # IPC and cgroup namespace modes; the latter's default named
         userns.check(hc, self.options.userns)
         # the OCI runtime is named in the record, as dockerd names "runc" when none is asked
         hc["Runtime"] = str(hc.get("Runtime") or self.runtime.name)

@@ -86,6 +86,20 @@ def cgroupns_mode(hc: Mapping[str, Any]) -> str:
     return mode or ("private" if unified() else "host")
 
 
+def _check_ipc(mode: str) -> None:
+    if mode not in ("", "host", "none", "private", "shareable") and not (
+        mode.startswith("container:") and mode[10:]
+    ):
+        raise InvalidArgument(f"Invalid IPC mode: {mode}")  # dockerd's words
+
+
+def check_modes(hc: dict[str, Any]) -> None:
+    """At create: namespace modes that would fail the start are refused at once (dockerd
+    refuses an unknown IPC mode only at start), and the cgroup namespace mode is named."""
+    _check_ipc(str(hc.get("IpcMode") or ""))
+    hc["CgroupnsMode"] = cgroupns_mode(hc)
+
+
 def _etc_owner(eng: EngineBase, c: Container) -> Container:
     """Whose /etc/hosts, /etc/resolv.conf, /etc/hostname and host name a container gets:
     with ``--network container:X`` those of X (they describe the network it shares), as
@@ -119,11 +133,10 @@ def container_spec(eng: EngineBase, c: Container, rootfs: str) -> ContainerSpec:
     if net_mode.startswith("container:"):
         network = _namespace_of(eng, net_mode, "net")
     ipc = str(hc.get("IpcMode") or "private")
-    ipc = (
-        "host"
-        if ipc == "host"
-        else (_namespace_of(eng, ipc, "ipc") if ipc.startswith("container:") else "private")
-    )
+    if ipc.startswith("container:"):
+        ipc = _namespace_of(eng, ipc, "ipc")
+    else:
+        _check_ipc(ipc)
     pid = str(hc.get("PidMode") or "private")
     if pid.startswith("container:"):
         pid = _namespace_of(eng, pid, "pid")

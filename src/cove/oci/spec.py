@@ -246,7 +246,7 @@ def build_exec_process(
 def _ns(kind: str, mode: str) -> dict[str, str] | None:
     if mode == "host":
         return None
-    if mode in ("private", "new", "", "shareable"):
+    if mode in ("private", "new", "", "shareable", "none"):
         return {"type": kind}
     if not mode.startswith("/"):
         raise InvalidArgument(f"invalid {kind} namespace mode: {mode}")
@@ -273,7 +273,7 @@ def build_mounts(spec: ContainerSpec) -> list[dict[str, Any]]:
     """Docker's default mounts, minus those a user mount replaces (a user ``/dev`` also
     replaces everything below it), then the user mounts, shallowest first."""
     sys_ro = [] if spec.privileged else ["ro"]
-    shm: dict[str, Any] = {
+    shm: dict[str, Any] | None = {
         "destination": "/dev/shm",
         "type": "tmpfs",
         "source": "shm",
@@ -286,6 +286,8 @@ def build_mounts(spec: ContainerSpec) -> list[dict[str, Any]]:
             "source": "/dev/shm",
             "options": ["rbind", "rprivate"],
         }
+    elif spec.ipc == "none":
+        shm = None  # dockerd's --ipc none: an IPC namespace and no /dev/shm at all
     defaults: list[dict[str, Any]] = [
         _mount("/proc", "proc", "proc", ["rw", "nosuid", "noexec", "nodev"]),
         _mount(
@@ -302,7 +304,7 @@ def build_mounts(spec: ContainerSpec) -> list[dict[str, Any]]:
             "/sys/fs/cgroup", "cgroup", "cgroup", [*(sys_ro or ["rw"]), "nosuid", "noexec", "nodev"]
         ),
         _mount("/dev/mqueue", "mqueue", "mqueue", ["rw", "nosuid", "noexec", "nodev"]),
-        shm,
+        *([shm] if shm else []),
     ]
     user_dests = {str(m.get("destination", "")).rstrip("/") or "/" for m in spec.mounts}
     out = [
