@@ -56,8 +56,8 @@ class HealthOps(QueryOps):
             self._health_tasks = {}
         return self._health_tasks
 
-    def watch(self, c: Container, info: ProcessInfo) -> None:
-        super().watch(c, info)
+    def _health_watch(self, c: Container, info: ProcessInfo) -> None:
+        """Probes for a container that runs (from its start or the daemon's restore)."""
         check = c.config.get("Healthcheck") or {}
         cmd = health_command(check.get("Test"))
         old = self._htasks().pop(c.id, None)
@@ -160,8 +160,8 @@ class HealthOps(QueryOps):
         if h["Status"] != old:
             self.emit(c, "health_status: " + h["Status"])
 
-    async def _record_exit(self, c: Container, monitor_pid: int) -> None:
+    def _health_stop(self, c: Container) -> None:
+        """The container exited: its probes stop."""
         task = self._htasks().pop(c.id, None)
         if task is not None and task is not asyncio.current_task():
             task.cancel()
-        await super()._record_exit(c, monitor_pid)

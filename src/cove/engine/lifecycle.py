@@ -156,7 +156,7 @@ class LifecycleOps(VolumeOps):
             await self._record_exit(c, int(c.private.get("MonitorPid") or 0))
 
     # --- start ----------------------------------------------------------------------------
-    async def container_start(self, ref: str) -> None:
+    async def _start(self, ref: str) -> None:
         c = self.find(ref)
         async with self.lock(c.id):
             await self.sync(c)
@@ -278,6 +278,10 @@ class LifecycleOps(VolumeOps):
 
     # --- exit -----------------------------------------------------------------------------
     def watch(self, c: Container, info: ProcessInfo) -> None:
+        """Follow a running container; ops.py adds its health probes."""
+        self._watch_exit(c, info)
+
+    def _watch_exit(self, c: Container, info: ProcessInfo) -> None:
         async def waiter() -> None:
             try:
                 await self.runtime.wait_exit(info.monitor_pid)
@@ -299,6 +303,10 @@ class LifecycleOps(VolumeOps):
         self._watchers[c.id] = asyncio.get_running_loop().create_task(waiter())
 
     async def _record_exit(self, c: Container, monitor_pid: int) -> None:
+        """Every step of an exit; ops.py adds those of health and restart around it."""
+        await self._record_exit_core(c, monitor_pid)
+
+    async def _record_exit_core(self, c: Container, monitor_pid: int) -> None:
         code = self.runtime.exit_code(c.id)
         if code is None:
             code = 255  # the monitor died without recording a status
@@ -350,7 +358,7 @@ class LifecycleOps(VolumeOps):
         self._waiters.setdefault(c.id, []).append((cond, fut))
         return fut
 
-    async def container_stop(self, ref: str, timeout: int | None, signal: str | None) -> None:
+    async def _stop(self, ref: str, timeout: int | None, signal: str | None) -> None:
         c = self.find(ref)
         async with self.lock(c.id):
             await self.sync(c)
@@ -381,7 +389,7 @@ class LifecycleOps(VolumeOps):
         self.emit(c, "kill", {"signal": str(int(sig))})
         await self.runtime.kill(c.id, sig, all_)
 
-    async def container_kill(self, ref: str, signal: str | None) -> None:
+    async def _kill(self, ref: str, signal: str | None) -> None:
         c = self.find(ref)
         async with self.lock(c.id):
             await self.sync(c)
@@ -389,12 +397,6 @@ class LifecycleOps(VolumeOps):
             if not allowed("kill", c.status):
                 raise Conflict(f"Cannot kill container: {ref}: Container {c.id} is not running")
             await self._send_signal(c, sig)
-
-    async def container_restart(self, ref: str, timeout: int | None, signal: str | None) -> None:
-        with contextlib.suppress(NotModified):
-            await self.container_stop(ref, timeout, signal)
-        await self.container_start(ref)
-        self.emit(self.find(ref), "restart")
 
     # --- wait -----------------------------------------------------------------------------
     async def container_wait(self, ref: str, condition: str) -> Json:
@@ -411,7 +413,7 @@ class LifecycleOps(VolumeOps):
         return {"StatusCode": code, "Error": None}
 
     # --- rm -------------------------------------------------------------------------------
-    async def container_remove(self, ref: str, force: bool, volumes: bool) -> None:
+    async def _remove(self, ref: str, force: bool, volumes: bool) -> None:
         c = self.find(ref)
         await self.sync(c)
         if c.status in (Status.RUNNING, Status.PAUSED, Status.RESTARTING):

@@ -1,17 +1,57 @@
-"""The container operations of issue 3 as one mixin for ``Engine``: each family in its own
-module, their overrides of stop/kill/start/remove chained through ``super()``."""
+"""The container operations as users call them, composed in one place from the families'
+steps (lifecycle, restart policies, pause, health), in an order written out here rather
+than decided by the order of the mixins' bases through ``super()`` chains."""
 
 from __future__ import annotations
+
+import contextlib
 
 from cove.engine.detach import DetachOps
 from cove.engine.health import HealthOps
 from cove.engine.pause import PauseOps
 from cove.engine.prune import PruneOps
+from cove.engine.record import Container
 from cove.engine.restart import RestartOps
 from cove.engine.stats import StatsOps
 from cove.engine.top import TopOps
 from cove.engine.update import UpdateOps
+from cove.errors import NotModified
+from cove.runtime.base import ProcessInfo
 
 
 class OpsMixins(DetachOps, RestartOps, HealthOps, PauseOps, StatsOps, TopOps, UpdateOps, PruneOps):
-    pass
+    async def container_start(self, ref: str) -> None:
+        self._restart_before_start(self.find(ref))  # a user's start ends a restart's wait
+        await self._start(ref)
+
+    async def container_stop(self, ref: str, timeout: int | None, signal: str | None) -> None:
+        if self._restart_before_stop(self.find(ref)):  # only waiting to restart: no more
+            return
+        await self._thaw_for_signal(ref)  # a frozen process cannot take the signal
+        await self._stop(ref, timeout, signal)
+
+    async def container_kill(self, ref: str, signal: str | None) -> None:
+        self._restart_before_kill(self.find(ref))
+        await self._kill_thawed(ref, signal)  # thaws, and waits for a SIGKILL's exit
+
+    async def container_remove(self, ref: str, force: bool, volumes: bool) -> None:
+        self._restart_before_remove(self.find(ref), force)
+        if force:
+            await self._thaw_for_signal(ref)
+        await self._remove(ref, force, volumes)
+
+    async def container_restart(self, ref: str, timeout: int | None, signal: str | None) -> None:
+        with contextlib.suppress(NotModified):
+            await self.container_stop(ref, timeout, signal)
+        await self.container_start(ref)
+        self.emit(self.find(ref), "restart")
+
+    # --- the engine's own events ---------------------------------------------------------
+    def watch(self, c: Container, info: ProcessInfo) -> None:
+        self._watch_exit(c, info)
+        self._health_watch(c, info)
+
+    async def _record_exit(self, c: Container, monitor_pid: int) -> None:
+        self._health_stop(c)  # first: no probe may run against an exited container
+        await self._record_exit_core(c, monitor_pid)
+        self._restart_after_exit(c)  # last: the policy sees the recorded exit code

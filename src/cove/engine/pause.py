@@ -42,11 +42,9 @@ class PauseOps(QueryOps):
                     await self._thaw(c)
                     self.emit(c, "unpause")
 
-    async def container_stop(self, ref: str, timeout: int | None, signal: str | None) -> None:
-        await self._thaw_for_signal(ref)
-        await super().container_stop(ref, timeout, signal)
-
-    async def container_kill(self, ref: str, signal: str | None) -> None:
+    async def _kill_thawed(self, ref: str, signal: str | None) -> None:
+        """``kill`` of a paused container: SIGKILL and SIGTERM thaw it first (a frozen
+        process cannot die)."""
         sig = parse_signal(signal, _signal.SIGKILL)
         if sig in (_signal.SIGKILL, _signal.SIGTERM):
             await self._thaw_for_signal(ref)
@@ -57,7 +55,7 @@ class PauseOps(QueryOps):
         if sig == _signal.SIGKILL and c.status == Status.RUNNING:
             fut = self._exit_future(c)
         try:
-            await super().container_kill(ref, signal)
+            await self._kill(ref, signal)
         except BaseException:
             if fut is not None:
                 with contextlib.suppress(ValueError, KeyError):
@@ -66,11 +64,6 @@ class PauseOps(QueryOps):
         if fut is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(fut), 10)
-
-    async def container_remove(self, ref: str, force: bool, volumes: bool) -> None:
-        if force:
-            await self._thaw_for_signal(ref)
-        await super().container_remove(ref, force, volumes)
 
 
 def _not_pausable(c: Container) -> Conflict:

@@ -66,7 +66,7 @@ class PruneOps(QueryOps):
                 continue
             size = await asyncio.to_thread(_tree_size, self.snapshotter.upper_dir(c.id))
             try:
-                await self.container_remove(c.id, False, False)
+                await self._remove(c.id, False, False)
             except CoveError:
                 continue
             deleted.append(c.id)

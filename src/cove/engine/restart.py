@@ -55,8 +55,8 @@ class RestartOps(QueryOps):
             self._restart_tasks = {}
         return self._restart_tasks
 
-    async def _record_exit(self, c: Container, monitor_pid: int) -> None:
-        await super()._record_exit(c, monitor_pid)
+    def _restart_after_exit(self, c: Container) -> None:
+        """After an exit was recorded: the policy's restart, after its back-off."""
         if c.host_config.get("AutoRemove"):
             return
         manual = bool(c.private.get("ManuallyStopped"))
@@ -100,34 +100,29 @@ class RestartOps(QueryOps):
             c.set_restart_over()
             c.save()
 
-    # --- user actions mark the container "manually stopped" --------------------------------
-    async def container_stop(self, ref: str, timeout: int | None, signal: str | None) -> None:
-        c = self.find(ref)
+    # --- user actions mark the container "manually stopped" (called by ops.py) -------------
+    def _restart_before_stop(self, c: Container) -> bool:
+        """True when the container was only waiting to restart: then that wait is the
+        whole stop."""
         c.private["ManuallyStopped"] = True
         if c.status == Status.RESTARTING:
             self._cancel_restart(c)
             self.emit(c, "stop")
-            return
-        await super().container_stop(ref, timeout, signal)
+            return True
+        return False
 
-    async def container_kill(self, ref: str, signal: str | None) -> None:
-        c = self.find(ref)
+    def _restart_before_kill(self, c: Container) -> None:
         c.private["ManuallyStopped"] = True
         self._cancel_restart(c)
-        await super().container_kill(ref, signal)
 
-    async def container_start(self, ref: str) -> None:
-        c = self.find(ref)
+    def _restart_before_start(self, c: Container) -> None:
         self._cancel_restart(c)
         c.private["ManuallyStopped"] = False
         c.private["RestartDelay"] = 0
-        await super().container_start(ref)
 
-    async def container_remove(self, ref: str, force: bool, volumes: bool) -> None:
-        c = self.find(ref)
+    def _restart_before_remove(self, c: Container, force: bool) -> None:
         if c.status == Status.RESTARTING and force:
             self._cancel_restart(c)
-        await super().container_remove(ref, force, volumes)
 
     async def restart_on_boot(self) -> None:
         for c in list(self.containers.values()):
