@@ -24,6 +24,7 @@ from cove.logdriver import files as log_files
 from cove.logdriver import options as log_options
 from cove.oci import reference
 from cove.runtime.rootless import discard_limits
+from cove.snapshot.base import Mount
 from cove.util import crashpoint
 from cove.util.ids import new_id
 from cove.util.jsontypes import Json
@@ -194,7 +195,7 @@ class CreateOps(VolumeOps):
             os.makedirs(cdir, mode=0o700)
             crashpoint.reached("create:dir")
             # the native driver copies the image's files here: off the event loop
-            await asyncio.to_thread(self.snapshotter.prepare, cid, image.top_layer)
+            graph = await asyncio.to_thread(self._prepare_snapshot, cid, image.top_layer)
             crashpoint.reached("create:snapshot")
             points = self.volumes_setup(cid, hc, cfg)
             crashpoint.reached("create:volumes")
@@ -218,7 +219,7 @@ class CreateOps(VolumeOps):
                 "AppArmorProfile": apparmor,
                 "ExecIDs": None,
                 "HostConfig": hc,
-                "GraphDriver": {"Name": self.snapshotter.name, "Data": None},
+                "GraphDriver": {"Name": self.snapshotter.name, "Data": graph},
                 "Mounts": public_mounts(points),
                 "Config": cfg,
                 "NetworkSettings": net_settings,
@@ -240,3 +241,22 @@ class CreateOps(VolumeOps):
         self.volumes_created(cid)
         self.emit(c, "create")
         return cid, warnings
+
+    def _prepare_snapshot(self, cid: str, top_layer: str | None) -> Json | None:
+        """The container's snapshot, and the GraphDriver.Data inspect shows for it."""
+        return graph_driver_data(self.snapshotter.prepare(cid, top_layer), self.paths.rootfs(cid))
+
+
+def graph_driver_data(mounts: list[Mount], merged: str) -> Json | None:
+    """overlay2's directories as dockerd lists them (tools read MergedDir and UpperDir from
+    inspect); null for the copy-based driver, as dockerd's vfs."""
+    for m in mounts:
+        if m.type == "overlay":
+            opts = dict(o.split("=", 1) for o in m.options if "=" in o)
+            return {
+                "LowerDir": opts.get("lowerdir", ""),
+                "MergedDir": merged,
+                "UpperDir": opts.get("upperdir", ""),
+                "WorkDir": opts.get("workdir", ""),
+            }
+    return None
