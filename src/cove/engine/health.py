@@ -49,10 +49,10 @@ def _seconds(hc: Json, key: str, default: float) -> float:
 
 
 class HealthOps(QueryOps):
-    _health_tasks: dict[str, asyncio.Task[None]]
+    _health_tasks: dict[str, asyncio.Task[None]] | None = None  # made at the first probe
 
     def _htasks(self) -> dict[str, asyncio.Task[None]]:
-        if not hasattr(self, "_health_tasks"):
+        if self._health_tasks is None:
             self._health_tasks = {}
         return self._health_tasks
 

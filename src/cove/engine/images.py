@@ -38,10 +38,7 @@ class ImageOps(ExecOps):
         return self.images.resolve(ref)
 
     def _layer_sizes(self, image_id: str) -> list[int]:
-        record = getattr(self.images, "record", None)
-        if record is None:
-            return []
-        return [int(x.get("size", 0)) for x in record(image_id).get("layers", [])]
+        return [int(x.get("size", 0)) for x in self.images.record(image_id).get("layers", [])]
 
     def _container_count(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -307,12 +304,10 @@ class ImageOps(ExecOps):
             j.setdefault("SizeRw", 0)
             j.setdefault("SizeRootFs", 0)
         volumes: list[Json] = []
-        vl = getattr(self, "volume_list", None)
-        if vl is not None:
-            try:
-                volumes = list((vl({}) or {}).get("Volumes") or [])
-            except Exception:  # df still answers without volumes
-                volumes = []
+        try:
+            volumes = list((self.volume_list({}) or {}).get("Volumes") or [])
+        except Exception:  # df still answers without volumes (none without a driver)
+            volumes = []
         return {
             "LayersSize": total,
             "Images": summaries,

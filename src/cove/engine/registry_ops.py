@@ -34,19 +34,18 @@ class RegistryOps(EngineBase):
         o = self.options
         return RegistryConfig(
             list(o.registry_mirrors),
-            list(getattr(o, "insecure_registries", [])),
-            int(getattr(o, "max_concurrent_downloads", 3)),
-            int(getattr(o, "max_concurrent_uploads", 5)),
+            list(o.insecure_registries),
+            o.max_concurrent_downloads,
+            o.max_concurrent_uploads,
         )
 
+    _cove_layer_meta: LayerMetadata | None = None  # made at the first push or pull
+
     def _blobs(self) -> BlobStore:
-        blobs = getattr(self.images, "blobs", None)
-        if blobs is None:
-            raise InvalidArgument("this image store cannot exchange blobs with a registry")
-        return blobs  # type: ignore[no-any-return]
+        return self.images.blobs
 
     def _layer_meta(self) -> LayerMetadata:
-        meta = getattr(self, "_cove_layer_meta", None)
+        meta = self._cove_layer_meta
         if meta is None:
             path = os.path.join(self.paths.data_root, "distribution", "v2metadata.json")
             meta = LayerMetadata(path)
@@ -142,8 +141,7 @@ class RegistryOps(EngineBase):
             ) from None
 
     def images_names(self) -> dict[str, str]:
-        names = getattr(self.images, "names", None)
-        return dict(names()) if names is not None else {}
+        return dict(self.images.names())
 
     # --- login and search -----------------------------------------------------------------
     async def auth(self, body: Json) -> Json:

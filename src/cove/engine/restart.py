@@ -48,10 +48,10 @@ def next_delay(previous: float, ran_for: float) -> float:
 
 
 class RestartOps(QueryOps):
-    _restart_tasks: dict[str, asyncio.Task[None]]
+    _restart_tasks: dict[str, asyncio.Task[None]] | None = None  # made at the first restart
 
     def _timers(self) -> dict[str, asyncio.Task[None]]:
-        if not hasattr(self, "_restart_tasks"):
+        if self._restart_tasks is None:
             self._restart_tasks = {}
         return self._restart_tasks
 

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Protocol
 
+from cove.store.base import BlobStore
+
 
 @dataclass
 class Image:
@@ -57,6 +59,21 @@ class Transaction(Protocol):
 
 
 class ImageStore(Protocol):
+    blobs: BlobStore  # where configs and layer blobs live (save, push and pull use it)
+
+    def names(self) -> dict[str, str]:
+        """Every name (``repo:tag`` and ``repo@digest``) and the image ID it points at."""
+        ...
+
+    def record(self, image_id: str) -> dict[str, Any]:
+        """The store's own record of an image (its layers with their sizes)."""
+        ...
+
+    def add_layer_file(self, path: str, parent_diff_ids: list[str], diff_id: str) -> str:
+        """``add_layer`` from an uncompressed tar already on disk, adopted without a copy
+        when it is on the same filesystem; returns the chain ID."""
+        ...
+
     def resolve(self, ref: str) -> Image:
         """By name[:tag], name@digest, full ID, ``sha256:`` ID, or a unique ID prefix.
         Raises NotFound("No such image: <ref>")."""
