@@ -68,6 +68,9 @@ def api_timestamp(value: str, now: float | None = None) -> str:
 
 
 def run(ctx: Context, opts: Options, args: list[str]) -> int:
+    from itertools import groupby
+    from operator import itemgetter
+
     from cove.client.stream import FrameDecoder, write_all
 
     client = ctx.client
@@ -90,8 +93,9 @@ def run(ctx: Context, opts: Options, args: list[str]) -> int:
             if decoder is None:
                 write_all(1, data)
                 continue
-            for stream, payload in decoder.feed(data):
-                write_all(2 if stream == 2 else 1, payload)
+            # one write per run of one stream, not one per line (a frame is a line)
+            for stream, run in groupby(decoder.feed(data), key=itemgetter(0)):
+                write_all(2 if stream == 2 else 1, b"".join(p for _s, p in run))
     finally:
         resp.close()
     return 0

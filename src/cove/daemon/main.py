@@ -229,6 +229,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     try:
         _lock_pidfile(cfg.pidfile or os.path.join(cfg.exec_root, "coved.pid"))
+        # worker threads (log reading, framing, tar work) hold the GIL up to the switch
+        # interval whenever the event loop wants it back after a syscall; 5 ms by default
+        # made a /_ping wait tens of ms behind four `logs -f` readers
+        sys.setswitchinterval(0.0005)
         asyncio.run(_serve(cfg, session))
     except CoveError as e:
         log.error("%s", e)
