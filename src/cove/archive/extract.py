@@ -55,7 +55,8 @@ def extract_layer(
     src: BinaryIO, target: str, whiteouts: WhiteoutMode = "delete", ids: IdMapper | None = None
 ) -> int:
     """Unpack the uncompressed layer tar ``src`` into the existing directory ``target``;
-    returns the layer's size (the sum of its regular files' sizes).  ``ids`` turns the tar's
+    returns the layer's size (its regular files' sizes and its symlinks' target lengths, as
+    dockerd's overlay2 counts them).  ``ids`` turns the tar's
     owners into the host's (userns-remap: container root is an unprivileged host id); the
     directories the tar does not list are then owned by the mapped root too."""
     ex = _Extractor(target, whiteouts, ids)
@@ -219,6 +220,8 @@ class _Extractor:
             self.owner_and_xattrs(m, None, pfd, base)
             t = _ns(m.mtime)
             os.utime(base, ns=(t, t), dir_fd=pfd, follow_symlinks=False)
+            # dockerd's layer size counts a symlink as its target's length (lstat's size)
+            self.size += len(os.fsencode(m.linkname))
         elif m.islnk():
             self.hardlink(m, pfd, base)
         elif m.ischr() or m.isblk() or m.isfifo():
