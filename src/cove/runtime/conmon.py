@@ -270,7 +270,10 @@ class ConmonRuntime:
     async def kill(self, cid: str, signal: int, all_processes: bool = False) -> None:
         """Signal the container's init (every process with ``all_processes``); a stopped
         or unknown container is not an error."""
-        args = ["kill", *(["--all"] if all_processes else []), cid, str(int(signal))]
+        # rootless: no cgroup lists the container's processes, so --all would reach none;
+        # the container's init dying takes its PID namespace's other processes with it
+        every = all_processes and not self.rootless
+        args = ["kill", *(["--all"] if every else []), cid, str(int(signal))]
         rc, _, err = await self._runtime(cid, *args)
         if rc != 0 and not _already_stopped(err):
             raise SystemError_(f"OCI runtime kill failed: {err}")
