@@ -1,0 +1,232 @@
+"""Two regular users, each with a rootless coved of their own (docs/rootless.md).
+
+The users are made for the run (``useradd``, no subordinate ids from login.defs, then a
+range of 65536 past every range in /etc/subuid and /etc/subgid) and removed at the end with
+every process and file they made: their daemons are stopped, whatever is left running as
+them or their subordinate ids is killed, and ``userdel -r`` takes their homes.  The
+busybox image is imported by each user.  /dev/net/tun must be usable by users (Debian's
+udev gives it 0666); a host that has it 0600 gets 0666 for the run and its mode back after.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from cove.daemon.userns import next_free_start
+
+VENV_BIN = os.path.dirname(shutil.which("coved") or "/work/main/.venv/bin/coved")
+COVE = os.path.join(VENV_BIN, "cove")
+COVED = os.path.join(VENV_BIN, "coved")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+RANGE = 65536
+
+
+@dataclass
+class User:
+    name: str
+    uid: int
+    gid: int
+    home: str
+    sub_start: int
+    daemon: subprocess.Popen[bytes] | None = None
+
+    @property
+    def runtime_dir(self) -> str:
+        return f"/tmp/cove-{self.uid}"
+
+    @property
+    def socket(self) -> str:
+        return f"{self.runtime_dir}/cove.sock"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "HOME": self.home,
+            "USER": self.name,
+            "LOGNAME": self.name,
+            "PATH": f"{VENV_BIN}:/usr/sbin:/usr/bin:/sbin:/bin",
+            "DOCKER_HOST": f"unix://{self.socket}",
+        }
+
+    def run(
+        self, *argv: str, input: bytes | None = None, timeout: float = 120, **env: str
+    ) -> subprocess.CompletedProcess[str]:
+        """``argv`` as this user (not root at any moment), in its home."""
+        return subprocess.run(
+            list(argv),
+            user=self.uid,
+            group=self.gid,
+            extra_groups=[],
+            env={**self.env, **env},
+            cwd=self.home,
+            input=input.decode() if input is not None else None,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def cove(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return self.run(COVE, *args, timeout=timeout)
+
+    def ok(self, *args: str) -> str:
+        r = self.cove(*args)
+        assert r.returncode == 0, (args, r.stdout, r.stderr)
+        return r.stdout
+
+    def start(self) -> None:
+        log = open(os.path.join(self.home, "coved.log"), "ab")  # noqa: SIM115 - held by Popen
+        self.daemon = subprocess.Popen(
+            [COVED, "--rootless"],
+            user=self.uid,
+            group=self.gid,
+            extra_groups=[],
+            env=self.env,
+            cwd=self.home,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+        log.close()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.daemon.poll() is not None:
+                raise RuntimeError(f"coved --rootless exited: {self.log()}")
+            if os.path.exists(self.socket) and self.cove("version").returncode == 0:
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"coved --rootless did not come up: {self.log()}")
+
+    def log(self) -> str:
+        with open(os.path.join(self.home, "coved.log"), errors="replace") as f:
+            return f.read()[-4000:]
+
+    def stop(self) -> None:
+        if self.daemon is None or self.daemon.poll() is not None:
+            return
+        self.daemon.send_signal(signal.SIGTERM)
+        try:
+            self.daemon.wait(30)
+        except subprocess.TimeoutExpired:
+            self.daemon.kill()
+            self.daemon.wait()
+
+
+def _uids_of(pid: str) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("Uid:"):
+                return int(line.split()[1])
+    return -1
+
+
+def _kill_all(users: list[User]) -> None:
+    """Every process left running as a test user or one of its subordinate ids."""
+
+    def ours(uid: int) -> bool:
+        return any(uid == u.uid or u.sub_start <= uid < u.sub_start + RANGE for u in users)
+
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            with contextlib.suppress(OSError, ValueError):
+                if ours(_uids_of(name)):
+                    os.kill(int(name), signal.SIGKILL)
+
+
+def _make_user(name: str) -> User:
+    subprocess.run(["userdel", "-r", name], capture_output=True, check=False)
+    subprocess.run(
+        ["useradd", "-m", "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", name],
+        check=True,
+        capture_output=True,
+    )
+    start = next_free_start()
+    last = start + RANGE - 1
+    subprocess.run(
+        ["usermod", "--add-subuids", f"{start}-{last}", "--add-subgids", f"{start}-{last}", name],
+        check=True,
+        capture_output=True,
+    )
+    pw = pwd.getpwnam(name)
+    return User(name, pw.pw_uid, pw.pw_gid, pw.pw_dir, start)
+
+
+def _remove_user(u: User) -> None:
+    last = u.sub_start + RANGE - 1
+    subprocess.run(
+        ["usermod", "--del-subuids", f"{u.sub_start}-{last}", "--del-subgids",
+         f"{u.sub_start}-{last}", u.name],
+        capture_output=True,
+        check=False,
+    )  # fmt: skip
+    subprocess.run(["userdel", "-r", u.name], capture_output=True, check=False)
+    shutil.rmtree(u.runtime_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def tun_for_users() -> Iterator[None]:
+    st = os.stat("/dev/net/tun")
+    if st.st_mode & 0o006 != 0o006:
+        os.chmod("/dev/net/tun", 0o666)
+    try:
+        yield
+    finally:
+        os.chmod("/dev/net/tun", st.st_mode & 0o7777)
+
+
+@pytest.fixture(scope="session")
+def users(tun_for_users: None) -> Iterator[list[User]]:
+    for tool in ("newuidmap", "slirp4netns", "crun", "conmon"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"rootless tests need {tool} (make deps)")
+    made: list[User] = []
+    try:
+        for name in ("covert1", "covert2"):
+            made.append(_make_user(name))
+        image = subprocess.run(
+            ["python3", os.path.join(ROOT, "scripts", "mkbusybox.py"), "-"],
+            capture_output=True,
+            check=True,
+        ).stdout
+        for u in made:
+            u.start()
+            r = subprocess.run(
+                [COVE, "import", "-", "busybox:latest"],
+                input=image,
+                user=u.uid,
+                group=u.gid,
+                extra_groups=[],
+                env=u.env,
+                cwd=u.home,
+                capture_output=True,
+                check=False,
+            )
+            assert r.returncode == 0, r.stderr
+        yield made
+    finally:
+        for u in made:
+            u.stop()
+        _kill_all(made)
+        for u in made:
+            _remove_user(u)
+
+
+@pytest.fixture(scope="session")
+def alice(users: list[User]) -> User:
+    return users[0]
+
+
+@pytest.fixture(scope="session")
+def bob(users: list[User]) -> User:
+    return users[1]

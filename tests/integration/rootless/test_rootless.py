@@ -1,0 +1,216 @@
+"""Rootless coved as regular users: containers, images, ports, networks, refusals and the
+isolation between two users (issue 18).  Run as root only to make and remove the users."""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from tests.integration.rootless.conftest import COVED, User
+
+pytestmark = pytest.mark.integration
+
+
+def _host_address() -> str:
+    """An address of this machine that is not loopback (the user-mode network reaches the
+    host through it; nothing leaves the machine)."""
+    out = subprocess.run(["ip", "-4", "-o", "addr", "show", "scope", "global"],
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    for line in out.splitlines():
+        return line.split()[3].split("/")[0]
+    pytest.skip("no non-loopback IPv4 address on this host")
+
+
+def _get(url: str) -> str:
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                return str(r.read().decode())
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def test_root_inside_is_the_user_outside(alice: User) -> None:
+    out = alice.ok("run", "--rm", "busybox", "sh", "-c", "id -u; cat /proc/self/uid_map")
+    lines = out.split("\n")
+    assert lines[0] == "0"
+    first = lines[1].split()
+    assert first == ["0", str(alice.uid), "1"]
+    assert lines[2].split() == ["1", str(alice.sub_start), "65536"]
+
+
+def test_lifecycle_run_exec_logs_stop_rm(alice: User) -> None:
+    alice.ok("run", "-d", "--name", "life", "busybox", "sh", "-c", "echo started; sleep 300")
+    try:
+        assert alice.ok("exec", "life", "id", "-u").strip() == "0"
+        assert "started" in alice.ok("logs", "life")
+        alice.ok("stop", "-t", "1", "life")
+        state = json.loads(alice.ok("inspect", "life"))[0]["State"]
+        assert state["Status"] == "exited"
+    finally:
+        alice.cove("rm", "-f", "life")
+    assert alice.cove("inspect", "life").returncode != 0
+
+
+def test_files_keep_their_owners_inside_and_map_outside(alice: User) -> None:
+    ctx = os.path.join(alice.home, "ctx")
+    alice.run("mkdir", "-p", ctx)
+    with open(os.path.join(ctx, "Dockerfile"), "w") as f:
+        f.write("FROM busybox\nRUN touch /f && chown 1234:5678 /f\n")
+    alice.ok("build", "-q", "-t", "owned", ctx)
+    assert alice.ok("run", "--rm", "owned", "stat", "-c", "%u:%g", "/f").strip() == "1234:5678"
+    alice.ok("run", "--name", "mk", "busybox", "sh", "-c", "touch /g && chown 7:8 /g")
+    alice.ok("commit", "mk", "committed")
+    alice.ok("rm", "mk")
+    assert alice.ok("run", "--rm", "committed", "stat", "-c", "%u:%g", "/g").strip() == "7:8"
+    tar = os.path.join(alice.home, "owned.tar")
+    alice.ok("save", "-o", tar, "owned")
+    alice.ok("rmi", "owned")
+    assert "Loaded image: owned:latest" in alice.ok("load", "-i", tar)
+    assert alice.ok("run", "--rm", "owned", "stat", "-c", "%u", "/f").strip() == "1234"
+    # on the host the file belongs to the user's subordinate range, never to a real user
+    found = subprocess.run(["find", os.path.join(alice.home, ".local/share/cove"), "-name", "f",
+                            "-uid", str(alice.sub_start + 1233)],
+                           capture_output=True, text=True, check=False).stdout  # fmt: skip
+    assert found.strip()
+
+
+def test_published_port_and_outbound(alice: User) -> None:
+    host = _host_address()
+    page = "echo hello-rootless > /i.html; httpd -f -p 80 -h /"
+    alice.ok("run", "-d", "--name", "web", "-p", "18480:80", "-p", "127.0.0.1:18481:80",
+             "busybox", "sh", "-c", page)  # fmt: skip
+    try:
+        assert _get("http://127.0.0.1:18480/i.html") == "hello-rootless\n"
+        assert _get(f"http://{host}:18480/i.html") == "hello-rootless\n"
+        assert _get("http://127.0.0.1:18481/i.html") == "hello-rootless\n"
+        ports = alice.ok("port", "web")
+        assert "80/tcp -> 0.0.0.0:18480" in ports and "127.0.0.1:18481" in ports
+    finally:
+        alice.cove("rm", "-f", "web")
+    # outbound: a container reaches a listener on the host's own address
+    srv = socket.socket()
+    srv.bind((host, 0))
+    srv.listen(1)
+    srv.settimeout(30)
+    port = srv.getsockname()[1]
+
+    def answer() -> None:
+        try:
+            conn, _ = srv.accept()
+            conn.sendall(b"hello-from-host\n")
+            conn.close()
+        except OSError:
+            pass
+
+    t = threading.Thread(target=answer)
+    t.start()
+    try:
+        out = alice.ok("run", "--rm", "busybox", "nc", host, str(port))
+        assert out == "hello-from-host\n"
+    finally:
+        t.join(35)
+        srv.close()
+
+
+def test_low_port_refused_with_rootless_dockers_words(alice: User) -> None:
+    r = alice.cove("run", "--rm", "-p", "80:80", "busybox", "true")
+    assert r.returncode == 125
+    assert "cannot expose privileged port 80, you can add " in r.stderr
+    assert "'net.ipv4.ip_unprivileged_port_start=80' to /etc/sysctl.conf" in r.stderr
+
+
+def test_user_network_dns_and_host_network(alice: User) -> None:
+    alice.ok("network", "create", "rlnet")
+    try:
+        alice.ok("run", "-d", "--name", "srv", "--network", "rlnet", "busybox", "sleep", "300")
+        out = alice.ok("run", "--rm", "--network", "rlnet", "busybox", "ping", "-c", "1", "srv")
+        assert "1 packets received" in out
+    finally:
+        alice.cove("rm", "-f", "srv")
+        alice.cove("network", "rm", "rlnet")
+    # --network host is the daemon's namespace: slirp4netns's tap0, not the host's links
+    links = alice.ok("run", "--rm", "--network", "host", "busybox", "ip", "-o", "link")
+    assert "tap0" in links
+
+
+def test_refusals_and_warnings(alice: User) -> None:
+    r = alice.cove("network", "create", "-d", "macvlan", "mv")
+    assert r.returncode != 0 and "rootless mode" in r.stderr
+    r = alice.cove("run", "--rm", "-m", "64m", "--pids-limit", "10", "busybox", "echo", "ran")
+    assert r.returncode == 0 and r.stdout == "ran\n"
+    assert ("WARNING: Your kernel does not support memory limit capabilities or the cgroup is "
+            "not mounted. Limitation discarded.") in r.stderr  # fmt: skip
+    assert "PIDs limit discarded." in r.stderr
+    r = alice.cove("run", "--rm", "--cpus", "1", "busybox", "true")
+    assert r.returncode == 125 and "NanoCPUs can not be set" in r.stderr
+    info = json.loads(alice.ok("info", "--format", "{{json .SecurityOptions}}"))
+    assert "name=rootless" in info
+    # --privileged is root of the user's namespace only: the host's keyring stays out of reach
+    out = alice.ok("run", "--rm", "--privileged", "busybox", "cat", "/proc/self/uid_map")
+    assert out.split()[:2] == ["0", str(alice.uid)]
+
+
+def test_two_users_are_isolated(alice: User, bob: User) -> None:
+    alice.ok("run", "-d", "--name", "alices", "busybox", "sleep", "300")
+    try:
+        alice.ok("tag", "busybox", "alices-image")
+        assert "alices" not in bob.ok("ps", "-a")
+        assert "alices-image" not in bob.ok("images")
+        r = bob.cove("-H", f"unix://{alice.socket}", "ps")
+        assert r.returncode != 0
+        assert bob.ok("run", "--rm", "busybox", "id", "-u").strip() == "0"
+    finally:
+        alice.cove("rm", "-f", "alices")
+        alice.cove("rmi", "alices-image")
+
+
+def test_no_subordinate_ids_names_the_fix(alice: User) -> None:
+    # a user without ranges: the daemon refuses at once with the usermod command
+    name = "covert3"
+    subprocess.run(["userdel", "-r", name], capture_output=True, check=False)
+    subprocess.run(["useradd", "-m", "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", name],
+                   check=True, capture_output=True)  # fmt: skip
+    try:
+        pw = pwd.getpwnam(name)
+        u = User(name, pw.pw_uid, pw.pw_gid, pw.pw_dir, 1 << 40)
+        r = u.run(COVED, "--rootless", timeout=30)
+        assert r.returncode == 1
+        assert "usermod --add-subuids" in r.stderr and name in r.stderr
+    finally:
+        subprocess.run(["userdel", "-r", name], capture_output=True, check=False)
+        subprocess.run(["rm", "-rf", f"/tmp/cove-{pw.pw_uid}"], check=False)
+
+
+def test_docker_cli_and_docker_py(alice: User) -> None:
+    docker = shutil.which("docker")
+    if docker is None:
+        pytest.skip("no docker CLI")
+    r = alice.run(docker, "run", "--rm", "busybox", "id", "-u")
+    assert r.returncode == 0 and r.stdout.strip() == "0", r.stderr
+    r = alice.run(docker, "info", "--format", "{{json .SecurityOptions}}")
+    assert "name=rootless" in r.stdout
+    script = (
+        "import docker\n"
+        "c = docker.from_env()\n"
+        "print(c.containers.run('busybox', 'echo via-sdk', remove=True).decode(), end='')\n"
+        "ct = c.containers.run('busybox', 'sleep 60', detach=True)\n"
+        "print(ct.exec_run('id -u').output.decode(), end='')\n"
+        "ct.remove(force=True)\n"
+    )
+    python = os.path.join(os.path.dirname(COVED), "python")
+    r = alice.run(python, "-c", script)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "via-sdk\n0\n"
