@@ -17,7 +17,9 @@ from typing import Any
 from cove.errors import (
     Conflict,
     InvalidArgument,
+    NotFound,
     NotModified,
+    Unavailable,
     no_such_container,
     no_such_exec,
     no_such_image,
@@ -432,6 +434,50 @@ class FakeEngine:
         self.event_queue = asyncio.Queue()
         self.event_queue.put_nowait({"Type": "container", "Action": "start", "id": "x"})
         return self._events()
+
+    # --- registries and networks: this fake reaches no registry and has no networks -------
+    def image_pull(
+        self, image: str, tag: str | None, platform: str | None, auth: str | None
+    ) -> AsyncIterator[Json]:
+        raise NotFound(
+            f"pull access denied for {image}, repository does not exist or may require "
+            "'docker login'"
+        )
+
+    def image_push(self, name: str, tag: str | None, auth: str | None) -> AsyncIterator[Json]:
+        raise Unavailable(f"no registry is reachable from this fake to push {name}")
+
+    async def auth(self, body: Json) -> Json:
+        raise Unavailable("no registry is reachable from this fake")
+
+    async def image_search(
+        self, term: str, limit: int, filters: dict[str, list[str]], auth: str | None
+    ) -> list[Json]:
+        raise Unavailable("no registry is reachable from this fake")
+
+    async def distribution_inspect(self, name: str, auth: str | None) -> Json:
+        raise Unavailable("no registry is reachable from this fake")
+
+    def network_list(self, filters: dict[str, list[str]]) -> list[Json]:
+        return []
+
+    def network_inspect(self, ref: str, verbose: bool = False) -> Json:
+        raise NotFound(f"network {ref} not found")
+
+    async def network_create(self, body: Json) -> Json:
+        raise InvalidArgument("this fake makes no networks")
+
+    async def network_remove(self, ref: str) -> None:
+        raise NotFound(f"network {ref} not found")
+
+    async def network_prune(self, filters: dict[str, list[str]]) -> Json:
+        return {"NetworksDeleted": None}
+
+    async def network_connect(self, ref: str, body: Json) -> None:
+        raise NotFound(f"network {ref} not found")
+
+    async def network_disconnect(self, ref: str, body: Json) -> None:
+        raise NotFound(f"network {ref} not found")
 
 
 class PullingEngine(FakeEngine):

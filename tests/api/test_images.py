@@ -73,10 +73,10 @@ def test_import_failure_is_an_http_error(http: RawHttp) -> None:
     assert r.status == 400
 
 
-def test_pull_without_engine_support(http: RawHttp) -> None:
+def test_pull_error_before_progress_is_the_status(http: RawHttp) -> None:
     r = http.request("POST", "/images/create?fromImage=busybox&tag=latest")
-    assert r.status == 501
-    assert "does not pull images yet" in r.json()["message"]
+    assert r.status == 404
+    assert "pull access denied for busybox" in r.json()["message"]
 
 
 def test_pull_progress_and_errors(pulling_api: ServerThread) -> None:

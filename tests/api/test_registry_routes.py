@@ -457,16 +457,17 @@ def test_search_unreachable_registry(http: RawHttp) -> None:
     )
 
 
-def test_registry_routes_without_engine_support(api: ServerThread) -> None:
-    http = RawHttp(api.connect())  # the plain fake: no push, login or search
+def test_registry_routes_reach_the_engine(api: ServerThread) -> None:
+    http = RawHttp(api.connect())  # the plain fake: no registry is reachable from it
     for method, path in [
         ("POST", "/images/team/app/push?tag=1"),
         ("POST", "/auth"),
         ("GET", "/images/search?term=x"),
+        ("GET", "/distribution/team/app/json"),
     ]:
         r = http.request(method, path, b"{}" if method == "POST" else None)
-        assert r.status == 501, path
-        assert "this daemon does not support" in r.json()["message"]
+        assert r.status == 503, path
+        assert "no registry is reachable" in r.json()["message"]
 
 
 # --- the docker CLI renders the streams ----------------------------------------------------------

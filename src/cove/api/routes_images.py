@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect as _inspect
 from collections.abc import AsyncIterator
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 from cove.api.errors import error_line
 from cove.api.http import (
@@ -21,21 +21,8 @@ from cove.api.http import (
 from cove.api.routes_registry import registry_auth
 from cove.build.prune import df_records as build_cache_df
 from cove.engine.facade import EngineFacade
-from cove.errors import InvalidArgument, NotImplementedYet
+from cove.errors import InvalidArgument
 from cove.util.jsontypes import Json
-
-
-class Puller(Protocol):
-    """What ``POST /images/create?fromImage=`` calls once the engine can pull.
-
-    Returns Docker's JSON progress messages; errors raised before the first message
-    become the HTTP status, later ones an ``errorDetail`` line.  ``auth`` is the raw
-    ``X-Registry-Auth`` header (base64url JSON) or None.
-    """
-
-    def image_pull(
-        self, image: str, tag: str | None, platform: str | None, auth: str | None
-    ) -> AsyncIterator[Json]: ...
 
 
 async def list_images(engine: EngineFacade, req: Request) -> Response:
@@ -90,10 +77,7 @@ async def _lines(messages: list[Json]) -> AsyncIterator[bytes]:
 
 
 async def _pull(engine: EngineFacade, req: Request, image: str) -> Response:
-    pull = getattr(engine, "image_pull", None)
-    if pull is None:
-        raise NotImplementedYet(f"cannot pull {image}: this daemon does not pull images yet")
-    result: Any = cast(Puller, engine).image_pull(
+    result: Any = engine.image_pull(
         image,
         req.arg("tag") or None,
         req.arg("platform") or None,

@@ -1,8 +1,7 @@
 """Registry routes: push (a JSON progress stream), ``POST /auth`` (login), search, and
 ``GET /distribution/{name}/json`` (what a registry holds for a name).
 
-The engine's registry operations are reached with ``getattr`` so this module works with
-any facade: a daemon without them answers 501.
+The engine's registry operations are declared on its facade (engine/facade.py).
 """
 
 from __future__ import annotations
@@ -15,16 +14,9 @@ from typing import Any
 from cove.api.errors import error_line
 from cove.api.http import Handler, Request, Response, json_lines, json_reply
 from cove.engine.facade import EngineFacade
-from cove.errors import InvalidArgument, NotImplementedYet
+from cove.errors import InvalidArgument
 
 SEARCH_LIMIT = 25  # dockerd's default when ``limit`` is absent or 0
-
-
-def _op(engine: EngineFacade, name: str) -> Any:
-    fn = getattr(engine, name, None)
-    if fn is None:
-        raise NotImplementedYet(f"this daemon does not support {name.replace('_', ' ')}")
-    return fn
 
 
 def registry_auth(req: Request) -> str | None:
@@ -69,19 +61,17 @@ async def stream_progress(progress: AsyncIterator[dict[str, Any]]) -> Response:
 
 
 async def push(engine: EngineFacade, req: Request) -> Response:
-    progress = _op(engine, "image_push")(
-        req.params["name"], req.arg("tag") or None, await _push_auth(req)
-    )
+    progress = engine.image_push(req.params["name"], req.arg("tag") or None, await _push_auth(req))
     return await stream_progress(progress)
 
 
 async def auth(engine: EngineFacade, req: Request) -> Response:
     body = await req.json_object()
-    return json_reply(await _op(engine, "auth")(body))
+    return json_reply(await engine.auth(body))
 
 
 async def search(engine: EngineFacade, req: Request) -> Response:
-    result = await _op(engine, "image_search")(
+    result = await engine.image_search(
         req.arg("term") or "",
         req.integer("limit", 0) or SEARCH_LIMIT,
         req.filters(),
@@ -91,9 +81,7 @@ async def search(engine: EngineFacade, req: Request) -> Response:
 
 
 async def distribution(engine: EngineFacade, req: Request) -> Response:
-    return json_reply(
-        await _op(engine, "distribution_inspect")(req.params["name"], registry_auth(req))
-    )
+    return json_reply(await engine.distribution_inspect(req.params["name"], registry_auth(req)))
 
 
 ROUTES: list[tuple[str, str, Handler]] = [

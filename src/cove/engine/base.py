@@ -9,13 +9,12 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from cove.engine.events import EventBus
 from cove.engine.networking import ContainerNetworking
 from cove.engine.record import Container
-from cove.errors import NotImplementedYet, no_such_container
+from cove.errors import no_such_container
 from cove.image.base import ImageStore
 from cove.network.base import NetOptions
 from cove.runtime.base import Runtime
@@ -117,27 +116,6 @@ class EngineBase:
             if len(hits) == 1:
                 return hits[0]
         raise no_such_container(ref)
-
-    # Operations whose mixins land with later work; a mixin that defines them wins (it
-    # comes before this root class in the engine's MRO).
-    async def container_commit(
-        self,
-        ref: str,
-        repo: str | None,
-        tag: str | None,
-        comment: str,
-        author: str,
-        changes: list[str],
-        pause: bool,
-        config: Json | None,
-    ) -> str:
-        raise NotImplementedYet("commit is not available yet")
-
-    async def image_pull(
-        self, image: str, tag: str | None, platform: str | None, auth: str | None
-    ) -> AsyncIterator[Json]:
-        raise NotImplementedYet("pulling from registries is not available yet")
-        yield {}
 
     # --- network hooks (engine/netendpoints.py overrides them) ------------------------------
     def net_create_settings(self, hc: Json, body: Json) -> tuple[Json, list[str]]:
