@@ -424,3 +424,11 @@ CASES["build-parallel"] = cases_buildgraph.case_build_parallel
 CASE_METRICS["build-parallel"] = ("graph_parallel", "graph_serial", "graph_ratio")
 CASES["build-cache-mount"] = cases_buildgraph.case_build_cache_mount
 CASE_METRICS["build-cache-mount"] = ("cachemount_first", "cachemount_rebuild", "cachemount_reused")
+
+# Rootless case (issue 18): a user's rootless cove beside that user's rootless podman.
+import cases_rootless  # noqa: E402
+
+for _key, _label, _unit in cases_rootless.METRICS:
+    METRICS[_key] = Metric(_key, _label, _unit)
+CASES["rootless"] = cases_rootless.case_rootless
+CASE_METRICS["rootless"] = tuple(k for k, _, _ in cases_rootless.METRICS)

@@ -117,4 +117,7 @@ def targets(res: Results) -> list[tuple[str, str, str]]:
     writers = [v for v in (med("docker", "log_1g_write"), med("podman", "log_1g_write")) if v]
     add("1 GB of stdout no slower than the peers", med("cove", "log_1g_write"),
         min(writers) if writers else None, " ms", "faster peer")  # fmt: skip
+    rl = med("cove", "rootless_podman_run_rm")
+    add("rootless run --rm <= 0.5x rootless podman", med("cove", "rootless_cove_run_rm"),
+        0.5 * rl if rl else None, " ms", "limit")  # fmt: skip
     return out
