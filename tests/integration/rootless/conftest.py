@@ -84,7 +84,13 @@ class User:
         assert r.returncode == 0, (args, r.stdout, r.stderr)
         return r.stdout
 
-    def start(self) -> None:
+    def start(self, registry: str = "") -> None:
+        """``registry``: host:port the daemon may reach over plain HTTP (its daemon.json)."""
+        if registry:
+            conf = os.path.join(self.home, ".config", "cove")
+            self.run("mkdir", "-p", conf)
+            self.run("sh", "-c", f"echo '{{\"insecure-registries\": [\"{registry}\"]}}' "
+                     f"> {conf}/daemon.json")  # fmt: skip
         log = open(os.path.join(self.home, "coved.log"), "ab")  # noqa: SIM115 - held by Popen
         self.daemon = subprocess.Popen(
             [COVED, "--rootless"],
@@ -174,6 +180,30 @@ def _remove_user(u: User) -> None:
     shutil.rmtree(u.runtime_dir, ignore_errors=True)
 
 
+def host_address() -> str:
+    """An address of this machine that is not loopback: the user-mode network reaches the
+    host through it (nothing leaves the machine)."""
+    out = subprocess.run(["ip", "-4", "-o", "addr", "show", "scope", "global"],
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    for line in out.splitlines():
+        return line.split()[3].split("/")[0]
+    pytest.skip("no non-loopback IPv4 address on this host")
+
+
+_REGISTRY: list[str] = []
+
+
+def registry_address() -> str:
+    """host:port for the test registry, fixed for the session (the daemons trust it)."""
+    if not _REGISTRY:
+        import socket
+
+        with socket.socket() as s:
+            s.bind((host_address(), 0))
+            _REGISTRY.append(f"{host_address()}:{s.getsockname()[1]}")
+    return _REGISTRY[0]
+
+
 @pytest.fixture(scope="session")
 def tun_for_users() -> Iterator[None]:
     st = os.stat("/dev/net/tun")
@@ -200,7 +230,7 @@ def users(tun_for_users: None) -> Iterator[list[User]]:
             check=True,
         ).stdout
         for u in made:
-            u.start()
+            u.start(registry_address())
             r = subprocess.run(
                 [COVE, "import", "-", "busybox:latest"],
                 input=image,

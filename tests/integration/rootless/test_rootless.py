@@ -15,19 +15,9 @@ import urllib.request
 
 import pytest
 
-from tests.integration.rootless.conftest import COVED, User
+from tests.integration.rootless.conftest import COVED, User, host_address, registry_address
 
 pytestmark = pytest.mark.integration
-
-
-def _host_address() -> str:
-    """An address of this machine that is not loopback (the user-mode network reaches the
-    host through it; nothing leaves the machine)."""
-    out = subprocess.run(["ip", "-4", "-o", "addr", "show", "scope", "global"],
-                         capture_output=True, text=True, check=True).stdout  # fmt: skip
-    for line in out.splitlines():
-        return line.split()[3].split("/")[0]
-    pytest.skip("no non-loopback IPv4 address on this host")
 
 
 def _get(url: str) -> str:
@@ -88,7 +78,7 @@ def test_files_keep_their_owners_inside_and_map_outside(alice: User) -> None:
 
 
 def test_published_port_and_outbound(alice: User) -> None:
-    host = _host_address()
+    host = host_address()
     page = "echo hello-rootless > /i.html; httpd -f -p 80 -h /"
     alice.ok("run", "-d", "--name", "web", "-p", "18480:80", "-p", "127.0.0.1:18481:80",
              "busybox", "sh", "-c", page)  # fmt: skip
@@ -214,3 +204,28 @@ def test_docker_cli_and_docker_py(alice: User) -> None:
     r = alice.run(python, "-c", script)
     assert r.returncode == 0, r.stderr
     assert r.stdout == "via-sdk\n0\n"
+
+
+def test_push_and_pull_through_a_registry_on_the_host(alice: User, tmp_path: str) -> None:
+    registry = shutil.which("docker-registry")
+    if registry is None:
+        pytest.skip("no docker-registry (make deps-peers)")
+    addr = registry_address()
+    conf = os.path.join(str(tmp_path), "config.yml")
+    with open(conf, "w") as f:
+        f.write(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {tmp_path}/data\n"
+                f"http:\n  addr: {addr}\n")  # fmt: skip
+    proc = subprocess.Popen([registry, "serve", conf], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        _get(f"http://{addr}/v2/")
+        ref = f"{addr}/rootless/bb:1"
+        alice.ok("tag", "busybox", ref)
+        alice.ok("push", ref)
+        alice.ok("rmi", ref)
+        alice.ok("pull", ref)
+        assert alice.ok("run", "--rm", ref, "echo", "pulled").strip() == "pulled"
+        alice.ok("rmi", ref)
+    finally:
+        proc.terminate()
+        proc.wait(10)
