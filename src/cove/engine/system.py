@@ -10,6 +10,7 @@ import sys
 import cove
 from cove.engine.images import ImageOps
 from cove.engine.state import Status
+from cove.runtime.rootless import rootless_info
 from cove.util.jsontypes import Json
 from cove.util.timefmt import now_rfc3339
 
@@ -91,7 +92,7 @@ class SystemOps(ImageOps):
     def info(self) -> Json:
         states = [c.status for c in self.containers.values()]
         u = os.uname()
-        return {
+        out: Json = {
             "ID": "",
             "Containers": len(states),
             "ContainersRunning": states.count(Status.RUNNING),
@@ -170,6 +171,9 @@ class SystemOps(ImageOps):
             "SecurityOptions": self._security_options(),
             "Warnings": None,
         }
+        if self.options.net.rootless:
+            rootless_info(out)
+        return out
 
 
 def _cgroup_version() -> str:

@@ -128,3 +128,17 @@ def discard_limits(hc: dict[str, Any]) -> list[str]:
     if "MemorySwap" in hc and not hc.get("Memory"):
         hc["MemorySwap"] = 0  # the swap default followed the memory limit, now gone
     return warnings
+
+
+def rootless_info(info: dict[str, Any]) -> None:
+    """``info`` as a rootless dockerd shows it: no cgroup driver, no limit it could apply,
+    and its warning (the cgroup v1 wording: this daemon never has cgroups)."""
+    info["CgroupDriver"] = "none"
+    for key in ("MemoryLimit", "SwapLimit", "CpuCfsPeriod", "CpuCfsQuota", "CPUShares",
+                "CPUSet", "PidsLimit", "OomKillDisable"):  # fmt: skip
+        info[key] = False
+    warning = (
+        "WARNING: Running in rootless-mode without cgroups. To enable cgroups in "
+        "rootless-mode, you need to boot the system in cgroup v2 mode."
+    )
+    info["Warnings"] = [*(info.get("Warnings") or []), warning]

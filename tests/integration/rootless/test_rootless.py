@@ -146,8 +146,10 @@ def test_refusals_and_warnings(alice: User) -> None:
     assert "PIDs limit discarded." in r.stderr
     r = alice.cove("run", "--rm", "--cpus", "1", "busybox", "true")
     assert r.returncode == 125 and "NanoCPUs can not be set" in r.stderr
-    info = json.loads(alice.ok("info", "--format", "{{json .SecurityOptions}}"))
-    assert "name=rootless" in info
+    info = json.loads(alice.ok("info", "--format", "{{json .}}"))
+    assert "name=rootless" in info["SecurityOptions"]
+    assert info["CgroupDriver"] == "none" and info["MemoryLimit"] is False
+    assert any("Running in rootless-mode without cgroups" in w for w in info["Warnings"])
     # --privileged is root of the user's namespace only: the host's keyring stays out of reach
     out = alice.ok("run", "--rm", "--privileged", "busybox", "cat", "/proc/self/uid_map")
     assert out.split()[:2] == ["0", str(alice.uid)]
