@@ -30,8 +30,8 @@ import tarfile
 import zlib
 from typing import Any, BinaryIO, Literal
 
+from cove.archive.opaque import mark_opaque
 from cove.archive.paths import (
-    OVERLAY_OPAQUE_XATTR,
     WHITEOUT_META_PREFIX,
     WHITEOUT_OPAQUE,
     clean_name,
@@ -334,7 +334,7 @@ class _Extractor:
     def opaque(self, parent: str) -> None:
         fd = self.dir_fd(parent)
         if self.mode == "overlay":
-            os.setxattr(fd, OVERLAY_OPAQUE_XATTR, b"y")
+            mark_opaque(fd)
         else:
             self.mark(parent)
             self.purge(parent)

@@ -15,7 +15,8 @@ import tarfile
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, Literal, cast
 
-from cove.archive.paths import OVERLAY_OPAQUE_XATTR, WHITEOUT_OPAQUE, WHITEOUT_PREFIX
+from cove.archive.opaque import is_opaque
+from cove.archive.paths import WHITEOUT_OPAQUE, WHITEOUT_PREFIX
 from cove.util.idmap import IdMapper
 
 _SKIP_XATTRS = ("trusted.overlay.", "user.overlay.")
@@ -55,10 +56,7 @@ def _xattrs(path: str) -> dict[str, str]:
 
 
 def _is_opaque(path: str) -> bool:
-    try:
-        return os.getxattr(path, OVERLAY_OPAQUE_XATTR, follow_symlinks=False) == b"y"
-    except OSError:
-        return False
+    return is_opaque(path)
 
 
 def tar_directory(

@@ -15,9 +15,8 @@ import stat
 from collections.abc import Iterator
 from typing import Any
 
+from cove.archive.opaque import is_opaque
 from cove.errors import NotFound
-
-_OPAQUE = "trusted.overlay.opaque"
 
 
 def layer_dirs(snapshotter: Any, top_key: str | None) -> list[str]:
@@ -36,10 +35,7 @@ def _whiteout(st: os.stat_result) -> bool:
 
 
 def _opaque(path: str) -> bool:
-    try:
-        return os.getxattr(path, _OPAQUE, follow_symlinks=False) == b"y"
-    except OSError:
-        return False
+    return is_opaque(path)  # either name: a rootless daemon's overlay writes user.overlay.*
 
 
 class RootfsView:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from cove.errors import SystemError_
 from cove.oci.caps import caps_from_mask
+from cove.util.idmap import in_user_namespace
 
 CGROUP_ROOT = "/sys/fs/cgroup"
 _RLIMITS = {
@@ -132,15 +133,6 @@ def bounding_caps() -> frozenset[str]:
             if line.startswith("CapBnd:"):
                 return caps_from_mask(int(line.split()[1], 16))
     return frozenset()
-
-
-def in_user_namespace() -> bool:
-    """Whether this process runs in a user namespace below the initial one (rootless)."""
-    try:
-        with open("/proc/self/uid_map") as f:
-            return f.read().split() != ["0", "0", "4294967295"]
-    except OSError:
-        return False
 
 
 def rlimit_ceilings(caps: frozenset[str]) -> dict[str, int]:

@@ -21,7 +21,7 @@ import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from cove.archive.paths import OVERLAY_OPAQUE_XATTR
+from cove.archive.opaque import is_opaque
 
 MODIFIED, ADDED, DELETED = 0, 1, 2  # Docker's ``Kind`` numbers in GET /containers/{id}/changes
 
@@ -53,10 +53,7 @@ def _is_whiteout(st: os.stat_result) -> bool:
 
 
 def _opaque(path: str) -> bool:
-    try:
-        return os.getxattr(path, OVERLAY_OPAQUE_XATTR, follow_symlinks=False) == b"y"
-    except OSError:
-        return False
+    return is_opaque(path)
 
 
 def _in_lowers(rel: str, lowers: list[str]) -> bool:

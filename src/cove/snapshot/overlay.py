@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import os
 from typing import BinaryIO
 
@@ -19,6 +20,14 @@ from cove.snapshot.base import Mount
 from cove.snapshot.common import DirSnapshotter, read_text, write_text
 from cove.snapshot.diff import Change, overlay_changes
 from cove.util.fs import makedirs
+from cove.util.idmap import in_user_namespace
+
+
+@functools.cache
+def userns_options() -> tuple[str, ...]:
+    """Mount options a user namespace's overlay needs (a rootless daemon): ``userxattr``,
+    so the kernel keeps its marks in ``user.overlay.*`` (archive/opaque.py)."""
+    return ("userxattr",) if in_user_namespace() else ()
 
 
 def _new_link_id() -> str:
@@ -86,6 +95,7 @@ class OverlaySnapshotter(DirSnapshotter):
             "lowerdir=" + ":".join(lowers),
             "upperdir=" + os.path.join(cdir, "upper"),
             "workdir=" + os.path.join(cdir, "work"),
+            *userns_options(),
         )
         return [Mount("overlay", "overlay", options)]
 

@@ -14,11 +14,12 @@ import shutil
 import stat
 import tempfile
 
+from cove.archive.opaque import mark_opaque
 from cove.errors import InvalidArgument
 from cove.snapshot.base import Snapshotter
 from cove.snapshot.mount import mount_overlay, unmount
 from cove.snapshot.native import NativeSnapshotter
-from cove.snapshot.overlay import OverlaySnapshotter
+from cove.snapshot.overlay import OverlaySnapshotter, userns_options
 
 ALIASES = {"overlay2": "overlay2", "overlay": "overlay2", "native": "native", "vfs": "native"}
 
@@ -89,14 +90,19 @@ def check_overlay_supported(root: str) -> str | None:
         try:
             os.mknod(os.path.join(upper, "f"), stat.S_IFCHR, os.makedev(0, 0))
             os.mkdir(os.path.join(upper, "d"))
-            os.setxattr(os.path.join(upper, "d"), "trusted.overlay.opaque", b"y")
+            fd = os.open(os.path.join(upper, "d"), os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                mark_opaque(fd)  # the user.* name in a user namespace (rootless)
+            finally:
+                os.close(fd)
         except OSError as e:
             return (
                 f"the {fs_type(root)} filesystem of {root} cannot hold overlay whiteouts "
                 f"(device nodes and trusted.* extended attributes): {e.strerror}"
             )
         try:
-            mount_overlay(merged, (f"lowerdir={lower}", f"upperdir={upper}", f"workdir={work}"))
+            mount_overlay(merged, (f"lowerdir={lower}", f"upperdir={upper}", f"workdir={work}",
+                                   *userns_options()))  # fmt: skip
         except OSError as e:
             return _explain(e, root)
         try:

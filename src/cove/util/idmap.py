@@ -81,3 +81,13 @@ def from_subid(
         return tuple(out)
 
     return IdMap(layout(uid_ranges), layout(gid_ranges))
+
+
+def in_user_namespace() -> bool:
+    """Whether this process runs in a user namespace below the initial one (a rootless
+    daemon): the initial namespace maps every id to itself."""
+    try:
+        with open("/proc/self/uid_map") as f:
+            return f.read().split() != ["0", "0", "4294967295"]
+    except OSError:
+        return False
