@@ -40,6 +40,7 @@ from cove.build.rootfs import RootfsView, layer_dirs
 from cove.build.state import Stage
 from cove.oci.digest import chain_ids
 from cove.snapshot.mount import mount_overlay, unmount
+from cove.snapshot.overlay import userns_options
 
 Json = dict[str, Any]
 CACHE_DIR = os.path.join("build", "cache-mounts")
@@ -111,7 +112,8 @@ class RunMounts:
             os.mkdir(d)
         if not lowers:
             lowers = [self.workdir("build-empty-")]
-        opts = [f"lowerdir={':'.join(lowers)}", f"upperdir={upper}", f"workdir={work}"]
+        opts = [f"lowerdir={':'.join(lowers)}", f"upperdir={upper}", f"workdir={work}",
+                *userns_options()]  # fmt: skip
         mount_overlay(merged, opts)
         self._overlays.append(merged)
         return merged
