@@ -76,7 +76,13 @@ def start(kind: str, pid: int, api_socket: str) -> subprocess.Popen[bytes]:
     if got != b"1":
         proc.kill()
         _, err = proc.communicate()
-        raise CoveError(f"{kind} failed: {err.decode(errors='replace').strip()}")
+        text = err.decode(errors="replace").strip()
+        if "/dev/net/tun" in text:
+            text += (
+                "; the host must let users open /dev/net/tun (Debian's default is 0666; "
+                "as root: chmod 0666 /dev/net/tun)"
+            )
+        raise CoveError(f"{kind} failed: {text}")
     if proc.stderr is not None:
         proc.stderr.close()
     return proc
