@@ -132,7 +132,22 @@ def maybe_start(client: Client) -> bool:
         if ping(client.path):
             return True
         if proc.poll() is not None:
-            sys.stderr.write(f"cove: coved exited at start (see {log_file})\n")
+            sys.stderr.write(
+                f"cove: coved exited at start (see {log_file}){_last_words(log_file)}\n"
+            )
             return False
         time.sleep(0.1)
     return False
+
+
+def _last_words(log_file: str) -> str:
+    """The daemon's own last line (``coved: ...``, e.g. the usermod command a user without
+    subordinate ids needs), so the fix shows without opening the log."""
+    try:
+        with open(log_file, "rb") as f:
+            f.seek(max(0, os.fstat(f.fileno()).st_size - 4096))
+            lines = f.read().decode(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    last = lines[-1].strip() if lines else ""
+    return f": {last}" if last.startswith("coved: ") else ""
