@@ -13,13 +13,11 @@ it, so ``net_release`` (exit, failed start, removal) frees it by clearing the re
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
 import re
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from cove.engine.base import EngineBase
@@ -28,6 +26,7 @@ from cove.errors import Conflict, CoveError, InvalidArgument, NotFound
 from cove.network import firewall, ipam, ports
 from cove.network.base import Driver, Endpoint, NetConfig, NetOptions
 from cove.network.names import port_mss_name, table_name, veth_name
+from cove.util.bridge import WorkerPool
 from cove.util.jsontypes import Json
 
 log = logging.getLogger("cove.network")
@@ -78,7 +77,7 @@ class EndpointOps(EngineBase):
         self._fw_applied: str | None = None
         self._fw_table = table_name(self.paths.exec_root)
         self._port_mss = PortMss(port_mss_name(self._fw_table))
-        self._net_pool = ThreadPoolExecutor(1, thread_name_prefix="cove-net")
+        self._net_pool = WorkerPool(1, "cove-net")  # one netlink change at a time
         self._load_networks()
 
     def _load_networks(self) -> None:  # networks.py
@@ -88,7 +87,7 @@ class EndpointOps(EngineBase):
         raise NotImplementedError
 
     async def _net_call(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._net_pool, fn, *args)
+        return await self._net_pool.call(fn, *args)
 
     def _driver_of(self, n: Json) -> Driver:
         return self._drivers[n["Driver"]]

@@ -242,7 +242,7 @@ class OverlayOps(OverlayAddressOps):
             if cl.lease and not running:
                 with contextlib.suppress(CoveError):  # the host leaves: its records go now
                     await cl.call(cl.etcd.revoke, cl.lease)
-            cl.pool.shutdown(wait=False)
+            cl.pool.shutdown()
             if not running:
                 from cove.network import netlink
 

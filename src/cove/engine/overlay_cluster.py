@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from cove.network.cluster import store as S
 from cove.network.cluster.etcd import Etcd
 from cove.network.overlay.driver import OverlayDriver
+from cove.util.bridge import WorkerPool
 
 T = TypeVar("T")
 
@@ -33,8 +33,8 @@ class Cluster:
         self.stopping = False
         # (container id, network id) -> address taken in the store, not yet in the record
         self.reserved: dict[tuple[str, str], str] = {}
-        self.pool = ThreadPoolExecutor(4, thread_name_prefix="cove-etcd")
+        self.pool = WorkerPool(4, "cove-etcd")
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` (a blocking store request) off the event loop."""
-        return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
+        return await self.pool.call(fn, *args)

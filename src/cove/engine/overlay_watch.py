@@ -20,8 +20,8 @@ from cove.engine.overlay_cluster import Cluster
 from cove.errors import CoveError, Unavailable
 from cove.network.cluster import store as S
 from cove.network.cluster.etcd import Event
+from cove.util.bridge import ToLoop
 
-_BROKEN = "broken"
 log = logging.getLogger("cove.network")  # the network operations' logger
 
 
@@ -64,17 +64,21 @@ async def _session(eng: ClusterMember, cl: Cluster) -> None:
     await eng.adopt_view(view)
     log.info("cluster store %s: joined as %s", etcd.url, cl.vtep)
 
-    loop = asyncio.get_running_loop()
-    q: asyncio.Queue[list[Event] | str] = asyncio.Queue()
+    # the watch's batches cross from its thread through the bridge's bounded channel: a
+    # slow loop slows the watch (etcd keeps the rest), and the thread ends at its next
+    # batch once this session is over
+    channel: ToLoop[list[Event]] = ToLoop(64)
     watch = etcd.watch(S.ROOT, rev + 1)
 
     def follow() -> None:
         try:
             for batch in watch:
-                loop.call_soon_threadsafe(q.put_nowait, batch)
+                channel.put(batch)
+        except BrokenPipeError:  # the session ended
+            return
         except Exception as e:  # reported to the loop, which restarts
             log.warning("cluster store watch: %s", e)
-        loop.call_soon_threadsafe(q.put_nowait, _BROKEN)
+        channel.finish()
 
     async def keepalive() -> None:
         while True:
@@ -85,20 +89,21 @@ async def _session(eng: ClusterMember, cl: Cluster) -> None:
                 log.warning("cluster store keepalive: %s", e)
                 continue  # keep trying until the lease would have expired anyway
             if left <= 0:
-                q.put_nowait(_BROKEN)
+                channel.finish(Unavailable(f"cluster store {etcd.url}: the lease expired"))
                 return
 
     t = threading.Thread(target=follow, name="cove-etcd-watch", daemon=True)
     t.start()
-    ka = loop.create_task(keepalive())
+    ka = asyncio.get_running_loop().create_task(keepalive())
     try:
         while True:
-            item = await q.get()
-            if isinstance(item, str):
+            more, batch = await channel.get()
+            if not more or batch is None:
                 raise Unavailable(f"cluster store {etcd.url}: connection lost")
-            await eng.apply_events(item)
+            await eng.apply_events(batch)
     finally:
         ka.cancel()
+        channel.cancel()
         watch.close()
         with contextlib.suppress(BaseException):
             await ka

@@ -15,7 +15,10 @@ way.  The rules that keep coved serving whatever happens on either side:
   waiting for a reader that will never come.
 
 ``stream_thread`` runs a producer (save, export, pull, push, ``cp`` out) and yields what it
-puts; ``feed_thread`` runs a consumer of a request body (load, import, build, ``cp`` in).
+puts; ``feed_thread`` runs a consumer of a request body (load, import, build, ``cp`` in);
+``ToLoop`` alone carries a long-lived thread's items (the cluster store's watch);
+``WorkerPool`` runs short blocking calls on a few threads of their own (netlink work one at
+a time, cluster store requests), so they never wait behind the default executor's users.
 Workers are plain daemon threads named ``cove-xfer`` (also in ``/proc``), not the default
 executor, whose handful of threads a few long transfers would otherwise use up.
 """
@@ -23,6 +26,7 @@ executor, whose handful of threads a few long transfers would otherwise use up.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import ctypes
 import ctypes.util
 import io
@@ -306,3 +310,25 @@ async def feed_thread(
         if not done.done():
             reader.abort(BrokenPipeError("the request was cancelled"))
             await _settled(done)
+
+
+class WorkerPool:
+    """Blocking calls on ``threads`` threads of their own, named ``name-N`` in ``/proc``.
+
+    ``call`` awaits one from the loop; ``submit`` is for code that is not on the loop (or
+    runs before it), and blocks only its caller when it waits for the result.  A call that
+    is waited on no more (its request was cancelled) still runs to its end: pool work is
+    short and must not be cut half way (a netlink change, a store request)."""
+
+    def __init__(self, threads: int, name: str) -> None:
+        self._executor = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix=name)
+
+    async def call(self, fn: Callable[..., R], *args: Any) -> R:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    def submit(self, fn: Callable[..., R], *args: Any) -> concurrent.futures.Future[R]:
+        return self._executor.submit(fn, *args)
+
+    def shutdown(self) -> None:
+        """No new calls; those running finish in their threads."""
+        self._executor.shutdown(wait=False)
