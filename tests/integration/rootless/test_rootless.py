@@ -137,8 +137,10 @@ def test_user_network_dns_and_host_network(alice: User) -> None:
 
 
 def test_refusals_and_warnings(alice: User) -> None:
-    r = alice.cove("network", "create", "-d", "macvlan", "mv")
-    assert r.returncode != 0 and "rootless mode" in r.stderr
+    for driver in ("macvlan", "overlay"):
+        r = alice.cove("network", "create", "-d", driver, "refused")
+        assert r.returncode != 0
+        assert f"the {driver} driver cannot be used in rootless mode" in r.stderr
     r = alice.cove("run", "--rm", "-m", "64m", "--pids-limit", "10", "busybox", "echo", "ran")
     assert r.returncode == 0 and r.stdout == "ran\n"
     assert ("WARNING: Your kernel does not support memory limit capabilities or the cgroup is "
