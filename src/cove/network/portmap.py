@@ -21,6 +21,7 @@ from cove.errors import Conflict, InvalidArgument
 from cove.network.ports import Mapping
 
 _TYPES = {"tcp": socket.SOCK_STREAM, "udp": socket.SOCK_DGRAM}
+_RANDOM_TRIES = 8
 
 
 class HostForwarder(Protocol):
@@ -56,25 +57,13 @@ class PortReservations:
                 if kind is None:  # sctp: no socket to hold, take the port as given
                     got.append(m)
                     continue
-                s = socket.socket(socket.AF_INET, kind | socket.SOCK_CLOEXEC)
-                try:
-                    if kind == socket.SOCK_STREAM:
-                        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                    s.bind((self.rule_ip(m) or "0.0.0.0", m.host_port))
-                    if kind == socket.SOCK_STREAM:
-                        s.listen(1)  # holds the port against other SO_REUSEADDR binds
-                except OSError:
-                    s.close()
-                    ip = m.host_ip or "0.0.0.0"
-                    raise Conflict(
-                        f"driver failed programming external connectivity on endpoint "
-                        f"{endpoint}: Bind for {ip}:{m.host_port} failed: port is already "
-                        "allocated"
-                    ) from None
+                if self._forwarder is None:
+                    s = self._hold(m, kind, endpoint)
+                    fixed = Mapping(m.proto, m.container_port, m.host_ip, s.getsockname()[1])
+                else:
+                    s, fixed, ident = self._forwarded(m, kind, endpoint)
+                    forwards.append(ident)
                 socks.append(s)
-                fixed = Mapping(m.proto, m.container_port, m.host_ip, s.getsockname()[1])
-                if self._forwarder is not None:
-                    forwards.append(self._forwarder.add(fixed, endpoint))
                 got.append(fixed)
         except BaseException:
             for s in socks:
@@ -84,6 +73,52 @@ class PortReservations:
         self._held.setdefault(owner, []).extend(socks)
         self._forwards.setdefault(owner, []).extend(forwards)
         return got
+
+    def _hold(self, m: Mapping, kind: int, endpoint: str) -> socket.socket:
+        """A socket bound to the mapping's port (a free one for port 0); Conflict if taken."""
+        s = socket.socket(socket.AF_INET, kind | socket.SOCK_CLOEXEC)
+        try:
+            if kind == socket.SOCK_STREAM:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((self.rule_ip(m) or "0.0.0.0", m.host_port))
+            if kind == socket.SOCK_STREAM:
+                s.listen(1)  # holds the port against other SO_REUSEADDR binds
+        except OSError:
+            s.close()
+            ip = m.host_ip or "0.0.0.0"
+            raise Conflict(
+                f"driver failed programming external connectivity on endpoint "
+                f"{endpoint}: Bind for {ip}:{m.host_port} failed: port is already "
+                "allocated"
+            ) from None
+        return s
+
+    def _forwarded(
+        self, m: Mapping, kind: int, endpoint: str
+    ) -> tuple[socket.socket, Mapping, int]:
+        """Hold the port here and have the host's forwarded to it.  A free port of the
+        daemon's namespace may be taken on the host: a random one (host_port 0) tries
+        others, holding each tried port until the end so none comes back."""
+        assert self._forwarder is not None
+        tries = _RANDOM_TRIES if m.host_port == 0 else 1
+        tried: list[socket.socket] = []
+        try:
+            for attempt in range(tries):
+                s = self._hold(m, kind, endpoint)
+                tried.append(s)
+                fixed = Mapping(m.proto, m.container_port, m.host_ip, s.getsockname()[1])
+                try:
+                    ident = self._forwarder.add(fixed, endpoint)
+                except Conflict:
+                    if attempt + 1 == tries:
+                        raise
+                    continue
+                tried.remove(s)
+                return s, fixed, ident
+            raise AssertionError("unreachable")
+        finally:
+            for other in tried:
+                other.close()
 
     def _unforward(self, idents: list[int]) -> None:
         if self._forwarder is not None:

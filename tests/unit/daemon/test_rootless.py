@@ -157,3 +157,26 @@ def test_privileged_keeps_only_reachable_devices() -> None:
     cfg = {"linux": {"devices": [{"path": "/dev/null"}, {"path": "/dev/stdin"},
                                  {"path": "/nonexistent"}]}}  # fmt: skip
     assert [d["path"] for d in adjust(cfg)["linux"]["devices"]] == ["/dev/null"]
+
+
+def test_a_random_port_taken_on_the_host_tries_another() -> None:
+    class TakenOnce(FakeForwarder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.refused: list[int] = []
+
+        def add(self, m: Mapping, endpoint: str) -> int:
+            if not self.refused:
+                self.refused.append(m.host_port)
+                raise Conflict("port is already allocated")
+            return super().add(m, endpoint)
+
+    fwd = TakenOnce()
+    res = PortReservations(fwd)
+    got = res.reserve("c1", [Mapping("tcp", 80, "", 0)], "web")
+    assert got[0].host_port != fwd.refused[0]
+    assert list(fwd.added.values()) == got
+    res.release("c1")
+    fixed = TakenOnce()
+    with pytest.raises(Conflict):  # a port asked by number is never swapped for another
+        PortReservations(fixed).reserve("c2", [Mapping("tcp", 80, "", got[0].host_port)], "w")
