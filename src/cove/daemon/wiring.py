@@ -67,11 +67,26 @@ def _snapshotter(cfg: DaemonConfig) -> Snapshotter:
     return new_snapshotter(name, cfg.data_root)
 
 
+def _refuse_unused(cfg: DaemonConfig) -> None:
+    """Settings dockerd has and cove accepts but cannot honour are refused, never dropped:
+    an empty ``storage-opts`` and ``live-restore: true`` load as in dockerd's files."""
+    if cfg.storage_opts:
+        raise InvalidArgument(
+            f"storage-opts {', '.join(cfg.storage_opts)}: cove's storage drivers take no options"
+        )
+    if cfg.live_restore is False:
+        raise InvalidArgument(
+            "live-restore cannot be turned off: cove's containers are held by their own "
+            "monitor process and always keep running while coved is stopped"
+        )
+
+
 def build_engine(
     cfg: DaemonConfig, idmap: IdMap | None = None, session: Session | None = None
 ) -> Engine:
     """``idmap``: userns-remap's map (daemon/userns.py; ``cfg.data_root`` is already the
     map's own directory then).  ``session``: a rootless daemon's (daemon/rootless.py)."""
+    _refuse_unused(cfg)
     facts = prepare_host(_runtime_path(cfg))
     os.makedirs(cfg.data_root, mode=0o711, exist_ok=True)
     os.makedirs(cfg.exec_root, mode=0o700, exist_ok=True)
@@ -107,6 +122,7 @@ def build_engine(
         max_concurrent_uploads=int(cfg.max_concurrent_uploads),
         dns=list(cfg.dns),
         dns_search=list(cfg.dns_search),
+        dns_opts=list(cfg.dns_opts),
         seccomp_profile=profile,
         seccomp_profile_path=profile_path,
         no_new_privileges=cfg.no_new_privileges,

@@ -64,6 +64,7 @@ class EngineOptions:
     max_concurrent_uploads: int = 5
     dns: list[str] = field(default_factory=list)
     dns_search: list[str] = field(default_factory=list)
+    dns_opts: list[str] = field(default_factory=list)  # daemon.json dns-opts
     net: NetOptions = field(default_factory=NetOptions)
     log_driver: str = "json-file"  # daemon.json log-driver / log-opts: every container's default
     log_opts: dict[str, str] = field(default_factory=dict)

@@ -202,7 +202,10 @@ def prepare_bundle(eng: EngineBase, c: Container, rootfs: str, bundle: str) -> N
         # user-defined networks resolve through the embedded server, which forwards the rest
         ["127.0.0.11"] if eng.net.net_embedded_dns(c) else list(hc.get("Dns") or eng.options.dns),
         list(hc.get("DnsSearch") or eng.options.dns_search),
-        list(hc.get("DnsOptions") or (["ndots:0"] if eng.net.net_embedded_dns(c) else [])),
+        list(
+            hc.get("DnsOptions")
+            or (["ndots:0"] if eng.net.net_embedded_dns(c) else eng.options.dns_opts)
+        ),
         host_net,
     )
     idmap = userns.for_container(hc, eng.options.userns)
