@@ -12,12 +12,10 @@ How it comes up (the parts rootless Docker takes from RootlessKit, done here in-
    mounts and links are its own), and the parent attaches a user-mode network to the new
    network namespace (network/usermode.py: slirp4netns) for outbound traffic and published
    ports.  Then the child goes on as the normal daemon.
-4. The parent stays as the session's keeper: it passes SIGTERM/SIGINT on, stops the
-   user-mode network when the daemon ends and exits with the daemon's status.
-
-Everything the daemon made lives in namespaces that end with it: when the daemon exits the
-keeper kills what is left in its user namespace, so containers do not outlive a rootless
-daemon (rootless Docker's do not either), and the next daemon finds them exited.
+4. The child leaves a holder process in the new namespaces (daemon/rootless_ns.py), so they
+   outlive the daemon: containers keep running when it stops, and the next ``coved
+   --rootless`` joins the same namespaces and picks them up, as the root daemon does.
+5. The parent stays to pass SIGTERM/SIGINT on and exits with the daemon's status.
 """
 
 from __future__ import annotations
@@ -32,6 +30,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+from cove.daemon import rootless_ns
 from cove.daemon.config import DaemonConfig
 from cove.daemon.userns import SUBGID, SUBUID, read_ranges
 from cove.errors import CoveError
@@ -114,9 +113,9 @@ def _write_maps(pid: int, idmap: IdMap) -> None:
             raise CoveError(f"{os.path.basename(exe)} failed: {res.stderr.strip()}")
 
 
-def _child_setup(ready_w: int, go_r: int) -> None:
+def _child_setup(ready_w: int, go_r: int, keep_fd: int, exec_root: str) -> None:
     """In the forked child: new user namespace, wait for the maps, then root inside with
-    private mount and network namespaces."""
+    private mount and network namespaces, and a holder that keeps them (rootless_ns.py)."""
     libc = _libc()
     _check(libc.unshare(CLONE_NEWUSER), "unshare(user)")
     os.write(ready_w, b"u")
@@ -128,32 +127,15 @@ def _child_setup(ready_w: int, go_r: int) -> None:
     _check(libc.unshare(CLONE_NEWNS | CLONE_NEWNET), "unshare(mount, net)")
     # our mounts (overlays, container roots) must not propagate back to the host's view
     _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount(private /)")
+    rootless_ns.spawn_holder(keep_fd, exec_root)
+    os.close(keep_fd)  # the holder's copy alone keeps the user-mode network alive
     os.write(ready_w, b"n")
     if os.read(go_r, 1) != b"g":
         os._exit(1)
 
 
-def _userns_id(pid: int) -> int:
-    return os.stat(f"/proc/{pid}/ns/user").st_ino
-
-
-def _end_namespace(ns_id: int) -> None:
-    """SIGKILL every process left in the daemon's user namespace (containers, their
-    monitors): nothing can drive them once the daemon that owned the namespace is gone.
-    The user owns the namespace, so may signal any process in it."""
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            if _userns_id(int(name)) == ns_id:
-                os.kill(int(name), signal.SIGKILL)
-        except OSError:
-            continue
-
-
-def _keep(pid: int, net: subprocess.Popen[bytes] | None) -> None:
-    """The parent's life after the child runs: relay stop signals, then clean up."""
-    ns_id = _userns_id(pid)
+def _keep(pid: int) -> None:
+    """The parent's life after the child runs: relay stop signals, exit with its status."""
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda s, _f: os.kill(pid, s))
     while True:
@@ -165,13 +147,6 @@ def _keep(pid: int, net: subprocess.Popen[bytes] | None) -> None:
             break
         except InterruptedError:
             continue
-    _end_namespace(ns_id)
-    if net is not None:
-        net.terminate()
-        try:
-            net.wait(5)
-        except subprocess.TimeoutExpired:
-            net.kill()
     sys.exit(os.waitstatus_to_exitcode(status) if status else 0)
 
 
@@ -195,14 +170,24 @@ def enter() -> Session:
         raise CoveError(f"rootless directories: {e}") from e
     net_kind = usermode.choose()
     port_api = os.path.join(paths.exec_root, "usermode-net.sock")
+    holder = rootless_ns.live_holder(paths.exec_root)
+    if holder:  # the namespaces of an earlier daemon, its containers maybe still running
+        try:
+            rootless_ns.join(holder)
+        except OSError as e:
+            raise CoveError(str(e)) from e
+        os.environ[ENV_CHILD] = "1"
+        return Session(paths, user, uid, gid, idmap, port_api)
+    rootless_ns.forget(paths.exec_root)
     ready_r, ready_w = os.pipe()
     go_r, go_w = os.pipe()
+    exit_r, exit_w = os.pipe()  # the user-mode network ends when the holder (writer) does
     pid = os.fork()
     if pid == 0:
-        os.close(ready_r)
-        os.close(go_w)
+        for fd in (ready_r, go_w, exit_r):
+            os.close(fd)
         try:
-            _child_setup(ready_w, go_r)
+            _child_setup(ready_w, go_r, exit_w, paths.exec_root)
         except OSError as e:
             print(f"coved: rootless setup failed: {e}", file=sys.stderr)
             os._exit(1)
@@ -210,9 +195,8 @@ def enter() -> Session:
         os.close(go_r)
         os.environ[ENV_CHILD] = "1"
         return Session(paths, user, uid, gid, idmap, port_api)
-    os.close(ready_w)
-    os.close(go_r)
-    net = None
+    for fd in (ready_w, go_r, exit_w):
+        os.close(fd)
     try:
         if os.read(ready_r, 1) != b"u":
             raise CoveError("rootless setup failed: the daemon could not make a user namespace")
@@ -220,14 +204,16 @@ def enter() -> Session:
         os.write(go_w, b"m")
         if os.read(ready_r, 1) != b"n":
             raise CoveError("rootless setup failed (see the message above)")
-        net = usermode.start(net_kind, pid, port_api)
+        net = usermode.start(net_kind, pid, port_api, exit_r)
+        rootless_ns.record(paths.exec_root, rootless_ns.NET_FILE, net.pid)
         os.write(go_w, b"g")
     except (CoveError, OSError) as e:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         print(f"coved: {e}", file=sys.stderr)
         sys.exit(1)
-    _keep(pid, net)
+    os.close(exit_r)
+    _keep(pid)
     raise AssertionError("unreachable")
 
 
@@ -262,4 +248,6 @@ def rootless_net(session: Session | None) -> dict[str, Any]:
         return {}
     from cove.network.usermode import SlirpForwarder
 
-    return {"host_forwarder": SlirpForwarder(session.port_api), "rootless": True}
+    forwarder = SlirpForwarder(session.port_api)
+    forwarder.clear()  # an earlier daemon's forwards: the restore makes its own again
+    return {"host_forwarder": forwarder, "rootless": True}

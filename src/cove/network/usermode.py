@@ -41,14 +41,13 @@ def choose() -> str:
     )
 
 
-def start(kind: str, pid: int, api_socket: str) -> subprocess.Popen[bytes]:
+def start(kind: str, pid: int, api_socket: str, exit_r: int) -> subprocess.Popen[bytes]:
     """Attach the user-mode network to the network namespace of ``pid``; returns once it is
-    configured.  The process ends on its own when we do (its exit fd closes)."""
+    configured.  It ends on its own when every writer of the pipe ``exit_r`` reads from has
+    closed it (daemon/rootless_ns.py gives the only one to the namespaces' holder)."""
     with contextlib.suppress(FileNotFoundError):
         os.unlink(api_socket)
     ready_r, ready_w = os.pipe()
-    exit_r, exit_w = os.pipe()
-    os.set_inheritable(exit_w, False)
     argv = [
         shutil.which(kind) or kind,
         "--configure",
@@ -69,8 +68,6 @@ def start(kind: str, pid: int, api_socket: str) -> subprocess.Popen[bytes]:
         start_new_session=True,
     )
     os.close(ready_w)
-    os.close(exit_r)
-    # exit_w stays open in this process (never inherited): its closing stops slirp4netns
     got = os.read(ready_r, 1)
     os.close(ready_r)
     if got != b"1":
@@ -158,6 +155,16 @@ class SlirpForwarder:
             f"driver failed programming external connectivity on endpoint {endpoint}: "
             f"Bind for {ip}:{m.host_port} failed: port is already allocated"
         )
+
+    def clear(self) -> None:
+        """Drop every forwarding (a restarted daemon's start: it makes its own again)."""
+        with contextlib.suppress(OSError, ValueError):
+            answer = _request(self.api_socket, {"execute": "list_hostfwd"})
+            ret = answer.get("return")  # slirp4netns 1.2 answers {"entries": [...]} bare
+            entries = ret.get("entries") if isinstance(ret, dict) else answer.get("entries")
+            for e in entries if isinstance(entries, list) else []:
+                if isinstance(e, dict) and isinstance(e.get("id"), int):
+                    self.remove(int(e["id"]))
 
     def remove(self, ident: int) -> None:
         with contextlib.suppress(OSError, ValueError):

@@ -235,3 +235,21 @@ def test_push_and_pull_through_a_registry_on_the_host(alice: User, tmp_path: str
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_containers_outlive_a_daemon_restart(alice: User) -> None:
+    alice.ok("run", "-d", "--name", "lasting", "-p", "18490:80", "busybox",
+             "sh", "-c", "echo still-here > /i.html; httpd -f -p 80 -h /")  # fmt: skip
+    try:
+        assert _get("http://127.0.0.1:18490/i.html") == "still-here\n"
+        alice.stop()
+        assert _get("http://127.0.0.1:18490/i.html") == "still-here\n"  # no daemon now
+        alice.start(registry_address())  # joins the namespaces the holder kept
+        state = json.loads(alice.ok("inspect", "lasting"))[0]["State"]
+        assert state["Running"] is True
+        assert alice.ok("exec", "lasting", "cat", "/i.html") == "still-here\n"
+        assert _get("http://127.0.0.1:18490/i.html") == "still-here\n"
+        alice.ok("restart", "-t", "1", "lasting")
+        assert _get("http://127.0.0.1:18490/i.html") == "still-here\n"
+    finally:
+        alice.cove("rm", "-f", "lasting")

@@ -180,3 +180,15 @@ def test_a_random_port_taken_on_the_host_tries_another() -> None:
     fixed = TakenOnce()
     with pytest.raises(Conflict):  # a port asked by number is never swapped for another
         PortReservations(fixed).reserve("c2", [Mapping("tcp", 80, "", got[0].host_port)], "w")
+
+
+def test_no_holder_without_its_records(tmp_path: str) -> None:
+    from cove.daemon import rootless_ns
+
+    root = str(tmp_path)
+    assert rootless_ns.live_holder(root) == 0
+    rootless_ns.record(root, rootless_ns.HOLDER_FILE, os.getpid())
+    rootless_ns.record(root, rootless_ns.NET_FILE, os.getpid())
+    assert rootless_ns.live_holder(root) == 0  # our own namespace is no holder's
+    rootless_ns.forget(root)
+    assert not os.listdir(root)
