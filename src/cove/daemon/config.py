@@ -65,6 +65,9 @@ _KEYS: dict[str, str] = {
     "group": "group",
     "userns-remap": "userns_remap",
 }
+# attribute of DaemonConfig -> its daemon.json key: the name a command-line flag of the same
+# destination is checked under (daemon/main.py derives its flags' keys from this)
+KEY_OF: dict[str, str] = {attr: key for key, attr in _KEYS.items() if key != "graph"}
 # booleans whose absence means something (dockerd: any --tlsverify turns TLS on)
 _OPTIONAL_BOOLS = ("tls", "tlsverify")
 

@@ -16,7 +16,7 @@ import signal
 import sys
 from typing import Any
 
-from cove.daemon.config import DaemonConfig, load
+from cove.daemon.config import KEY_OF, DaemonConfig, load
 from cove.errors import CoveError
 
 TYPE_CHECKING = False
@@ -77,40 +77,6 @@ def _parser() -> argparse.ArgumentParser:
 
 _BOOLEAN_FLAGS = ("iptables", "ip-forward", "ip-masq", "icc", "userland-proxy", "ipv6",
                   "local-port-mss", "tls", "tlsverify", "no-new-privileges")  # fmt: skip
-_FLAG_KEYS = {
-    "data_root": "data-root",
-    "exec_root": "exec-root",
-    "hosts": "hosts",
-    "storage_driver": "storage-driver",
-    "default_runtime": "default-runtime",
-    "pidfile": "pidfile",
-    "debug": "debug",
-    "log_level": "log-level",
-    "registry_mirrors": "registry-mirrors",
-    "insecure_registries": "insecure-registries",
-    "dns": "dns",
-    "dns_search": "dns-search",
-    "bridge": "bridge",
-    "bip": "bip",
-    "fixed_cidr": "fixed-cidr",
-    "fixed_cidr_v6": "fixed-cidr-v6",
-    "ipv6": "ipv6",
-    "iptables": "iptables",
-    "ip_forward": "ip-forward",
-    "ip_masq": "ip-masq",
-    "icc": "icc",
-    "userland_proxy": "userland-proxy",
-    "local_port_mss": "local-port-mss",
-    "seccomp_profile": "seccomp-profile",
-    "no_new_privileges": "no-new-privileges",
-    "tls": "tls",
-    "tlsverify": "tlsverify",
-    "tlscacert": "tlscacert",
-    "tlscert": "tlscert",
-    "tlskey": "tlskey",
-    "group": "group",
-    "userns_remap": "userns-remap",
-}
 
 
 def _boolean(text: str) -> bool:
@@ -194,6 +160,16 @@ async def _serve(cfg: DaemonConfig, session: Session | None = None) -> None:
                 os.unlink(x.address)
 
 
+def flag_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The flags given, under the daemon.json key of their destination (config.KEY_OF), so
+    a setting given both ways is caught by ``config.load``."""
+    return {
+        KEY_OF[attr]: value
+        for attr, value in vars(args).items()
+        if attr in KEY_OF and value is not None
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     if args.version:
@@ -201,11 +177,7 @@ def main(argv: list[str] | None = None) -> None:
 
         print(f"coved version {cove.__version__}")
         return
-    flags: dict[str, Any] = {
-        key: getattr(args, attr)
-        for attr, key in _FLAG_KEYS.items()
-        if getattr(args, attr) is not None
-    }
+    flags = flag_settings(args)
     session: Session | None = None
     try:
         if args.rootless:

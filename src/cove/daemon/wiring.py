@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import os
 import shutil
+from typing import Any
 
 from cove.daemon.config import DaemonConfig
 from cove.daemon.rootless import Session, rootless_net
@@ -65,6 +68,16 @@ def _snapshotter(cfg: DaemonConfig) -> Snapshotter:
         else:
             name = name or "overlay2"
     return new_snapshotter(name, cfg.data_root)
+
+
+def _same_named(cls: type, cfg: DaemonConfig) -> dict[str, Any]:
+    """Copies of ``cfg``'s settings that ``cls`` has fields of the same name for: a setting
+    is declared once (DaemonConfig) and reaches the engine by its name, not by a copy of
+    every field written out here."""
+    wanted = {f.name for f in dataclasses.fields(cls)}
+    return {
+        f.name: copy.copy(getattr(cfg, f.name)) for f in dataclasses.fields(cfg) if f.name in wanted
+    }
 
 
 def _refuse_unused(cfg: DaemonConfig) -> None:
@@ -129,24 +142,7 @@ def build_engine(
         userns=idmap,
         log_driver=cfg.log_driver or "json-file",
         log_opts={str(k): str(v) for k, v in (cfg.log_opts or {}).items()},
-        net=NetOptions(
-            iptables=cfg.iptables,
-            ip_forward=cfg.ip_forward,
-            ip_masq=cfg.ip_masq,
-            icc=cfg.icc,
-            bip=cfg.bip,
-            bridge=cfg.bridge,
-            fixed_cidr=cfg.fixed_cidr,
-            ipv6=cfg.ipv6,
-            fixed_cidr_v6=cfg.fixed_cidr_v6,
-            default_address_pools=list(cfg.default_address_pools),
-            userland_proxy=cfg.userland_proxy,
-            local_port_mss=cfg.local_port_mss,
-            cluster_store=cfg.cluster_store,
-            cluster_advertise=cfg.cluster_advertise,
-            cluster_store_opts=dict(cfg.cluster_store_opts),
-            **rootless_net(session),
-        ),
+        net=NetOptions(**_same_named(NetOptions, cfg), **rootless_net(session)),
     )
     volumes = LocalVolumeDriver(os.path.join(cfg.data_root, "volumes"))
     volumes.owner = idmap.root if idmap is not None else None

@@ -1,12 +1,11 @@
-from cove.daemon.main import _FLAG_KEYS, _parser
+from cove.daemon.main import _parser, flag_settings
 
 
 def test_network_flags_become_daemon_json_keys() -> None:
     args = _parser().parse_args(
         ["--icc=false", "--bip", "10.1.0.1/24", "-b", "br0", "--iptables", "--ip-masq=0"]
     )
-    got = {k: getattr(args, a) for a, k in _FLAG_KEYS.items() if getattr(args, a) is not None}
-    assert got == {
+    assert flag_settings(args) == {
         "bridge": "br0",
         "bip": "10.1.0.1/24",
         "iptables": True,

@@ -118,10 +118,10 @@ def test_dns_answers_a_and_aaaa_from_one_list() -> None:
 
 def test_daemon_ipv6_options() -> None:
     from cove.daemon.config import load
-    from cove.daemon.main import _FLAG_KEYS, _parser
+    from cove.daemon.main import _parser, flag_settings
 
     args = _parser().parse_args(["--ipv6", "--fixed-cidr-v6", "fd00:cafe::/64"])
-    got = {k: getattr(args, a) for a, k in _FLAG_KEYS.items() if getattr(args, a) is not None}
+    got = flag_settings(args)
     assert got == {"ipv6": True, "fixed-cidr-v6": "fd00:cafe::/64"}
     cfg = load("/dev/null", got)
     assert cfg.ipv6 is True and cfg.fixed_cidr_v6 == "fd00:cafe::/64"
