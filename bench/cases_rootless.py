@@ -69,13 +69,22 @@ def _teardown(pw: pwd.struct_passwd, start: int, daemon: subprocess.Popen[bytes]
         daemon.send_signal(signal.SIGTERM)
         with contextlib.suppress(subprocess.TimeoutExpired):
             daemon.wait(30)
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        with contextlib.suppress(OSError, ValueError), open(f"/proc/{name}/status") as f:
-            uid = next(int(ln.split()[1]) for ln in f if ln.startswith("Uid:"))
-            if uid == pw.pw_uid or start <= uid < start + RANGE:
-                os.kill(int(name), signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # userdel refuses a user who still has processes
+        left = 0
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            with contextlib.suppress(OSError, ValueError), open(f"/proc/{name}/status") as f:
+                fields = dict(ln.split(":", 1) for ln in f if ":" in ln)
+                uid = int(fields["Uid"].split()[0])
+                zombie = fields.get("State", "").split()[:1] == ["Z"]
+                if not zombie and (uid == pw.pw_uid or start <= uid < start + RANGE):
+                    left += 1
+                    os.kill(int(name), signal.SIGKILL)
+        if not left:
+            break
+        time.sleep(0.1)
     ids = f"{start}-{start + RANGE - 1}"
     subprocess.run(["usermod", "--del-subuids", ids, "--del-subgids", ids, USER],
                    capture_output=True, check=False)  # fmt: skip

@@ -130,8 +130,11 @@ class User:
 
 
 def _uids_of(pid: str) -> int:
+    """The process's real uid; -1 for a zombie (dead already, waiting for its parent)."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
+            if line.startswith("State:") and line.split()[1] == "Z":
+                return -1
             if line.startswith("Uid:"):
                 return int(line.split()[1])
     return -1
@@ -143,11 +146,18 @@ def _kill_all(users: list[User]) -> None:
     def ours(uid: int) -> bool:
         return any(uid == u.uid or u.sub_start <= uid < u.sub_start + RANGE for u in users)
 
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            with contextlib.suppress(OSError, ValueError):
-                if ours(_uids_of(name)):
-                    os.kill(int(name), signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while True:  # until none is left: userdel refuses a user who still has processes
+        left = 0
+        for name in os.listdir("/proc"):
+            if name.isdigit():
+                with contextlib.suppress(OSError, ValueError):
+                    if ours(_uids_of(name)):
+                        left += 1
+                        os.kill(int(name), signal.SIGKILL)
+        if not left or time.monotonic() > deadline:
+            return
+        time.sleep(0.1)
 
 
 def _make_user(name: str) -> User:
