@@ -7,7 +7,8 @@ podman the settings this host needs (GUIDE §7: cgroupfs, file events, CNI, the 
 ceiling), imports the busybox image into both, then times the runs alternately (cove,
 podman, cove, ...) so drift hits both alike.  Each engine uses its own default network
 (cove: the bridge in the daemon's namespace; podman: slirp4netns per container).  The user,
-its processes, ranges and files are removed at the end.  Run for the "cove" slot only.
+its processes, ranges and files are removed at the end; /dev/net/tun is opened to users
+(0666, Debian's udev default) for the run and gets its mode back.  "cove" slot only.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 from peers import ROOT, Engine
@@ -99,8 +101,11 @@ def case_rootless(eng: Engine, runs: int, warmup: int) -> dict[str, list[float]]
         return {}
     bin_dir = os.path.join(ROOT, ".venv", "bin")
     cove, coved = os.path.join(bin_dir, "cove"), os.path.join(bin_dir, "coved")
+    tun = os.stat("/dev/net/tun").st_mode & 0o7777  # users need it (Debian's udev: 0666)
+    os.chmod("/dev/net/tun", tun | 0o666)
     pw, start = _setup()
     daemon = None
+    errlog = tempfile.TemporaryFile()  # the daemon's stderr: a pipe nobody reads could fill
     try:
         conf_dir = os.path.join(pw.pw_dir, ".config", "containers")
         _as_user(pw, ["mkdir", "-p", conf_dir])
@@ -111,10 +116,14 @@ def case_rootless(eng: Engine, runs: int, warmup: int) -> dict[str, list[float]]
         daemon = subprocess.Popen([coved, "--rootless"], user=pw.pw_uid, group=pw.pw_gid,
                                   extra_groups=[], env=env, cwd=pw.pw_dir,
                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+                                  stderr=errlog, start_new_session=True)  # fmt: skip
         deadline = time.monotonic() + 60
         while _as_user(pw, [cove, "version"]).returncode != 0:
-            if time.monotonic() > deadline or daemon.poll() is not None:
+            if daemon.poll() is not None:
+                errlog.seek(0)
+                err = errlog.read().decode(errors="replace")
+                raise RuntimeError(f"coved --rootless exited: {err.strip()[-300:]}")
+            if time.monotonic() > deadline:
                 raise RuntimeError("coved --rootless did not come up")
             time.sleep(0.2)
         tar = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "mkbusybox.py"), "-"],
@@ -140,3 +149,5 @@ def case_rootless(eng: Engine, runs: int, warmup: int) -> dict[str, list[float]]
                 "rootless_ratio": ratio}  # fmt: skip
     finally:
         _teardown(pw, start, daemon)
+        os.chmod("/dev/net/tun", tun)
+        errlog.close()
