@@ -105,7 +105,7 @@ def case_rootless(eng: Engine, runs: int, warmup: int) -> dict[str, list[float]]
     os.chmod("/dev/net/tun", tun | 0o666)
     pw, start = _setup()
     daemon = None
-    errlog = tempfile.TemporaryFile()  # the daemon's stderr: a pipe nobody reads could fill
+    errlog = tempfile.TemporaryFile()  # noqa: SIM115 - closed in finally; a pipe could fill
     try:
         conf_dir = os.path.join(pw.pw_dir, ".config", "containers")
         _as_user(pw, ["mkdir", "-p", conf_dir])
