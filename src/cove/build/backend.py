@@ -12,9 +12,8 @@ from typing import Any, Protocol
 
 from cove.errors import InvalidArgument
 from cove.image.base import ImageStore
+from cove.util.jsontypes import Json
 from cove.util.streams import AttachSession
-
-Json = dict[str, Any]
 
 
 class BuildBackend(Protocol):

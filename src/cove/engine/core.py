@@ -7,7 +7,6 @@ import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator
-from typing import Any
 
 from cove.engine import logs, recover
 from cove.engine.archive import ArchiveOps
@@ -26,11 +25,11 @@ from cove.errors import Conflict, CoveError, InvalidArgument
 from cove.image.base import ImageStore
 from cove.runtime.base import ProcessInfo, Runtime
 from cove.snapshot.base import Snapshotter
+from cove.util.jsontypes import Json
 from cove.util.streams import STDERR, STDOUT, Chunk
 from cove.volume.base import VolumeDriver
 
 log = logging.getLogger("cove.engine")
-Json = dict[str, Any]
 
 
 class Engine(
