@@ -76,13 +76,13 @@ def test_docker_sdk_build(daemon: Daemon, context: str) -> None:
     client = docker.DockerClient(base_url=daemon.host)
     tag = f"compat-syntax-sdk:{uuid.uuid4().hex[:6]}"
     try:
-        client.images.build(path=context, tag=tag)
+        client.images.build(path=context, tag=tag, rm=True)  # no intermediate containers left
         assert client.containers.run(tag, remove=True).decode() == _want()
         # build checks reach classic clients as warnings, or as the error with error=true
         with open(os.path.join(context, "Dockerfile"), "w") as f:
             f.write("# check=error=true\nFROM busybox\nCMD echo shell form\n")
         with pytest.raises(docker.errors.BuildError, match="1 problem found by the build checks"):
-            client.images.build(path=context)
+            client.images.build(path=context, rm=True, forcerm=True)
     finally:
         client.images.remove(tag)
         client.close()

@@ -3,6 +3,8 @@ test_run_with_streamed_logs): each item is one line, as from dockerd."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from tests.daemon_fixture import Daemon
@@ -14,8 +16,14 @@ pytestmark = pytest.mark.compat
 def test_streamed_logs_come_a_line_at_a_time(daemon: Daemon) -> None:
     client = docker.DockerClient(base_url=daemon.host)
     try:
-        out = client.containers.run("busybox", 'sh -c "echo hello && echo world"', stream=True)
-        assert list(out) == [b"hello\n", b"world\n"]
+        name = f"streams-{uuid.uuid4().hex[:8]}"
+        try:
+            out = client.containers.run(
+                "busybox", 'sh -c "echo hello && echo world"', stream=True, name=name
+            )
+            assert list(out) == [b"hello\n", b"world\n"]
+        finally:
+            client.api.remove_container(name, force=True)
         c = client.containers.run("busybox", ["sh", "-c", "echo a; echo b >&2"], detach=True)
         try:
             c.wait()
