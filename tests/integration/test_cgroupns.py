@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 
 import pytest
@@ -52,3 +53,17 @@ def test_an_unknown_mode_is_dockerds_400(daemon: Daemon) -> None:
     assert status == "400"
     assert json.loads(reply) == {"message": "invalid cgroup namespace mode: foo"}
     assert daemon.cove("ps", "-aq").stdout.strip() == ""
+
+
+def test_the_docker_cli_gets_the_same(daemon: Daemon) -> None:
+    docker = shutil.which("docker")
+    if docker is None:
+        pytest.skip("no docker CLI installed")
+    r = subprocess.run(
+        [docker, "run", "--rm", "--network", "none", "--cgroupns", "private", "--ipc", "none",
+         "busybox", "sh", "-c", "readlink /proc/self/ns/cgroup; test -e /dev/shm || echo no-shm"],
+        capture_output=True, text=True, env=daemon.env, timeout=60,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    ns, shm = r.stdout.split()
+    assert ns != os.readlink("/proc/self/ns/cgroup") and shm == "no-shm"
