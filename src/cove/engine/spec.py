@@ -74,6 +74,12 @@ def _namespace_of(eng: EngineBase, mode: str, kind: str) -> str:
     other = eng.find(ref)
     if other.status != Status.RUNNING or not other.state.get("Pid"):
         raise Conflict(_NOT_RUNNING[kind].format(id=other.id))
+    if kind == "ipc" and other.host_config.get("IpcMode") != "shareable":
+        # dockerd (default-ipc-mode private) lends its IPC only to a donor that agreed
+        raise Conflict(
+            f"can't join IPC of container {other.id}: non-shareable IPC "
+            "(hint: use IpcMode:shareable for the donor container)"
+        )
     return f"/proc/{other.state['Pid']}/ns/{kind}"
 
 
