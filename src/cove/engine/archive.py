@@ -129,7 +129,8 @@ class ArchiveOps(VolumeOps):
             fd = os.open(f"/proc/{pid}/root", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except OSError:
             return None
-        if pid_start_time(pid) != c.private.get("PidStart"):
+        start = pid_start_time(pid)
+        if not start or start != c.pid_start:
             os.close(fd)  # the pid was recycled: not our container any more
             return None
         return fd

@@ -146,8 +146,8 @@ class Engine(
         if c.status in (Status.RUNNING, Status.PAUSED) and alive:
             info = ProcessInfo(
                 pid=int(c.state.get("Pid") or 0),
-                monitor_pid=int(c.private["MonitorPid"]),
-                pid_start=int(c.private.get("PidStart") or 0),
+                monitor_pid=c.monitor_pid,
+                pid_start=c.pid_start,
             )
             self.watch(c, info)
             if c.private.pop("Removing", None) is not None:
@@ -165,12 +165,10 @@ class Engine(
                 await task
             await self.runtime.delete(c.id, force=True)
             recover.kill_monitor(bundle, c.id)
-            c.private.pop("InRuntime", None)
+            c.in_runtime = False
             self._unmount_rootfs(c)
             c.save_state()
-        elif (
-            c.private.get("InRuntime") and c.status != Status.RUNNING and c.id not in self._deleting
-        ):
+        elif c.in_runtime and c.status != Status.RUNNING and c.id not in self._deleting:
             self._delete_later(c)  # a delete the previous daemon did not finish
         removing = c.private.get("Removing")
         if removing is not None or (c.host_config.get("AutoRemove") and c.status == Status.EXITED):

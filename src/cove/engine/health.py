@@ -83,7 +83,7 @@ class HealthOps(QueryOps):
         try:
             while True:
                 await asyncio.sleep(interval)
-                if c.private.get("MonitorPid") != info.monitor_pid or c.status != Status.RUNNING:
+                if c.monitor_pid != info.monitor_pid or c.status != Status.RUNNING:
                     if c.status == Status.PAUSED:
                         continue
                     return

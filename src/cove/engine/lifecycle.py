@@ -145,15 +145,15 @@ class LifecycleOps(VolumeOps):
     # --- state from the runtime ------------------------------------------------------------
     def monitor_alive(self, c: Container) -> bool:
         # the start time tells a recycled pid from the monitor we started; 0 means gone
-        pid = c.private.get("MonitorPid") or 0
+        pid = c.monitor_pid
         start = pid_start_time(pid) if pid else 0
-        return bool(start) and start == c.private.get("MonitorStart")
+        return bool(start) and start == c.monitor_start
 
     async def sync(self, c: Container) -> None:
         """Fold an exit the watcher has not seen yet (daemon restart, lost task) into the
         record."""
         if c.status in (Status.RUNNING, Status.PAUSED) and not self.monitor_alive(c):
-            await self._record_exit(c, int(c.private.get("MonitorPid") or 0))
+            await self._record_exit(c, c.monitor_pid)
 
     # --- start ----------------------------------------------------------------------------
     async def _start(self, ref: str) -> None:
@@ -231,7 +231,7 @@ class LifecycleOps(VolumeOps):
             await self.net.net_release(c)
             self._start_failed(c, e)
             raise SystemError_(f"failed to create task for container: {e}") from None
-        c.private["InRuntime"] = True
+        c.in_runtime = True
         crashpoint.reached("start:created")
         log_path = self.paths.log_path(c.id)
         await logs.after_start(self, log_path, log_plan, info.monitor_pid, c.data)
@@ -247,17 +247,13 @@ class LifecycleOps(VolumeOps):
             await self.runtime.kill(c.id, _signal.SIGKILL, True)
             await self.runtime.wait_exit(info.monitor_pid)
             await self.runtime.delete(c.id, force=True)
-            c.private.pop("InRuntime", None)
+            c.in_runtime = False
             await self.net.net_release(c)
             reason = _runtime_reason(e.message, c, self.paths.rootfs(c.id))
             self._start_failed(c, reason)
             raise SystemError_(_docker_start_error(reason)) from None
         c.set_running(info.pid)
-        c.private.update(
-            MonitorPid=info.monitor_pid,
-            MonitorStart=pid_start_time(info.monitor_pid),
-            PidStart=info.pid_start,
-        )
+        c.set_monitor(info.monitor_pid, pid_start_time(info.monitor_pid), info.pid_start)
         c.save_state()  # it runs: watched and reported even if the disk is full
         self.emit(c, "start")
         self.watch(c, info)
@@ -286,7 +282,7 @@ class LifecycleOps(VolumeOps):
             try:
                 await self.runtime.wait_exit(info.monitor_pid)
                 async with self.lock(c.id):
-                    if c.private.get("MonitorPid") == info.monitor_pid and c.status in (
+                    if c.monitor_pid == info.monitor_pid and c.status in (
                         Status.RUNNING,
                         Status.PAUSED,
                     ):
@@ -311,7 +307,7 @@ class LifecycleOps(VolumeOps):
         if code is None:
             code = 255  # the monitor died without recording a status
         c.set_exited(code)
-        c.private.pop("MonitorPid", None)
+        c.clear_monitor()
         await self.net.net_release(c)
         crashpoint.reached("exit:released")
         self._delete_later(c)
@@ -333,7 +329,7 @@ class LifecycleOps(VolumeOps):
         async def delete() -> None:
             try:
                 await self.runtime.delete(c.id, force=True)
-                c.private.pop("InRuntime", None)
+                c.in_runtime = False
             except CoveError as e:
                 log.warning("runtime delete of %s: %s", c.id, e)
             finally:
@@ -345,9 +341,9 @@ class LifecycleOps(VolumeOps):
         task = self._deleting.get(c.id)
         if task is not None:
             await task
-        elif c.private.get("InRuntime"):
+        elif c.in_runtime:
             await self.runtime.delete(c.id, force=True)
-            c.private.pop("InRuntime", None)
+            c.in_runtime = False
 
     def exec_container_exited(self, cid: str) -> None:
         """Overridden by the exec operations."""
@@ -442,7 +438,7 @@ class LifecycleOps(VolumeOps):
         c.private["Removing"] = {"Volumes": volumes}
         c.save_state()
         crashpoint.reached("rm:marked")
-        if c.id not in self._deleting and c.private.get("InRuntime"):
+        if c.id not in self._deleting and c.in_runtime:
             await self.runtime.delete(c.id, force=True)
         crashpoint.reached("rm:runtime")
         self._unmount_rootfs(c)

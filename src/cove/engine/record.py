@@ -55,6 +55,40 @@ class Container:
         """Facts only cove needs: the monitor's pid, the process' start time."""
         return self.data.setdefault("_cove", {})  # type: ignore[no-any-return]
 
+    # --- the runtime facts cove keeps beside Docker's record (under "_cove") --------------
+    @property
+    def monitor_pid(self) -> int:
+        """The monitor (conmon) of the current run; 0 when none runs."""
+        return int(self.private.get("MonitorPid") or 0)
+
+    @property
+    def monitor_start(self) -> int:
+        """The monitor's start time (``/proc/<pid>/stat``): tells a recycled pid from it."""
+        return int(self.private.get("MonitorStart") or 0)
+
+    @property
+    def pid_start(self) -> int:
+        """The container process's start time, for the same check."""
+        return int(self.private.get("PidStart") or 0)
+
+    def set_monitor(self, monitor_pid: int, monitor_start: int, pid_start: int) -> None:
+        self.private.update(MonitorPid=monitor_pid, MonitorStart=monitor_start, PidStart=pid_start)
+
+    def clear_monitor(self) -> None:
+        self.private.pop("MonitorPid", None)
+
+    @property
+    def in_runtime(self) -> bool:
+        """The runtime (crun) still holds the container: it must be deleted there first."""
+        return bool(self.private.get("InRuntime"))
+
+    @in_runtime.setter
+    def in_runtime(self, value: bool) -> None:
+        if value:
+            self.private["InRuntime"] = True
+        else:
+            self.private.pop("InRuntime", None)
+
     @property
     def tty(self) -> bool:
         return bool(self.config.get("Tty"))
