@@ -150,7 +150,7 @@ class Engine(
                 pid_start=c.pid_start,
             )
             self.watch(c, info)
-            if c.private.pop("Removing", None) is not None:
+            if c.unmark_removing():
                 c.save()  # a removal that failed before it touched anything
             return
         if c.status in (Status.RUNNING, Status.PAUSED):
@@ -170,10 +170,10 @@ class Engine(
             c.save_state()
         elif c.in_runtime and c.status != Status.RUNNING and c.id not in self._deleting:
             self._delete_later(c)  # a delete the previous daemon did not finish
-        removing = c.private.get("Removing")
+        removing = c.removing  # None, or whether the cut removal took the volumes too
         if removing is not None or (c.host_config.get("AutoRemove") and c.status == Status.EXITED):
             async with self.lock(c.id):
-                await self._remove_locked(c, bool((removing or {}).get("Volumes")))
+                await self._remove_locked(c, bool(removing))
         elif c.status == Status.CREATED:
             self._unmount_rootfs(c)  # a start cut after the mount
 

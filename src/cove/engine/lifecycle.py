@@ -435,7 +435,7 @@ class LifecycleOps(VolumeOps):
 
     async def _remove_locked(self, c: Container, volumes: bool = False) -> None:
         # marked first: a daemon that dies half way finishes the removal at its next start
-        c.private["Removing"] = {"Volumes": volumes}
+        c.mark_removing(volumes)
         c.save_state()
         crashpoint.reached("rm:marked")
         if c.id not in self._deleting and c.in_runtime:

@@ -90,6 +90,38 @@ class Container:
             self.private.pop("InRuntime", None)
 
     @property
+    def manually_stopped(self) -> bool:
+        """A user stopped or killed it: no restart policy applies until a user starts it."""
+        return bool(self.private.get("ManuallyStopped"))
+
+    @manually_stopped.setter
+    def manually_stopped(self, value: bool) -> None:
+        self.private["ManuallyStopped"] = value
+
+    @property
+    def restart_delay(self) -> float:
+        """The restart policy's current back-off, seconds (0: none yet)."""
+        return float(self.private.get("RestartDelay") or 0)
+
+    @restart_delay.setter
+    def restart_delay(self, value: float) -> None:
+        self.private["RestartDelay"] = value
+
+    @property
+    def removing(self) -> bool | None:
+        """None, or a removal under way (written first, finished by the next daemon start
+        if this one dies): whether it removes the anonymous volumes too."""
+        mark = self.private.get("Removing")
+        return None if mark is None else bool(mark.get("Volumes"))
+
+    def mark_removing(self, volumes: bool) -> None:
+        self.private["Removing"] = {"Volumes": volumes}
+
+    def unmark_removing(self) -> bool:
+        """Drop the mark; whether there was one."""
+        return self.private.pop("Removing", None) is not None
+
+    @property
     def tty(self) -> bool:
         return bool(self.config.get("Tty"))
 

@@ -59,14 +59,14 @@ class RestartOps(QueryOps):
         """After an exit was recorded: the policy's restart, after its back-off."""
         if c.host_config.get("AutoRemove"):
             return
-        manual = bool(c.private.get("ManuallyStopped"))
+        manual = c.manually_stopped
         code = int(c.state.get("ExitCode") or 0)
         policy = c.host_config.get("RestartPolicy") or {}
         if not should_restart(policy, code, manual, int(c.data.get("RestartCount") or 0)):
             return
         ran = time.time() - parse_rfc3339(str(c.state.get("StartedAt") or ""))
-        delay = next_delay(float(c.private.get("RestartDelay") or 0), ran)
-        c.private["RestartDelay"] = delay
+        delay = next_delay(c.restart_delay, ran)
+        c.restart_delay = delay
         c.set_restarting()
         c.save()
         self._schedule(c, delay)
@@ -104,7 +104,7 @@ class RestartOps(QueryOps):
     def _restart_before_stop(self, c: Container) -> bool:
         """True when the container was only waiting to restart: then that wait is the
         whole stop."""
-        c.private["ManuallyStopped"] = True
+        c.manually_stopped = True
         if c.status == Status.RESTARTING:
             self._cancel_restart(c)
             self.emit(c, "stop")
@@ -112,13 +112,13 @@ class RestartOps(QueryOps):
         return False
 
     def _restart_before_kill(self, c: Container) -> None:
-        c.private["ManuallyStopped"] = True
+        c.manually_stopped = True
         self._cancel_restart(c)
 
     def _restart_before_start(self, c: Container) -> None:
         self._cancel_restart(c)
-        c.private["ManuallyStopped"] = False
-        c.private["RestartDelay"] = 0
+        c.manually_stopped = False
+        c.restart_delay = 0
 
     def _restart_before_remove(self, c: Container, force: bool) -> None:
         if c.status == Status.RESTARTING and force:
@@ -143,8 +143,8 @@ class RestartOps(QueryOps):
             return
         policy = c.host_config.get("RestartPolicy") or {}
         name = str(policy.get("Name") or "no")
-        manual = bool(c.private.get("ManuallyStopped")) and name != "always"
+        manual = c.manually_stopped and name != "always"
         if not should_restart(policy, int(c.state.get("ExitCode") or 0), manual, 0):
             return
-        c.private["ManuallyStopped"] = False
+        c.manually_stopped = False
         await self._start_locked(c)

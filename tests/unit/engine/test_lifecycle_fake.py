@@ -213,7 +213,7 @@ def test_on_failure_restarts_up_to_its_limit(tmp_path: Path) -> None:
         for n in (1, 2):
             rt.exit(cid, 1)
             await settle(lambda: c.status == Status.RESTARTING)
-            delays.append(c.private["RestartDelay"])
+            delays.append(c.restart_delay)
             await settle(lambda n=n: c.status == Status.RUNNING and c.data["RestartCount"] == n)
         assert delays == [0.1, 0.2]  # doubles from 100 ms
         rt.exit(cid, 1)
@@ -245,9 +245,9 @@ def test_stop_while_restarting_cancels_the_restart(tmp_path: Path) -> None:
         eng, rt = te.engine, te.runtime
         cid = await started(te, RestartPolicy={"Name": "always"})
         c = eng.find(cid)
-        c.private["RestartDelay"] = 30.0  # a long back-off, as after many restarts
+        c.restart_delay = 30.0  # a long back-off, as after many restarts
         c.state["StartedAt"] = "2000-01-01T00:00:00Z"  # it ran long: back to 100 ms...
-        c.private["RestartDelay"] = 0.05  # ...unless it failed fast: use a short one
+        c.restart_delay = 0.05  # ...unless it failed fast: use a short one
         c.state["StartedAt"] = c.state["FinishedAt"]
         rt.exit(cid, 2)
         await settle(lambda: c.status == Status.RESTARTING)
