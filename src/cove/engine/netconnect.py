@@ -20,6 +20,18 @@ from cove.util.jsontypes import Json
 class ConnectOps(EndpointOps):
     # --- connect / disconnect ------------------------------------------------------------
     async def _connect_locked(self, c: Container, n: Json, cfg: Json) -> None:
+        """Connect ``c`` to ``n``; an overlay address reserved for it in the cluster store
+        first is given back if the connect fails."""
+        ov = self._overlay
+        taken = await ov.reserve_for_connect(c, n, cfg) if ov is not None else []
+        try:
+            await self._connect_endpoint(c, n, cfg)
+        except BaseException:
+            if ov is not None and taken:
+                await ov.unreserve(c, taken)
+            raise
+
+    async def _connect_endpoint(self, c: Container, n: Json, cfg: Json) -> None:
         nets = c.data["NetworkSettings"].setdefault("Networks", {})
         mode = str(c.host_config.get("NetworkMode") or "")
         if mode in ("host", "none") or mode.startswith("container:"):
@@ -146,6 +158,8 @@ class ConnectOps(EndpointOps):
             await self._apply_firewall(force=True)
         except CoveError as e:
             log.warning("rebuilding the firewall: %s", e)
+        if self._overlay is not None:
+            self._overlay.restore()
 
     def _attached_safe(self, c: Container) -> list[tuple[Json, Json]]:
         try:
@@ -158,6 +172,8 @@ class ConnectOps(EndpointOps):
         bridges this process created (the next start recreates both on demand), so a
         short-lived daemon leaves nothing in the kernel.  With containers running everything
         stays, as they keep running."""
+        if self._overlay is not None:
+            await self._overlay.shutdown()  # the store's watch first, then the devices
         if any(c.state.get("Running") for c in self.containers.values()):
             return
         self._dns.close_all()

@@ -21,8 +21,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from cove.engine.base import EngineBase
+from cove.engine.overlay import Overlay
 from cove.engine.record import Container
-from cove.errors import Conflict, CoveError, InvalidArgument, NotFound
+from cove.errors import Conflict, CoveError, Forbidden, InvalidArgument, NotFound
 from cove.network import firewall, ipam, ports
 from cove.network.base import Driver, Endpoint, NetConfig, NetOptions
 from cove.network.names import port_mss_name, table_name, veth_name
@@ -62,8 +63,9 @@ _TOP = ("EndpointID", "Gateway", "IPAddress", "IPPrefixLen", "MacAddress", "Glob
 class EndpointOps(EngineBase):
     networks: dict[str, Json]
     net_options: NetOptions
+    _overlay: Overlay | None  # held when a cluster store is set (networks.py makes it)
 
-    def _init_networks(self) -> None:
+    def _init_endpoints(self) -> None:
         from cove.network.dns import DnsServer
         from cove.network.drivers import all_drivers
         from cove.network.portmap import PortReservations
@@ -88,6 +90,14 @@ class EndpointOps(EngineBase):
 
     async def _net_call(self, fn: Callable[..., T], *args: Any) -> T:
         return await self._net_pool.call(fn, *args)
+
+    def _overlay_of(self) -> Overlay:
+        if self._overlay is None:
+            raise Forbidden(
+                'overlay networks need a cluster store: set "cluster-store" and '
+                '"cluster-advertise" in daemon.json'
+            )
+        return self._overlay
 
     def _driver_of(self, n: Json) -> Driver:
         return self._drivers[n["Driver"]]
@@ -216,6 +226,8 @@ class EndpointOps(EngineBase):
         cfg = (n["IPAM"]["Config"] or [{}])[0]
         pool = ipam.Pool.from_config(cfg["Subnet"], cfg.get("Gateway", ""), cfg.get("IPRange", ""))
         want = str((ep.get("IPAMConfig") or {}).get("IPv4Address") or "")
+        if n["Driver"] == "overlay":  # exactly the address reserved in the cluster store
+            want = self._overlay_of().take_reserved(c, n)
         cfg6 = _ipv6_config(n)
         try:
             ip = pool.allocate(self._used_ips(n), want, n["Name"])
@@ -328,6 +340,8 @@ class EndpointOps(EngineBase):
             )  # fmt: skip
         self._refresh_links(c)
         await self._apply_firewall()
+        if self._overlay is not None:
+            await self._overlay.publish(c)
 
     def _refresh_links(self, changed: Container) -> None:
         """Containers linking to ``changed`` (which got or lost addresses) see the new IPs."""
@@ -336,6 +350,9 @@ class EndpointOps(EngineBase):
                 self._dns.update_links(other.id, self._link_ips(other))
 
     def _write_records(self, n: Json) -> None:
+        if n["Driver"] == "overlay" and self._overlay is not None:
+            self._overlay.write_records(n)  # with the other hosts' records
+            return
         from cove.network.dns import write_records
 
         entries = []
@@ -410,6 +427,8 @@ class EndpointOps(EngineBase):
                         port, proto = ports.split_port(key)
                         if dst and bridge:
                             plan.links.append(firewall.LinkAllow(bridge, ip, dst, proto, port))
+        if self._overlay is not None:
+            self._overlay.add_rules(plan)
         return plan
 
     def _shared_bridge(self, a: Container, b: Container) -> str:
@@ -465,6 +484,8 @@ class EndpointOps(EngineBase):
 
     async def net_release(self, c: Container) -> None:
         """Free everything the container holds on its networks; idempotent, never raises."""
+        if self._overlay is not None:
+            self._overlay.release_endpoints(c)
         self._dns.close(c.id)
         try:
             attached = self._attached(c)
@@ -484,6 +505,8 @@ class EndpointOps(EngineBase):
             await self._apply_firewall()
         except CoveError as e:
             log.warning("firewall update after %s left: %s", c.id, e)
+        if self._overlay is not None:
+            await self._overlay.sync_records(c, {})
 
     # --- /etc files, env ------------------------------------------------------------------
     def net_hosts_entries(self, c: Container) -> list[str]:

@@ -14,8 +14,11 @@ import os
 import re
 from typing import Any
 
+from cove.engine.netconnect import ConnectOps
 from cove.engine.netendpoints import PREDEFINED
-from cove.engine.overlay import OverlayOps
+from cove.engine.overlay import Overlay
+from cove.engine.overlay_base import connect_cluster
+from cove.engine.record import Container
 from cove.errors import Conflict, Forbidden, InvalidArgument, NotFound
 from cove.network import ipam
 from cove.network.hostroutes import host_routes, missing_link, proc_routes
@@ -30,11 +33,17 @@ from cove.util.timefmt import now_rfc3339
 _NAME = re.compile(r"^[^/\x00-\x1f\x7f]+$")
 
 
-class NetworkOps(OverlayOps):
+class NetworkOps(ConnectOps):
     _net_change: asyncio.Lock
 
     def _init_networks(self) -> None:
-        super()._init_networks()
+        self._init_endpoints()
+        found = connect_cluster(self, self._net_pool, self._fw_table)
+        self._overlay = None
+        if found is not None:
+            driver, cluster = found
+            self._drivers["overlay"] = driver
+            self._overlay = Overlay(self, cluster)
         # create and remove check names and subnets against every network, then await
         # (host routes, the driver, the cluster store) before the new one is recorded: one
         # change at a time, or concurrent creates pass the same checks and share a subnet
@@ -156,7 +165,8 @@ class NetworkOps(OverlayOps):
     def network_inspect(self, ref: str, verbose: bool = False) -> Json:
         n = {k: v for k, v in self._by_name(ref).items() if k != "_cove"}
         n["Containers"] = self._containers_of(n)
-        n["Containers"].update(self._remote_endpoints(n))  # overlay: other hosts' endpoints
+        if self._overlay is not None:  # overlay: other hosts' endpoints
+            n["Containers"].update(self._overlay.remote_endpoints(n))
         return n
 
     def _containers_of(self, n: Json) -> Json:
@@ -209,7 +219,7 @@ class NetworkOps(OverlayOps):
                 "own interfaces, which a daemon in its own network namespace cannot reach"
             )
         if driver == "overlay":
-            return await self._overlay_create(body)
+            return await self._overlay_of().create(body)
         if driver not in ("bridge", "macvlan"):
             if driver in ("host", "null"):
                 raise Forbidden(f'only one instance of "{driver}" network is allowed')
@@ -292,7 +302,7 @@ class NetworkOps(OverlayOps):
                 "endpoints"
             )
         if n["Driver"] == "overlay":
-            await self._overlay_remove(n)
+            await self._overlay_of().remove(n)
         cfg = self._netcfg(n)
         await self._net_call(self._driver_of(n).delete, cfg)
         self.networks.pop(n["Id"], None)
@@ -324,6 +334,19 @@ class NetworkOps(OverlayOps):
             await self.network_remove(n["Id"])
             gone.append(n["Name"])
         return {"NetworksDeleted": gone}
+
+    # --- start (engine/networking.py's ContainerNetworking) ----------------------------
+    async def net_prepare_async(self, c: Container) -> None:
+        """Overlay addresses reserved in the cluster store (off the event loop), then
+        ``net_prepare``; a failure gives the reservations back."""
+        ov = self._overlay
+        taken = await ov.reserve_for_start(c) if ov is not None else []
+        try:
+            self.net_prepare(c)
+        except BaseException:
+            if ov is not None:
+                await ov.unreserve(c, taken)
+            raise
 
     # --- connect / disconnect -----------------------------------------------------------
     async def network_connect(self, ref: str, body: Json) -> None:

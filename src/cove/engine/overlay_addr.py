@@ -1,14 +1,14 @@
 """Overlay addresses: taken cluster-wide (an etcd transaction) before a start or connect.
 
-``net_prepare_async`` (start) and ``_connect_locked`` (connect) reserve the address off the
-event loop, ``_allocate`` then only records it, and a failure in between gives the
-reservation back, so no address is held in the store for a container that did not start.
+``reserve_for_start`` (start) and ``reserve_for_connect`` (connect) reserve the address off
+the event loop, the allocation then only records it (``take_reserved``), and a failure in
+between gives the reservation back (``unreserve``), so no address is held in the store for a
+container that did not start.
 """
 
 from __future__ import annotations
 
-from cove.engine.netendpoints import log
-from cove.engine.overlay_base import OverlayBase
+from cove.engine.overlay_base import OverlayBase, log
 from cove.engine.record import Container
 from cove.errors import Conflict, Unavailable
 from cove.network import ipam
@@ -16,9 +16,9 @@ from cove.network.cluster import store as S
 from cove.util.jsontypes import Json
 
 
-class OverlayAddressOps(OverlayBase):
+class OverlayAddresses(OverlayBase):
     async def _reserve(self, c: Container, n: Json, want: str) -> str:
-        cl = self._leased()
+        cl = self.leased()
         key = (c.id, n["Id"])
         if key in cl.reserved:
             return cl.reserved[key]
@@ -27,7 +27,7 @@ class OverlayAddressOps(OverlayBase):
         lost: set[str] = set()  # taken by another host between our view and the store
         while True:
             # recomputed each round: other starts may have reserved while this one waited
-            used = set(self._used_ips(n)) | cl.view.ips.get(n["Id"], set()) | lost
+            used = set(self.host._used_ips(n)) | cl.view.ips.get(n["Id"], set()) | lost
             used |= {ip for (_c, net), ip in cl.reserved.items() if net == n["Id"]}
             try:
                 ip = str(pool.allocate(sorted(used), want, n["Name"]))
@@ -42,11 +42,9 @@ class OverlayAddressOps(OverlayBase):
         cl.mine.setdefault(c.id, {})[S.ip_key(n["Id"], ip)] = cl.vtep
         return ip
 
-    async def _unreserve(self, c: Container, taken: list[tuple[str, str]]) -> None:
+    async def unreserve(self, c: Container, taken: list[tuple[str, str]]) -> None:
         """Give back addresses reserved for a start or connect that failed; never raises."""
-        cl = self._cl
-        if cl is None:
-            return
+        cl = self.cl
         for net_id, ip in taken:
             cl.reserved.pop((c.id, net_id), None)
             key = S.ip_key(net_id, ip)
@@ -60,45 +58,32 @@ class OverlayAddressOps(OverlayBase):
             except Unavailable as e:  # it goes with the lease, or at the next session
                 log.warning("container %s: releasing %s: %s", c.id[:12], ip, e)
 
-    async def net_prepare_async(self, c: Container) -> None:
+    async def reserve_for_start(self, c: Container) -> list[tuple[str, str]]:
+        """An address in the store for each overlay network of ``c``; all or none."""
         taken: list[tuple[str, str]] = []
         try:
-            if self._cl is not None:
-                for n, ep in self._attached(c):
-                    if n["Driver"] == "overlay":
-                        want = str((ep.get("IPAMConfig") or {}).get("IPv4Address") or "")
-                        taken.append((n["Id"], await self._reserve(c, n, want)))
-            self.net_prepare(c)
+            for n, ep in self.host._attached(c):
+                if n["Driver"] == "overlay":
+                    want = str((ep.get("IPAMConfig") or {}).get("IPv4Address") or "")
+                    taken.append((n["Id"], await self._reserve(c, n, want)))
         except BaseException:
-            await self._unreserve(c, taken)
+            await self.unreserve(c, taken)
             raise
+        return taken
 
-    async def _connect_locked(self, c: Container, n: Json, cfg: Json) -> None:
+    async def reserve_for_connect(self, c: Container, n: Json, cfg: Json) -> list[tuple[str, str]]:
+        """The address a connect of running ``c`` to overlay ``n`` takes; nothing otherwise
+        (a stopped container reserves at its start)."""
         nets = c.data["NetworkSettings"].get("Networks") or {}
         running = c.state.get("Running") and c.state.get("Pid")
-        if n["Driver"] != "overlay" or self._cl is None or not running or n["Name"] in nets:
-            await super()._connect_locked(c, n, cfg)
-            return
+        if n["Driver"] != "overlay" or not running or n["Name"] in nets:
+            return []
         want = str((cfg.get("IPAMConfig") or {}).get("IPv4Address") or "")
-        ip = await self._reserve(c, n, want)
-        try:
-            await super()._connect_locked(c, n, cfg)
-        except BaseException:
-            await self._unreserve(c, [(n["Id"], ip)])
-            raise
+        return [(n["Id"], await self._reserve(c, n, want))]
 
-    def _allocate(self, c: Container, n: Json, ep: Json, index: int) -> None:
-        if n["Driver"] != "overlay":
-            super()._allocate(c, n, ep, index)
-            return
-        cl = self._cluster()
-        ip = cl.reserved.pop((c.id, n["Id"]), None)
+    def take_reserved(self, c: Container, n: Json) -> str:
+        """The address reserved for ``c`` on ``n``, which the allocation then records."""
+        ip = self.cl.reserved.pop((c.id, n["Id"]), None)
         if ip is None:  # every caller reserves first; a new path that does not is a bug
             raise Unavailable(f"no address was reserved in the cluster store for {c.name}")
-        # the base allocation then takes exactly the address reserved in the store
-        saved = ep.get("IPAMConfig")
-        ep["IPAMConfig"] = {"IPv4Address": ip}
-        try:
-            super()._allocate(c, n, ep, index)
-        finally:
-            ep["IPAMConfig"] = saved
+        return ip
