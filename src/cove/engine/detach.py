@@ -146,9 +146,7 @@ class DetachOps(QueryOps):
         c = self.find(ref)
         live: AttachSession | None = None
         if stream or not logs:
-            live = await super().container_attach(
-                ref, stdin=stdin, stdout=stdout, stderr=stderr, logs=logs, stream=stream
-            )
+            live = await self._attach_live(ref, stdin=stdin)
         if logs:
             wanted = ({STDOUT} if stdout else set()) | ({STDERR} if stderr else set())
             history = read_log(

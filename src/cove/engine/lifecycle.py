@@ -459,9 +459,9 @@ class LifecycleOps(VolumeOps):
                 fut.set_result(code)
 
     # --- attach / resize -------------------------------------------------------------------
-    async def container_attach(
-        self, ref: str, *, stdin: bool, stdout: bool, stderr: bool, logs: bool, stream: bool
-    ) -> AttachSession:
+    async def _attach_live(self, ref: str, *, stdin: bool) -> AttachSession:
+        """The container's live streams (detach.py's ``container_attach`` adds the log
+        replay and the detach keys); a created container's session starts with its start."""
         c = self.find(ref)
         await self.sync(c)
         if c.status == Status.PAUSED:
