@@ -28,6 +28,7 @@ from cove.distribution.copy import copy_images
 from cove.distribution.local import LocalDestination, LocalSource
 from cove.engine.changes import ChangesOps
 from cove.errors import InvalidArgument
+from cove.image.base import ImageStore
 from cove.oci import reference
 from cove.oci.digest import sha256_bytes
 from cove.snapshot import mount as mounter
@@ -68,18 +69,17 @@ def _from_thread(produce: Callable[[Callable[[bytes], None]], None]) -> AsyncIte
 class _LoadDestination(LocalDestination):
     """The local store, adopting spooled uncompressed layer files as blobs (no copy)."""
 
-    def __init__(self, store: Any, source: ArchiveSource) -> None:
+    def __init__(self, store: ImageStore, source: ArchiveSource) -> None:
         super().__init__(store)
         self.source = source
 
     def put_layer(
         self, image: SourceImage, layer: Layer, parents: list[str], data: BinaryIO
     ) -> str:
-        adopt = getattr(self.store, "add_layer_file", None)
         path = self.source.spooled_path(layer)
-        if adopt is not None and path is not None and layer.digest == layer.diff_id:
+        if path is not None and layer.digest == layer.diff_id:
             self._txn()
-            return str(adopt(path, parents, layer.diff_id))
+            return self.store.add_layer_file(path, parents, layer.diff_id)
         return super().put_layer(image, layer, parents, data)
 
 

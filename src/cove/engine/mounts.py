@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cove.engine.record import Container
-from cove.errors import InvalidArgument, NotImplementedYet
+from cove.errors import InvalidArgument
 from cove.util.jsontypes import Json
 
 MountPoint = dict[str, Any]
@@ -304,21 +304,15 @@ def points_of(c: Container) -> list[MountPoint]:
     return list(points)
 
 
-def for_spec(eng: object, c: Container) -> list[Json]:
+def for_spec(c: Container, volume_mount: Callable[[str, str], str]) -> list[Json]:
     """The runtime mounts of ``c`` for its bundle.  A missing ``-v`` bind source is created
-    as dockerd does (``--mount`` refused it at create); ``eng.volume_mount`` mounts volumes."""
+    as dockerd does (``--mount`` refused it at create); ``volume_mount(name, cid)`` mounts a
+    volume and gives its directory (the volume operations' ``volume_mount``)."""
     points = points_of(c)
     for mp in points:
         if mp["Type"] == "bind" and mp.get("Create") and not os.path.lexists(mp["Source"]):
             os.makedirs(mp["Source"], mode=0o755, exist_ok=True)
-    mount: Callable[[str, str], str] | None = getattr(eng, "volume_mount", None)
-
-    def path(name: str) -> str:
-        if mount is None:
-            raise NotImplementedYet("this daemon has no volume driver")
-        return mount(name, c.id)
-
-    return oci(points, path)
+    return oci(points, lambda name: volume_mount(name, c.id))
 
 
 def _inside_volume(data: str, subpath: str) -> str:

@@ -19,6 +19,7 @@ from cove.engine.record import Container
 from cove.engine.resources import oci_resources, ulimit_tuples, with_init
 from cove.engine.security import spec_fields
 from cove.engine.state import Status
+from cove.engine.volumes import VolumeOps
 from cove.errors import Conflict, InvalidArgument
 from cove.oci.spec import ContainerSpec, build_config, build_exec_process
 from cove.oci.user import resolve_user
@@ -127,7 +128,7 @@ def _console_size(v: Any) -> tuple[int, int] | None:
     return None
 
 
-def container_spec(eng: EngineBase, c: Container, rootfs: str) -> ContainerSpec:
+def container_spec(eng: VolumeOps, c: Container, rootfs: str) -> ContainerSpec:
     cfg, hc = c.config, c.host_config
     passwd = _read_inside(rootfs, "/etc/passwd")
     group = _read_inside(rootfs, "/etc/group")
@@ -155,7 +156,7 @@ def container_spec(eng: EngineBase, c: Container, rootfs: str) -> ContainerSpec:
         _bind(os.path.join(etc.dir, "resolv.conf"), "/etc/resolv.conf"),
         _bind(os.path.join(etc.dir, "hostname"), "/etc/hostname"),
         _bind(os.path.join(etc.dir, "hosts"), "/etc/hosts"),
-        *oci_mounts(eng, c),
+        *oci_mounts(c, eng.volume_mount),
     ]
     args = with_init(hc, [c.data["Path"], *c.data["Args"]], mounts)
     return ContainerSpec(
@@ -197,7 +198,7 @@ def container_spec(eng: EngineBase, c: Container, rootfs: str) -> ContainerSpec:
     )
 
 
-def prepare_bundle(eng: EngineBase, c: Container, rootfs: str, bundle: str) -> None:
+def prepare_bundle(eng: VolumeOps, c: Container, rootfs: str, bundle: str) -> None:
     """Write /etc files and ``bundle/config.json``; create a missing working directory."""
     cfg, hc = c.config, c.host_config
     host_net = hc.get("NetworkMode") == "host"
@@ -252,7 +253,7 @@ def _precompiled_seccomp(eng: EngineBase, hc: Json, config: Json) -> None:
             config.setdefault("annotations", {})[BPF_ANNOTATION] = program
 
 
-def exec_process(eng: EngineBase, c: Container, body: Json) -> Json:
+def exec_process(eng: VolumeOps, c: Container, body: Json) -> Json:
     rootfs = eng.paths.rootfs(c.id)
     spec = container_spec(eng, c, rootfs)
     user = None
