@@ -184,7 +184,9 @@ class ConnectOps(EndpointOps):
                 await self._net_call(nft.apply, firewall.delete_script(self._fw_table))
             await self._net_call(self._port_mss.stop)
         from cove.network import netlink
+        from cove.network.drivers import BridgeDriver
 
-        for name in sorted(getattr(self._drivers["bridge"], "created", ())):
+        bridge = self._drivers["bridge"]
+        for name in sorted(bridge.created if isinstance(bridge, BridgeDriver) else ()):
             with contextlib.suppress(Exception):
                 await self._net_call(netlink.delete_link, name)
