@@ -133,14 +133,24 @@ class LifecycleOps(VolumeOps):
         its state (``refuse(c)`` is raised otherwise, in Docker's words), let the body act
         on it, save the record and emit ``op``'s event.  A body that raises leaves the
         record unsaved and emits nothing."""
+        async with self.checked(ref, op, refuse) as c:
+            yield c
+            c.save()
+        self.emit(c, op)
+
+    @contextlib.asynccontextmanager
+    async def checked(
+        self, ref: str, op: str, refuse: Callable[[Container], CoveError]
+    ) -> AsyncIterator[Container]:
+        """``operation``'s first half, for operations that save and emit on their own
+        terms (stop and kill send their kill event before the signal and wait for the exit
+        outside the lock, which the exit's handling needs): lock, sync, check."""
         c = self.find(ref)
         async with self.lock(c.id):
             await self.sync(c)
             if not allowed(op, c.status):
                 raise refuse(c)
             yield c
-            c.save()
-        self.emit(c, op)
 
     # --- state from the runtime ------------------------------------------------------------
     def monitor_alive(self, c: Container) -> bool:
@@ -355,11 +365,7 @@ class LifecycleOps(VolumeOps):
         return fut
 
     async def _stop(self, ref: str, timeout: int | None, signal: str | None) -> None:
-        c = self.find(ref)
-        async with self.lock(c.id):
-            await self.sync(c)
-            if not allowed("stop", c.status):
-                raise NotModified("container already stopped")
+        async with self.checked(ref, "stop", _already_stopped) as c:
             sig = parse_signal(signal or c.config.get("StopSignal"))
             t = timeout if timeout is not None else c.config.get("StopTimeout")
             t = 10 if t is None else int(t)
@@ -386,12 +392,13 @@ class LifecycleOps(VolumeOps):
         await self.runtime.kill(c.id, sig, all_)
 
     async def _kill(self, ref: str, signal: str | None) -> None:
-        c = self.find(ref)
-        async with self.lock(c.id):
-            await self.sync(c)
-            sig = parse_signal(signal, _signal.SIGKILL)
-            if not allowed("kill", c.status):
-                raise Conflict(f"Cannot kill container: {ref}: Container {c.id} is not running")
+        self.find(ref)  # an unknown container is reported before a bad signal
+        sig = parse_signal(signal, _signal.SIGKILL)
+
+        def not_running(c: Container) -> Conflict:
+            return Conflict(f"Cannot kill container: {ref}: Container {c.id} is not running")
+
+        async with self.checked(ref, "kill", not_running) as c:
             await self._send_signal(c, sig)
 
     # --- wait -----------------------------------------------------------------------------
@@ -479,6 +486,10 @@ class LifecycleOps(VolumeOps):
         if c.status != Status.RUNNING:
             raise Conflict(f"Container {c.id} is not running")
         await self.runtime.resize(c.id, height, width)
+
+
+def _already_stopped(c: Container) -> NotModified:
+    return NotModified("container already stopped")
 
 
 def _runtime_reason(msg: str, c: Container, rootfs: str | None) -> str:
