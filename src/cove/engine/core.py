@@ -32,9 +32,7 @@ from cove.volume.base import VolumeDriver
 log = logging.getLogger("cove.engine")
 
 
-class Engine(
-    CommitOps, ExportOps, SystemOps, CreateOps, OpsMixins, RegistryOps, NetworkOps, ArchiveOps
-):
+class Engine(CommitOps, ExportOps, SystemOps, CreateOps, OpsMixins, RegistryOps, ArchiveOps):
     def __init__(
         self,
         paths: Paths,
@@ -49,7 +47,38 @@ class Engine(
         self._init_volumes(volumes)
         self._init_lifecycle()
         self._init_execs()
-        self._init_networks()
+        # the network service is held, not inherited: containers reach it as self.net
+        # (ContainerNetworking), the routes through the forwarding methods below
+        self.networking = NetworkOps(self)
+        self.net = self.networking
+
+    # --- networks (the network service's operations, as the facade declares them) ---------
+    def network_list(self, filters: dict[str, list[str]]) -> list[Json]:
+        return self.networking.network_list(filters)
+
+    def network_inspect(self, ref: str, verbose: bool = False) -> Json:
+        return self.networking.network_inspect(ref, verbose)
+
+    async def network_create(self, body: Json) -> Json:
+        return await self.networking.network_create(body)
+
+    async def network_remove(self, ref: str) -> None:
+        await self.networking.network_remove(ref)
+
+    async def network_prune(self, filters: dict[str, list[str]]) -> Json:
+        return await self.networking.network_prune(filters)
+
+    async def network_connect(self, ref: str, body: Json) -> None:
+        await self.networking.network_connect(ref, body)
+
+    async def network_disconnect(self, ref: str, body: Json) -> None:
+        await self.networking.network_disconnect(ref, body)
+
+    async def container_remove_link(self, name: str) -> None:
+        await self.networking.container_remove_link(name)
+
+    async def net_shutdown(self) -> None:
+        await self.networking.net_shutdown()
 
     # --- logs -----------------------------------------------------------------------------
     def container_logs(
@@ -138,7 +167,7 @@ class Engine(
                 log.exception("reconciling container %s", c.id)
         await logs.restore(self)  # the log keeper, if it stopped while coved was away
         await asyncio.to_thread(self._drop_orphans, orphan_volumes)
-        await self.net_restore()
+        await self.networking.net_restore()
         await self.restart_on_boot()
 
     async def _reconcile(self, c: Container) -> None:

@@ -13,14 +13,16 @@ it, so ``net_release`` (exit, failed start, removal) frees it by clearing the re
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
 import re
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from cove.engine.base import EngineBase
+from cove.engine.base import EngineOptions, Paths
+from cove.engine.events import EventBus
 from cove.engine.overlay import Overlay
 from cove.engine.record import Container
 from cove.errors import Conflict, CoveError, Forbidden, InvalidArgument, NotFound
@@ -60,10 +62,43 @@ _TOP = ("EndpointID", "Gateway", "IPAddress", "IPPrefixLen", "MacAddress", "Glob
         "GlobalIPv6PrefixLen", "IPv6Gateway")  # fmt: skip
 
 
-class EndpointOps(EngineBase):
+class NetworkHost(Protocol):
+    """What the network operations need of the engine that holds them: the shared paths,
+    options and event bus, and the container table with its lookup and locks."""
+
+    paths: Paths
+    options: EngineOptions
+    bus: EventBus
+    containers: dict[str, Container]
+
+    def find(self, ref: str) -> Container: ...
+
+    def lock(self, cid: str) -> asyncio.Lock: ...
+
+
+class EndpointOps:
+    """The network service's endpoint side (held by the engine as ``engine.networking`` and
+    ``engine.net``, never one of its bases)."""
+
     networks: dict[str, Json]
     net_options: NetOptions
     _overlay: Overlay | None  # held when a cluster store is set (networks.py makes it)
+
+    def __init__(self, eng: NetworkHost) -> None:
+        self.eng = eng
+        self.paths = eng.paths
+        self.options = eng.options
+        self.bus = eng.bus
+
+    @property
+    def containers(self) -> dict[str, Container]:
+        return self.eng.containers
+
+    def find(self, ref: str) -> Container:
+        return self.eng.find(ref)
+
+    def lock(self, cid: str) -> asyncio.Lock:
+        return self.eng.lock(cid)
 
     def _init_endpoints(self) -> None:
         from cove.network.dns import DnsServer

@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from cove.engine.netconnect import ConnectOps
-from cove.engine.netendpoints import PREDEFINED
+from cove.engine.netendpoints import PREDEFINED, NetworkHost
 from cove.engine.overlay import Overlay
 from cove.engine.overlay_base import connect_cluster
 from cove.engine.record import Container
@@ -34,7 +34,15 @@ _NAME = re.compile(r"^[^/\x00-\x1f\x7f]+$")
 
 
 class NetworkOps(ConnectOps):
+    """The network service: networks, endpoints, the firewall, DNS and the overlay driver.
+    The engine holds one (``engine.networking``; ``engine.net`` is its ContainerNetworking
+    side) and forwards the network routes' operations to it."""
+
     _net_change: asyncio.Lock
+
+    def __init__(self, eng: NetworkHost) -> None:
+        super().__init__(eng)
+        self._init_networks()
 
     def _init_networks(self) -> None:
         self._init_endpoints()

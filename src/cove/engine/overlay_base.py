@@ -50,8 +50,10 @@ class OverlayHost(Protocol):
     paths: Paths
     bus: EventBus
     networks: dict[str, Json]
-    containers: dict[str, Container]
     net_options: NetOptions
+
+    @property
+    def containers(self) -> dict[str, Container]: ...
 
     async def _net_call(self, fn: Callable[..., T], *args: Any) -> T: ...
 
