@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 from cove.engine.events import EventBus
-from cove.engine.networking import ContainerNetworking
+from cove.engine.networking import ContainerNetworking, NoNetworking
 from cove.engine.record import Container
 from cove.errors import no_such_container
 from cove.image.base import ImageStore
@@ -20,7 +20,6 @@ from cove.network.base import NetOptions
 from cove.runtime.base import Runtime
 from cove.snapshot.base import Snapshotter
 from cove.util.idmap import IdMap
-from cove.util.jsontypes import Json
 
 
 @dataclass(frozen=True)
@@ -96,9 +95,9 @@ class EngineBase:
         self.names: dict[str, str] = {}  # name -> id
         self._locks: dict[str, asyncio.Lock] = {}
         self.started_at = time.time()
-        # networking as the containers see it; the network operations of this same object
-        # by default (engine/netendpoints.py), a fake in unit tests
-        self.net: ContainerNetworking = self
+        # networking as the containers see it: none until the engine hands it the network
+        # service (engine/networks.py), a fake in unit tests
+        self.net: ContainerNetworking = NoNetworking()
 
     # --- lookups --------------------------------------------------------------------------
     def lock(self, cid: str) -> asyncio.Lock:
@@ -117,33 +116,6 @@ class EngineBase:
             if len(hits) == 1:
                 return hits[0]
         raise no_such_container(ref)
-
-    # --- network hooks (engine/netendpoints.py overrides them) ------------------------------
-    def net_create_settings(self, hc: Json, body: Json) -> tuple[Json, list[str]]:
-        return {"Networks": {}, "Ports": {}}, []
-
-    def net_prepare(self, c: Container) -> None:
-        """Addresses and host ports for a start; raises with Docker's words (port taken)."""
-
-    async def net_prepare_async(self, c: Container) -> None:
-        """``net_prepare`` after what needs slow I/O off the event loop (cluster-wide
-        addresses in the overlay's store); gives that back if it fails."""
-        self.net_prepare(c)
-
-    async def net_attach(self, c: Container, pid: int) -> None:
-        """Interfaces into the new namespace of ``pid``; releases everything on failure."""
-
-    async def net_release(self, c: Container) -> None:
-        """Free addresses, ports, interfaces and rules; idempotent, never raises."""
-
-    def net_hosts_entries(self, c: Container) -> list[str]:
-        return []
-
-    def net_embedded_dns(self, c: Container) -> bool:
-        return False
-
-    def net_link_env(self, c: Container) -> list[str]:
-        return []
 
     def emit(self, c: Container, action: str, extra: dict[str, str] | None = None) -> None:
         attrs = {"name": c.name, "image": str(c.config.get("Image", ""))}

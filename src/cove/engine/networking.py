@@ -36,3 +36,29 @@ class ContainerNetworking(Protocol):
     def net_embedded_dns(self, c: Container) -> bool: ...
 
     def net_link_env(self, c: Container) -> list[str]: ...
+
+
+class NoNetworking:
+    """Containers with no networking at all (loopback only): what an engine holds until
+    it is given the network service."""
+
+    def net_create_settings(self, hc: Json, body: Json) -> tuple[Json, list[str]]:
+        return {"Networks": {}, "Ports": {}}, []
+
+    async def net_prepare_async(self, c: Container) -> None:
+        return None
+
+    async def net_attach(self, c: Container, pid: int) -> None:
+        return None
+
+    async def net_release(self, c: Container) -> None:
+        return None
+
+    def net_hosts_entries(self, c: Container) -> list[str]:
+        return []
+
+    def net_embedded_dns(self, c: Container) -> bool:
+        return False
+
+    def net_link_env(self, c: Container) -> list[str]:
+        return []
