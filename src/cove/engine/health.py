@@ -67,10 +67,10 @@ class HealthOps(QueryOps):
             c.state.pop("Health", None)
             return
         started = str(c.state.get("StartedAt") or "")
-        if "Health" not in c.state or c.private.get("HealthFor") != started:
+        if "Health" not in c.state or c.health_for != started:
             # a new run starts over; a daemon restart keeps the run's results
             c.state["Health"] = {"Status": "starting", "FailingStreak": 0, "Log": []}
-            c.private["HealthFor"] = started
+            c.health_for = started
         task = asyncio.get_running_loop().create_task(self._probe_loop(c, info, cmd, check))
         self._htasks()[c.id] = task
 

@@ -73,7 +73,7 @@ class ConnectOps(EndpointOps):
         ep = nets[n["Name"]]
         pid = c.state.get("Pid") if c.state.get("Running") else None
         if pid and ep.get("IPAddress"):
-            ifname = (c.private.get("NetIfs") or {}).get(n["Id"], "")
+            ifname = c.net_ifname(n["Id"])
             e = self._endpoint(c, n, ep, ifname)
             netns = f"/proc/{pid}/ns/net"
             with contextlib.suppress(Exception):
@@ -83,8 +83,7 @@ class ConnectOps(EndpointOps):
 
                     await self._net_call(netlink.detach_inside, netns, ifname)
         del nets[n["Name"]]
-        (c.private.get("NetIfs") or {}).pop(n["Id"], None)
-        (c.private.get("DesiredMacs") or {}).pop(n["Id"], None)
+        c.forget_network(n["Id"])
         if n["Name"] not in PREDEFINED:
             self._write_records(n)
         if pid:

@@ -277,10 +277,9 @@ class EndpointOps:
         except Conflict as e:
             raise Conflict(f"failed to set up container networking: {e.message}") from None
         # a MAC asked for on the endpoint (create or connect) outlives stops, as in Docker
-        desired = c.private.setdefault("DesiredMacs", {})
         if ep.get("MacAddress") and not ep.get("EndpointID"):
-            desired[n["Id"]] = ep["MacAddress"]
-        mac = str(desired.get(n["Id"]) or "")
+            c.set_desired_mac(n["Id"], str(ep["MacAddress"]))
+        mac = c.desired_mac(n["Id"])
         ep.update(
             NetworkID=n["Id"],
             EndpointID=os.urandom(32).hex(),
@@ -353,7 +352,7 @@ class EndpointOps:
             self._driver_of(n).join(self._netcfg(n), e, netns)
         except CoveError as err:
             raise type(err)(f"failed to set up container networking: {err.message}") from None
-        c.private.setdefault("NetIfs", {})[n["Id"]] = ifname
+        c.set_net_ifname(n["Id"], ifname)
 
     def _endpoint(self, c: Container, n: Json, ep: Json, ifname: str) -> Endpoint:
         return Endpoint(
@@ -504,18 +503,17 @@ class EndpointOps:
     # --- stop / remove --------------------------------------------------------------------
     def _clear(self, c: Container) -> None:
         ns = c.data["NetworkSettings"]
-        desired = c.private.get("DesiredMacs") or {}
         for n, ep in self._attached(c):
             for k in ("EndpointID", "Gateway", "IPAddress", "GlobalIPv6Address", "IPv6Gateway"):
                 ep[k] = ""
-            ep["MacAddress"] = str(desired.get(n["Id"]) or "")
+            ep["MacAddress"] = c.desired_mac(n["Id"])
             ep["IPPrefixLen"] = ep["GlobalIPv6PrefixLen"] = 0
             ep["DNSNames"] = None
         for k in _TOP:
             ns[k] = 0 if k.endswith("PrefixLen") else ""
         ns.update(Ports={}, SandboxKey="", SandboxID="", Bridge="")
         self._ports.release(c.id)
-        c.private.pop("NetIfs", None)
+        c.clear_net_ifnames()
 
     async def net_release(self, c: Container) -> None:
         """Free everything the container holds on its networks; idempotent, never raises."""
@@ -641,7 +639,7 @@ def _shared_ip(c: Container, other: Container) -> str:
 
 
 def next_ifname(c: Container) -> str:
-    used = set((c.private.get("NetIfs") or {}).values())
+    used = c.net_ifnames()
     i = 0
     while f"eth{i}" in used:
         i += 1

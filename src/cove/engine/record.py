@@ -121,6 +121,41 @@ class Container:
         """Drop the mark; whether there was one."""
         return self.private.pop("Removing", None) is not None
 
+    # --- network facts per network id: interface names while running, MACs asked for ------
+    def net_ifname(self, net_id: str) -> str:
+        """The container's interface on network ``net_id`` while it runs ("" if none)."""
+        return str((self.private.get("NetIfs") or {}).get(net_id) or "")
+
+    def net_ifnames(self) -> set[str]:
+        return {str(v) for v in (self.private.get("NetIfs") or {}).values()}
+
+    def set_net_ifname(self, net_id: str, ifname: str) -> None:
+        self.private.setdefault("NetIfs", {})[net_id] = ifname
+
+    def clear_net_ifnames(self) -> None:
+        self.private.pop("NetIfs", None)
+
+    def desired_mac(self, net_id: str) -> str:
+        """A MAC asked for on the endpoint (create or connect): it outlives stops."""
+        return str((self.private.get("DesiredMacs") or {}).get(net_id) or "")
+
+    def set_desired_mac(self, net_id: str, mac: str) -> None:
+        self.private.setdefault("DesiredMacs", {})[net_id] = mac
+
+    def forget_network(self, net_id: str) -> None:
+        """A disconnect: the interface name and the MAC asked for on ``net_id`` go."""
+        (self.private.get("NetIfs") or {}).pop(net_id, None)
+        (self.private.get("DesiredMacs") or {}).pop(net_id, None)
+
+    @property
+    def health_for(self) -> str:
+        """The run (its StartedAt) the recorded health results belong to."""
+        return str(self.private.get("HealthFor") or "")
+
+    @health_for.setter
+    def health_for(self, started: str) -> None:
+        self.private["HealthFor"] = started
+
     @property
     def tty(self) -> bool:
         return bool(self.config.get("Tty"))
