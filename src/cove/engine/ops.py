@@ -5,21 +5,20 @@ than decided by the order of the mixins' bases through ``super()`` chains."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import AsyncIterator
 
+from cove.engine import prune, stats, top, update
 from cove.engine.detach import DetachOps
 from cove.engine.health import HealthOps
 from cove.engine.pause import PauseOps
-from cove.engine.prune import PruneOps
 from cove.engine.record import Container
 from cove.engine.restart import RestartOps
-from cove.engine.stats import StatsOps
-from cove.engine.top import TopOps
-from cove.engine.update import UpdateOps
 from cove.errors import NotModified
 from cove.runtime.base import ProcessInfo
+from cove.util.jsontypes import Json
 
 
-class OpsMixins(DetachOps, RestartOps, HealthOps, PauseOps, StatsOps, TopOps, UpdateOps, PruneOps):
+class OpsMixins(DetachOps, RestartOps, HealthOps, PauseOps):
     async def container_start(self, ref: str) -> None:
         self._restart_before_start(self.find(ref))  # a user's start ends a restart's wait
         await self._start(ref)
@@ -55,3 +54,16 @@ class OpsMixins(DetachOps, RestartOps, HealthOps, PauseOps, StatsOps, TopOps, Up
         self._health_stop(c)  # first: no probe may run against an exited container
         await self._record_exit_core(c, monitor_pid)
         self._restart_after_exit(c)  # last: the policy sees the recorded exit code
+
+    # --- one-operation modules: functions of the engine, not more bases ----------------------
+    def container_stats(self, ref: str, stream: bool, one_shot: bool) -> AsyncIterator[Json]:
+        return stats.container_stats(self, ref, stream, one_shot)
+
+    async def container_top(self, ref: str, ps_args: str) -> Json:
+        return await top.container_top(self, ref, ps_args)
+
+    async def container_update(self, ref: str, body: Json) -> list[str]:
+        return await update.container_update(self, ref, body)
+
+    async def containers_prune(self, filters: dict[str, list[str]]) -> Json:
+        return await prune.containers_prune(self, filters)

@@ -44,32 +44,31 @@ def _tree_size(top: str) -> int:
     return total
 
 
-class PruneOps(QueryOps):
-    async def containers_prune(self, filters: dict[str, list[str]]) -> Json:
-        for key in filters:
-            if key not in ("until", "label", "label!"):
-                raise InvalidArgument(f"invalid filter '{key}'")
-        until = None
-        if filters.get("until"):
-            until = parse_until(filters["until"][0], time.time())
-        deleted: list[str] = []
-        reclaimed = 0
-        for c in list(self.containers.values()):
-            await self.sync(c)
-            if c.status not in (Status.EXITED, Status.CREATED, Status.DEAD):
-                continue
-            if until is not None and parse_rfc3339(c.data["Created"]) >= until:
-                continue
-            if not labels_match(c.config.get("Labels") or {}, filters.get("label", [])):
-                continue
-            if not labels_match(c.config.get("Labels") or {}, filters.get("label!", []), True):
-                continue
-            size = await asyncio.to_thread(_tree_size, self.snapshotter.upper_dir(c.id))
-            try:
-                await self._remove(c.id, False, False)
-            except CoveError:
-                continue
-            deleted.append(c.id)
-            reclaimed += size
-        self.bus.emit("container", "prune", "", {"reclaimed": str(reclaimed)})
-        return {"ContainersDeleted": deleted or None, "SpaceReclaimed": reclaimed}
+async def containers_prune(eng: QueryOps, filters: dict[str, list[str]]) -> Json:
+    for key in filters:
+        if key not in ("until", "label", "label!"):
+            raise InvalidArgument(f"invalid filter '{key}'")
+    until = None
+    if filters.get("until"):
+        until = parse_until(filters["until"][0], time.time())
+    deleted: list[str] = []
+    reclaimed = 0
+    for c in list(eng.containers.values()):
+        await eng.sync(c)
+        if c.status not in (Status.EXITED, Status.CREATED, Status.DEAD):
+            continue
+        if until is not None and parse_rfc3339(c.data["Created"]) >= until:
+            continue
+        if not labels_match(c.config.get("Labels") or {}, filters.get("label", [])):
+            continue
+        if not labels_match(c.config.get("Labels") or {}, filters.get("label!", []), True):
+            continue
+        size = await asyncio.to_thread(_tree_size, eng.snapshotter.upper_dir(c.id))
+        try:
+            await eng._remove(c.id, False, False)
+        except CoveError:
+            continue
+        deleted.append(c.id)
+        reclaimed += size
+    eng.bus.emit("container", "prune", "", {"reclaimed": str(reclaimed)})
+    return {"ContainersDeleted": deleted or None, "SpaceReclaimed": reclaimed}

@@ -132,23 +132,22 @@ def sample(c: Container, ncpu: int) -> Json:
     return out
 
 
-class StatsOps(QueryOps):
-    def container_stats(self, ref: str, stream: bool, one_shot: bool) -> AsyncIterator[Json]:
-        c = self.find(ref)
-        ncpu = os.cpu_count() or 1
+def container_stats(eng: QueryOps, ref: str, stream: bool, one_shot: bool) -> AsyncIterator[Json]:
+    c = eng.find(ref)
+    ncpu = os.cpu_count() or 1
 
-        async def gen() -> AsyncIterator[Json]:
-            pre = sample(c, ncpu)
-            if not stream and not one_shot:
-                await asyncio.sleep(1.0)  # dockerd's single sample carries a precpu reading
-            while True:
-                cur = sample(c, ncpu)
-                cur["preread"] = pre["read"]
-                cur["precpu_stats"] = pre["cpu_stats"]
-                yield cur
-                if not stream or c.id not in self.containers:
-                    return
-                pre = cur
-                await asyncio.sleep(1.0)
+    async def gen() -> AsyncIterator[Json]:
+        pre = sample(c, ncpu)
+        if not stream and not one_shot:
+            await asyncio.sleep(1.0)  # dockerd's single sample carries a precpu reading
+        while True:
+            cur = sample(c, ncpu)
+            cur["preread"] = pre["read"]
+            cur["precpu_stats"] = pre["cpu_stats"]
+            yield cur
+            if not stream or c.id not in eng.containers:
+                return
+            pre = cur
+            await asyncio.sleep(1.0)
 
-        return gen()
+    return gen()

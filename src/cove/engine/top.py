@@ -46,18 +46,17 @@ def parse_ps(output: str, pids: set[int]) -> Json:
     return {"Titles": titles, "Processes": procs}
 
 
-class TopOps(QueryOps):
-    async def container_top(self, ref: str, ps_args: str) -> Json:
-        c = self.find(ref)
-        await self.sync(c)
-        if c.status not in (Status.RUNNING, Status.PAUSED):
-            raise Conflict(f"Container {c.id} is not running")
-        args = ps_args.split() if ps_args else ["-ef"]
-        try:
-            rc, out, err = await proc.run(["ps", *args], 30.0)
-        except OSError as e:
-            raise SystemError_(f"Error running ps: {e}") from None
-        if rc != 0:
-            # ps refuses only what it was asked: the request's ps_args are at fault
-            raise InvalidArgument(f"ps: {(err or out).strip()}")
-        return parse_ps(out, container_pids(c.id))
+async def container_top(eng: QueryOps, ref: str, ps_args: str) -> Json:
+    c = eng.find(ref)
+    await eng.sync(c)
+    if c.status not in (Status.RUNNING, Status.PAUSED):
+        raise Conflict(f"Container {c.id} is not running")
+    args = ps_args.split() if ps_args else ["-ef"]
+    try:
+        rc, out, err = await proc.run(["ps", *args], 30.0)
+    except OSError as e:
+        raise SystemError_(f"Error running ps: {e}") from None
+    if rc != 0:
+        # ps refuses only what it was asked: the request's ps_args are at fault
+        raise InvalidArgument(f"ps: {(err or out).strip()}")
+    return parse_ps(out, container_pids(c.id))
