@@ -43,70 +43,71 @@ def commit_target(repo: str | None, tag: str | None) -> str | None:
     return target
 
 
-class CommitOps(ChangesOps):
-    def _store_diff(self, c: Container, parent_diff_ids: list[str]) -> str | None:
-        """The container's diff as a layer of the image store; None when nothing changed."""
-        changes = self._changes(c)
-        if not changes:
-            return None
-        if len(parent_diff_ids) + 1 > MAX_LAYERS:
-            raise max_depth_error(len(parent_diff_ids) + 1)
-        entries = [(ch.path, ch.kind == DELETED) for ch in changes]
-        ids = self.options.userns.to_container if self.options.userns else None
-        stream = chunks_stream(tar_changes(self.snapshotter.upper_dir(c.id), entries, ids=ids))
-        return self.images.add_layer(stream, parent_diff_ids)
+def _store_diff(eng: ChangesOps, c: Container, parent_diff_ids: list[str]) -> str | None:
+    """The container's diff as a layer of the image store; None when nothing changed."""
+    changes = eng._changes(c)
+    if not changes:
+        return None
+    if len(parent_diff_ids) + 1 > MAX_LAYERS:
+        raise max_depth_error(len(parent_diff_ids) + 1)
+    entries = [(ch.path, ch.kind == DELETED) for ch in changes]
+    ids = eng.options.userns.to_container if eng.options.userns else None
+    stream = chunks_stream(tar_changes(eng.snapshotter.upper_dir(c.id), entries, ids=ids))
+    return eng.images.add_layer(stream, parent_diff_ids)
 
-    async def container_commit(
-        self,
-        ref: str,
-        repo: str | None,
-        tag: str | None,
-        comment: str,
-        author: str,
-        changes: list[str],
-        pause: bool,
-        config: Json | None,
-    ) -> str:
-        c = self.find(ref)
-        target = commit_target(repo, tag)
-        apply_changes({}, list(changes))  # a bad -c fails before anything is done
-        base = self.images.resolve(str(c.data["Image"]))
-        async with self.lock(c.id):
-            frozen = False
-            if pause and c.status == Status.RUNNING:
-                try:
-                    await self.runtime.pause(c.id)
-                    frozen = True
-                except CoveError as e:  # a container that just exited has nothing to freeze
-                    log.debug("commit: pausing %s: %s", c.id, e)
+
+async def container_commit(
+    eng: ChangesOps,
+    ref: str,
+    repo: str | None,
+    tag: str | None,
+    comment: str,
+    author: str,
+    changes: list[str],
+    pause: bool,
+    config: Json | None,
+) -> str:
+    c = eng.find(ref)
+    target = commit_target(repo, tag)
+    apply_changes({}, list(changes))  # a bad -c fails before anything is done
+    base = eng.images.resolve(str(c.data["Image"]))
+    async with eng.lock(c.id):
+        frozen = False
+        if pause and c.status == Status.RUNNING:
             try:
-                diff_id = await asyncio.to_thread(self._store_diff, c, base.diff_ids)
-            finally:
-                if frozen:
-                    await self.runtime.resume(c.id)
-            cfg = commit_config(
-                base.config,
-                c.config,
-                container_id=c.id,
-                user_config=config,
-                changes=changes,
-                diff_id=diff_id,
-                author=author,
-                comment=comment,
-            )
-            image_id = await asyncio.to_thread(self._record_image, cfg, base.id, target)
-        attrs = {"comment": comment, "imageID": image_id}
-        if target is not None:
-            attrs["imageRef"] = reference.parse(target).familiar()
-        self.emit(c, "commit", attrs)
-        return image_id
+                await eng.runtime.pause(c.id)
+                frozen = True
+            except CoveError as e:  # a container that just exited has nothing to freeze
+                log.debug("commit: pausing %s: %s", c.id, e)
+        try:
+            diff_id = await asyncio.to_thread(_store_diff, eng, c, base.diff_ids)
+        finally:
+            if frozen:
+                await eng.runtime.resume(c.id)
+        cfg = commit_config(
+            base.config,
+            c.config,
+            container_id=c.id,
+            user_config=config,
+            changes=changes,
+            diff_id=diff_id,
+            author=author,
+            comment=comment,
+        )
+        image_id = await asyncio.to_thread(_record_image, eng, cfg, base.id, target)
+    attrs = {"comment": comment, "imageID": image_id}
+    if target is not None:
+        attrs["imageRef"] = reference.parse(target).familiar()
+    eng.emit(c, "commit", attrs)
+    return image_id
 
-    def _record_image(self, cfg: Json, parent: str, target: str | None) -> str:
-        """The image record and its name, together or not at all."""
-        raw = json.dumps(cfg, separators=(",", ":")).encode()
-        with self.images.transaction() as txn:
-            image = txn.create_raw(raw, parent=parent)
-            if target is not None:
-                txn.tag(image.id, target)
-            txn.commit()
-        return image.id
+
+def _record_image(eng: ChangesOps, cfg: Json, parent: str, target: str | None) -> str:
+    """The image record and its name, together or not at all."""
+    raw = json.dumps(cfg, separators=(",", ":")).encode()
+    with eng.images.transaction() as txn:
+        image = txn.create_raw(raw, parent=parent)
+        if target is not None:
+            txn.tag(image.id, target)
+        txn.commit()
+    return image.id

@@ -8,10 +8,9 @@ import logging
 import os
 from collections.abc import AsyncIterator
 
-from cove.engine import logs, recover
+from cove.engine import commit, logs, recover
 from cove.engine.archive import ArchiveOps
 from cove.engine.base import EngineOptions, HostInfo, Paths
-from cove.engine.commit import CommitOps
 from cove.engine.create import CreateOps
 from cove.engine.export import ExportOps
 from cove.engine.logs import read_log
@@ -32,7 +31,7 @@ from cove.volume.base import VolumeDriver
 log = logging.getLogger("cove.engine")
 
 
-class Engine(CommitOps, ExportOps, SystemOps, CreateOps, OpsMixins, RegistryOps, ArchiveOps):
+class Engine(ExportOps, SystemOps, CreateOps, OpsMixins, RegistryOps, ArchiveOps):
     def __init__(
         self,
         paths: Paths,
@@ -51,6 +50,21 @@ class Engine(CommitOps, ExportOps, SystemOps, CreateOps, OpsMixins, RegistryOps,
         # (ContainerNetworking), the routes through the forwarding methods below
         self.networking = NetworkOps(self)
         self.net = self.networking
+
+    async def container_commit(
+        self,
+        ref: str,
+        repo: str | None,
+        tag: str | None,
+        comment: str,
+        author: str,
+        changes: list[str],
+        pause: bool,
+        config: Json | None,
+    ) -> str:
+        return await commit.container_commit(
+            self, ref, repo, tag, comment, author, changes, pause, config
+        )
 
     # --- networks (the network service's operations, as the facade declares them) ---------
     def network_list(self, filters: dict[str, list[str]]) -> list[Json]:
