@@ -31,7 +31,7 @@ from cove.volume.base import VolumeDriver
 log = logging.getLogger("cove.engine")
 
 
-class Engine(ExportOps, SystemOps, CreateOps, OpsMixins, RegistryOps, ArchiveOps):
+class Engine(ExportOps, SystemOps, CreateOps, OpsMixins, ArchiveOps):
     def __init__(
         self,
         paths: Paths,
@@ -50,6 +50,27 @@ class Engine(ExportOps, SystemOps, CreateOps, OpsMixins, RegistryOps, ArchiveOps
         # (ContainerNetworking), the routes through the forwarding methods below
         self.networking = NetworkOps(self)
         self.net = self.networking
+        self.registry = RegistryOps(images, options, paths, self.bus)
+
+    # --- registries (the registry client's operations, as the facade declares them) --------
+    def image_pull(
+        self, image: str, tag: str | None, platform: str | None, auth: str | None
+    ) -> AsyncIterator[Json]:
+        return self.registry.image_pull(image, tag, platform, auth)
+
+    def image_push(self, name: str, tag: str | None, auth: str | None) -> AsyncIterator[Json]:
+        return self.registry.image_push(name, tag, auth)
+
+    async def auth(self, body: Json) -> Json:
+        return await self.registry.auth(body)
+
+    async def distribution_inspect(self, name: str, auth: str | None) -> Json:
+        return await self.registry.distribution_inspect(name, auth)
+
+    async def image_search(
+        self, term: str, limit: int, filters: dict[str, list[str]], auth: str | None
+    ) -> list[Json]:
+        return await self.registry.image_search(term, limit, filters, auth)
 
     async def container_commit(
         self,

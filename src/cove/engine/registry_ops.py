@@ -18,8 +18,10 @@ from typing import Any, TypeVar
 from cove.distribution.registry import auth as regauth
 from cove.distribution.registry.endpoints import RegistryConfig
 from cove.distribution.registry.meta import LayerMetadata
-from cove.engine.base import EngineBase
+from cove.engine.base import EngineOptions, Paths
+from cove.engine.events import EventBus
 from cove.errors import InvalidArgument, NotFound
+from cove.image.base import ImageStore
 from cove.oci import reference
 from cove.store.base import BlobStore
 from cove.util.bridge import stream_thread
@@ -29,7 +31,18 @@ Sink = Callable[[Json], None]
 T = TypeVar("T")
 
 
-class RegistryOps(EngineBase):
+class RegistryOps:
+    """The registry client side of the engine, an object it holds (``engine.registry``): it
+    needs only the image store, the options, the paths and the event bus."""
+
+    def __init__(
+        self, images: ImageStore, options: EngineOptions, paths: Paths, bus: EventBus
+    ) -> None:
+        self.images = images
+        self.options = options
+        self.paths = paths
+        self.bus = bus
+
     def _registry_config(self) -> RegistryConfig:
         o = self.options
         return RegistryConfig(
