@@ -105,17 +105,24 @@ class _TarStream:
             await release()
 
 
-class ArchiveOps(VolumeOps):
+class ArchiveOps:
+    """``docker cp`` (stat, get, put), an object the engine holds (``engine.archive``); it
+    reaches the engine through its volume side (lookup, locks, paths, options, the
+    snapshotter, mount points and volume mounts)."""
+
+    def __init__(self, eng: VolumeOps) -> None:
+        self.eng = eng
+
     def _view_mounts(self, c: Container, ref: str) -> list[ViewMount]:
         out = [
             ViewMount(f"/etc/{name}", os.path.join(c.dir, name))
             for name in ("resolv.conf", "hostname", "hosts")
             if os.path.exists(os.path.join(c.dir, name))
         ]
-        for mp in self.mount_points(c):
+        for mp in self.eng.mount_points(c):
             if mp["Type"] == "tmpfs":
                 continue  # lives in the container's mount namespace only
-            src = self.volume_mount(mp["Name"], ref) if mp["Type"] == "volume" else mp["Source"]
+            src = self.eng.volume_mount(mp["Name"], ref) if mp["Type"] == "volume" else mp["Source"]
             if os.path.exists(src):
                 out.append(ViewMount(mp["Destination"], src, not mp["RW"]))
         return out
@@ -137,7 +144,7 @@ class ArchiveOps(VolumeOps):
 
     @contextlib.asynccontextmanager
     async def _container_view(self, c: Container) -> AsyncIterator[RootView]:
-        async with self.lock(c.id):
+        async with self.eng.lock(c.id):
             live_fd = self._live_root(c)
         if live_fd is not None:
             try:
@@ -146,12 +153,12 @@ class ArchiveOps(VolumeOps):
                 os.close(live_fd)
             return
         ref = f"cp-{new_id()[:16]}"
-        rootfs = self.paths.rootfs(c.id)
-        async with self.lock(c.id):
+        rootfs = self.eng.paths.rootfs(c.id)
+        async with self.eng.lock(c.id):
             mounted_here = not mounter.mounts_under(rootfs)
             if mounted_here:
                 os.makedirs(rootfs, exist_ok=True)
-                mounter.mount_all(self.snapshotter.mounts(c.id), rootfs)
+                mounter.mount_all(self.eng.snapshotter.mounts(c.id), rootfs)
             try:
                 root_fd = os.open(rootfs, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
                 view_mounts = self._view_mounts(c, ref)
@@ -165,11 +172,11 @@ class ArchiveOps(VolumeOps):
             yield view
         finally:
             os.close(root_fd)
-            async with self.lock(c.id):
-                for mp in self.mount_points(c):
+            async with self.eng.lock(c.id):
+                for mp in self.eng.mount_points(c):
                     if mp["Type"] == "volume":
                         with contextlib.suppress(Exception):
-                            self._driver().unmount(mp["Name"], ref)
+                            self.eng._driver().unmount(mp["Name"], ref)
                 if mounted_here and c.status not in _LIVE:
                     with contextlib.suppress(Exception):
                         mounter.unmount(rootfs)
@@ -194,12 +201,12 @@ class ArchiveOps(VolumeOps):
         return comps, info
 
     async def container_archive_stat(self, ref: str, path: str) -> Json:
-        c = self.find(ref)
+        c = self.eng.find(ref)
         async with self._container_view(c) as view:
             return (await asyncio.to_thread(self._stat, view, ref, path))[1]
 
     async def container_archive_get(self, ref: str, path: str) -> tuple[Json, AsyncIterator[bytes]]:
-        c = self.find(ref)
+        c = self.eng.find(ref)
         cm = self._container_view(c)
         view = await cm.__aenter__()
         try:
@@ -211,7 +218,7 @@ class ArchiveOps(VolumeOps):
         async def release() -> None:
             await cm.__aexit__(None, None, None)
 
-        ids = self.options.userns.to_container if self.options.userns else None
+        ids = self.eng.options.userns.to_container if self.eng.options.userns else None
         return info, _TarStream(tar_view(view, comps, top_name(path), ids=ids), release)
 
     async def container_archive_put(
@@ -222,7 +229,7 @@ class ArchiveOps(VolumeOps):
         no_overwrite_dir_non_dir: bool,
         copy_uid_gid: bool,
     ) -> None:
-        c = self.find(ref)
+        c = self.eng.find(ref)
         if not path.startswith("/"):
             path = "/" + path
         async with self._container_view(c) as view:
@@ -236,7 +243,7 @@ class ArchiveOps(VolumeOps):
             # -a: dockerd makes the files the container user's when the container has one
             # (Config.User); otherwise, as without -a, the archive's owners are kept
             owner = self._container_user(c, view) if copy_uid_gid and c.config.get("User") else None
-            ids = self.options.userns.to_host if self.options.userns else None
+            ids = self.eng.options.userns.to_host if self.eng.options.userns else None
             ex = Extractor(view, dest, no_overwrite_dir_non_dir, owner, ids)
             await feed_thread(body, ex.run)
 

@@ -31,7 +31,7 @@ from cove.volume.base import VolumeDriver
 log = logging.getLogger("cove.engine")
 
 
-class Engine(ExportOps, SystemOps, CreateOps, OpsMixins, ArchiveOps):
+class Engine(ExportOps, SystemOps, CreateOps, OpsMixins):
     def __init__(
         self,
         paths: Paths,
@@ -51,6 +51,26 @@ class Engine(ExportOps, SystemOps, CreateOps, OpsMixins, ArchiveOps):
         self.networking = NetworkOps(self)
         self.net = self.networking
         self.registry = RegistryOps(images, options, paths, self.bus)
+        self.archive = ArchiveOps(self)
+
+    # --- docker cp (the archive operations') ----------------------------------------------
+    async def container_archive_stat(self, ref: str, path: str) -> Json:
+        return await self.archive.container_archive_stat(ref, path)
+
+    async def container_archive_get(self, ref: str, path: str) -> tuple[Json, AsyncIterator[bytes]]:
+        return await self.archive.container_archive_get(ref, path)
+
+    async def container_archive_put(
+        self,
+        ref: str,
+        path: str,
+        body: AsyncIterator[bytes],
+        no_overwrite_dir_non_dir: bool,
+        copy_uid_gid: bool,
+    ) -> None:
+        await self.archive.container_archive_put(
+            ref, path, body, no_overwrite_dir_non_dir, copy_uid_gid
+        )
 
     # --- registries (the registry client's operations, as the facade declares them) --------
     def image_pull(
