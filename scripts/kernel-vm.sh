@@ -22,7 +22,8 @@ ROOT=$(pwd)
 WORK="$ROOT/.work/vm"
 OUT="$WORK/out"
 [ $# -gt 0 ] || set -- .venv/bin/pytest -p no:cacheprovider -q -rfEs \
-    tests/integration/network tests/integration/test_ops.py tests/integration/test_resources.py
+    tests/integration/network tests/integration/test_ops.py tests/integration/test_resources.py \
+    tests/integration/rootless/test_rootless_cgroup.py
 
 need=""
 command -v qemu-system-x86_64 >/dev/null || need="$need qemu-system-x86"
@@ -87,6 +88,10 @@ rm -rf "$OUT" && mkdir -p "$OUT"
     echo 'ln -s /proc/self/fd /dev/fd; for i in 0 1 2; do ln -s /proc/self/fd/$i /dev/$(echo stdin stdout stderr | cut -d" " -f$((i + 1))); done'
     # the kernel's module requests go to Debian's modules where they were unpacked
     echo "echo $OUT/modprobe > /proc/sys/kernel/modprobe"
+    # /dev/net/tun for the rootless tests' user-mode network (no udev here to load tun)
+    echo "$OUT/modprobe tun 2>/dev/null; mkdir -p /dev/net; [ -c /dev/net/tun ] || mknod -m 0666 /dev/net/tun c 10 200"
+    # the rootless tests make users: a writable copy of /etc, and homes on tmpfs
+    echo 'cp -a /etc /tmp/etc-rw && mount --bind /tmp/etc-rw /etc && mount -t tmpfs tmpfs /home'
     echo 'mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts && mount -t tmpfs tmpfs /dev/shm'
     echo 'mount -t cgroup2 cgroup2 /sys/fs/cgroup'
     echo 'mkdir -p /run/vmout && mount -t 9p -o trans=virtio,version=9p2000.L out /run/vmout'

@@ -64,6 +64,7 @@ _KEYS: dict[str, str] = {
     "tlskey": "tlskey",
     "group": "group",
     "userns-remap": "userns_remap",
+    "rootless-network": "rootless_network",
 }
 # attribute of DaemonConfig -> its daemon.json key: the name a command-line flag of the same
 # destination is checked under (daemon/main.py derives its flags' keys from this)
@@ -118,6 +119,7 @@ class DaemonConfig:
     tlskey: str = ""
     group: str = "cove"  # the unix socket's group, when it exists
     userns_remap: str = ""  # "default", "user" or "user:group" (daemon/userns.py)
+    rootless_network: str = ""  # "pasta" or "slirp4netns" ("": pasta when installed)
 
     @property
     def socket_paths(self) -> list[str]:

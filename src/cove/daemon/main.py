@@ -53,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--userns-remap", help="user namespaces: 'default' or user[:group]")
     p.add_argument("--rootless", action="store_true", help="run as a regular user, root only "
                    "in a user namespace (docs/rootless.md)")  # fmt: skip
+    p.add_argument("--rootless-network", help="rootless user-mode network: pasta (default "
+                   "when installed) or slirp4netns")  # fmt: skip
     p.add_argument("-s", "--storage-driver", help="overlay2, overlay, native (vfs)")
     p.add_argument("--default-runtime", help="crun (default) or runc")
     p.add_argument("-p", "--pidfile", help="pid file (default <exec-root>/coved.pid)")
@@ -183,8 +185,9 @@ def main(argv: list[str] | None = None) -> None:
         if args.rootless:
             from cove.daemon import rootless
 
-            session = rootless.enter()  # from here on: root of the user's namespaces
-            cfg = load(args.config_file or rootless.config_file(session), flags)
+            # read as the user before the namespaces are made: it names their network
+            cfg = load(args.config_file or rootless.config_file(), flags)
+            session = rootless.enter(cfg.rootless_network)  # from here on: root inside
             rootless.apply_defaults(cfg, session)
         else:
             cfg = load(args.config_file, flags)

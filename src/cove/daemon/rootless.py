@@ -10,8 +10,8 @@ How it comes up (the parts rootless Docker takes from RootlessKit, done here in-
    host, and a container's other users to the subordinate range.
 3. The child becomes root of that namespace, unshares a mount and a network namespace (its
    mounts and links are its own), and the parent attaches a user-mode network to the new
-   network namespace (network/usermode.py: slirp4netns) for outbound traffic and published
-   ports.  Then the child goes on as the normal daemon.
+   network namespace (network/usermode.py: pasta, else slirp4netns) for outbound traffic
+   and published ports.  Then the child goes on as the normal daemon.
 4. The child leaves a holder process in the new namespaces (daemon/rootless_ns.py), so they
    outlive the daemon: containers keep running when it stops, and the next ``coved
    --rootless`` joins the same namespaces and picks them up, as the root daemon does.
@@ -34,6 +34,7 @@ from cove.daemon import rootless_ns
 from cove.daemon.config import DaemonConfig
 from cove.daemon.userns import SUBGID, SUBUID, read_ranges
 from cove.errors import CoveError
+from cove.runtime.rootless_cgroup import Delegation, delegate
 from cove.util.idmap import IdMap, IdRange
 from cove.util.rootless_paths import RootlessPaths, private_runtime_dir, rootless_paths
 
@@ -55,6 +56,8 @@ class Session:
     gid: int
     idmap: IdMap  # container (namespace) ids -> host ids, for info and the docs' ids
     port_api: str  # slirp4netns's API socket (published ports)
+    net: str = "slirp4netns"  # the user-mode network: "pasta" or "slirp4netns"
+    cgroup: Delegation | None = None  # a delegated cgroup v2 subtree (limits), if any
 
 
 def _libc() -> ctypes.CDLL:
@@ -150,9 +153,10 @@ def _keep(pid: int) -> None:
     sys.exit(os.waitstatus_to_exitcode(status) if status else 0)
 
 
-def enter() -> Session:
+def enter(network: str = "") -> Session:
     """Called by ``coved --rootless`` before anything else.  Returns in the child, as root of
-    the new namespaces; the parent never returns.  CoveError for a host that cannot."""
+    the new namespaces; the parent never returns.  CoveError for a host that cannot.
+    ``network``: the user-mode network asked for (daemon.json's rootless-network)."""
     from cove.network import usermode
 
     uid, gid = os.getuid(), os.getgid()
@@ -168,16 +172,22 @@ def enter() -> Session:
         os.makedirs(paths.data_root, 0o700, exist_ok=True)
     except OSError as e:
         raise CoveError(f"rootless directories: {e}") from e
-    net_kind = usermode.choose()
+    net_kind = usermode.choose(network)
+    # before the namespaces: every process of the daemon starts in its cgroup leaf
+    cgroup, why = delegate()
+    if cgroup is None:
+        print(f"coved: rootless: resource limits are discarded ({why})", file=sys.stderr)
     port_api = os.path.join(paths.exec_root, "usermode-net.sock")
     holder = rootless_ns.live_holder(paths.exec_root)
     if holder:  # the namespaces of an earlier daemon, its containers maybe still running
+        # the network that runs is the one the earlier daemon chose
+        running = usermode.kind_of(rootless_ns.net_pid(paths.exec_root)) or net_kind
         try:
             rootless_ns.join(holder)
         except OSError as e:
             raise CoveError(str(e)) from e
         os.environ[ENV_CHILD] = "1"
-        return Session(paths, user, uid, gid, idmap, port_api)
+        return Session(paths, user, uid, gid, idmap, port_api, running, cgroup)
     rootless_ns.forget(paths.exec_root)
     ready_r, ready_w = os.pipe()
     go_r, go_w = os.pipe()
@@ -194,7 +204,7 @@ def enter() -> Session:
         os.close(ready_w)
         os.close(go_r)
         os.environ[ENV_CHILD] = "1"
-        return Session(paths, user, uid, gid, idmap, port_api)
+        return Session(paths, user, uid, gid, idmap, port_api, net_kind, cgroup)
     for fd in (ready_w, go_r, exit_w):
         os.close(fd)
     try:
@@ -205,7 +215,7 @@ def enter() -> Session:
         if os.read(ready_r, 1) != b"n":
             raise CoveError("rootless setup failed (see the message above)")
         net = usermode.start(net_kind, pid, port_api, exit_r)
-        rootless_ns.record(paths.exec_root, rootless_ns.NET_FILE, net.pid)
+        rootless_ns.record(paths.exec_root, rootless_ns.NET_FILE, net)
         os.write(go_w, b"g")
     except (CoveError, OSError) as e:
         os.kill(pid, signal.SIGKILL)
@@ -217,10 +227,10 @@ def enter() -> Session:
     raise AssertionError("unreachable")
 
 
-def config_file(session: Session) -> str:
+def config_file() -> str:
     """The rootless daemon's daemon.json; never the system's /etc/cove one (an empty file
     stands in when the user has none)."""
-    path = session.paths.config_file
+    path = rootless_paths().config_file
     return path if os.path.exists(path) else os.devnull
 
 
@@ -246,8 +256,9 @@ def rootless_net(session: Session | None) -> dict[str, Any]:
     """NetOptions fields of a rootless daemon: ports through the user-mode network."""
     if session is None:
         return {}
-    from cove.network.usermode import SlirpForwarder
+    from cove.network.usermode import forwarder_for
 
-    forwarder = SlirpForwarder(session.port_api)
+    forwarder = forwarder_for(session.net, session.port_api)
     forwarder.clear()  # an earlier daemon's forwards: the restore makes its own again
-    return {"host_forwarder": forwarder, "rootless": True}
+    controllers = tuple(sorted(session.cgroup.controllers)) if session.cgroup else ()
+    return {"host_forwarder": forwarder, "rootless": True, "cgroup_controllers": controllers}

@@ -7,9 +7,10 @@ and their mounts live in those namespaces, so a daemon that stops leaves them ru
 the next ``coved --rootless`` joins the same namespaces (``setns``) instead of making new
 ones, and picks its containers up again as the root daemon does.
 
-slirp4netns (the namespace's network) lives exactly as long as the holder: its exit fd is
-a pipe whose only writer is the holder.  To end everything, kill the holder (its pid is in
-ns.pid): its namespaces go with the last process in them.
+The namespace's user-mode network lives exactly as long as the holder: slirp4netns's exit
+fd (or pasta's watcher's stdin, network/pasta.py) is a pipe whose only writer is the
+holder.  To end everything, kill the holder (its pid is in ns.pid): its namespaces go
+with the last process in them.
 """
 
 from __future__ import annotations
@@ -57,6 +58,11 @@ def live_holder(exec_root: str) -> int:
     if os.path.basename(argv0) not in (b"catatonit", b"sleep"):
         return 0
     return pid
+
+
+def net_pid(exec_root: str) -> int:
+    """The user-mode network's pid, as recorded (0: none)."""
+    return _read_pid(os.path.join(exec_root, NET_FILE))
 
 
 def join(pid: int) -> None:

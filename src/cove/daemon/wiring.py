@@ -118,6 +118,7 @@ def build_engine(
         name=cfg.default_runtime,
     )
     runtime.rootless = session is not None
+    runtime.rootless_cgroup = session.cgroup.base if session and session.cgroup else ""
     host = HostInfo(
         bounding_caps=frozenset(facts.bounding_caps),
         rlimits=dict(facts.rlimits),

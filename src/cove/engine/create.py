@@ -149,7 +149,7 @@ class CreateOps(VolumeOps):
         )
         warnings = check_host_config(hc, self.host.rlimits or None)
         if self.options.net.rootless:  # no cgroups reach a rootless daemon (runtime/rootless.py)
-            warnings += discard_limits(hc)
+            warnings += discard_limits(hc, frozenset(self.options.net.cgroup_controllers))
         log_files.check_available(log_options.plan(hc["LogConfig"]))
         apparmor = security.check(hc, self.options.seccomp_profile)
         check_modes(hc)  # IPC and cgroup namespace modes; the latter's default named

@@ -172,7 +172,7 @@ class SystemOps(ImageOps):
             "Warnings": None,
         }
         if self.options.net.rootless:
-            rootless_info(out)
+            rootless_info(out, frozenset(self.options.net.cgroup_controllers))
         return out
 
 

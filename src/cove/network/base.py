@@ -94,3 +94,4 @@ class NetOptions:
     # rootless mode (daemon/rootless.py): host ports go through the user-mode network
     host_forwarder: HostForwarder | None = None
     rootless: bool = False
+    cgroup_controllers: tuple[str, ...] = ()  # delegated to it (runtime/rootless_cgroup.py)

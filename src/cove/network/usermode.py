@@ -1,4 +1,6 @@
-"""Edge module: the user-mode network of a rootless daemon (slirp4netns).
+"""Edge module: the user-mode network of a rootless daemon: pasta (network/pasta.py) when
+installed, as rootless Podman prefers it, else slirp4netns (this module); daemon.json's
+``rootless-network`` (or ``--rootless-network``) picks one.  The rest describes slirp4netns.
 
 A rootless daemon lives in its own network namespace, which the host cannot route to.
 slirp4netns (Debian package) gives that namespace a ``tap0`` with 10.0.2.100/24 and turns
@@ -17,13 +19,13 @@ rootless Docker uses.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
-import socket
 import subprocess
 
-from cove.errors import Conflict, CoveError, InvalidArgument
+from cove.errors import CoveError, InvalidArgument
+from cove.network import pasta, portdriver
+from cove.network.portdriver import HelperForwarder, forward_id, request
 from cove.network.ports import Mapping
 
 GUEST_ADDR = "10.0.2.100"  # slirp4netns --configure's address for tap0
@@ -31,20 +33,52 @@ MTU = 65520  # slirp4netns' largest: fewer, bigger packets through the user-mode
 _UNPRIV_START = "/proc/sys/net/ipv4/ip_unprivileged_port_start"
 
 
-def choose() -> str:
-    """The user-mode network available here; CoveError naming the package otherwise."""
-    if shutil.which("slirp4netns"):
-        return "slirp4netns"
+KINDS = ("pasta", "slirp4netns")
+_PACKAGE = {"pasta": "passt", "slirp4netns": "slirp4netns"}
+
+
+def choose(wanted: str = "") -> str:
+    """The user-mode network to use: ``wanted`` ("" for the first of KINDS installed);
+    CoveError naming the package otherwise."""
+    if wanted and wanted not in KINDS:
+        raise CoveError(
+            f"invalid rootless-network {wanted!r}: it must be one of {', '.join(KINDS)}"
+        )
+    for kind in (wanted,) if wanted else KINDS:
+        if shutil.which(kind):
+            return kind
+    pkg = _PACKAGE[wanted] if wanted else "passt"
     raise CoveError(
-        "rootless mode needs a user-mode network for its containers; as root, run: "
-        "apt-get install slirp4netns"
+        f"rootless mode needs {wanted or 'a user-mode network'} for its containers; as root, "
+        f"run: apt-get install {pkg}"
     )
 
 
-def start(kind: str, pid: int, api_socket: str, exit_r: int) -> subprocess.Popen[bytes]:
-    """Attach the user-mode network to the network namespace of ``pid``; returns once it is
-    configured.  It ends on its own when every writer of the pipe ``exit_r`` reads from has
+def kind_of(pid: int) -> str:
+    """Which user-mode network runs as ``pid`` ("" when none does)."""
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            name = f.read().strip()
+    except OSError:
+        return ""
+    if name.startswith("passt"):  # pasta is a link to passt (or passt.avx2)
+        return "pasta"
+    return name if name in KINDS else ""
+
+
+def forwarder_for(kind: str, api_socket: str) -> SlirpForwarder | HelperForwarder:
+    """The daemon's way to publish ports with the user-mode network ``kind``."""
+    return HelperForwarder(api_socket) if kind == "pasta" else SlirpForwarder(api_socket)
+
+
+def start(kind: str, pid: int, api_socket: str, exit_r: int) -> int:
+    """Attach the user-mode network to the network namespace of ``pid``; returns its pid
+    once it is configured.  It ends when every writer of the pipe ``exit_r`` reads from has
     closed it (daemon/rootless_ns.py gives the only one to the namespaces' holder)."""
+    if kind == "pasta":  # and the helper that publishes ports (network/portdriver.py)
+        net = pasta.start(pid, exit_r, os.path.join(os.path.dirname(api_socket), "pasta.pid"))
+        portdriver.spawn(pid, api_socket, exit_r)
+        return net
     with contextlib.suppress(FileNotFoundError):
         os.unlink(api_socket)
     ready_r, ready_w = os.pipe()
@@ -82,22 +116,24 @@ def start(kind: str, pid: int, api_socket: str, exit_r: int) -> subprocess.Popen
         raise CoveError(f"{kind} failed: {text}")
     if proc.stderr is not None:
         proc.stderr.close()
-    return proc
+    return proc.pid
 
 
-def _request(api_socket: str, body: dict[str, object]) -> dict[str, object]:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(5.0)
-        s.connect(api_socket)
-        s.sendall(json.dumps(body).encode())
-        s.shutdown(socket.SHUT_WR)
-        chunks = []
-        while chunk := s.recv(4096):
-            chunks.append(chunk)
-            if sum(map(len, chunks)) > 65536:
-                break
-    answer = json.loads(b"".join(chunks) or b"{}")
-    return answer if isinstance(answer, dict) else {}
+def check_host_port(m: Mapping, endpoint: str) -> None:
+    """InvalidArgument, in rootless Docker's words, for a host port a user cannot bind or an
+    address the user-mode network cannot publish."""
+    ip = m.host_ip or "0.0.0.0"
+    lowest = unprivileged_port_start()
+    if m.host_port < lowest:
+        raise InvalidArgument(
+            f"driver failed programming external connectivity on endpoint {endpoint}: "
+            "Error starting userland proxy: error while calling PortManager.AddPort(): "
+            f"cannot expose privileged port {m.host_port}, you can add "
+            f"'net.ipv4.ip_unprivileged_port_start={m.host_port}' to /etc/sysctl.conf "
+            f"(currently {lowest}), or choose a larger port number (>= {lowest})"
+        )
+    if ":" in ip:
+        raise InvalidArgument(f"rootless mode publishes IPv4 addresses only, not {ip}")
 
 
 def unprivileged_port_start() -> int:
@@ -121,19 +157,9 @@ class SlirpForwarder:
         """Forward the host's ``m.host_ip:m.host_port`` to the daemon's namespace; the
         forwarding's id for ``remove``."""
         ip = m.host_ip or "0.0.0.0"
-        lowest = unprivileged_port_start()
-        if m.host_port < lowest:
-            raise InvalidArgument(
-                f"driver failed programming external connectivity on endpoint {endpoint}: "
-                "Error starting userland proxy: error while calling PortManager.AddPort(): "
-                f"cannot expose privileged port {m.host_port}, you can add "
-                f"'net.ipv4.ip_unprivileged_port_start={m.host_port}' to /etc/sysctl.conf "
-                f"(currently {lowest}), or choose a larger port number (>= {lowest})"
-            )
-        if ":" in ip:
-            raise InvalidArgument(f"rootless mode publishes IPv4 addresses only, not {ip}")
+        check_host_port(m, endpoint)
         try:
-            answer = _request(
+            answer = request(
                 self.api_socket,
                 {
                     "execute": "add_hostfwd",
@@ -148,18 +174,12 @@ class SlirpForwarder:
             )
         except (OSError, ValueError) as e:
             raise CoveError(f"user-mode network unreachable: {e}") from e
-        ret = answer.get("return")
-        if isinstance(ret, dict) and isinstance(ret.get("id"), int):
-            return int(ret["id"])
-        raise Conflict(
-            f"driver failed programming external connectivity on endpoint {endpoint}: "
-            f"Bind for {ip}:{m.host_port} failed: port is already allocated"
-        )
+        return forward_id(answer, f"{ip}:{m.host_port}", endpoint)
 
     def clear(self) -> None:
         """Drop every forwarding (a restarted daemon's start: it makes its own again)."""
         with contextlib.suppress(OSError, ValueError):
-            answer = _request(self.api_socket, {"execute": "list_hostfwd"})
+            answer = request(self.api_socket, {"execute": "list_hostfwd"})
             ret = answer.get("return")  # slirp4netns 1.2 answers {"entries": [...]} bare
             entries = ret.get("entries") if isinstance(ret, dict) else answer.get("entries")
             for e in entries if isinstance(entries, list) else []:
@@ -168,4 +188,4 @@ class SlirpForwarder:
 
     def remove(self, ident: int) -> None:
         with contextlib.suppress(OSError, ValueError):
-            _request(self.api_socket, {"execute": "remove_hostfwd", "arguments": {"id": ident}})
+            request(self.api_socket, {"execute": "remove_hostfwd", "arguments": {"id": ident}})

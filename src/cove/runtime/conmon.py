@@ -68,6 +68,7 @@ class ConmonRuntime:
         self._tasks: set[asyncio.Task[None]] = set()
         self._exec_codes: dict[str, int] = {}
         self.rootless = False  # a rootless daemon's runtime (runtime/rootless.py)
+        self.rootless_cgroup = ""  # and its delegated cgroup v2 subtree (rootless_cgroup.py)
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -102,9 +103,9 @@ class ConmonRuntime:
     def _global_args(self, path: str) -> tuple[str, ...]:
         """Options before the verb: crun's cgroup manager when rootless."""
         if self.rootless and os.path.basename(path) == "crun":
-            from cove.runtime.rootless import RUNTIME_ARGS
+            from cove.runtime.rootless import DELEGATED_ARGS, RUNTIME_ARGS
 
-            return RUNTIME_ARGS
+            return DELEGATED_ARGS if self.rootless_cgroup else RUNTIME_ARGS
         return ()
 
     async def _runtime(self, cid: str, *args: str) -> tuple[int, str, str]:
@@ -233,7 +234,7 @@ class ConmonRuntime:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(os.path.join(bundle, name))
         if self.rootless:
-            _rootless_config(bundle)
+            _rootless_config(bundle, self.rootless_cgroup)
         argv = self._conmon_argv(cid, cid, bundle, io, self.exits_dir)
         argv += ["-p", os.path.join(bundle, "pidfile")]
         if io.stdin and not io.stdin_once:
@@ -270,9 +271,9 @@ class ConmonRuntime:
     async def kill(self, cid: str, signal: int, all_processes: bool = False) -> None:
         """Signal the container's init (every process with ``all_processes``); a stopped
         or unknown container is not an error."""
-        # rootless: no cgroup lists the container's processes, so --all would reach none;
-        # the container's init dying takes its PID namespace's other processes with it
-        every = all_processes and not self.rootless
+        # rootless without a delegated cgroup: no cgroup lists the container's processes,
+        # so --all would reach none; the init's death takes its PID namespace's others
+        every = all_processes and (self.rootless_cgroup != "" or not self.rootless)
         args = ["kill", *(["--all"] if every else []), cid, str(int(signal))]
         rc, _, err = await self._runtime(cid, *args)
         if rc != 0 and not _already_stopped(err):
@@ -494,7 +495,7 @@ if TYPE_CHECKING:
     _protocol_check: Runtime = ConmonRuntime()
 
 
-def _rootless_config(bundle: str) -> None:
+def _rootless_config(bundle: str, cgroup_base: str) -> None:
     """Rewrite the bundle's config.json for a rootless runtime (crash-safe: temp + replace)."""
     from cove.runtime.rootless import adjust
 
@@ -503,5 +504,5 @@ def _rootless_config(bundle: str) -> None:
         config = json.load(f)
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
-        json.dump(adjust(config), f)
+        json.dump(adjust(config, cgroup_base), f)
     os.replace(tmp, path)

@@ -5,7 +5,10 @@ are out of its reach, and the runtime would fail the container for them:
 
 - cgroups: on a cgroup v1 host nothing is delegated to a user, so the runtime is told to
   use none (``--cgroup-manager=disabled``, crun's flag; as rootless Podman and Docker
-  run there); resource limits were already refused or dropped with a warning at create;
+  run there); resource limits were already refused or dropped with a warning at create.
+  On a cgroup v2 host that delegates a subtree to the user (runtime/rootless_cgroup.py)
+  crun's cgroupfs manager puts the container under the daemon's cgroup, and only the
+  limits of controllers that were not delegated are dropped;
 - ``net.ipv4.ping_group_range``: the kernel takes only groups mapped in the writer's user
   namespace, and the default "0 2147483647" reaches past the user's ranges.  The mapped
   range is written instead, so ping still works for every user of the container;
@@ -20,6 +23,7 @@ import stat
 from typing import Any
 
 RUNTIME_ARGS = ("--cgroup-manager=disabled",)  # crun; before the verb on every call
+DELEGATED_ARGS = ("--cgroup-manager=cgroupfs",)  # with a delegated cgroup v2 subtree
 
 
 def _mapped_gids() -> int:
@@ -49,12 +53,20 @@ def _reachable(path: str) -> bool:
     return os.access(path, os.R_OK | os.W_OK)
 
 
-def adjust(config: dict[str, Any]) -> dict[str, Any]:
-    """``config`` made runnable by a rootless runtime (changed in place, and returned)."""
+def adjust(config: dict[str, Any], cgroup_base: str = "") -> dict[str, Any]:
+    """``config`` made runnable by a rootless runtime (changed in place, and returned).
+    ``cgroup_base``: the delegated cgroup the container goes under ("": none)."""
     linux = config.get("linux")
     if not isinstance(linux, dict):
         return config
-    linux.pop("cgroupsPath", None)
+    path = linux.pop("cgroupsPath", None)
+    if cgroup_base and isinstance(path, str) and path:
+        linux["cgroupsPath"] = f"{cgroup_base.rstrip('/')}/cove-{os.path.basename(path)}"
+    resources = linux.get("resources")
+    if isinstance(resources, dict):
+        # device rules are an eBPF program on cgroup v2, which a user may not load; the
+        # user namespace already keeps the container off every device it was not given
+        resources.pop("devices", None)
     devices = linux.get("devices")
     if isinstance(devices, list):
         linux["devices"] = [d for d in devices if _reachable(str(d.get("path", "")))]
@@ -101,22 +113,34 @@ _NO_CGROUP_WARNINGS: tuple[tuple[tuple[str, ...], str], ...] = (
 )  # fmt: skip
 # set-but-harmless values: dockerd warns only for a limit that would do something
 _UNSET: tuple[object, ...] = (None, 0, "", [], False, -1)
+# the cgroup v2 controller each field needs; a field not named here (swappiness, kernel
+# memory, OomKillDisable) has no cgroup v2 form, and dockerd's v2 host facts say so
+_CONTROLLER = {
+    "Memory": "memory", "MemoryReservation": "memory", "PidsLimit": "pids",
+    "CpuShares": "cpu", "CpuPeriod": "cpu", "CpuQuota": "cpu", "CpusetCpus": "cpuset",
+    "CpusetMems": "cpuset", "BlkioWeight": "io", "BlkioWeightDevice": "io",
+    "BlkioDeviceReadBps": "io", "BlkioDeviceWriteBps": "io", "BlkioDeviceReadIOps": "io",
+    "BlkioDeviceWriteIOps": "io",
+}  # fmt: skip
 
 
-def discard_limits(hc: dict[str, Any]) -> list[str]:
-    """Without cgroups (a rootless daemon on a cgroup v1 host): drop the resource limits of
-    HostConfig ``hc`` in place and return dockerd's warnings, in its order.  ``--cpus`` is
-    an error there, as with dockerd.  InvalidArgument for that."""
+def discard_limits(hc: dict[str, Any], controllers: frozenset[str] = frozenset()) -> list[str]:
+    """Drop the resource limits of HostConfig ``hc`` that no delegated cgroup controller
+    can apply (all of them without cgroups: a rootless daemon on a cgroup v1 host), in
+    place, and return dockerd's warnings, in its order.  ``--cpus`` without the cpu
+    controller is an error, as with dockerd.  InvalidArgument for that."""
     from cove.errors import InvalidArgument
 
-    if int(hc.get("NanoCpus") or 0) > 0:
+    if int(hc.get("NanoCpus") or 0) > 0 and "cpu" not in controllers:
         raise InvalidArgument(
             "NanoCPUs can not be set, as your kernel does not support CPU CFS scheduler or "
             "the cgroup is not mounted"
         )
     warnings = []
     for fields, words in _NO_CGROUP_WARNINGS:
-        set_here = [f for f in fields if hc.get(f) not in _UNSET]
+        set_here = [
+            f for f in fields if hc.get(f) not in _UNSET and _CONTROLLER.get(f) not in controllers
+        ]
         if set_here:
             warnings.append(words)
         for f in set_here:
@@ -130,15 +154,23 @@ def discard_limits(hc: dict[str, Any]) -> list[str]:
     return warnings
 
 
-def rootless_info(info: dict[str, Any]) -> None:
-    """``info`` as a rootless dockerd shows it: no cgroup driver, no limit it could apply,
-    and its warning (the cgroup v1 wording: this daemon never has cgroups)."""
+_INFO_KEYS = (("MemoryLimit", "memory"), ("SwapLimit", "memory"), ("CpuCfsPeriod", "cpu"),
+              ("CpuCfsQuota", "cpu"), ("CPUShares", "cpu"), ("CPUSet", "cpuset"),
+              ("PidsLimit", "pids"), ("OomKillDisable", ""))  # fmt: skip
+
+
+def rootless_info(info: dict[str, Any], controllers: frozenset[str] = frozenset()) -> None:
+    """``info`` as a rootless dockerd shows it: the limits its delegated controllers can
+    apply; without any, no cgroup driver and its warning for the host's cgroup version."""
+    for key, ctl in _INFO_KEYS:
+        info[key] = bool(ctl) and ctl in controllers
+    if controllers:
+        info["CgroupDriver"] = "cgroupfs"
+        return
     info["CgroupDriver"] = "none"
-    for key in ("MemoryLimit", "SwapLimit", "CpuCfsPeriod", "CpuCfsQuota", "CPUShares",
-                "CPUSet", "PidsLimit", "OomKillDisable"):  # fmt: skip
-        info[key] = False
-    warning = (
-        "WARNING: Running in rootless-mode without cgroups. To enable cgroups in "
-        "rootless-mode, you need to boot the system in cgroup v2 mode."
-    )
+    if str(info.get("CgroupVersion")) == "2":
+        how = "Systemd is required to enable cgroups in rootless-mode."
+    else:
+        how = "To enable cgroups in rootless-mode, you need to boot the system in cgroup v2 mode."
+    warning = f"WARNING: Running in rootless-mode without cgroups. {how}"
     info["Warnings"] = [*(info.get("Warnings") or []), warning]

@@ -15,6 +15,7 @@ import os
 import pwd
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -84,19 +85,22 @@ class User:
         assert r.returncode == 0, (args, r.stdout, r.stderr)
         return r.stdout
 
-    def start(self, registry: str = "") -> None:
-        """``registry``: host:port the daemon may reach over plain HTTP (its daemon.json)."""
+    def start(self, registry: str = "", launcher: tuple[str, ...] = ()) -> None:
+        """``registry``: host:port the daemon may reach over plain HTTP (its daemon.json).
+        ``launcher``: argv run as root in front of coved's, that becomes the user itself
+        (test_rootless_cgroup.py's: it moves into a cgroup first)."""
         if registry:
             conf = os.path.join(self.home, ".config", "cove")
             self.run("mkdir", "-p", conf)
             self.run("sh", "-c", f"echo '{{\"insecure-registries\": [\"{registry}\"]}}' "
                      f"> {conf}/daemon.json")  # fmt: skip
         log = open(os.path.join(self.home, "coved.log"), "ab")  # noqa: SIM115 - held by Popen
+        who: dict[str, object] = {}
+        if not launcher:
+            who = {"user": self.uid, "group": self.gid, "extra_groups": []}
         self.daemon = subprocess.Popen(
-            [COVED, "--rootless"],
-            user=self.uid,
-            group=self.gid,
-            extra_groups=[],
+            [*launcher, COVED, "--rootless"],
+            **who,  # type: ignore[arg-type]
             env=self.env,
             cwd=self.home,
             stdin=subprocess.DEVNULL,
@@ -105,7 +109,7 @@ class User:
             start_new_session=True,
         )
         log.close()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.daemon.poll() is not None:
                 raise RuntimeError(f"coved --rootless exited: {self.log()}")
@@ -203,11 +207,53 @@ def host_address() -> str:
 _REGISTRY: list[str] = []
 
 
+def import_busybox(u: User) -> None:
+    """The locally built busybox, imported by the user as busybox:latest."""
+    image = subprocess.run(
+        ["python3", os.path.join(ROOT, "scripts", "mkbusybox.py"), "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    r = subprocess.run([COVE, "import", "-", "busybox:latest"], input=image, user=u.uid,
+                       group=u.gid, extra_groups=[], env=u.env, cwd=u.home,
+                       capture_output=True, check=False)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+
+
+def check_outbound(u: User) -> None:
+    """A container of ``u`` reaches a listener on the host's own address (nothing leaves
+    the machine).  wget, not nc: a client that half-closes first can miss the server's
+    close with Debian 12's pasta (docs/rootless.md)."""
+    import threading
+
+    host = host_address()
+    srv = socket.socket()
+    srv.bind((host, 0))
+    srv.listen(1)
+    srv.settimeout(30)
+
+    def answer() -> None:
+        try:
+            conn, _ = srv.accept()
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.0 200 OK\r\n\r\nhello-from-host\n")
+            conn.close()
+        except OSError:
+            pass
+
+    t = threading.Thread(target=answer)
+    t.start()
+    try:
+        url = f"http://{host}:{srv.getsockname()[1]}/"
+        assert u.ok("run", "--rm", "busybox", "wget", "-q", "-O-", url) == "hello-from-host\n"
+    finally:
+        t.join(35)
+        srv.close()
+
+
 def registry_address() -> str:
     """host:port for the test registry, fixed for the session (the daemons trust it)."""
     if not _REGISTRY:
-        import socket
-
         with socket.socket() as s:
             s.bind((host_address(), 0))
             _REGISTRY.append(f"{host_address()}:{s.getsockname()[1]}")
@@ -236,25 +282,9 @@ def users(tun_for_users: None) -> Iterator[list[User]]:
     try:
         for name in ("covert1", "covert2"):
             made.append(_make_user(name))
-        image = subprocess.run(
-            ["python3", os.path.join(ROOT, "scripts", "mkbusybox.py"), "-"],
-            capture_output=True,
-            check=True,
-        ).stdout
         for u in made:
             u.start(registry_address())
-            r = subprocess.run(
-                [COVE, "import", "-", "busybox:latest"],
-                input=image,
-                user=u.uid,
-                group=u.gid,
-                extra_groups=[],
-                env=u.env,
-                cwd=u.home,
-                capture_output=True,
-                check=False,
-            )
-            assert r.returncode == 0, r.stderr
+            import_busybox(u)
         yield made
     finally:
         for u in made:

@@ -7,15 +7,19 @@ import json
 import os
 import pwd
 import shutil
-import socket
 import subprocess
-import threading
 import time
 import urllib.request
 
 import pytest
 
-from tests.integration.rootless.conftest import COVED, User, host_address, registry_address
+from tests.integration.rootless.conftest import (
+    COVED,
+    User,
+    check_outbound,
+    host_address,
+    registry_address,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -90,29 +94,7 @@ def test_published_port_and_outbound(alice: User) -> None:
         assert "80/tcp -> 0.0.0.0:18480" in ports and "127.0.0.1:18481" in ports
     finally:
         alice.cove("rm", "-f", "web")
-    # outbound: a container reaches a listener on the host's own address
-    srv = socket.socket()
-    srv.bind((host, 0))
-    srv.listen(1)
-    srv.settimeout(30)
-    port = srv.getsockname()[1]
-
-    def answer() -> None:
-        try:
-            conn, _ = srv.accept()
-            conn.sendall(b"hello-from-host\n")
-            conn.close()
-        except OSError:
-            pass
-
-    t = threading.Thread(target=answer)
-    t.start()
-    try:
-        out = alice.ok("run", "--rm", "busybox", "nc", host, str(port))
-        assert out == "hello-from-host\n"
-    finally:
-        t.join(35)
-        srv.close()
+    check_outbound(alice)
 
 
 def test_low_port_refused_with_rootless_dockers_words(alice: User) -> None:
@@ -131,7 +113,7 @@ def test_user_network_dns_and_host_network(alice: User) -> None:
     finally:
         alice.cove("rm", "-f", "srv")
         alice.cove("network", "rm", "rlnet")
-    # --network host is the daemon's namespace: slirp4netns's tap0, not the host's links
+    # --network host is the daemon's namespace: the user-mode network's tap0, not the host's
     links = alice.ok("run", "--rm", "--network", "host", "busybox", "ip", "-o", "link")
     assert "tap0" in links
 
