@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from cove.engine.base import EngineBase
 from cove.engine.record import Container
+from cove.snapshot.base import Snapshotter
 from cove.snapshot.diff import Change, prune_runtime_entries
 from cove.util.jsontypes import Json
 
@@ -27,13 +28,14 @@ def mount_targets(c: Container) -> set[str]:
     return {p for p in out if p}
 
 
-class ChangesOps(EngineBase):
-    def container_changes(self, ref: str) -> list[Json]:
-        """``GET /containers/{id}/changes``: [{"Path": "/x", "Kind": 0|1|2}, ...]."""
-        c = self.find(ref)
-        return [{"Path": "/" + ch.path, "Kind": ch.kind} for ch in self._changes(c)]
+def container_changes(eng: EngineBase, ref: str) -> list[Json]:
+    """``GET /containers/{id}/changes``: [{"Path": "/x", "Kind": 0|1|2}, ...]."""
+    c = eng.find(ref)
+    return [{"Path": "/" + ch.path, "Kind": ch.kind} for ch in changes_of(eng.snapshotter, c)]
 
-    def _changes(self, c: Container) -> list[Change]:
-        return prune_runtime_entries(
-            self.snapshotter.changes(c.id), self.snapshotter.upper_dir(c.id), mount_targets(c)
-        )
+
+def changes_of(snapshotter: Snapshotter, c: Container) -> list[Change]:
+    """The user's changes in ``c``'s writable layer (commit and diff)."""
+    return prune_runtime_entries(
+        snapshotter.changes(c.id), snapshotter.upper_dir(c.id), mount_targets(c)
+    )

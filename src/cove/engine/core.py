@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from cove.engine import commit, logs, recover
 from cove.engine.archive import ArchiveOps
 from cove.engine.base import EngineOptions, HostInfo, Paths
+from cove.engine.changes import container_changes as diff_of
 from cove.engine.create import CreateOps
 from cove.engine.export import ExportOps
 from cove.engine.logs import read_log
@@ -31,7 +32,7 @@ from cove.volume.base import VolumeDriver
 log = logging.getLogger("cove.engine")
 
 
-class Engine(ExportOps, SystemOps, CreateOps, OpsMixins):
+class Engine(SystemOps, CreateOps, OpsMixins):
     def __init__(
         self,
         paths: Paths,
@@ -52,6 +53,20 @@ class Engine(ExportOps, SystemOps, CreateOps, OpsMixins):
         self.net = self.networking
         self.registry = RegistryOps(images, options, paths, self.bus)
         self.archive = ArchiveOps(self)
+        self.transfers = ExportOps(self)
+
+    # --- save, load, export, diff ----------------------------------------------------------
+    def image_save(self, names: list[str]) -> AsyncIterator[bytes]:
+        return self.transfers.image_save(names)
+
+    def image_load(self, body: AsyncIterator[bytes], quiet: bool) -> AsyncIterator[Json]:
+        return self.transfers.image_load(body, quiet)
+
+    def container_export(self, ref: str) -> AsyncIterator[bytes]:
+        return self.transfers.container_export(ref)
+
+    def container_changes(self, ref: str) -> list[Json]:
+        return diff_of(self, ref)
 
     # --- docker cp (the archive operations') ----------------------------------------------
     async def container_archive_stat(self, ref: str, path: str) -> Json:

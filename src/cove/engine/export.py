@@ -26,7 +26,7 @@ from cove.distribution.archive_out import ArchiveWriter
 from cove.distribution.base import Layer, SourceImage
 from cove.distribution.copy import copy_images
 from cove.distribution.local import LocalDestination, LocalSource
-from cove.engine.changes import ChangesOps
+from cove.engine.base import EngineBase
 from cove.errors import InvalidArgument
 from cove.image.base import ImageStore
 from cove.oci import reference
@@ -83,16 +83,21 @@ class _LoadDestination(LocalDestination):
         return super().put_layer(image, layer, parents, data)
 
 
-class ExportOps(ChangesOps):
+class ExportOps:
+    """save, load and export, an object the engine holds (``engine.transfers``)."""
+
+    def __init__(self, eng: EngineBase) -> None:
+        self.eng = eng
+
     def _layer_blobs(self) -> BlobProvider:
-        return self.images.blobs
+        return self.eng.images.blobs
 
     # --- save -----------------------------------------------------------------------------
     def image_save(self, names: list[str]) -> AsyncIterator[bytes]:
         """``docker save``: the archive's bytes.  Unknown names raise NotFound here."""
         if not names:
             raise InvalidArgument("no images specified")
-        source = LocalSource(self.images, self._layer_blobs(), names)
+        source = LocalSource(self.eng.images, self._layer_blobs(), names)
         images = source.images()  # resolves every name before the stream starts
 
         def produce(write: Callable[[bytes], None]) -> None:
@@ -100,15 +105,15 @@ class ExportOps(ChangesOps):
 
         for image in images:
             image_id = sha256_bytes(image.config)
-            self.bus.emit("image", "save", image_id, {"name": image_id})
+            self.eng.bus.emit("image", "save", image_id, {"name": image_id})
         return _from_thread(produce)
 
     # --- load -----------------------------------------------------------------------------
     async def image_load(self, body: AsyncIterator[bytes], quiet: bool) -> AsyncIterator[Json]:
         """``docker load``: Docker's JSON messages; errors end the stream as
         ``errorDetail`` (the route has sent 200 already, as dockerd does)."""
-        os.makedirs(self.paths.tmp, exist_ok=True)
-        _drop_stale_spools(self.paths.tmp, self.started_at)
+        os.makedirs(self.eng.paths.tmp, exist_ok=True)
+        _drop_stale_spools(self.eng.paths.tmp, self.eng.started_at)
         inbox = FromLoop()
 
         def work(put: Callable[[Json], None]) -> None:
@@ -145,8 +150,8 @@ class ExportOps(ChangesOps):
     def _load(self, stream: BinaryIO, progress: Any) -> list[Json]:
         """The load itself, in the worker: the archive into the store, then the lines
         dockerd prints for it."""
-        source = ArchiveSource(stream, self.paths.tmp)
-        dest = _LoadDestination(self.images, source)
+        source = ArchiveSource(stream, self.eng.paths.tmp)
+        dest = _LoadDestination(self.eng.images, source)
         done = copy_images(source, dest, progress)
         with contextlib.suppress(Exception):
             while stream.read(1 << 20):  # drain what follows the tar's end
@@ -157,7 +162,7 @@ class ExportOps(ChangesOps):
                 text = f"The image {ref} already exists, renaming the old one with ID"
                 out.append({"stream": f"{text} {old} to empty string\n"})
         for image, image_id in done:
-            self.bus.emit("image", "load", image_id, {"name": image_id})
+            self.eng.bus.emit("image", "load", image_id, {"name": image_id})
             if image.names:
                 for n in image.names:
                     name = reference.parse(n).familiar()
@@ -169,20 +174,20 @@ class ExportOps(ChangesOps):
     # --- export ---------------------------------------------------------------------------
     def container_export(self, ref: str) -> AsyncIterator[bytes]:
         """``docker export``: the container's merged root filesystem as a flat tar."""
-        c = self.find(ref)
-        rootfs = self.paths.rootfs(c.id)
-        ids = self.options.userns.to_container if self.options.userns else None  # remapped
+        c = self.eng.find(ref)
+        rootfs = self.eng.paths.rootfs(c.id)
+        ids = self.eng.options.userns.to_container if self.eng.options.userns else None  # remapped
 
         def produce(write: Callable[[bytes], None]) -> None:
             if os.path.ismount(rootfs):  # running: its rootfs is mounted already
                 for chunk in tar_directory(rootfs, ids=ids):
                     write(chunk)
                 return
-            with _mounted(self.snapshotter.mounts(c.id), self.paths.tmp) as target:
+            with _mounted(self.eng.snapshotter.mounts(c.id), self.eng.paths.tmp) as target:
                 for chunk in tar_directory(target, ids=ids):
                     write(chunk)
 
-        self.bus.emit("container", "export", c.id, {"name": c.name})
+        self.eng.bus.emit("container", "export", c.id, {"name": c.name})
         return _from_thread(produce)
 
 
