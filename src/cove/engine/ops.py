@@ -7,10 +7,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-from cove.engine import prune, stats, top, update
+from cove.engine import pause, prune, stats, top, update
 from cove.engine.detach import DetachOps
 from cove.engine.health import HealthOps
-from cove.engine.pause import PauseOps
 from cove.engine.record import Container
 from cove.engine.restart import RestartOps
 from cove.errors import NotModified
@@ -18,7 +17,7 @@ from cove.runtime.base import ProcessInfo
 from cove.util.jsontypes import Json
 
 
-class OpsMixins(DetachOps, RestartOps, HealthOps, PauseOps):
+class OpsMixins(DetachOps, RestartOps, HealthOps):
     async def container_start(self, ref: str) -> None:
         self._restart_before_start(self.find(ref))  # a user's start ends a restart's wait
         await self._start(ref)
@@ -26,17 +25,17 @@ class OpsMixins(DetachOps, RestartOps, HealthOps, PauseOps):
     async def container_stop(self, ref: str, timeout: int | None, signal: str | None) -> None:
         if self._restart_before_stop(self.find(ref)):  # only waiting to restart: no more
             return
-        await self._thaw_for_signal(ref)  # a frozen process cannot take the signal
+        await pause.thaw_for_signal(self, ref)  # a frozen process cannot take the signal
         await self._stop(ref, timeout, signal)
 
     async def container_kill(self, ref: str, signal: str | None) -> None:
         self._restart_before_kill(self.find(ref))
-        await self._kill_thawed(ref, signal)  # thaws, and waits for a SIGKILL's exit
+        await pause.kill_thawed(self, ref, signal)  # thaws, and waits for a SIGKILL's exit
 
     async def container_remove(self, ref: str, force: bool, volumes: bool) -> None:
         self._restart_before_remove(self.find(ref), force)
         if force:
-            await self._thaw_for_signal(ref)
+            await pause.thaw_for_signal(self, ref)
         await self._remove(ref, force, volumes)
 
     async def container_restart(self, ref: str, timeout: int | None, signal: str | None) -> None:
@@ -67,3 +66,9 @@ class OpsMixins(DetachOps, RestartOps, HealthOps, PauseOps):
 
     async def containers_prune(self, filters: dict[str, list[str]]) -> Json:
         return await prune.containers_prune(self, filters)
+
+    async def container_pause(self, ref: str) -> None:
+        await pause.container_pause(self, ref)
+
+    async def container_unpause(self, ref: str) -> None:
+        await pause.container_unpause(self, ref)
