@@ -235,6 +235,35 @@ def forward_id(answer: dict[str, object], where: str, endpoint: str) -> int:
     )
 
 
+# Ports below this need privilege, for the user as for anyone (the sysctl's default: 1024).
+_UNPRIV_START = "/proc/sys/net/ipv4/ip_unprivileged_port_start"
+
+
+def check_host_port(m: Mapping, endpoint: str) -> None:
+    """InvalidArgument, in rootless Docker's words, for a host port a user cannot bind or an
+    address the user-mode network cannot publish."""
+    ip = m.host_ip or "0.0.0.0"
+    lowest = unprivileged_port_start()
+    if m.host_port < lowest:
+        raise InvalidArgument(
+            f"driver failed programming external connectivity on endpoint {endpoint}: "
+            "Error starting userland proxy: error while calling PortManager.AddPort(): "
+            f"cannot expose privileged port {m.host_port}, you can add "
+            f"'net.ipv4.ip_unprivileged_port_start={m.host_port}' to /etc/sysctl.conf "
+            f"(currently {lowest}), or choose a larger port number (>= {lowest})"
+        )
+    if ":" in ip:
+        raise InvalidArgument(f"rootless mode publishes IPv4 addresses only, not {ip}")
+
+
+def unprivileged_port_start() -> int:
+    try:
+        with open(_UNPRIV_START) as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return 1024
+
+
 class HelperForwarder:
     """The daemon's side: host ports through the helper (a HostForwarder)."""
 
@@ -242,8 +271,6 @@ class HelperForwarder:
         self.api_socket = api_socket
 
     def add(self, m: Mapping, endpoint: str) -> int:
-        from cove.network.usermode import check_host_port  # usermode imports this module
-
         check_host_port(m, endpoint)
         if m.proto != "tcp":
             raise InvalidArgument(

@@ -23,17 +23,23 @@ import os
 import shutil
 import subprocess
 
-from cove.errors import CoveError, InvalidArgument
+from cove.errors import CoveError
 from cove.network import pasta, portdriver
-from cove.network.portdriver import HelperForwarder, forward_id, request
+from cove.network.portdriver import (
+    HelperForwarder,
+    check_host_port,
+    forward_id,
+    request,
+)
 from cove.network.ports import Mapping
 
 GUEST_ADDR = "10.0.2.100"  # slirp4netns --configure's address for tap0
 MTU = 65520  # slirp4netns' largest: fewer, bigger packets through the user-mode stack
-_UNPRIV_START = "/proc/sys/net/ipv4/ip_unprivileged_port_start"
 
 
-KINDS = ("pasta", "slirp4netns")
+# slirp4netns first: Debian 12's pasta (2023-03) sometimes never passes a server's close to
+# a client that half-closed first, and that client hangs (docs/rootless.md)
+KINDS = ("slirp4netns", "pasta")
 _PACKAGE = {"pasta": "passt", "slirp4netns": "slirp4netns"}
 
 
@@ -47,7 +53,7 @@ def choose(wanted: str = "") -> str:
     for kind in (wanted,) if wanted else KINDS:
         if shutil.which(kind):
             return kind
-    pkg = _PACKAGE[wanted] if wanted else "passt"
+    pkg = _PACKAGE[wanted or KINDS[0]]
     raise CoveError(
         f"rootless mode needs {wanted or 'a user-mode network'} for its containers; as root, "
         f"run: apt-get install {pkg}"
@@ -117,31 +123,6 @@ def start(kind: str, pid: int, api_socket: str, exit_r: int) -> int:
     if proc.stderr is not None:
         proc.stderr.close()
     return proc.pid
-
-
-def check_host_port(m: Mapping, endpoint: str) -> None:
-    """InvalidArgument, in rootless Docker's words, for a host port a user cannot bind or an
-    address the user-mode network cannot publish."""
-    ip = m.host_ip or "0.0.0.0"
-    lowest = unprivileged_port_start()
-    if m.host_port < lowest:
-        raise InvalidArgument(
-            f"driver failed programming external connectivity on endpoint {endpoint}: "
-            "Error starting userland proxy: error while calling PortManager.AddPort(): "
-            f"cannot expose privileged port {m.host_port}, you can add "
-            f"'net.ipv4.ip_unprivileged_port_start={m.host_port}' to /etc/sysctl.conf "
-            f"(currently {lowest}), or choose a larger port number (>= {lowest})"
-        )
-    if ":" in ip:
-        raise InvalidArgument(f"rootless mode publishes IPv4 addresses only, not {ip}")
-
-
-def unprivileged_port_start() -> int:
-    try:
-        with open(_UNPRIV_START) as f:
-            return int(f.read().strip())
-    except (OSError, ValueError):
-        return 1024
 
 
 class SlirpForwarder:

@@ -9,7 +9,7 @@ import pytest
 
 from cove.daemon import rootless
 from cove.errors import Conflict, CoveError, InvalidArgument
-from cove.network import usermode
+from cove.network import portdriver
 from cove.network.portmap import PortReservations
 from cove.network.ports import Mapping
 from cove.network.usermode import SlirpForwarder
@@ -127,7 +127,7 @@ def test_a_failed_forward_undoes_the_others() -> None:
 
 
 def test_low_ports_get_rootless_dockers_words(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(usermode, "unprivileged_port_start", lambda: 1024)
+    monkeypatch.setattr(portdriver, "unprivileged_port_start", lambda: 1024)
     fwd = SlirpForwarder("/nonexistent/api.sock")
     with pytest.raises(InvalidArgument) as e:
         fwd.add(Mapping("tcp", 80, "", 80), "web")

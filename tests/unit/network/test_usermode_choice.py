@@ -7,29 +7,29 @@ import shutil
 import pytest
 
 from cove.errors import Conflict, CoveError, InvalidArgument
-from cove.network import usermode
+from cove.network import portdriver, usermode
 from cove.network.portdriver import HelperForwarder, forward_id
 from cove.network.ports import Mapping
 
 
-def test_pasta_first_then_slirp4netns(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_slirp4netns_first_then_pasta(monkeypatch: pytest.MonkeyPatch) -> None:
     have = {"pasta", "slirp4netns"}
     monkeypatch.setattr(shutil, "which", lambda n: f"/usr/bin/{n}" if n in have else None)
-    assert usermode.choose() == "pasta"
-    assert usermode.choose("slirp4netns") == "slirp4netns"
-    have.discard("pasta")
     assert usermode.choose() == "slirp4netns"
-    with pytest.raises(CoveError, match="apt-get install passt"):
-        usermode.choose("pasta")
-    with pytest.raises(CoveError, match="must be one of pasta, slirp4netns"):
+    assert usermode.choose("pasta") == "pasta"
+    have.discard("slirp4netns")
+    assert usermode.choose() == "pasta"
+    with pytest.raises(CoveError, match="apt-get install slirp4netns"):
+        usermode.choose("slirp4netns")
+    with pytest.raises(CoveError, match="must be one of slirp4netns, pasta"):
         usermode.choose("vpnkit")
     have.clear()
-    with pytest.raises(CoveError, match="apt-get install passt"):
+    with pytest.raises(CoveError, match="apt-get install slirp4netns"):
         usermode.choose()
 
 
 def test_udp_is_refused_with_pasta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(usermode, "unprivileged_port_start", lambda: 1024)
+    monkeypatch.setattr(portdriver, "unprivileged_port_start", lambda: 1024)
     with pytest.raises(InvalidArgument, match="tcp ports only, not udp"):
         HelperForwarder("/nonexistent").add(Mapping("udp", 53, "", 5353), "web")
 
