@@ -7,9 +7,8 @@ by ``image prune``), as dockerd reports them: the IDs deleted and the space recl
 
 from __future__ import annotations
 
-import sys
-
 from cove.cli.command import Command, Context
+from cove.cli.confirm import confirmed
 from cove.cli.flags import BOOL, LIST, Flag
 
 TYPE_CHECKING = False
@@ -28,18 +27,13 @@ COMMAND = Command(
     max_args=0,
 )
 
-WARNING = "WARNING! This will remove all dangling build cache.\nAre you sure you want to continue?"
-
 
 def run(ctx: Context, opts: Options, args: list[str]) -> int:
     from cove.cli.ps import parse_filters
     from cove.cli.units import human_size
 
-    if not opts.on("force"):
-        sys.stdout.write(WARNING + " [y/N] ")
-        sys.stdout.flush()
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-            return 0
+    if not opts.on("force") and not confirmed("all dangling build cache"):
+        return 0
     query = {"filters": parse_filters(opts.many("filter")), "all": "1" if opts.on("all") else None}
     answer = ctx.client.post("/build/prune", query) or {}
     deleted = answer.get("CachesDeleted") or []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from cove.cli.command import Command, Context, StatusError
+from cove.cli.confirm import confirmed
 from cove.cli.flags import BOOL, LIST, Flag
 
 TYPE_CHECKING = False
@@ -34,11 +35,7 @@ def run(ctx: Context, opts: Options, args: list[str]) -> int:
             if opts.on("all")
             else "all dangling images"
         )
-        sys.stdout.write(
-            f"WARNING! This will remove {what}.\nAre you sure you want to continue? [y/N] "
-        )
-        sys.stdout.flush()
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+        if not confirmed(what):
             return 0
     specs = list(opts.many("filter"))
     if opts.on("all"):

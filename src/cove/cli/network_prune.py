@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from cove.cli.command import Command, Context, StatusError
+from cove.cli.confirm import confirmed
 from cove.cli.flags import BOOL, LIST, Flag
 
 TYPE_CHECKING = False
@@ -26,14 +27,10 @@ COMMAND = Command(
 def run(ctx: Context, opts: Options, args: list[str]) -> int:
     from cove.cli.ps import parse_filters
 
-    if not opts.on("force"):
-        sys.stdout.write(
-            "WARNING! This will remove all custom networks not used by at least one container.\n"
-            "Are you sure you want to continue? [y/N] "
-        )
-        sys.stdout.flush()
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-            return 0
+    if not opts.on("force") and not confirmed(
+        "all custom networks not used by at least one container"
+    ):
+        return 0
     try:
         filters = parse_filters(opts.many("filter"))
     except ValueError as e:

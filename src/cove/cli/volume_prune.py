@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from cove.cli.command import Command, Context, StatusError
+from cove.cli.confirm import confirmed
 from cove.cli.flags import BOOL, LIST, Flag
 
 TYPE_CHECKING = False
@@ -39,12 +40,7 @@ def run(ctx: Context, opts: Options, args: list[str]) -> int:
 
     if not opts.on("force"):
         what = "all local volumes" if opts.on("all") else "anonymous local volumes"
-        sys.stdout.write(
-            f"WARNING! This will remove {what} not used by at least one container.\n"
-            "Are you sure you want to continue? [y/N] "
-        )
-        sys.stdout.flush()
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+        if not confirmed(f"{what} not used by at least one container"):
             return 0
     specs = opts.many("filter") + (["all=true"] if opts.on("all") else [])
     try:
