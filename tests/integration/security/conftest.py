@@ -6,10 +6,13 @@ the container is started attached; its lines ``name RESULT`` come back as a dict
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
+import secrets
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -58,3 +61,26 @@ def probe(daemon: Daemon, probe_binary: str) -> Probe:
         return run_probe(daemon, probe_binary, list(flags), list(checks))
 
     return go
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_SYS_ADD_KEY, _SYS_KEYCTL = 248, 250  # x86_64
+_KEY_SPEC_USER_KEYRING = -4
+_KEYCTL_SETPERM, _KEYCTL_UNLINK = 5, 9
+
+
+@contextlib.contextmanager
+def host_key(payload: bytes = b"host-secret") -> Iterator[str]:
+    """A key in the host root's user keyring, readable by anything of root's (not only by
+    processes possessing it), removed afterwards; yields its description.  x86_64 numbers."""
+    if os.uname().machine != "x86_64":
+        pytest.skip("syscall numbers of x86_64")
+    desc = f"cove-test-{secrets.token_hex(4)}".encode()
+    key = _libc.syscall(_SYS_ADD_KEY, b"user", desc, payload, len(payload), _KEY_SPEC_USER_KEYRING)
+    if key < 0:
+        pytest.skip(f"cannot add a key on the host: errno {ctypes.get_errno()}")
+    try:
+        _libc.syscall(_SYS_KEYCTL, _KEYCTL_SETPERM, key, 0x3F3F0000)
+        yield desc.decode()
+    finally:
+        _libc.syscall(_SYS_KEYCTL, _KEYCTL_UNLINK, key, _KEY_SPEC_USER_KEYRING)

@@ -8,16 +8,14 @@ with the probe run on the host itself.
 
 from __future__ import annotations
 
-import ctypes
 import os
-import secrets
 import shutil
 import subprocess
 
 import pytest
 
 from tests.daemon_fixture import Daemon
-from tests.integration.security.conftest import Probe, parse, run_probe
+from tests.integration.security.conftest import Probe, host_key, parse, run_probe
 
 pytestmark = pytest.mark.integration
 
@@ -111,32 +109,15 @@ def test_capability_unlocks_its_calls(probe: Probe, cap: str, unlocked: dict[str
     assert got["keyctl"] == "EPERM" and got["add_key"] == "EPERM"
 
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_SYS_ADD_KEY, _SYS_KEYCTL = 248, 250  # x86_64
-KEY_SPEC_USER_KEYRING = -4
-KEYCTL_SETPERM, KEYCTL_UNLINK = 5, 9
-
-
-@pytest.mark.skipif(os.uname().machine != "x86_64", reason="syscall numbers of x86_64")
 def test_host_keyring_is_out_of_reach(daemon: Daemon, probe_binary: str) -> None:
-    desc = f"cove-test-{secrets.token_hex(4)}".encode()
-    payload = b"host-secret"
-    key = _libc.syscall(_SYS_ADD_KEY, b"user", desc, payload, len(payload), KEY_SPEC_USER_KEYRING)
-    if key < 0:
-        pytest.skip(f"cannot add a key on the host: errno {ctypes.get_errno()}")
-    try:
-        # readable by its user, not only by processes possessing it: anything of root's
-        _libc.syscall(_SYS_KEYCTL, KEYCTL_SETPERM, key, 0x3F3F0000)
-        got = run_probe(daemon, probe_binary, [], ["keysearch", desc.decode()])
+    with host_key() as desc:
+        got = run_probe(daemon, probe_binary, [], ["keysearch", desc])
         assert got == {"keysearch": "EPERM"}
         # the probe does find it when the filter is off: the check above means something
         open_ = run_probe(
-            daemon, probe_binary, ["--security-opt", "seccomp=unconfined"],
-            ["keysearch", desc.decode()],
-        )  # fmt: skip
+            daemon, probe_binary, ["--security-opt", "seccomp=unconfined"], ["keysearch", desc]
+        )
         assert open_ == {"keysearch": "found host-secret"}
-    finally:
-        _libc.syscall(_SYS_KEYCTL, KEYCTL_UNLINK, key, KEY_SPEC_USER_KEYRING)
 
 
 def test_status_and_custom_profile(daemon: Daemon, probe: Probe, tmp_path: object) -> None:

@@ -7,10 +7,8 @@ it was the one to create them).
 
 from __future__ import annotations
 
-import ctypes
 import os
 import pwd
-import secrets
 import shutil
 import subprocess
 import tarfile
@@ -19,15 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.daemon_fixture import Daemon, running_daemon, tool
-from tests.integration.security.conftest import run_probe
-from tests.integration.security.test_seccomp import (
-    _SYS_ADD_KEY,
-    _SYS_KEYCTL,
-    KEY_SPEC_USER_KEYRING,
-    KEYCTL_SETPERM,
-    KEYCTL_UNLINK,
-    _libc,
-)
+from tests.integration.security.conftest import host_key, run_probe
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
 
@@ -169,25 +159,16 @@ def test_commit_and_build_record_container_ids(remapd: Daemon, tmp_path: object)
     remapd.cove("rmi", "ucommitted", "ubuilt")
 
 
-@pytest.mark.skipif(os.uname().machine != "x86_64", reason="syscall numbers of x86_64")
 def test_keyring_out_of_reach_even_unconfined(remapd: Daemon, probe_binary: str) -> None:
     """Without seccomp the calls run, but as the mapped user: root's keys are not its own,
     and a namespace it makes is nested in its own, with no power over the host's."""
-    desc = f"cove-test-{secrets.token_hex(4)}".encode()
-    payload = b"host-secret"
-    key = _libc.syscall(_SYS_ADD_KEY, b"user", desc, payload, len(payload), KEY_SPEC_USER_KEYRING)
-    if key < 0:
-        pytest.skip(f"cannot add a key on the host: errno {ctypes.get_errno()}")
-    try:
-        _libc.syscall(_SYS_KEYCTL, KEYCTL_SETPERM, key, 0x3F3F0000)
-        unconfined = ["--security-opt", "seccomp=unconfined"]
-        got = run_probe(remapd, probe_binary, unconfined, ["keysearch", desc.decode()])
+    unconfined = ["--security-opt", "seccomp=unconfined"]
+    with host_key() as desc:
+        got = run_probe(remapd, probe_binary, unconfined, ["keysearch", desc])
         assert "keysearch" in got and got["keysearch"] != "found host-secret"
         # the calls themselves run (seccomp is off): what they reach is the mapped user's
         got = run_probe(remapd, probe_binary, unconfined, ["unshare_usernet", "add_key"])
         assert got == {"unshare_usernet": "ok", "add_key": "ok"}
-    finally:
-        _libc.syscall(_SYS_KEYCTL, KEYCTL_UNLINK, key, KEY_SPEC_USER_KEYRING)
 
 
 def test_cp_both_ways_in_container_ids(remapd: Daemon, tmp_path: object) -> None:
