@@ -214,9 +214,11 @@ def running_daemon(
     config: dict[str, object] | None = None,
     args: list[str] | None = None,
     base_mode: int = 0o700,
+    data_root_mb: int = 0,
 ) -> Iterator[Daemon]:
     """``config``: daemon.json keys for this daemon (registry-mirrors, ...); ``args``: flags;
-    ``base_mode``: of its temp directory (0711 lets a remapped root reach its data root)."""
+    ``base_mode``: of its temp directory (0711 lets a remapped root reach its data root);
+    ``data_root_mb``: the data root on a tmpfs of that size (disk-full tests), unmounted after."""
     base = tempfile.mkdtemp(prefix="cove-test-", dir="/tmp")
     os.chmod(base, base_mode)
     if config:
@@ -233,6 +235,12 @@ def running_daemon(
     d.bridge, d.bip = pick_test_bridge(base)
     d.env = {**os.environ, "COVE_HOST": d.host, "DOCKER_HOST": d.host, "COVE_NO_AUTOSTART": "1"}
     try:
+        if data_root_mb:
+            os.makedirs(d.data_root)
+            subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", f"size={data_root_mb}m", "tmpfs", d.data_root],
+                check=True,
+            )
         d.start()
         if busybox:
             d.import_busybox()

@@ -19,13 +19,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.daemon_fixture import (
-    Daemon,
-    _kill_monitors,
-    _unmount_under,
-    pick_test_bridge,
-    remove_network_state,
-)
+from tests.daemon_fixture import Daemon, running_daemon
 
 pytestmark = pytest.mark.integration
 
@@ -39,30 +33,8 @@ NOSPACE = "no space left on device"
 def small() -> Iterator[Daemon]:
     if os.geteuid() != 0:
         pytest.skip("integration tests need root")
-    base = tempfile.mkdtemp(prefix="cove-full-", dir="/tmp")
-    d = Daemon(
-        base=base, socket=os.path.join(base, "cove.sock"), data_root=os.path.join(base, "data"),
-        exec_root=os.path.join(base, "run"), log=os.path.join(base, "coved.log"),
-    )  # fmt: skip
-    d.bridge, d.bip = pick_test_bridge(base)
-    d.env = {**os.environ, "COVE_HOST": d.host, "DOCKER_HOST": d.host, "COVE_NO_AUTOSTART": "1"}
-    os.makedirs(d.data_root)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={FS_MB}m", "tmpfs", d.data_root],
-                   check=True)  # fmt: skip
-    try:
-        d.start()
-        d.import_busybox()
+    with running_daemon(data_root_mb=FS_MB) as d:
         yield d
-    finally:
-        if d.proc is not None:
-            ids = d.cove("ps", "-aq").stdout.split()
-            if ids:
-                d.cove("rm", "-f", *ids)
-        d.stop()
-        _kill_monitors(d.exec_root)
-        _unmount_under(base)
-        remove_network_state(d)
-        subprocess.run(["rm", "-rf", "--one-file-system", base], capture_output=True)
 
 
 def used(d: Daemon) -> int:
