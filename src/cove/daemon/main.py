@@ -16,7 +16,8 @@ import signal
 import sys
 from typing import Any
 
-from cove.daemon.config import KEY_OF, DaemonConfig, load
+from cove.daemon import settings
+from cove.daemon.config import DaemonConfig, load
 from cove.errors import CoveError
 
 TYPE_CHECKING = False
@@ -31,62 +32,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--config-file", help="daemon configuration file (default /etc/cove/daemon.json)"
     )
-    p.add_argument(
-        "--data-root",
-        "-g",
-        "--graph",
-        dest="data_root",
-        help="root of persistent state (default /var/lib/cove)",
-    )
-    p.add_argument("--exec-root", help="root of runtime state (default /run/cove)")
-    p.add_argument(
-        "-H",
-        "--host",
-        action="append",
-        dest="hosts",
-        help="socket to listen on: unix:///run/cove.sock, tcp://127.0.0.1:2376 (repeatable)",
-    )
-    p.add_argument("-G", "--group", help="group of the unix socket (default cove, if it exists)")
-    p.add_argument("--tlscacert", help="trust client certificates signed only by this CA")
-    p.add_argument("--tlscert", help="the server's TLS certificate")
-    p.add_argument("--tlskey", help="the server's TLS key")
-    p.add_argument("--userns-remap", help="user namespaces: 'default' or user[:group]")
     p.add_argument("--rootless", action="store_true", help="run as a regular user, root only "
                    "in a user namespace (docs/rootless.md)")  # fmt: skip
-    p.add_argument("--rootless-network", help="rootless user-mode network: pasta (default "
-                   "when installed) or slirp4netns")  # fmt: skip
-    p.add_argument("-s", "--storage-driver", help="overlay2, overlay, native (vfs)")
-    p.add_argument("--default-runtime", help="crun (default) or runc")
-    p.add_argument("-p", "--pidfile", help="pid file (default <exec-root>/coved.pid)")
-    p.add_argument("-D", "--debug", action="store_true", default=None)
-    p.add_argument("-l", "--log-level", choices=["debug", "info", "warn", "error", "fatal"])
-    p.add_argument("--registry-mirror", action="append", dest="registry_mirrors")
-    p.add_argument("--insecure-registry", action="append", dest="insecure_registries")
-    p.add_argument("--dns", action="append")
-    p.add_argument("--dns-search", action="append")
-    # networking, as dockerd spells it; booleans take =true/=false
-    p.add_argument("-b", "--bridge", help="the default bridge ('none': no default bridge)")
-    p.add_argument("--bip", help="default bridge address and prefix, e.g. 172.17.0.1/16")
-    p.add_argument("--fixed-cidr", help="IPv4 range of the default bridge for containers")
-    p.add_argument("--fixed-cidr-v6", help="IPv6 subnet of the default bridge (with --ipv6)")
-    p.add_argument("--seccomp-profile", help="containers' default seccomp profile: a path, "
-                   "builtin or unconfined")  # fmt: skip
-    for name in _BOOLEAN_FLAGS:
-        p.add_argument(f"--{name}", type=_boolean, nargs="?", const=True, default=None)
+    settings.add_flags(p, DaemonConfig)  # one flag per setting that has one (daemon/config.py)
     p.add_argument("--version", "-v", action="store_true", help="print the version and exit")
     return p
-
-
-_BOOLEAN_FLAGS = ("iptables", "ip-forward", "ip-masq", "icc", "userland-proxy", "ipv6",
-                  "local-port-mss", "tls", "tlsverify", "no-new-privileges")  # fmt: skip
-
-
-def _boolean(text: str) -> bool:
-    if text.lower() in ("1", "true", "yes"):
-        return True
-    if text.lower() in ("0", "false", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"invalid boolean value {text!r}")
 
 
 _LEVELS = {
@@ -163,13 +113,9 @@ async def _serve(cfg: DaemonConfig, session: Session | None = None) -> None:
 
 
 def flag_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """The flags given, under the daemon.json key of their destination (config.KEY_OF), so
-    a setting given both ways is caught by ``config.load``."""
-    return {
-        KEY_OF[attr]: value
-        for attr, value in vars(args).items()
-        if attr in KEY_OF and value is not None
-    }
+    """The settings given as flags, under their daemon.json keys, so that a setting given
+    both ways is caught by ``config.load``."""
+    return settings.given_flags(args, DaemonConfig)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -191,12 +137,14 @@ def main(argv: list[str] | None = None) -> None:
             rootless.apply_defaults(cfg, session)
         else:
             cfg = load(args.config_file, flags)
+        level = _LEVELS.get("debug" if cfg.debug else cfg.log_level)
+        if level is None:
+            raise CoveError(f"unable to parse logging level: {cfg.log_level}")
     except CoveError as e:
         print(f"coved: {e}", file=sys.stderr)
         sys.exit(1)
-    level = "debug" if cfg.debug else cfg.log_level
     logging.basicConfig(
-        level=_LEVELS.get(level, logging.INFO),
+        level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if os.geteuid() != 0:

@@ -75,5 +75,5 @@ def test_daemon_json_keys(tmp_path: object) -> None:
     assert cfg.tlsverify is True and cfg.tlscacert == "/c/ca.pem" and cfg.group == "adm"
     with open(path, "w") as f:
         json.dump({"tls": "yes"}, f)
-    with pytest.raises(InvalidArgument, match="a boolean is expected"):
+    with pytest.raises(InvalidArgument, match=r"Config\.tls of type bool"):
         load(path, {})
