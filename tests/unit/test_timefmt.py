@@ -12,7 +12,14 @@ import pytest
 from cove.image.base import Image
 from cove.image.filters import created, parse_until
 from cove.util.labels import labels_match
-from cove.util.timefmt import now_rfc3339, parse_rfc3339, parse_utc, rfc3339, rfc3339_nano
+from cove.util.timefmt import (
+    now_rfc3339,
+    parse_rfc3339,
+    parse_utc,
+    rfc3339,
+    rfc3339_local,
+    rfc3339_nano,
+)
 
 T = 1_719_835_200  # 2024-07-01T12:00:00Z: summer, daylight saving on in Europe and the US
 
@@ -68,3 +75,13 @@ def test_labels() -> None:
     assert labels_match(labels, [])
     assert labels_match(labels, ["c", "a=2"], negate=True)
     assert not labels_match(labels, ["c", "a"], negate=True)
+
+
+@pytest.mark.usefixtures("berlin")
+def test_local_time_with_its_offset() -> None:
+    """What `docker history --format '{{.CreatedAt}}'` prints: local time and its offset."""
+    assert rfc3339_local(T) == "2024-07-01T14:00:00+02:00"
+    assert rfc3339_local(T - 182 * 86400) == "2024-01-01T13:00:00+01:00"  # winter: +01:00
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    assert rfc3339_local(T) == "2024-07-01T12:00:00Z"

@@ -28,8 +28,8 @@ from cove.build.steps import ConfigOps
 from cove.errors import CoveError, InvalidArgument, NotFound
 from cove.image.local import MAX_LAYERS
 from cove.oci import reference
+from cove.util.jsontypes import Json
 
-Json = dict[str, Any]
 MAX_PARALLEL = 4  # stages built at the same time (each may run a container)
 HELD = 64  # messages a stage may say before the stages ahead of it in the file are done
 

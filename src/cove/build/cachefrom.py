@@ -16,8 +16,7 @@ from typing import Any
 
 from cove.errors import CoveError, NotFound
 from cove.image.base import Image, ImageStore
-
-Json = dict[str, Any]
+from cove.util.jsontypes import Json
 
 
 class CacheSources:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from cove.build import platforms
 from cove.build.backend import BuildError, BuildOptions
@@ -21,8 +20,7 @@ from cove.build.dockerfile.parser import Dockerfile
 from cove.build.dockerfile.shell import ExpandError, expand
 from cove.errors import CoveError
 from cove.image.base import ImageStore
-
-Json = dict[str, Any]
+from cove.util.jsontypes import Json
 
 
 @dataclass

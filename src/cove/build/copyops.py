@@ -37,8 +37,7 @@ from cove.build.state import Stage
 from cove.errors import NotFound
 from cove.oci.digest import chain_ids
 from cove.util.dockerignore import Matcher
-
-Json = dict[str, Any]
+from cove.util.jsontypes import Json
 
 
 def _remove(path: str) -> None:

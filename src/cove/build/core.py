@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from typing import Any
 
 from cove.build.backend import BuildBackend, BuildOptions
 from cove.build.cache import BuildCache, step_key
@@ -14,8 +13,7 @@ from cove.build.context import BuildContext
 from cove.build.state import Stage, child_config
 from cove.errors import NotFound
 from cove.image.config import rfc3339_nano
-
-Json = dict[str, Any]
+from cove.util.jsontypes import Json
 
 
 def short(image_id: str) -> str:

@@ -13,11 +13,10 @@ from __future__ import annotations
 import asyncio
 import codecs
 from collections.abc import AsyncGenerator
-from typing import Any
 
+from cove.util.jsontypes import Json
 from cove.util.streams import STDERR, AttachSession, Chunk
 
-Json = dict[str, Any]
 _HOLD = 0.05  # seconds a partial stderr line waits for the rest of it
 
 

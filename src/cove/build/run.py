@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from typing import Any
 
 from cove.build.backend import BuildError
 from cove.build.core import msg, short
@@ -24,8 +23,7 @@ from cove.build.output import run_output
 from cove.build.runmounts import MountOps, RunMounts, step_network
 from cove.build.state import PROXY_ARGS, Stage
 from cove.errors import CoveError
-
-Json = dict[str, Any]
+from cove.util.jsontypes import Json
 
 
 class RunOps(MountOps):

@@ -41,8 +41,8 @@ from cove.build.state import Stage
 from cove.oci.digest import chain_ids
 from cove.snapshot.mount import mount_overlay, unmount
 from cove.snapshot.overlay import userns_options
+from cove.util.jsontypes import Json
 
-Json = dict[str, Any]
 CACHE_DIR = os.path.join("build", "cache-mounts")
 _USERS: dict[str, int] = {}  # cache mount directory -> RUN steps using it now
 _LOCKS: dict[str, asyncio.Lock] = {}

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any
 
 from cove.image.config import empty_container_config, goarch
 from cove.oci.spec import DEFAULT_PATH
+from cove.util.jsontypes import Json
 
-Json = dict[str, Any]
 DEFAULT_SHELL = ["/bin/sh", "-c"]
 PROXY_ARGS = (
     "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy",

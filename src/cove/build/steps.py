@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
-from typing import Any
 
 from cove.build.backend import BuildError
 from cove.build.core import BuildBase
@@ -15,8 +14,8 @@ from cove.build.dockerfile import instructions
 from cove.build.dockerfile.parser import Node, trigger_text
 from cove.build.dockerfile.shell import expand
 from cove.build.state import Stage
+from cove.util.jsontypes import Json
 
-Json = dict[str, Any]
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
 _UNITS = {"ns": 1, "us": 1e3, "µs": 1e3, "ms": 1e6, "s": 1e9, "m": 60e9, "h": 3600e9}
 _PORT = re.compile(r"^(\d+)(?:-(\d+))?(?:/(tcp|udp|sctp))?$", re.IGNORECASE)

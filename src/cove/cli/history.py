@@ -36,15 +36,13 @@ HEADERS = {
 
 
 def row(h: dict[str, Any], human: bool, trunc: bool, now: float) -> dict[str, Any]:
-    import time
+    from cove.util.timefmt import rfc3339_local
 
     ident = h.get("Id") or "<missing>"
     if trunc and ident != "<missing>":
         ident = truncate_id(ident)
     created = h.get("Created", 0)
-    created_at = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(created))
-    zone = time.strftime("%z", time.localtime(created))
-    created_at += "Z" if zone == "+0000" else f"{zone[:3]}:{zone[3:]}"
+    created_at = rfc3339_local(created)
     by = (h.get("CreatedBy") or "").replace("\t", " ")
     return {
         "ID": ident,

@@ -39,6 +39,14 @@ def now_rfc3339(ns: int | None = None) -> str:
     return f"{_base(secs)}.{frac:09d}Z"
 
 
+def rfc3339_local(secs: float) -> str:
+    """The host's local time with its offset, as the docker CLI prints an image's or a
+    container's time: ``2024-05-01T14:00:00+02:00`` (``Z`` when the offset is zero)."""
+    t = time.localtime(secs)
+    zone = time.strftime("%z", t)
+    return time.strftime(_BASE, t) + ("Z" if zone == "+0000" else f"{zone[:3]}:{zone[3:]}")
+
+
 def _offset(tail: str) -> tuple[str, timezone]:
     """Split ``.123+02:00`` / ``.5Z`` / ``-0700`` into the fraction digits and the zone."""
     for sign in "+-":
