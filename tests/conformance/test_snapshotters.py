@@ -1,4 +1,5 @@
-"""One suite, every snapshotter: overlay2 (root), native and cove.testing's memory one.
+"""One suite, every snapshotter: overlay2 and fuse-overlayfs (root), native and
+cove.testing's memory one.
 
 Only what the Snapshotter Protocol promises (snapshot/base.py) is checked here; each
 driver's own layout and crash repairs are in tests/unit/snapshot.
@@ -29,11 +30,11 @@ class Unreadable(io.BytesIO):
         raise AssertionError("an existing layer must not be read again")
 
 
-@pytest.fixture(params=["overlay2", "native", "memory"])
+@pytest.fixture(params=["overlay2", "fuse-overlayfs", "native", "memory"])
 def snap(request: pytest.FixtureRequest, tmp_path: Path) -> Snapshotter:
     if request.param == "memory":
         return MemorySnapshotter(str(tmp_path / "memory"))
-    if request.param == "overlay2" and os.geteuid() != 0:
+    if request.param != "native" and os.geteuid() != 0:
         pytest.skip("overlay whiteouts need root (trusted.* xattrs)")
     return new_snapshotter(str(request.param), str(tmp_path))
 

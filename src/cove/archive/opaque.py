@@ -5,7 +5,9 @@ The kernel reads ``trusted.overlay.opaque`` normally; an overlay mounted with ``
 ``user.overlay.opaque`` instead, because only the initial namespace's root may write
 ``trusted.*`` attributes.  Unpacking writes the trusted name and falls back to the user one
 where the kernel refuses it; readers accept both, so layer diffs, exports and commits see
-the same directories as opaque either way.
+the same directories as opaque either way.  fuse-overlayfs (a rootless daemon's driver where
+the kernel refuses overlay) marks the directories it makes opaque with a name of its own,
+``user.fuseoverlayfs.opaque``, which readers accept as well.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ import os
 from cove.archive.paths import OVERLAY_OPAQUE_XATTR
 
 OVERLAY_OPAQUE_USER_XATTR = "user.overlay.opaque"
+FUSE_OVERLAY_OPAQUE_XATTR = "user.fuseoverlayfs.opaque"
 
 
 def is_opaque(path: str) -> bool:
-    for name in (OVERLAY_OPAQUE_XATTR, OVERLAY_OPAQUE_USER_XATTR):
+    for name in (OVERLAY_OPAQUE_XATTR, OVERLAY_OPAQUE_USER_XATTR, FUSE_OVERLAY_OPAQUE_XATTR):
         try:
             if os.getxattr(path, name, follow_symlinks=False) == b"y":
                 return True

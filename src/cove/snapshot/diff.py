@@ -2,7 +2,9 @@
 
 Two ways to find them, one per snapshotter:
 ``overlay_changes`` reads an overlay upper directory (everything in it changed; a 0:0
-character device is a deletion; whether a path is new is asked of the lower directories);
+character device is a deletion; whether a path is new is asked of the lower directories;
+fuse-overlayfs's upper directories also hold a ``.wh..wh..opq`` file in each opaque
+directory and, where mknod is refused, ``.wh.<name>`` files as deletions);
 ``tree_changes`` compares two complete trees (the native driver's container copy against its
 parent layer) by type, mode, owner, size, mtime, link target and xattrs, as Docker's naive
 diff does.
@@ -22,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from cove.archive.opaque import is_opaque
+from cove.archive.paths import WHITEOUT_OPAQUE, WHITEOUT_PREFIX
 
 MODIFIED, ADDED, DELETED = 0, 1, 2  # Docker's ``Kind`` numbers in GET /containers/{id}/changes
 
@@ -79,7 +82,16 @@ def _in_lowers(rel: str, lowers: list[str]) -> bool:
     return False
 
 
-def overlay_changes(upper: str, lowers: list[str]) -> list[Change]:
+def _fuse_mark(e: os.DirEntry[str], st: os.stat_result) -> str | None:
+    """For fuse-overlayfs's marks: "" for the opaque marker file (no content), the deleted
+    name for a ``.wh.<name>`` file, None for anything else."""
+    if not e.name.startswith(WHITEOUT_PREFIX) or not stat.S_ISREG(st.st_mode):
+        return None
+    return "" if e.name == WHITEOUT_OPAQUE else e.name[len(WHITEOUT_PREFIX) :]
+
+
+def overlay_changes(upper: str, lowers: list[str], fuse: bool = False) -> list[Change]:
+    """``fuse``: ``upper`` was written by fuse-overlayfs (its marks are read as such)."""
     out: list[Change] = []
 
     def walk(d: str, rel: str, under_opaque: bool) -> None:
@@ -88,7 +100,12 @@ def overlay_changes(upper: str, lowers: list[str]) -> list[Change]:
         for e in entries:
             crel = rel + "/" + e.name if rel else e.name
             st = e.stat(follow_symlinks=False)
-            if _is_whiteout(st):
+            gone = _fuse_mark(e, st) if fuse else None
+            if gone == "":
+                continue
+            if gone is not None:
+                crel = rel + "/" + gone if rel else gone
+            if gone is not None or _is_whiteout(st):
                 if not under_opaque and _in_lowers(crel, lowers):
                     out.append(Change(crel, DELETED))
                 continue

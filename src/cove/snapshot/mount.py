@@ -5,7 +5,10 @@ them out on a target directory and ``unmount`` takes them away.  No subprocess: 
 are cheap.  Overlay options longer than the kernel's page-size limit for mount data (a deep
 chain of lower layers) go through the new mount API (``fsconfig`` "lowerdir+", Linux 6.8+),
 or, on older kernels, through a short-lived child that mounts with paths relative to the
-layers' common directory (Docker's way).
+layers' common directory (Docker's way).  The one mount that is a process is
+``fuse3.fuse-overlayfs`` (a rootless daemon's driver where the kernel refuses overlay in a
+user namespace): the ``fuse-overlayfs`` server mounts and then serves it in the background
+until the mount goes, which ``unmount`` does with the same umount2 as any other.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import ctypes
 import ctypes.util
 import errno
 import os
+import shutil
+import subprocess
 from collections.abc import Sequence
 from functools import cache
 
@@ -30,6 +35,7 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 _SYS_MOVE_MOUNT, _SYS_FSOPEN, _SYS_FSCONFIG, _SYS_FSMOUNT = 429, 430, 431, 432
 _FSCONFIG_SET_FLAG, _FSCONFIG_SET_STRING, _FSCONFIG_CMD_CREATE = 0, 1, 6
 _AT_FDCWD, _MOVE_MOUNT_F_EMPTY_PATH = -100, 0x4
+FUSE_OVERLAY = "fuse3.fuse-overlayfs"  # containerd's name for the mount type
 
 
 @cache
@@ -138,6 +144,40 @@ def mount_overlay(target: str, options: Sequence[str]) -> None:
         _overlay_relative(target, options)
 
 
+def fuse_overlay_binary() -> str | None:
+    return shutil.which("fuse-overlayfs") or (
+        "/usr/bin/fuse-overlayfs" if os.path.exists("/usr/bin/fuse-overlayfs") else None
+    )
+
+
+def mount_fuse_overlay(target: str, options: Sequence[str]) -> None:
+    """Run ``fuse-overlayfs``: it mounts ``target``, then goes to the background (its own
+    session, stdio on /dev/null) and serves the mount until it is unmounted, when it exits.
+    OSError with its last words when it fails."""
+    exe = fuse_overlay_binary()
+    if exe is None:
+        raise OSError(
+            errno.ENOENT, "fuse-overlayfs is not installed (apt-get install fuse-overlayfs)"
+        )
+    try:
+        res = subprocess.run(
+            [exe, "-o", ",".join(options), target],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise OSError(errno.EIO, f"fuse-overlayfs on {target}: {e}") from e
+    if res.returncode != 0:
+        # its noise about options it ignores is not the reason
+        words = [ln for ln in res.stderr.decode(errors="replace").splitlines()
+                 if ln.strip() and "argument ignored" not in ln]  # fmt: skip
+        why = words[-1].strip() if words else f"exit status {res.returncode}"
+        raise OSError(errno.EIO, f"fuse-overlayfs on {target}: {why}")
+
+
 def mount_all(mounts: Sequence[Mount], target: str) -> None:
     """Perform ``mounts`` in order on ``target``; on failure the ones done are undone and
     SystemError_ is raised."""
@@ -146,6 +186,8 @@ def mount_all(mounts: Sequence[Mount], target: str) -> None:
         for m in mounts:
             if m.type == "overlay":
                 mount_overlay(target, m.options)
+            elif m.type == FUSE_OVERLAY:
+                mount_fuse_overlay(target, m.options)
             elif m.type == "bind" or "bind" in m.options or "rbind" in m.options:
                 _mount(m.source, target, None, MS_BIND | MS_REC, None)
                 done += 1

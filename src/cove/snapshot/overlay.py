@@ -38,9 +38,10 @@ class OverlaySnapshotter(DirSnapshotter):
     """Implements ``cove.snapshot.base.Snapshotter`` with overlayfs (driver "overlay2")."""
 
     name = "overlay2"
+    mount_type = "overlay"  # how cove.snapshot.mount performs the mount
 
-    def __init__(self, root: str) -> None:
-        super().__init__(root, "overlay2")
+    def __init__(self, root: str, subdir: str = "overlay2") -> None:
+        super().__init__(root, subdir)
         self.link_dir = makedirs(os.path.join(self.home, "l"), 0o700)
         self.empty_dir = makedirs(os.path.join(self.home, "empty"), 0o755)
 
@@ -87,6 +88,9 @@ class OverlaySnapshotter(DirSnapshotter):
         self._own_as_root(os.path.join(tmp, "upper"))
         os.mkdir(os.path.join(tmp, "work"), 0o700)
 
+    def _extra_options(self) -> tuple[str, ...]:
+        return userns_options()
+
     def mounts(self, cid: str) -> list[Mount]:
         parent = self.container_parent(cid)
         lowers = self.lower_dirs(parent) if parent else [self.empty_dir]
@@ -95,9 +99,9 @@ class OverlaySnapshotter(DirSnapshotter):
             "lowerdir=" + ":".join(lowers),
             "upperdir=" + os.path.join(cdir, "upper"),
             "workdir=" + os.path.join(cdir, "work"),
-            *userns_options(),
+            *self._extra_options(),
         )
-        return [Mount("overlay", "overlay", options)]
+        return [Mount(self.mount_type, self.mount_type, options)]
 
     def upper_dir(self, cid: str) -> str:
         return os.path.join(self.container_dir(cid), "upper")

@@ -1,27 +1,41 @@
 """Choosing a snapshotter by name, and telling in plain words why overlay cannot work.
 
-The daemon's composition root calls ``new_snapshotter(name, root)`` with the configured
-storage driver ("overlay2", "overlay", "native", "vfs") and, for overlay, first asks
-``check_overlay_supported(root)``: the kernel's own answer to a failing mount is a bare
-"invalid argument".
+The daemon's composition root calls ``choose_snapshotter(name, root)`` with the configured
+storage driver ("overlay2", "overlay", "fuse-overlayfs", "native", "vfs"; "" lets the host
+decide).  Each driver but native is tried first (``check_overlay_supported``,
+``check_fuse_overlay_supported``): the kernel's own answer to a failing mount is a bare
+"invalid argument".  With no name the tiers are dockerd's order: kernel overlay, then (in a
+user namespace: a rootless daemon) fuse-overlayfs, then the native copy driver.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import logging
 import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Iterator
 
 from cove.archive.opaque import mark_opaque
-from cove.errors import InvalidArgument
+from cove.errors import InvalidArgument, SystemError_
 from cove.snapshot.base import Snapshotter
-from cove.snapshot.mount import mount_overlay, unmount
+from cove.snapshot.fuse import FuseOverlaySnapshotter
+from cove.snapshot.mount import fuse_overlay_binary, mount_fuse_overlay, mount_overlay, unmount
 from cove.snapshot.native import NativeSnapshotter
 from cove.snapshot.overlay import OverlaySnapshotter, userns_options
+from cove.util.idmap import in_user_namespace
 
-ALIASES = {"overlay2": "overlay2", "overlay": "overlay2", "native": "native", "vfs": "native"}
+log = logging.getLogger("coved")
+ALIASES = {
+    "overlay2": "overlay2",
+    "overlay": "overlay2",
+    "fuse-overlayfs": "fuse-overlayfs",
+    "native": "native",
+    "vfs": "native",
+}
 
 
 def driver_name(name: str) -> str:
@@ -36,9 +50,34 @@ def driver_name(name: str) -> str:
 
 def new_snapshotter(name: str, root: str) -> Snapshotter:
     """The snapshotter called ``name``, keeping its data below the daemon's data ``root``."""
-    if driver_name(name) == "overlay2":
+    kind = driver_name(name)
+    if kind == "overlay2":
         return OverlaySnapshotter(root)
+    if kind == "fuse-overlayfs":
+        return FuseOverlaySnapshotter(root)
     return NativeSnapshotter(root)
+
+
+def choose_snapshotter(name: str, root: str) -> Snapshotter:
+    """The configured driver after checking that it works here (SystemError_ saying why
+    not), or, for ``name`` "", the first tier that works."""
+    checks = {"overlay2": check_overlay_supported, "fuse-overlayfs": check_fuse_overlay_supported}
+    if name:
+        kind = driver_name(name)
+        reason = checks[kind](root) if kind in checks else None
+        if reason is not None:
+            raise SystemError_(
+                f"storage-driver {name!r} cannot be used on this host: {reason}; "
+                'set "storage-driver": "native" in daemon.json to use the copy-based driver'
+            )
+        return new_snapshotter(kind, root)
+    tiers = ["overlay2", "fuse-overlayfs"] if in_user_namespace() else ["overlay2"]
+    for kind in tiers:
+        reason = checks[kind](root)
+        if reason is None:
+            return new_snapshotter(kind, root)
+        log.info("storage driver %s cannot be used here: %s", kind, reason)
+    return new_snapshotter("native", root)
 
 
 def fs_type(path: str) -> str:
@@ -72,18 +111,32 @@ def _explain(e: OSError, root: str) -> str:
     return f"overlay mount on {root} ({kind} filesystem) failed: {e.strerror or e}"
 
 
-def check_overlay_supported(root: str) -> str | None:
-    """None when an overlay mount (with whiteouts and opaque dirs) works in ``root``;
-    otherwise a plain-language reason for the daemon's log and error message."""
+@contextlib.contextmanager
+def _scratch(root: str, what: str) -> Iterator[tuple[str, str, str, str] | str]:
+    """lower, upper, work and merged directories for a trial mount below ``root`` (removed
+    afterwards), or why they cannot be made."""
     try:
         os.makedirs(root, exist_ok=True)
-        tmp = tempfile.mkdtemp(dir=root, prefix="overlay-check-")
+        tmp = tempfile.mkdtemp(dir=root, prefix=f"{what}-check-")
     except OSError as e:
-        return f"cannot create a test directory in {root}: {e.strerror or e}"
+        yield f"cannot create a test directory in {root}: {e.strerror or e}"
+        return
     try:
         lower, upper, work, merged = (os.path.join(tmp, d) for d in ("l", "u", "w", "m"))
         for d in (lower, upper, work, merged):
             os.mkdir(d)
+        yield lower, upper, work, merged
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def check_overlay_supported(root: str) -> str | None:
+    """None when an overlay mount (with whiteouts and opaque dirs) works in ``root``;
+    otherwise a plain-language reason for the daemon's log and error message."""
+    with _scratch(root, "overlay") as dirs:
+        if isinstance(dirs, str):
+            return dirs
+        lower, upper, work, merged = dirs
         os.mkdir(os.path.join(lower, "d"))
         with open(os.path.join(lower, "f"), "w") as f:
             f.write("x")
@@ -113,5 +166,40 @@ def check_overlay_supported(root: str) -> str | None:
         finally:
             unmount(merged)
         return None
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def check_fuse_overlay_supported(root: str) -> str | None:
+    """None when a fuse-overlayfs mount works below ``root`` (the binary is there, this
+    user may open /dev/fuse, the kernel lets this namespace mount FUSE, deletions and new
+    files behave); otherwise a plain-language reason."""
+    if fuse_overlay_binary() is None:
+        return "fuse-overlayfs is not installed (as root: apt-get install fuse-overlayfs)"
+    try:
+        os.close(os.open("/dev/fuse", os.O_RDWR | os.O_CLOEXEC))
+    except OSError as e:
+        return (
+            f"/dev/fuse cannot be opened ({e.strerror}); as root, make it usable by users: "
+            "chmod 0666 /dev/fuse"
+        )
+    with _scratch(root, "fuse-overlayfs") as dirs:
+        if isinstance(dirs, str):
+            return dirs
+        lower, upper, work, merged = dirs
+        with open(os.path.join(lower, "f"), "w") as f:
+            f.write("x")
+        try:
+            mount_fuse_overlay(merged, (f"lowerdir={lower}", f"upperdir={upper}",
+                                        f"workdir={work}"))  # fmt: skip
+        except OSError as e:
+            return str(e.strerror or e)
+        try:
+            os.unlink(os.path.join(merged, "f"))
+            with open(os.path.join(merged, "new"), "w") as f:
+                f.write("y")
+            if os.path.exists(os.path.join(merged, "f")):
+                return "fuse-overlayfs ignores deletions on this host (deleted files reappear)"
+        except OSError as e:
+            return f"a fuse-overlayfs mount in {root} does not work: {e.strerror or e}"
+        finally:
+            unmount(merged)
+        return None

@@ -11,6 +11,7 @@ udev gives it 0666); a host that has it 0600 gets 0666 for the run and its mode 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pwd
 import shutil
@@ -260,17 +261,49 @@ def registry_address() -> str:
     return _REGISTRY[0]
 
 
-@pytest.fixture(scope="session")
-def tun_for_users() -> Iterator[None]:
-    if not os.path.exists("/dev/net/tun"):
-        pytest.skip("no /dev/net/tun: slirp4netns needs the tun device")
-    st = os.stat("/dev/net/tun")
+@contextlib.contextmanager
+def usable_by_users(dev: str, why: str) -> Iterator[None]:
+    """``dev`` readable and writable by everyone for the run (Debian's udev gives
+    /dev/net/tun and /dev/fuse 0666; a host that has 0600 gets its mode back after)."""
+    if not os.path.exists(dev):
+        pytest.skip(f"no {dev}: {why}")
+    st = os.stat(dev)
     if st.st_mode & 0o006 != 0o006:
-        os.chmod("/dev/net/tun", 0o666)
+        os.chmod(dev, 0o666)
     try:
         yield
     finally:
-        os.chmod("/dev/net/tun", st.st_mode & 0o7777)
+        os.chmod(dev, st.st_mode & 0o7777)
+
+
+@pytest.fixture(scope="session")
+def tun_for_users() -> Iterator[None]:
+    with usable_by_users("/dev/net/tun", "slirp4netns needs the tun device"):
+        yield
+
+
+@contextlib.contextmanager
+def user_with_config(
+    name: str, config: dict[str, object], tools: tuple[str, ...]
+) -> Iterator[User]:
+    """One more user, whose rootless daemon runs with ``config`` as its daemon.json and has
+    busybox; removed with all it made afterwards.  ``tools``: what the test needs besides
+    uidmap, crun and conmon (skipped without)."""
+    for tool in (*tools, "newuidmap", "crun", "conmon"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"needs {tool} (make deps)")
+    u = _make_user(name)
+    try:
+        conf = os.path.join(u.home, ".config", "cove")
+        u.run("mkdir", "-p", conf)
+        u.run("sh", "-c", f"cat > {conf}/daemon.json", input=json.dumps(config).encode())
+        u.start()
+        import_busybox(u)
+        yield u
+    finally:
+        u.stop()
+        _kill_all([u])
+        _remove_user(u)
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,6 @@ leaves the machine), and the ports keep answering while no daemon runs."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -16,12 +14,9 @@ import pytest
 from cove.network.usermode import kind_of
 from tests.integration.rootless.conftest import (
     User,
-    _kill_all,
-    _make_user,
-    _remove_user,
     check_outbound,
     host_address,
-    import_busybox,
+    user_with_config,
 )
 from tests.integration.rootless.test_rootless import _get
 
@@ -31,21 +26,8 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module", params=["pasta", "slirp4netns"])
 def dave(request: pytest.FixtureRequest, tun_for_users: None) -> Iterator[User]:
     kind = str(request.param)
-    for tool in (kind, "newuidmap", "crun", "conmon"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"needs {tool} (make deps)")
-    u = _make_user("covertn")
-    try:
-        conf = os.path.join(u.home, ".config", "cove")
-        u.run("mkdir", "-p", conf)
-        u.run("sh", "-c", f'echo \'{{"rootless-network": "{kind}"}}\' > {conf}/daemon.json')
-        u.start()
-        import_busybox(u)
+    with user_with_config("covertn", {"rootless-network": kind}, (kind,)) as u:
         yield u
-    finally:
-        u.stop()
-        _kill_all([u])
-        _remove_user(u)
 
 
 def _net_kind(u: User) -> str:

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import subprocess
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,20 +34,6 @@ pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
     pytest.mark.skipif(not os.path.exists(BUSYBOX), reason="needs /usr/bin/busybox"),
 ]
-
-
-@pytest.fixture
-def root() -> Iterator[Path]:
-    """A data root on a real disk (not tmpfs), checked afterwards for leftover mounts."""
-    d = Path(tempfile.mkdtemp(prefix="cove-storage-test-", dir="/var/tmp"))
-    try:
-        yield d
-        left = mounter.mounts_under(str(d))
-        for m in sorted(left, reverse=True):
-            mounter.unmount(m)
-        assert left == [], f"mounts left behind: {left}"
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def _store(root: Path, snap: OverlaySnapshotter | NativeSnapshotter) -> LocalImageStore:
