@@ -8,7 +8,7 @@ COVE   := $(VENV)/bin/cove
 # Debian packages: the runtime and monitor, the busybox for images, the kernel tools.
 APT_RUNTIME := crun runc conmon busybox-static python3-venv python3-dev iproute2 nftables \
                util-linux procps ca-certificates tini openssl gcc libc6-dev git \
-               uidmap slirp4netns passt fuse-overlayfs catatonit
+               uidmap slirp4netns passt fuse-overlayfs fuse3 catatonit
 # Reference peers for compatibility tests and benchmarks.
 APT_PEERS   := docker.io podman skopeo docker-registry etcd-server
 STAMP  := .work
