@@ -27,7 +27,7 @@ from cove.distribution.registry.errors import (
     network_error,
 )
 from cove.distribution.registry.progress import Reporter
-from cove.engine.registry_ops import _search_filter
+from cove.engine.images.registry_ops import _search_filter
 from cove.errors import InvalidArgument, NotFound
 
 from .conftest import ServerThread, _start

@@ -137,7 +137,7 @@ def test_registry_auth_header_nested_too_deep_is_invalid_argument() -> None:
 
 def test_unicode_digits_are_not_numbers(api: ServerThread) -> None:
     """str.isdigit() takes "³"; int() does not: found by the fuzz stage as a 500 on kill."""
-    from cove.engine.signals import parse_signal
+    from cove.engine.containers.signals import parse_signal
     from cove.errors import InvalidArgument
 
     with pytest.raises(InvalidArgument):

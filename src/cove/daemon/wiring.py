@@ -11,8 +11,8 @@ from typing import Any
 from cove.daemon.config import DaemonConfig
 from cove.daemon.rootless import Session, rootless_net
 from cove.engine.base import EngineOptions, HostInfo, Paths
+from cove.engine.containers.security import daemon_profile
 from cove.engine.core import Engine
-from cove.engine.security import daemon_profile
 from cove.errors import InvalidArgument, SystemError_
 from cove.image.local import LocalImageStore
 from cove.logdriver import options as log_options

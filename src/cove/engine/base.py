@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 from cove.engine.events import EventBus
-from cove.engine.networking import ContainerNetworking, NoNetworking
+from cove.engine.networks.networking import ContainerNetworking, NoNetworking
 from cove.engine.record import Container
 from cove.errors import no_such_container
 from cove.image.base import ImageStore

@@ -8,17 +8,18 @@ import logging
 import os
 from collections.abc import AsyncIterator
 
-from cove.engine import commit, logs, recover
-from cove.engine.archive import ArchiveOps
+from cove.engine import logs, recover
 from cove.engine.base import EngineOptions, HostInfo, Paths
-from cove.engine.changes import container_changes as diff_of
-from cove.engine.create import CreateOps
-from cove.engine.export import ExportOps
+from cove.engine.containers.create import CreateOps
+from cove.engine.containers.ops import OpsMixins
+from cove.engine.fs.archive import ArchiveOps
+from cove.engine.images import commit
+from cove.engine.images.changes import container_changes as diff_of
+from cove.engine.images.export import ExportOps
+from cove.engine.images.registry_ops import RegistryOps
 from cove.engine.logs import read_log
-from cove.engine.networks import NetworkOps
-from cove.engine.ops import OpsMixins
+from cove.engine.networks.service import NetworkOps
 from cove.engine.record import Container
-from cove.engine.registry_ops import RegistryOps
 from cove.engine.state import Status
 from cove.engine.system import SystemOps
 from cove.errors import Conflict, CoveError, InvalidArgument
@@ -185,7 +186,7 @@ class Engine(SystemOps, CreateOps, OpsMixins):
         return c.tty, it
 
     async def container_rename(self, ref: str, new_name: str) -> None:
-        from cove.engine import names
+        from cove.engine.containers import names
 
         c = self.find(ref)
         new = names.validate(new_name)

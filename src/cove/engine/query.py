@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from cove.engine.lifecycle import LifecycleOps
+from cove.engine.containers.lifecycle import LifecycleOps
 from cove.engine.record import Container
 from cove.engine.state import Status
 from cove.errors import InvalidArgument

@@ -8,7 +8,7 @@ import socket
 import sys
 
 import cove
-from cove.engine.images import ImageOps
+from cove.engine.images.service import ImageOps
 from cove.engine.state import Status
 from cove.runtime.rootless import rootless_info
 from cove.util.jsontypes import Json

@@ -10,7 +10,7 @@ import pytest
 
 from cove.archive.extract import extract_layer
 from cove.daemon.userns import next_free_start, read_ranges
-from cove.engine import userns
+from cove.engine.containers import userns
 from cove.errors import InvalidArgument
 from cove.util.idmap import OVERFLOW_ID, UnmappableId, from_subid
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from cove.engine.detach import DetachSession, parse_keys
+from cove.engine.containers.detach import DetachSession, parse_keys
 from cove.errors import InvalidArgument
 from cove.util.streams import STDOUT, Chunk
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from cove.engine.health import health_command
-from cove.engine.prune import parse_until
-from cove.engine.restart import MAX_DELAY, MIN_DELAY, next_delay, should_restart
-from cove.engine.top import parse_ps
+from cove.engine.containers.health import health_command
+from cove.engine.containers.prune import parse_until
+from cove.engine.containers.restart import MAX_DELAY, MIN_DELAY, next_delay, should_restart
+from cove.engine.containers.top import parse_ps
 from cove.errors import InvalidArgument
 
 

@@ -8,11 +8,11 @@ import signal
 
 import pytest
 
-from cove.engine import names
-from cove.engine.create import default_host_config, merge_config, merge_env
-from cove.engine.etcfiles import hosts_text, resolv_text
+from cove.engine.containers import names
+from cove.engine.containers.create import default_host_config, merge_config, merge_env
+from cove.engine.containers.etcfiles import hosts_text, resolv_text
+from cove.engine.containers.signals import parse_signal
 from cove.engine.logs import read_log, tail_count
-from cove.engine.signals import parse_signal
 from cove.engine.state import Status, allowed
 from cove.errors import InvalidArgument
 from cove.image.base import Image

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from cove.engine.links import record_links
+from cove.engine.networks.links import record_links
 from cove.errors import NotFound
 
 

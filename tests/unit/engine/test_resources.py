@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cove.engine.resources import (
+from cove.engine.containers.resources import (
     check_host_config,
     check_resources,
     check_restart_policy,

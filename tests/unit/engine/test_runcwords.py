@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cove.engine.runcwords import not_found_reason
+from cove.engine.containers.runcwords import not_found_reason
 
 
 def test_path_is_stat_error_name_is_path_lookup() -> None:

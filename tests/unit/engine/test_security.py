@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from cove.engine import security
+from cove.engine.containers import security
 from cove.errors import InvalidArgument
 from cove.oci.spec import DEFAULT_MASKED_PATHS
 

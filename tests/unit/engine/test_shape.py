@@ -10,12 +10,12 @@ import pkgutil
 from importlib import import_module
 
 import cove.engine as pkg
-from cove.engine.archive import ArchiveOps
 from cove.engine.core import Engine
-from cove.engine.export import ExportOps
-from cove.engine.networks import NetworkOps
-from cove.engine.overlay import Overlay
-from cove.engine.registry_ops import RegistryOps
+from cove.engine.fs.archive import ArchiveOps
+from cove.engine.images.export import ExportOps
+from cove.engine.images.registry_ops import RegistryOps
+from cove.engine.networks.overlay import Overlay
+from cove.engine.networks.service import NetworkOps
 
 
 def test_no_class_in_the_engine_has_more_than_three_bases() -> None:

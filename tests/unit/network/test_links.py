@@ -1,4 +1,4 @@
-from cove.engine.links import link_env
+from cove.engine.networks.links import link_env
 
 
 def test_docker_link_variables() -> None:

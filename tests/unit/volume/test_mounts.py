@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from cove.engine import mounts
+from cove.engine.fs import mounts
 from cove.errors import InvalidArgument
 
 

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from cove.engine.archive import go_file_mode, top_name
-from cove.engine.archive_paths import RootView, ViewMount, split
-from cove.engine.archive_tar import Extractor, tar_view
+from cove.engine.fs.archive import go_file_mode, top_name
+from cove.engine.fs.archive_paths import RootView, ViewMount, split
+from cove.engine.fs.archive_tar import Extractor, tar_view
 from cove.errors import Forbidden, InvalidArgument
 
 

@@ -169,7 +169,7 @@ def test_network_errors_in_go_words() -> None:
 
 
 def test_search_filters() -> None:
-    from cove.engine.registry_ops import _search_filter
+    from cove.engine.images.registry_ops import _search_filter
 
     rows = [
         {"name": "a", "star_count": 5, "is_official": True, "is_automated": False},

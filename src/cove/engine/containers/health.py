@@ -16,9 +16,9 @@ import os
 import signal
 import time
 
+from cove.engine.containers.spec import exec_process
 from cove.engine.query import QueryOps
 from cove.engine.record import Container
-from cove.engine.spec import exec_process
 from cove.engine.state import Status
 from cove.errors import CoveError
 from cove.runtime.base import IOConfig, ProcessInfo

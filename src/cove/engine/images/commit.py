@@ -17,7 +17,7 @@ import logging
 from cove.archive import tar_changes
 from cove.archive.tarwriter import chunks_stream
 from cove.engine.base import EngineBase
-from cove.engine.changes import changes_of
+from cove.engine.images.changes import changes_of
 from cove.engine.record import Container
 from cove.engine.state import Status
 from cove.errors import CoveError, InvalidArgument

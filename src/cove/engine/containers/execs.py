@@ -8,10 +8,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from cove.engine.detach import DEFAULT_KEYS, DetachSession, parse_keys
+from cove.engine.containers.detach import DEFAULT_KEYS, DetachSession, parse_keys
+from cove.engine.containers.runcwords import not_found_reason
+from cove.engine.containers.spec import exec_process
 from cove.engine.query import QueryOps
-from cove.engine.runcwords import not_found_reason
-from cove.engine.spec import exec_process
 from cove.engine.state import Status
 from cove.errors import Conflict, CoveError, InvalidArgument, SystemError_, no_such_exec
 from cove.runtime.base import IOConfig

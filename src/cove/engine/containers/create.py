@@ -9,15 +9,15 @@ import asyncio
 import os
 import shutil
 
-from cove.engine import names, security, userns
-from cove.engine.links import record_links
-from cove.engine.mounts import public as public_mounts
-from cove.engine.netendpoints import user_defined
+from cove.engine.containers import names, security, userns
+from cove.engine.containers.resources import check_host_config
+from cove.engine.containers.spec import check_modes
+from cove.engine.fs.mounts import public as public_mounts
+from cove.engine.fs.volumes import VolumeOps
+from cove.engine.networks.links import record_links
+from cove.engine.networks.netendpoints import user_defined
 from cove.engine.record import Container
-from cove.engine.resources import check_host_config
-from cove.engine.spec import check_modes
 from cove.engine.state import initial_state
-from cove.engine.volumes import VolumeOps
 from cove.errors import Conflict, InvalidArgument, NotFound
 from cove.image.base import Image
 from cove.logdriver import files as log_files

@@ -16,13 +16,14 @@ import shutil
 import signal as _signal
 from collections.abc import AsyncIterator, Callable
 
-from cove.engine import logs, security
+from cove.engine import logs
+from cove.engine.containers import security
+from cove.engine.containers.runcwords import not_found_reason
+from cove.engine.containers.signals import parse_signal
+from cove.engine.containers.spec import prepare_bundle
+from cove.engine.fs.volumes import VolumeOps
 from cove.engine.record import Container
-from cove.engine.runcwords import not_found_reason
-from cove.engine.signals import parse_signal
-from cove.engine.spec import prepare_bundle
 from cove.engine.state import Status, allowed
-from cove.engine.volumes import VolumeOps
 from cove.errors import (
     Conflict,
     CoveError,

@@ -23,7 +23,7 @@ from typing import Any, Protocol, TypeVar
 
 from cove.engine.base import EngineOptions, Paths
 from cove.engine.events import EventBus
-from cove.engine.overlay import Overlay
+from cove.engine.networks.overlay import Overlay
 from cove.engine.record import Container
 from cove.errors import Conflict, CoveError, Forbidden, InvalidArgument, NotFound
 from cove.network import firewall, ipam, ports
@@ -566,7 +566,7 @@ class EndpointOps:
         return any(n["Name"] not in PREDEFINED for n, _ in self._attached(c))
 
     def net_link_env(self, c: Container) -> list[str]:
-        from cove.engine.links import link_env
+        from cove.engine.networks.links import link_env
 
         out: list[str] = []
         if any(n["Name"] != "bridge" for n, _ in self._attached(c)):

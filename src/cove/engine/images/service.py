@@ -18,7 +18,7 @@ import urllib.request
 from collections.abc import AsyncIterator
 from typing import Any, BinaryIO, cast
 
-from cove.engine.execs import ExecOps
+from cove.engine.containers.execs import ExecOps
 from cove.engine.state import Status
 from cove.errors import Conflict, InvalidArgument, NotFound
 from cove.image.base import Image

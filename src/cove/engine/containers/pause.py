@@ -11,9 +11,9 @@ import asyncio
 import contextlib
 import signal as _signal
 
+from cove.engine.containers.signals import parse_signal
 from cove.engine.query import QueryOps
 from cove.engine.record import Container
-from cove.engine.signals import parse_signal
 from cove.engine.state import Status
 from cove.errors import Conflict
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 
-from cove.engine.netendpoints import (
+from cove.engine.networks.netendpoints import (
     PREDEFINED,
     EndpointOps,
     link_parts,

@@ -18,11 +18,11 @@ import stat
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from typing import Any
 
-from cove.engine.archive_paths import RootView, ViewMount, join, split
-from cove.engine.archive_tar import Extractor, tar_view
+from cove.engine.fs.archive_paths import RootView, ViewMount, join, split
+from cove.engine.fs.archive_tar import Extractor, tar_view
+from cove.engine.fs.volumes import VolumeOps
 from cove.engine.record import Container
 from cove.engine.state import Status
-from cove.engine.volumes import VolumeOps
 from cove.errors import InvalidArgument, NotFound
 from cove.oci.user import resolve_user
 from cove.runtime.proc import pid_start_time

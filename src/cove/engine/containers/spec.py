@@ -11,15 +11,15 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from cove.engine import userns
 from cove.engine.cgroupread import unified
-from cove.engine.etcfiles import write_etc_files
-from cove.engine.mounts import for_spec as oci_mounts
+from cove.engine.containers import userns
+from cove.engine.containers.etcfiles import write_etc_files
+from cove.engine.containers.resources import oci_resources, ulimit_tuples, with_init
+from cove.engine.containers.security import spec_fields
+from cove.engine.fs.mounts import for_spec as oci_mounts
+from cove.engine.fs.volumes import VolumeOps
 from cove.engine.record import Container
-from cove.engine.resources import oci_resources, ulimit_tuples, with_init
-from cove.engine.security import spec_fields
 from cove.engine.state import Status
-from cove.engine.volumes import VolumeOps
 from cove.errors import Conflict, InvalidArgument
 from cove.oci.spec import ContainerSpec, build_config, build_exec_process
 from cove.oci.user import resolve_user

@@ -318,7 +318,7 @@ def for_spec(c: Container, volume_mount: Callable[[str, str], str]) -> list[Json
 def _inside_volume(data: str, subpath: str) -> str:
     """``VolumeOptions.Subpath``: a directory inside the volume, symlinks resolved within it
     (a link planted in the volume cannot point the mount at the host)."""
-    from cove.engine.archive_paths import RootView
+    from cove.engine.fs.archive_paths import RootView
 
     fd = os.open(data, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:

@@ -14,10 +14,10 @@ import contextlib
 import json
 import os
 
-from cove.engine.overlay_addr import OverlayAddresses
-from cove.engine.overlay_base import log
-from cove.engine.overlay_cluster import Cluster
-from cove.engine.overlay_watch import run_cluster
+from cove.engine.networks.overlay_addr import OverlayAddresses
+from cove.engine.networks.overlay_base import log
+from cove.engine.networks.overlay_cluster import Cluster
+from cove.engine.networks.overlay_watch import run_cluster
 from cove.engine.record import Container
 from cove.errors import Conflict, CoveError, Forbidden, Unavailable
 from cove.network import firewall, ipam

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import copy
 
+from cove.engine.containers.resources import check_resources, check_restart_policy, oci_resources
 from cove.engine.query import QueryOps
-from cove.engine.resources import check_resources, check_restart_policy, oci_resources
 from cove.engine.state import Status
 from cove.errors import InvalidArgument
 from cove.util.jsontypes import Json

@@ -14,10 +14,11 @@ import logging
 import os
 import shutil
 
-from cove.engine import mounts, recover
-from cove.engine.archive_paths import RootView
+from cove.engine import recover
 from cove.engine.base import EngineBase
-from cove.engine.mounts import MountPoint
+from cove.engine.fs import mounts
+from cove.engine.fs.archive_paths import RootView
+from cove.engine.fs.mounts import MountPoint
 from cove.engine.record import Container
 from cove.errors import Conflict, CoveError, InvalidArgument, NotFound, NotImplementedYet
 from cove.snapshot import mount as mounter

@@ -8,7 +8,7 @@ container that did not start.
 
 from __future__ import annotations
 
-from cove.engine.overlay_base import OverlayBase, log
+from cove.engine.networks.overlay_base import OverlayBase, log
 from cove.engine.record import Container
 from cove.errors import Conflict, Unavailable
 from cove.network import ipam

@@ -7,11 +7,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-from cove.engine import pause, prune, stats, top, update
-from cove.engine.detach import DetachOps
-from cove.engine.health import HealthOps
+from cove.engine import stats
+from cove.engine.containers import pause, prune, top, update
+from cove.engine.containers.detach import DetachOps
+from cove.engine.containers.health import HealthOps
+from cove.engine.containers.restart import RestartOps
 from cove.engine.record import Container
-from cove.engine.restart import RestartOps
 from cove.errors import NotModified
 from cove.runtime.base import ProcessInfo
 from cove.util.jsontypes import Json

@@ -28,7 +28,7 @@ from typing import Any, Protocol, TypeVar
 
 from cove.engine.base import Paths
 from cove.engine.events import EventBus
-from cove.engine.overlay_cluster import Cluster
+from cove.engine.networks.overlay_cluster import Cluster
 from cove.engine.record import Container
 from cove.errors import InvalidArgument, Unavailable
 from cove.network import ipam

@@ -18,7 +18,7 @@ from typing import IO, Any, cast
 
 from cove.archive.paths import clean_name
 from cove.archive.tarwriter import _Sink
-from cove.engine.archive_paths import RootView, split
+from cove.engine.fs.archive_paths import RootView, split
 from cove.errors import Forbidden, InvalidArgument
 from cove.util.idmap import IdMapper, UnmappableId
 

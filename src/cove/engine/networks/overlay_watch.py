@@ -16,7 +16,7 @@ import logging
 import threading
 from typing import Protocol
 
-from cove.engine.overlay_cluster import Cluster
+from cove.engine.networks.overlay_cluster import Cluster
 from cove.errors import CoveError, Unavailable
 from cove.network.cluster import store as S
 from cove.network.cluster.etcd import Event

@@ -14,10 +14,10 @@ import os
 import re
 from typing import Any
 
-from cove.engine.netconnect import ConnectOps
-from cove.engine.netendpoints import PREDEFINED, NetworkHost
-from cove.engine.overlay import Overlay
-from cove.engine.overlay_base import connect_cluster
+from cove.engine.networks.netconnect import ConnectOps
+from cove.engine.networks.netendpoints import PREDEFINED, NetworkHost
+from cove.engine.networks.overlay import Overlay
+from cove.engine.networks.overlay_base import connect_cluster
 from cove.engine.record import Container
 from cove.errors import Conflict, Forbidden, InvalidArgument, NotFound
 from cove.network import ipam

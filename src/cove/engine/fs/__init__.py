@@ -1,0 +1,1 @@
+"""The file-system side of containers: volumes, mounts and docker cp."""

@@ -1,0 +1,1 @@
+"""Networks: the network service, endpoints, connect/disconnect, links and the overlay driver."""
