@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from cove.errors import InvalidArgument, NotImplementedYet
-from cove.logdriver import files, keeperd, options
+from cove.logdriver import files, jsonlog, keeperd, options, pump
 from cove.logdriver.options import LogPlan
 from cove.logdriver.reader import LogReader
 from cove.util.streams import Chunk
@@ -120,11 +120,39 @@ def _control_dir(engine: Any) -> str:
     return os.path.join(str(engine.paths.data_root), "log-keeper")
 
 
+def new_log_path(container_dir: str, cid: str, plan: LogPlan) -> str:
+    """Where a new container's log goes (its ``LogPath``): Docker's ``<id>-json.log`` for
+    ``json-file``, written by the keeper; conmon's own k8s-file ``container.log`` for the
+    other drivers (``local``, ``k8s-file``, and the local copy of ``syslog``/``journald``).
+    A container keeps the kind it was created with (one made by an older cove keeps its
+    ``container.log``)."""
+    name = f"{cid}-json.log" if plan.driver == "json-file" else "container.log"
+    return os.path.join(container_dir, name)
+
+
+# FIFOs opened for a monitor about to start, until the keeper has them (by FIFO path)
+_held: dict[str, int] = {}
+
+
+def release(path: str) -> None:
+    """The start failed before ``after_start``: drop the FIFO held for it."""
+    fd = _held.pop(pump.fifo_path(path), -1)
+    if fd >= 0:
+        os.close(fd)
+
+
 def before_start(engine: object, path: str, plan: LogPlan) -> dict[str, Any]:
     """Ready the log for a new monitor; returns the IOConfig fields that tell conmon how
     to write it."""
     if not plan.writes_file:
         return {"log_path": None}
+    if jsonlog.is_json_path(path):
+        # conmon writes its records into a FIFO that the keeper converts; opened here for
+        # reading and writing so conmon's open and writes never wait for the keeper
+        fifo = pump.fifo_path(path)
+        release(path)
+        _held[fifo] = pump.open_fifo(fifo)
+        return {"log_path": fifo, "log_size_max": 0}
     files.set_aside(path)
     return {
         "log_path": path,
@@ -139,17 +167,45 @@ async def after_start(
 ) -> None:
     """The monitor runs: the live file gets its second name at once, the keeper process
     is told to keep its rotations (and started if none runs), the syslog forwarder starts."""
-    if not plan.writes_file or not os.path.lexists(path):
+    if not plan.writes_file:
+        return
+    cid = str(container.get("Id", ""))
+    control = _control_dir(engine)
+    if jsonlog.is_json_path(path):
+        await _hand_over(control, cid, path, plan, monitor_pid)
+        return
+    if not os.path.lexists(path):
         return  # conmon opens the file before it starts the container; no file, no log
     files.hold_live(path)
-    control = _control_dir(engine)
     try:
-        keeperd.write_entry(control, str(container.get("Id", "")), path, plan, monitor_pid)
+        keeperd.write_entry(control, cid, path, plan, monitor_pid)
     except OSError as e:
         log.warning("log keeper entry for %s: %s", path, e)
     await ensure_keeper(control)
     if plan.driver == "syslog":
         await _start_forwarder(path, plan, monitor_pid, container)
+
+
+async def _hand_over(control: str, cid: str, path: str, plan: LogPlan, monitor_pid: int) -> None:
+    """The keeper takes the FIFO: the entry first (a keeper that starts later opens the FIFO
+    by its name), then the descriptor coved holds, sent through the keeper's socket."""
+    fifo = pump.fifo_path(path)
+    fd = _held.pop(fifo, -1)
+    try:
+        keeperd.write_entry(control, cid, path, plan, monitor_pid, fifo=fifo)
+    except OSError as e:
+        log.warning("log keeper entry for %s: %s", path, e)
+    try:
+        for _ in range(250):  # a keeper just started binds its socket within a second or so
+            await ensure_keeper(control)
+            if fd < 0 or keeperd.hand_over(control, f"{cid}", fd):
+                break
+            await asyncio.sleep(0.02)
+        else:
+            log.warning("log keeper did not take %s", fifo)
+    finally:
+        if fd >= 0:
+            os.close(fd)
 
 
 async def restore(engine: object) -> None:

@@ -8,9 +8,10 @@ line (a read that ended mid-line); the next record goes on with it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
 from itertools import groupby, repeat
 from operator import itemgetter
+
+from cove.util.timefmt import now_rfc3339, parse_rfc3339
 
 STDOUT, STDERR = 1, 2
 Record = tuple[bytes, int, bytes]  # (conmon's timestamp, stream, data with its newline if F)
@@ -117,21 +118,17 @@ def docker_time(ts: bytes) -> tuple[float, str]:
     """conmon's ``2026-11-28T06:18:54.123456789+01:00`` -> (epoch seconds, Docker's
     ``2026-11-28T05:18:54.123456789Z``); (0.0, the text) when it does not parse."""
     text = ts.decode(errors="replace")
-    if text.endswith("+00:00") and len(text) == 35:  # the usual UTC case, no date math
-        base = datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
-        return base.timestamp() + int(text[20:29]) / 1e9, text[:29] + "Z"
     main, _, rest = text.partition(".")
     n = len(rest) - len(rest.lstrip("0123456789"))
-    frac, off = rest[:n], rest[n:]
+    frac, zone = rest[:n], rest[n:]
     try:
-        base = datetime.strptime(main, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+        secs = int(parse_rfc3339(main + zone))
     except ValueError:
         return 0.0, text
-    if off and off[0] in "+-" and len(off) >= 6 and off[1:3].isdigit() and off[4:6].isdigit():
-        delta = timedelta(hours=int(off[1:3]), minutes=int(off[4:6]))
-        base = base - delta if off[0] == "+" else base + delta
-    frac = (frac + "000000000")[:9]
-    return base.timestamp() + int(frac) / 1e9, base.strftime("%Y-%m-%dT%H:%M:%S") + f".{frac}Z"
+    if text.endswith("+00:00") and len(text) == 35:  # the usual UTC case: the text as is
+        return secs + int(frac) / 1e9, text[:29] + "Z"
+    ns = int((frac + "000000000")[:9])
+    return secs + ns / 1e9, now_rfc3339(secs * 1_000_000_000 + ns)
 
 
 def epoch(ts: bytes) -> float:

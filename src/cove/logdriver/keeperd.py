@@ -14,28 +14,35 @@ next container); one instance per directory (an flock on
 from __future__ import annotations
 
 import argparse
+import array
 import contextlib
 import fcntl
 import json
 import os
 import select
+import socket
 import sys
 import time
 
 from cove.logdriver.keeper import LogKeeper
-from cove.logdriver.options import LogPlan
+from cove.logdriver.options import DEFAULT_MAX_SIZE, LogPlan
+from cove.logdriver.pump import JsonPump
 
 IDLE = 3.0  # seconds with nothing to keep before the process ends
 LOCK = "keeper.lock"
+SOCKET = "keeper.sock"
 
 
-def write_entry(control: str, cid: str, path: str, plan: LogPlan, monitor_pid: int) -> None:
+def write_entry(
+    control: str, cid: str, path: str, plan: LogPlan, monitor_pid: int, fifo: str = ""
+) -> None:
     """coved's side: ask the keeper to keep ``path`` while ``monitor_pid`` (the container's
-    conmon) runs (crash-safe: written aside, then renamed)."""
+    conmon) runs (crash-safe: written aside, then renamed).  With ``fifo``, the keeper
+    writes ``path`` itself in Docker's json-file format from conmon's records in the FIFO."""
     os.makedirs(control, mode=0o700, exist_ok=True)
     body = {
         "path": path, "max_file": plan.max_file, "compress": plan.compress,
-        "monitor_pid": monitor_pid,
+        "monitor_pid": monitor_pid, "max_size": plan.max_size, "fifo": fifo,
     }  # fmt: skip
     tmp = os.path.join(control, f".{cid}.tmp")
     with open(tmp, "w") as f:
@@ -58,7 +65,8 @@ def running(control: str) -> bool:
     return False
 
 
-Entry = tuple[str, LogPlan, int, int]  # log path, plan, monitor pid, the entry's inode
+# log path, plan, monitor pid, the entry's inode, the FIFO of a json-file log ("" for none)
+Entry = tuple[str, LogPlan, int, int, str]
 
 
 def _entries(control: str) -> dict[str, Entry]:
@@ -76,17 +84,70 @@ def _entries(control: str) -> dict[str, Entry]:
                     ino = os.fstat(f.fileno()).st_ino
                 path = str(body["path"])
                 plan = LogPlan(
-                    "json-file", max_file=int(body["max_file"]), compress=bool(body["compress"])
-                )
+                    "json-file", max_file=int(body["max_file"]), compress=bool(body["compress"]),
+                    max_size=int(body.get("max_size") or DEFAULT_MAX_SIZE),
+                )  # fmt: skip
                 monitor = int(body["monitor_pid"])
+                fifo = str(body.get("fifo") or "")
             except (OSError, ValueError, KeyError, TypeError):
                 continue
             if not os.path.isdir(os.path.dirname(path)):  # the container was removed
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(full)
                 continue
-            out[name] = (path, plan, monitor, ino)
+            out[name] = (path, plan, monitor, ino, fifo)
     return out
+
+
+def _listen(control: str) -> socket.socket:
+    """The socket coved hands FIFOs over through (a datagram with the entry's name and the
+    FIFO's descriptor: in flight, it holds the FIFO open for the keeper)."""
+    path = os.path.join(control, SOCKET)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+    sock.bind(path)
+    sock.setblocking(False)
+    return sock
+
+
+def hand_over(control: str, name: str, fd: int) -> bool:
+    """coved's side: give the keeper the FIFO of entry ``name`` (False: no keeper listens)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+    try:
+        sock.sendmsg(
+            [name.encode()],
+            [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]).tobytes())],
+            0,
+            os.path.join(control, SOCKET),
+        )
+        return True
+    except OSError:
+        return False
+    finally:
+        sock.close()
+
+
+def _received(sock: socket.socket) -> list[tuple[str, int]]:
+    out: list[tuple[str, int]] = []
+    while True:
+        try:
+            msg, anc, _flags, _addr = sock.recvmsg(256, socket.CMSG_SPACE(4 * 4))
+        except (BlockingIOError, InterruptedError):
+            return out
+        fds: list[int] = []
+        for level, kind, data in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.extend(array.array("i", data[: len(data) - len(data) % 4]))
+        for extra in fds[1:]:
+            os.close(extra)
+        if fds:
+            out.append((msg.decode(errors="replace"), fds[0]))
+
+
+def _pump_entry(pump: JsonPump, name: str, entry: Entry, fd: int | None = None) -> None:
+    path, plan, monitor, _ino, fifo = entry
+    pump.watch(name, path, fifo, plan.max_size, plan.max_file, plan.compress, monitor, fd=fd)
 
 
 def serve(control: str) -> int:
@@ -96,7 +157,9 @@ def serve(control: str) -> int:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return 0  # another keeper has it
+    sock = _listen(control)
     keeper = LogKeeper()
+    pump = JsonPump()
     seen: dict[str, Entry] = {}
     idle_since = time.monotonic()
     stamp, now_stamp, full_pass = -1, 0, 0.0
@@ -106,29 +169,44 @@ def serve(control: str) -> int:
             # and every few seconds (to drop those of removed containers)
             with contextlib.suppress(FileNotFoundError):
                 now_stamp = os.stat(control).st_mtime_ns
-            if now_stamp != stamp or time.monotonic() - full_pass > 10:
+            handed = _received(sock)
+            if handed or now_stamp != stamp or time.monotonic() - full_pass > 10:
                 stamp, full_pass = now_stamp, time.monotonic()
                 current = _entries(control)
+                given = dict(handed)
                 for name, entry in current.items():
-                    if seen.get(name) != entry:
+                    key = name.removesuffix(".json")
+                    if entry[4]:  # json-file: the pump writes it (a FIFO handed over first)
+                        if seen.get(name) != entry or key in given:
+                            _pump_entry(pump, name, entry, given.pop(key, None))
+                    elif seen.get(name) != entry:
                         keeper.watch(entry[0], entry[1])
+                for fd in given.values():  # handed over without an entry: not ours
+                    os.close(fd)
                 seen = current
-            for name, (path, plan, monitor, _ino) in list(seen.items()):
-                if not os.path.exists(f"/proc/{monitor}"):
+            for name in pump.finished():  # drained after its monitor exited
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(control, name))
+                seen.pop(name, None)
+            for name, (path, plan, monitor, _ino, fifo) in list(seen.items()):
+                if not fifo and not os.path.exists(f"/proc/{monitor}"):
                     # the monitor is gone: its last rotations are kept, then the entry goes
                     keeper.watch(path, plan)
                     with contextlib.suppress(FileNotFoundError):
                         os.unlink(os.path.join(control, name))
                     del seen[name]
-            if seen:
+            if seen or pump.watching():
                 idle_since = time.monotonic()
-            elif time.monotonic() - idle_since > IDLE:
-                break
-            # new entries are picked up within this; until then coved's own .keep link
-            # and laid-out next file hold the first two rotations
-            select.select([], [], [], 0.5)
+            elif time.monotonic() - idle_since > IDLE and not _entries(control):
+                break  # (an entry written just now keeps it: coved may be handing a FIFO)
+            # new entries are picked up within this; a FIFO handed over wakes it at once
+            select.select([sock], [], [], 0.5)
     finally:
+        pump.close()
         keeper.close()
+        sock.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(control, SOCKET))
         os.close(lock)
     return 0
 

@@ -14,16 +14,18 @@ from __future__ import annotations
 import contextlib
 import gzip
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, cast
 
-from cove.logdriver import cri
-from cove.logdriver.files import generations, readable
+from cove.logdriver import cri, jsonlog
+from cove.logdriver.files import readable
+from cove.util.timefmt import parse_rfc3339
 
 # bytes of file per step: a quarter MiB is ~1 ms of parsing (the GIL is held that long) and
 # keeps what four followers hold at once to a few MiB; 1 MiB steps grew coved by 25-45 MB
 BLOCK = 1 << 18
 Chunk = cri.Chunk
+IsFull = Callable[[bytes], bool]  # whether a line of the file ends a line of output
 
 
 class _Source:
@@ -56,6 +58,8 @@ class LogReader:
         and begin at that offset of the live file (the forwarder's resume point).
         ``live_fd``: the live file, already open (it may be gone from the directory)."""
         self.path, self.streams = path, streams
+        self.json = jsonlog.is_json_path(path)  # Docker's json-file; else conmon's k8s-file
+        self._full: IsFull = jsonlog.is_full if self.json else cri.is_full
         self.since, self.until, self.timestamps = since, until, timestamps
         self.follow = follow
         self._sources: list[_Source] = []
@@ -91,13 +95,13 @@ class LogReader:
         for i in range(len(self._sources) - 1, -1, -1):
             s = self._sources[i]
             if s.gz:
-                total = _count_full(s.f)
+                total = _count_full(s.f, self._full)
                 s.f.seek(0)
-                s.skip = _skip_for(s.f, total, need)
+                s.skip = _skip_for(s.f, total, need, self._full)
                 s.f.seek(0)
                 need -= total
             else:
-                s.offset, found = _tail_offset(s.f, need)
+                s.offset, found = _tail_offset(s.f, need, self._full)
                 need -= found
             if need <= 0:
                 for old in self._sources[:i]:
@@ -149,13 +153,13 @@ class LogReader:
         if old.tell() < os.fstat(old.fileno()).st_size:
             return True  # written just before the rename: read on
         newer: list[_Source] = []
-        gens = generations(self.path)  # newest first
-        for idx, (_k, name, gz) in enumerate(gens):
+        older = readable(self.path)  # oldest first, those waiting to be shifted last
+        for idx, (name, gz) in enumerate(older):
             if gz:
-                break  # compressed copies are new files: the old one is not found there
+                continue  # compressed copies are new files: the old one is not found there
             with contextlib.suppress(OSError):
                 if os.stat(name).st_ino == self._live_ino:
-                    newer = [_Source(_open(n, z), z) for _k2, n, z in reversed(gens[:idx])]
+                    newer = [_Source(_open(n, z), z) for n, z in older[idx + 1 :]]
                     break
         self._sources[0].close()
         self._sources.clear()
@@ -176,6 +180,8 @@ class LogReader:
     def _convert_block(self, block: bytes) -> list[Chunk]:
         """Whole records (``block`` ends with a newline) to output: at C speed when the
         time filter keeps or drops the whole block, record by record otherwise."""
+        if self.json:
+            return self._convert_json(block)
         if self.since or self.until:
             first, last = cri.block_times(block)
             if (self.since and last < self.since) or (self.until and first > self.until):
@@ -190,6 +196,22 @@ class LogReader:
         lines = block.split(b"\n")
         lines.pop()  # after the last newline
         return self._convert(lines)
+
+    def _convert_json(self, block: bytes) -> list[Chunk]:
+        """Docker's lines to output: the block parsed in one go; a time filter that cuts
+        inside the block looks at each line's time."""
+        objs = jsonlog.objects(block)
+        if objs and (self.since or self.until):
+            first, last = _epoch(objs[0].get("time")), _epoch(objs[-1].get("time"))
+            if (self.since and last < self.since) or (self.until and first > self.until):
+                return []
+            if not (first >= self.since and (not self.until or last <= self.until)):
+                objs = [
+                    o for o in objs
+                    if (t := _epoch(o.get("time"))) >= self.since
+                    and (not self.until or t <= self.until)
+                ]  # fmt: skip
+        return jsonlog.convert(objs, self.streams, self.timestamps)
 
     def _convert(self, lines: list[bytes]) -> list[Chunk]:
         out: list[Chunk] = []
@@ -230,6 +252,13 @@ class LogReader:
         return out
 
 
+def _epoch(t: object) -> float:
+    try:
+        return parse_rfc3339(t) if isinstance(t, str) else 0.0
+    except ValueError:
+        return 0.0
+
+
 def _open(name: str, gz: bool) -> IO[bytes]:
     if gz:
         return cast(IO[bytes], gzip.open(name, "rb"))
@@ -266,7 +295,7 @@ def _lines_backward(f: IO[bytes]) -> Iterator[tuple[int, bytes]]:
             return
 
 
-def _tail_offset(f: IO[bytes], need: int) -> tuple[int, int]:
+def _tail_offset(f: IO[bytes], need: int, is_full: IsFull) -> tuple[int, int]:
     """(offset where the last ``need`` full lines of a plain file start, how many full
     lines were found, at most ``need``): O(need) lines read from the end.  A line's P
     records before its F record come with it."""
@@ -275,17 +304,17 @@ def _tail_offset(f: IO[bytes], need: int) -> tuple[int, int]:
         if need == 0:
             return off + len(line) + 1, 0
         if found >= need:
-            if line and not cri.is_full(line):
+            if line and not is_full(line):
                 start = off
                 continue
             return start, found
         start = off
-        if cri.is_full(line):
+        if is_full(line):
             found += 1
     return max(start, 0), found
 
 
-def _full_lines(f: IO[bytes]) -> Iterator[bool]:
+def _full_lines(f: IO[bytes], is_full: IsFull) -> Iterator[bool]:
     """Whether each record of a (compressed) file is a full line, first to last."""
     carry = b""
     while data := f.read(BLOCK):
@@ -293,20 +322,20 @@ def _full_lines(f: IO[bytes]) -> Iterator[bool]:
         cut = buf.rfind(b"\n") + 1
         carry = buf[cut:]
         for ln in buf[:cut].split(b"\n")[:-1]:
-            yield cri.is_full(ln)
+            yield is_full(ln)
 
 
-def _count_full(f: IO[bytes]) -> int:
-    return sum(1 for full in _full_lines(f) if full)
+def _count_full(f: IO[bytes], is_full: IsFull) -> int:
+    return sum(1 for full in _full_lines(f, is_full) if full)
 
 
-def _skip_for(f: IO[bytes], total: int, need: int) -> int:
+def _skip_for(f: IO[bytes], total: int, need: int, is_full: IsFull) -> int:
     """How many records to skip so that the last ``need`` of ``total`` full lines remain."""
     drop = total - need
     if drop <= 0:
         return 0
     seen = 0
-    for i, full in enumerate(_full_lines(f)):
+    for i, full in enumerate(_full_lines(f, is_full)):
         if full:
             seen += 1
             if seen == drop:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 from cove.logdriver import cri
 from cove.logdriver.reader import LogReader
+from cove.util.timefmt import rfc3339
 
 SEVERITY = {cri.STDOUT: 6, cri.STDERR: 3}  # info, err: as Docker's driver
 LOCAL_SOCKETS = ("/dev/log", "/var/run/syslog", "/var/run/log")
@@ -35,10 +36,10 @@ def format_message(
     if fmt == "rfc3164":
         head = f"<{pri}>{clock} {host} {tag}[{pid}]: "
     elif fmt in ("rfc5424", "rfc5424micro"):
-        stamp = t.strftime("%Y-%m-%dT%H:%M:%S")
+        stamp = rfc3339(now)
         if fmt == "rfc5424micro":
-            stamp += f".{t.microsecond:06d}"
-        head = f"<{pri}>1 {stamp}Z {host} {tag} {pid} {tag} - "
+            stamp = f"{stamp[:-1]}.{t.microsecond:06d}Z"
+        head = f"<{pri}>1 {stamp} {host} {tag} {pid} {tag} - "
     else:
         head = f"<{pri}>{clock} {tag}[{pid}]: "
     return head.encode() + line

@@ -163,6 +163,9 @@ class ConmonRuntime:
         pipe ends, by env name) are closed here.  With ``start_w``, the first start-pipe
         message is sent (conmon reads it before it daemonizes)."""
         env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")}
+        # the log's stamps in UTC (+00:00), as Docker keeps them: the readers and the
+        # json-file conversion then take their fast way, whatever the host's zone
+        env["TZ"] = "UTC"
         env.update({k: str(v) for k, v in fds.items()})
         try:
             launcher = await asyncio.create_subprocess_exec(
@@ -455,8 +458,9 @@ class _MonitorFailed(Exception):
 
 def _log_args(io: IOConfig) -> list[str]:
     """conmon writes the log itself, so it keeps flowing while coved is down: a k8s-file
-    capped at ``log_size_max`` (cove's keeper keeps the rotated files), plus the journal
-    for the journald driver."""
+    capped at ``log_size_max`` (cove's keeper keeps the rotated files), or, for json-file,
+    into the keeper's FIFO (no cap: conmon's rotation would rename a file over the FIFO),
+    plus the journal for the journald driver."""
     if not io.log_path:
         return ["-l", "none"]
     args = ["-l", f"k8s-file:{io.log_path}"]

@@ -1,0 +1,279 @@
+"""The json-file writer: conmon's records in from a FIFO, Docker's ``<id>-json.log`` out.
+
+conmon writes its k8s-file records into ``<container dir>/json-log.fifo`` (a FIFO, so
+nothing of conmon's format reaches the disk); the keeper process holds the FIFO's read side
+and runs one ``JsonPump`` for all containers: one thread waits on every FIFO (epoll),
+reads what is there (up to ``READ`` bytes), converts whole records to Docker's lines
+(``jsonlog.Converter``) and appends them to the container's file, which it rotates at
+``max-size`` as dockerd does (the live file renamed aside, a new one started; a second
+thread shifts the generations, keeps ``max-file`` files and gzips with ``compress``).
+
+When the pump is slower than the container, the FIFO fills and conmon waits in its write,
+so the container waits on its stdout, as under dockerd.  A keeper that dies leaves conmon
+writing into a FIFO without a reader: conmon ignores SIGPIPE and drops those records
+(EPIPE) until a keeper opens the FIFO again (a new keeper opens every FIFO its entries
+name), so the container never hangs on a missing keeper.  When the container's monitor
+has exited, what is left in the FIFO is read, a line left without its newline is written
+as dockerd writes it, and the entry ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import logging
+import os
+import queue
+import select
+import stat
+import threading
+import time
+from dataclasses import dataclass, field
+
+from cove.logdriver import files
+from cove.logdriver.jsonlog import Converter
+
+log = logging.getLogger("cove.logs")
+
+READ = 1 << 20  # bytes of FIFO per read: a MiB converts in a few ms
+PIPE_SIZE = 1 << 20  # the FIFO's buffer, so conmon rarely waits for the pump
+F_SETPIPE_SZ = 1031
+FIFO_NAME = "json-log.fifo"
+
+
+def fifo_path(log_path: str) -> str:
+    return os.path.join(os.path.dirname(log_path), FIFO_NAME)
+
+
+def open_fifo(path: str) -> int:
+    """Make the FIFO (a stale non-FIFO file at its name goes) and open it for reading and
+    writing without blocking: the open never waits for a writer, and while it is held
+    conmon's own open never waits for a reader and its writes never fail."""
+    try:
+        if not stat.S_ISFIFO(os.lstat(path).st_mode):
+            os.unlink(path)
+            os.mkfifo(path, 0o600)
+    except FileNotFoundError:
+        os.mkfifo(path, 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+    with contextlib.suppress(OSError):  # above pipe-max-size, unprivileged: the default
+        fcntl.fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE)
+    return fd
+
+
+@dataclass
+class Sink:
+    """One container: its FIFO, what is left of a record, its file and its caps."""
+
+    name: str  # the control entry's name
+    path: str  # <id>-json.log
+    fd: int  # the FIFO
+    max_size: int
+    max_file: int
+    compress: bool
+    monitor_pid: int
+    out: int = -1
+    size: int = 0
+    carry: bytes = b""
+    conv: Converter = field(default_factory=Converter)
+
+
+class JsonPump:
+    def __init__(self) -> None:
+        self._ep = select.epoll()
+        self._lock = threading.Lock()
+        self._sinks: dict[int, Sink] = {}  # by FIFO fd
+        self._by_name: dict[str, Sink] = {}
+        self._stop = False
+        self._rotations: queue.SimpleQueue[tuple[str, str, int, bool] | None] = queue.SimpleQueue()
+        self._done: list[str] = []  # entries whose monitor ended and whose FIFO was drained
+        self._threads = [
+            threading.Thread(target=self._loop, name="json-pump", daemon=True),
+            threading.Thread(target=self._rotator, name="json-rotation", daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+
+    # -- control (the keeper's main thread) ------------------------------------------------
+    def watch(
+        self, name: str, path: str, fifo: str, max_size: int, max_file: int, compress: bool,
+        monitor_pid: int, fd: int | None = None,
+    ) -> None:  # fmt: skip
+        """Convert ``fifo`` into ``path`` (``fd``: the FIFO, opened by coved; else opened
+        here by its name).  An entry already watched gets its new caps and monitor."""
+        with self._lock:
+            old = self._by_name.get(name)
+            if old is not None:
+                old.max_size, old.max_file, old.compress = max_size, max_file, compress
+                old.monitor_pid = monitor_pid
+                if fd is not None:
+                    os.close(fd)
+                return
+        if fd is None:
+            try:
+                fd = open_fifo(fifo)
+            except OSError as e:
+                log.warning("json log %s: %s", fifo, e)
+                return
+        sink = Sink(name, path, fd, max_size, max_file, compress, monitor_pid)
+        with self._lock:
+            self._sinks[fd] = sink
+            self._by_name[name] = sink
+        self._ep.register(fd, select.EPOLLIN)
+
+    def watching(self) -> int:
+        with self._lock:
+            return len(self._sinks)
+
+    def finished(self) -> list[str]:
+        """Entries that ended since the last call."""
+        with self._lock:
+            done, self._done = self._done, []
+        return done
+
+    def close(self) -> None:
+        self._stop = True
+        self._rotations.put(None)
+        for t in self._threads:
+            t.join(5)
+        with self._lock:
+            for sink in self._sinks.values():
+                self._drain(sink)
+                self._end(sink)
+            self._sinks.clear()
+            self._by_name.clear()
+        self._ep.close()
+
+    # -- the pump thread ---------------------------------------------------------------------
+    def _loop(self) -> None:
+        last_check = 0.0
+        while not self._stop:
+            try:
+                events = self._ep.poll(0.5)
+            except OSError:
+                return
+            for fd, _mask in events:
+                with self._lock:
+                    sink = self._sinks.get(fd)
+                if sink is not None:
+                    self._pump(sink, READ)
+            if time.monotonic() - last_check >= 0.5:
+                last_check = time.monotonic()
+                self._reap()
+
+    def _pump(self, sink: Sink, limit: int) -> int:
+        """Read what the FIFO holds (at most ``limit``), write it converted."""
+        try:
+            data = os.read(sink.fd, limit)
+        except BlockingIOError:
+            return 0
+        except OSError as e:
+            log.warning("json log %s: %s", sink.path, e)
+            return 0
+        if not data:
+            return 0
+        buf = sink.carry + data if sink.carry else data
+        cut = buf.rfind(b"\n") + 1
+        sink.carry = buf[cut:]
+        if cut:
+            self._write(sink, sink.conv.feed(buf[:cut]))
+        return len(data)
+
+    def _reap(self) -> None:
+        """End the entries whose monitor exited: read the FIFO to its end first."""
+        with self._lock:
+            gone = [s for s in self._sinks.values() if not os.path.exists(f"/proc/{s.monitor_pid}")]
+        for sink in gone:
+            self._drain(sink)
+            with self._lock:
+                self._sinks.pop(sink.fd, None)
+                self._by_name.pop(sink.name, None)
+                self._done.append(sink.name)
+            self._end(sink)
+
+    def _drain(self, sink: Sink) -> None:
+        while self._pump(sink, READ):
+            pass
+
+    def _end(self, sink: Sink) -> None:
+        tail = sink.carry + b"\n" if sink.carry else b""
+        self._write(sink, sink.conv.feed(tail) + sink.conv.flush())
+        with contextlib.suppress(OSError, ValueError):
+            self._ep.unregister(sink.fd)
+        for fd in (sink.fd, sink.out):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        sink.fd = sink.out = -1
+
+    # -- the file ------------------------------------------------------------------------------
+    def _open(self, sink: Sink) -> bool:
+        try:
+            sink.out = os.open(
+                sink.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640
+            )
+        except OSError as e:  # the container was removed meanwhile, disk full...
+            log.warning("json log %s: %s", sink.path, e)
+            return False
+        sink.size = os.fstat(sink.out).st_size
+        return True
+
+    def _write(self, sink: Sink, data: bytes) -> None:
+        """Append ``data`` (whole lines); rotate after the line that reaches ``max-size``
+        (dockerd rotates before the next write once the file reached it: the same files)."""
+        while data:
+            if sink.out < 0 and not self._open(sink):
+                return
+            room = sink.max_size - sink.size
+            cut = len(data)
+            if room <= len(data):
+                cut = data.find(b"\n", max(room - 1, 0)) + 1 or len(data)
+            try:
+                _write_all(sink.out, data[:cut])
+            except OSError as e:
+                if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+                    log.warning("json log %s: %s", sink.path, e)
+                return  # the lines are dropped: the container must not wait on a full disk
+            sink.size += cut
+            data = data[cut:]
+            if sink.size >= sink.max_size:
+                self._rotate(sink)
+
+    def _rotate(self, sink: Sink) -> None:
+        """The live file goes aside (a rename: readers that hold it keep reading) and a new
+        one starts; the generations are shifted by the rotation thread.  When that thread
+        lags (compression under a fast writer), the oldest waiting file goes rather than
+        the disk filling."""
+        waiting = [f for f, _gz in files.readable(sink.path) if ".pending." in f]
+        for old in waiting[: max(len(waiting) - sink.max_file + 1, 0)]:
+            with contextlib.suppress(OSError):
+                os.unlink(old)
+        pending = f"{sink.path}.pending.{time.time_ns()}"
+        with contextlib.suppress(OSError):
+            os.close(sink.out)
+        sink.out, sink.size = -1, 0
+        try:
+            os.rename(sink.path, pending)
+        except OSError as e:
+            log.warning("json log rotation %s: %s", sink.path, e)
+            return
+        self._open(sink)
+        self._rotations.put((sink.path, pending, sink.max_file, sink.compress))
+
+    def _rotator(self) -> None:
+        while (job := self._rotations.get()) is not None:
+            path, pending, max_file, gz = job
+            try:
+                first = files.shift_in(path, pending, max_file)
+                if first is not None and gz:
+                    files.compress(first)
+            except OSError as e:
+                log.warning("json log rotation %s: %s", path, e)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]

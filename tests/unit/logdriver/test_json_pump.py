@@ -1,0 +1,78 @@
+"""The json-file pump in process: records written into a real FIFO come out as Docker's
+lines in ``<id>-json.log``, rotated at max-size, max-file kept, gzipped with compress; the
+entry ends once its monitor (here a short sleep) exited and the FIFO is read."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+from cove.logdriver import files
+from cove.logdriver.pump import JsonPump, open_fifo
+
+TS = b"2026-12-07T04:22:46.192818170+00:00"
+
+
+def _wait(cond: object, timeout: float = 10.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if callable(cond) and cond():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+def _lines(path: str) -> list[dict[str, str]]:
+    out = []
+    for name, gz in [*files.readable(path), (path, False)]:
+        opener = gzip.open if gz else open
+        with opener(name, "rb") as f:
+            out += [json.loads(x) for x in f.read().splitlines()]
+    return out
+
+
+def _run(tmp_path: Path, records: bytes, max_size: int, max_file: int, gz: bool) -> str:
+    path = str(tmp_path / "abc-json.log")
+    fifo = str(tmp_path / "json-log.fifo")
+    rd = open_fifo(fifo)
+    monitor = subprocess.Popen(["sleep", "1"])
+    pump = JsonPump()
+    try:
+        pump.watch("abc.json", path, fifo, max_size, max_file, gz, monitor.pid, fd=rd)
+        wr = os.open(fifo, os.O_WRONLY)
+        os.write(wr, records)
+        os.close(wr)
+        monitor.wait()
+        _wait(lambda: pump.finished() == ["abc.json"])
+        time.sleep(0.3)  # the rotation thread's last shift and compression
+        _wait(lambda: not any(".pending." in n or n.endswith(".tmp") for n in os.listdir(tmp_path)))
+    finally:
+        pump.close()
+    return path
+
+
+def test_docker_lines_and_the_held_end(tmp_path: Path) -> None:
+    recs = TS + b" stdout F hello\n" + TS + b" stderr F oops\n" + TS + b" stdout P no-eol\n"
+    path = _run(tmp_path, recs, 1 << 20, 5, False)
+    assert [(o["stream"], o["log"]) for o in _lines(path)] == [
+        ("stdout", "hello\n"),
+        ("stderr", "oops\n"),
+        ("stdout", "no-eol"),
+    ]
+    assert os.stat(path).st_mode & 0o777 == 0o640
+
+
+def test_rotation_keeps_max_file_and_compresses(tmp_path: Path) -> None:
+    n = 3000
+    recs = b"".join(TS + b" stdout F line %05d\n" % i for i in range(n))
+    path = _run(tmp_path, recs, 10 * 1024, 3, True)
+    names = sorted(os.listdir(tmp_path))
+    assert names == ["abc-json.log", "abc-json.log.1.gz", "abc-json.log.2.gz", "json-log.fifo"]
+    got = [o["log"] for o in _lines(path)]
+    # the newest lines, in order, none lost inside what is kept
+    assert got == [f"line {i:05d}\n" for i in range(n - len(got), n)]
+    assert os.path.getsize(path) < 10 * 1024 + 200

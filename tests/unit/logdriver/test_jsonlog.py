@@ -1,0 +1,129 @@
+"""Docker's json-file lines from conmon's records, and back (what dockerd 20.10 wrote for
+the same output, side by side, is the expected text)."""
+
+from __future__ import annotations
+
+import json
+
+from cove.logdriver import cri
+from cove.logdriver.jsonlog import (
+    PIECE,
+    Converter,
+    convert,
+    docker_stamp,
+    escape,
+    is_full,
+    objects,
+)
+
+TS = b"2026-12-07T04:22:46.192818170+00:00"
+BOTH = frozenset((cri.STDOUT, cri.STDERR))
+
+
+def rec(stream: str, flag: str, data: bytes, ts: bytes = TS) -> bytes:
+    return ts + b" " + stream.encode() + b" " + flag.encode() + b" " + data + b"\n"
+
+
+def test_lines_as_dockerd_writes_them() -> None:
+    block = (
+        rec("stderr", "F", b"err")
+        + rec("stdout", "F", b'a\tb<c>&d"e\\f\r')
+        + rec("stdout", "F", b"\x01\x7f\xff\xe2\x80z \xe2\x80\xa8 \xc3\xa9")
+        + rec("stdout", "P", b"noeol")
+    )
+    c = Converter()
+    out = c.feed(block) + c.flush()
+    t = b'"time":"2026-12-07T04:22:46.19281817Z"}'
+    assert out.split(b"\n") == [
+        b'{"log":"err\\n","stream":"stderr",' + t,
+        b'{"log":"a\\u0009b\\u003cc\\u003e\\u0026d\\"e\\\\f\\r\\n","stream":"stdout",' + t,
+        b'{"log":"\\u0001\x7f\\ufffd\\ufffd\\ufffdz \\u2028 \xc3\xa9\\n","stream":"stdout",' + t,
+        b'{"log":"noeol","stream":"stdout",' + t,
+        b"",
+    ]
+    for line in out.splitlines():
+        assert set(json.loads(line)) == {"log", "stream", "time"}
+
+
+def test_escape_matches_the_block_way() -> None:
+    raw = b'q"\\<>&\t\r\x1b[0m \xe2\x80\xa9 \xf0\x9f\x98\x80'
+    c = Converter()
+    fast = c.feed(rec("stdout", "F", raw))
+    assert fast == b'{"log":"' + escape(raw) + b'\\n","stream":"stdout","time":"' + (
+        b'2026-12-07T04:22:46.19281817Z"}\n'
+    )
+    assert json.loads(fast)["log"] == raw.decode() + "\n"
+
+
+def test_long_line_in_dockerd_pieces_with_the_first_time() -> None:
+    line = b"x" * 40000
+    block, pos = b"", 0
+    for i, n in enumerate((8100, 8192, 8192, 8192, 7324)):
+        ts = b"2026-12-07T04:22:46.00000000%d+00:00" % i
+        block += rec("stdout", "P", line[pos : pos + n], ts)
+        pos += n
+    block += rec("stdout", "F", b"", b"2026-12-07T04:22:47.000000000+00:00")
+    c = Converter()
+    # fed in two blocks: the held start of the line goes across
+    half = block.index(b"\n", len(block) // 2) + 1
+    out = c.feed(block[:half]) + c.feed(block[half:])
+    objs = [json.loads(x) for x in out.splitlines()]
+    assert [len(o["log"]) for o in objs] == [PIECE, PIECE, 40000 - 2 * PIECE + 1]
+    assert [o["log"].endswith("\n") for o in objs] == [False, False, True]
+    assert {o["time"] for o in objs} == {"2026-12-07T04:22:46Z"}
+    assert [is_full(x) for x in out.splitlines()] == [False, False, True]
+
+
+def test_a_line_cut_by_a_read_is_one_line_again() -> None:
+    block = (
+        rec("stdout", "P", b"ab")
+        + rec("stderr", "F", b"other")
+        + rec("stdout", "F", b"cd")
+        + rec("stdout", "F", b"ef")
+    )
+    objs = [json.loads(x) for x in Converter().feed(block).splitlines()]
+    # the joined line is written when its end came, as dockerd's copier does
+    assert [(o["stream"], o["log"]) for o in objs] == [
+        ("stderr", "other\n"),
+        ("stdout", "abcd\n"),
+        ("stdout", "ef\n"),
+    ]
+
+
+def test_stamps() -> None:
+    assert docker_stamp(b"2026-12-07T04:22:46.100000000+00:00") == b"2026-12-07T04:22:46.1Z"
+    assert docker_stamp(b"2026-12-07T04:22:40.000000000+00:00") == b"2026-12-07T04:22:40Z"
+    assert docker_stamp(b"2026-12-07T05:22:46.120000000+01:00") == b"2026-12-07T04:22:46.12Z"
+    other = Converter().feed(rec("stdout", "F", b"x", b"2026-12-07T05:22:46.500000000+01:00"))
+    assert json.loads(other)["time"] == "2026-12-07T04:22:46.5Z"
+
+
+def test_back_to_output() -> None:
+    c = Converter()
+    block = c.feed(
+        rec("stdout", "F", b"one")
+        + rec("stderr", "F", b"two \xff")
+        + rec("stdout", "F", b"three", b"2026-12-07T04:22:47.000000000+00:00")
+    )
+    objs = objects(block)
+    assert convert(objs, BOTH, False) == [
+        (cri.STDOUT, b"one\n"),
+        (cri.STDERR, "two \ufffd\n".encode()),
+        (cri.STDOUT, b"three\n"),
+    ]
+    assert convert(objs, frozenset((cri.STDOUT,)), False) == [(cri.STDOUT, b"one\nthree\n")]
+    assert convert(objs, frozenset((cri.STDOUT,)), True) == [
+        (
+            cri.STDOUT,
+            b"2026-12-07T04:22:46.192818170Z one\n2026-12-07T04:22:47.000000000Z three\n",
+        )
+    ]
+    # a line that is not an object (a torn write, a foreign line) is left out
+    assert objects(b'{"log":"a\\n","stream":"stdout","time":"x"}\nnot json\n')[0]["log"] == "a\n"
+
+
+def test_is_full_looks_at_escapes() -> None:
+    assert is_full(b'{"log":"a\\n","stream":"stdout","time":"t"}')
+    assert not is_full(b'{"log":"a\\\\n","stream":"stdout","time":"t"}')  # a backslash, n
+    assert is_full(b'{"log":"a\\\\\\n","stream":"stdout","time":"t"}')
+    assert not is_full(b'{"log":"a","stream":"stdout","time":"t"}')
