@@ -41,7 +41,7 @@ class DaemonConfig:
                              flags=("--exec-root",))
     pidfile: str = setting("", "pid file (default <exec-root>/coved.pid)", "main",
                            flags=("-p", "--pidfile"))
-    storage_driver: str = setting("", "overlay2, overlay, native (vfs)", "wiring",
+    storage_driver: str = setting("", "overlay2, overlay, fuse-overlayfs, native (vfs)", "wiring",
                                   flags=("-s", "--storage-driver"))  # "": overlay2 if possible
     storage_opts: list[str] = setting([], "storage driver options (none are supported)",
                                       "wiring", flags=("--storage-opt",))

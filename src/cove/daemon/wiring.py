@@ -13,7 +13,7 @@ from cove.daemon.rootless import Session, rootless_net
 from cove.engine.base import EngineOptions, HostInfo, Paths
 from cove.engine.containers.security import daemon_profile
 from cove.engine.core import Engine
-from cove.errors import InvalidArgument, SystemError_
+from cove.errors import InvalidArgument
 from cove.image.local import LocalImageStore
 from cove.logdriver import options as log_options
 from cove.network.base import NetOptions
@@ -21,7 +21,7 @@ from cove.runtime.conmon import ConmonRuntime
 from cove.runtime.host import prepare_host
 from cove.snapshot.base import Snapshotter
 from cove.snapshot.common import DirSnapshotter
-from cove.snapshot.select import check_overlay_supported, new_snapshotter
+from cove.snapshot.select import choose_snapshotter
 from cove.store.local import LocalBlobStore
 from cove.util.idmap import IdMap
 from cove.volume.local import LocalVolumeDriver
@@ -55,19 +55,7 @@ def _other_runtimes(cfg: DaemonConfig) -> dict[str, str]:
 
 
 def _snapshotter(cfg: DaemonConfig) -> Snapshotter:
-    name = cfg.storage_driver
-    if name in ("", "overlay2", "overlay"):
-        reason = check_overlay_supported(cfg.data_root)
-        if reason is not None:
-            if name:
-                raise SystemError_(
-                    f"storage-driver {name!r} cannot be used on this host: {reason}; "
-                    'set "storage-driver": "native" in daemon.json to use the copy-based driver'
-                )
-            name = "native"
-        else:
-            name = name or "overlay2"
-    return new_snapshotter(name, cfg.data_root)
+    return choose_snapshotter(cfg.storage_driver, cfg.data_root)  # tiers: snapshot/select.py
 
 
 def _same_named(cls: type, cfg: DaemonConfig) -> dict[str, Any]:
