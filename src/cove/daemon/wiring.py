@@ -10,8 +10,8 @@ from typing import Any
 
 from cove.daemon.config import DaemonConfig
 from cove.daemon.rootless import Session, rootless_net
-from cove.engine.base import EngineOptions, HostInfo, Paths
 from cove.engine.containers.security import daemon_profile
+from cove.engine.context import EngineContext, EngineOptions, HostInfo, Paths
 from cove.engine.core import Engine
 from cove.errors import InvalidArgument
 from cove.image.local import LocalImageStore
@@ -135,6 +135,6 @@ def build_engine(
     )
     volumes = LocalVolumeDriver(os.path.join(cfg.data_root, "volumes"))
     volumes.owner = idmap.root if idmap is not None else None
-    return Engine(
-        Paths(cfg.data_root, cfg.exec_root), images, snap, runtime, host, opts, volumes=volumes
-    )
+    # the context the engine's services share; the engine composes them over it
+    ctx = EngineContext(Paths(cfg.data_root, cfg.exec_root), images, snap, runtime, host, opts)
+    return Engine(ctx, volumes=volumes)

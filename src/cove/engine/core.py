@@ -9,9 +9,9 @@ import os
 from collections.abc import AsyncIterator
 
 from cove.engine import logs, recover
-from cove.engine.base import EngineOptions, HostInfo, Paths
 from cove.engine.containers.create import CreateOps
 from cove.engine.containers.ops import OpsMixins
+from cove.engine.context import EngineContext
 from cove.engine.fs.archive import ArchiveOps
 from cove.engine.images import commit
 from cove.engine.images.changes import container_changes as diff_of
@@ -23,9 +23,7 @@ from cove.engine.record import Container
 from cove.engine.state import Status
 from cove.engine.system import SystemOps
 from cove.errors import Conflict, CoveError, InvalidArgument
-from cove.image.base import ImageStore
-from cove.runtime.base import ProcessInfo, Runtime
-from cove.snapshot.base import Snapshotter
+from cove.runtime.base import ProcessInfo
 from cove.util.jsontypes import Json
 from cove.util.streams import STDERR, STDOUT, Chunk
 from cove.volume.base import VolumeDriver
@@ -34,17 +32,8 @@ log = logging.getLogger("cove.engine")
 
 
 class Engine(SystemOps, CreateOps, OpsMixins):
-    def __init__(
-        self,
-        paths: Paths,
-        images: ImageStore,
-        snapshotter: Snapshotter,
-        runtime: Runtime,
-        host: HostInfo,
-        options: EngineOptions,
-        volumes: VolumeDriver | None = None,
-    ) -> None:
-        super().__init__(paths, images, snapshotter, runtime, host, options)
+    def __init__(self, ctx: EngineContext, volumes: VolumeDriver | None = None) -> None:
+        super().__init__(ctx)
         self._init_volumes(volumes)
         self._init_lifecycle()
         self._init_execs()
@@ -52,7 +41,7 @@ class Engine(SystemOps, CreateOps, OpsMixins):
         # (ContainerNetworking), the routes through the forwarding methods below
         self.networking = NetworkOps(self)
         self.net = self.networking
-        self.registry = RegistryOps(images, options, paths, self.bus)
+        self.registry = RegistryOps(ctx.images, ctx.options, ctx.paths, ctx.bus)
         self.archive = ArchiveOps(self)
         self.transfers = ExportOps(self)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from cove.engine.base import EngineOptions, HostInfo, Paths
+from cove.engine.context import EngineContext, EngineOptions, HostInfo, Paths
 from cove.engine.core import Engine
 from cove.image.local import LocalImageStore
 from cove.store.local import LocalBlobStore
@@ -45,15 +45,15 @@ def test_engine(root: str) -> TestEngine:
     snap = MemorySnapshotter(os.path.join(data, "memory"))
     images = LocalImageStore(data, LocalBlobStore(data), snap)
     runtime = FakeRuntime()
-    engine = Engine(
+    ctx = EngineContext(
         Paths(data, exec_root),
         images,
         snap,
         runtime,
         HostInfo(),
         EngineOptions(runtime_name=runtime.name, storage_driver=snap.name),
-        volumes=LocalVolumeDriver(os.path.join(data, "volumes")),
     )
+    engine = Engine(ctx, volumes=LocalVolumeDriver(os.path.join(data, "volumes")))
     net = FakeNetworking()
     engine.net = net
     img = images.create(dict(EMPTY_IMAGE))

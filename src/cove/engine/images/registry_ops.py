@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from cove.distribution.registry import auth as regauth
 from cove.distribution.registry.endpoints import RegistryConfig
 from cove.distribution.registry.meta import LayerMetadata
-from cove.engine.base import EngineOptions, Paths
+from cove.engine.context import EngineOptions, Paths
 from cove.engine.events import EventBus
 from cove.errors import InvalidArgument, NotFound
 from cove.image.base import ImageStore
