@@ -12,14 +12,14 @@ from cove.engine.networks.netendpoints import (
     log,
     next_ifname,
 )
+from cove.engine.networks.records import EndpointSettings, Network, endpoints
 from cove.engine.record import Container
 from cove.errors import Conflict, CoveError, Forbidden, NotFound
-from cove.util.jsontypes import Json
 
 
 class ConnectOps(EndpointOps):
     # --- connect / disconnect ------------------------------------------------------------
-    async def _connect_locked(self, c: Container, n: Json, cfg: Json) -> None:
+    async def _connect_locked(self, c: Container, n: Network, cfg: EndpointSettings) -> None:
         """Connect ``c`` to ``n``; an overlay address reserved for it in the cluster store
         first is given back if the connect fails."""
         ov = self._overlay
@@ -31,7 +31,7 @@ class ConnectOps(EndpointOps):
                 await ov.unreserve(c, taken)
             raise
 
-    async def _connect_endpoint(self, c: Container, n: Json, cfg: Json) -> None:
+    async def _connect_endpoint(self, c: Container, n: Network, cfg: EndpointSettings) -> None:
         nets = c.data["NetworkSettings"].setdefault("Networks", {})
         mode = str(c.host_config.get("NetworkMode") or "")
         if mode in ("host", "none") or mode.startswith("container:"):
@@ -66,8 +66,8 @@ class ConnectOps(EndpointOps):
             {"container": c.id, "name": n["Name"], "type": n["Driver"]},
         )
 
-    async def _disconnect_locked(self, c: Container, n: Json, force: bool) -> None:
-        nets = c.data["NetworkSettings"].get("Networks") or {}
+    async def _disconnect_locked(self, c: Container, n: Network, force: bool) -> None:
+        nets = endpoints(c)
         if n["Name"] not in nets:
             raise Forbidden(f"container {c.id} is not connected to network {n['Name']}")
         ep = nets[n["Name"]]
@@ -160,7 +160,7 @@ class ConnectOps(EndpointOps):
         if self._overlay is not None:
             self._overlay.restore()
 
-    def _attached_safe(self, c: Container) -> list[tuple[Json, Json]]:
+    def _attached_safe(self, c: Container) -> list[tuple[Network, EndpointSettings]]:
         try:
             return self._attached(c)
         except NotFound:

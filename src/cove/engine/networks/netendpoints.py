@@ -19,11 +19,20 @@ import logging
 import os
 import re
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar, cast
 
 from cove.engine.base import EngineOptions, Paths
 from cove.engine.events import EventBus
 from cove.engine.networks.overlay import Overlay
+from cove.engine.networks.records import (
+    EndpointIPAMConfig,
+    EndpointSettings,
+    IPAMConfig,
+    Network,
+    endpoint_on,
+    endpoint_request,
+    endpoints,
+)
 from cove.engine.record import Container
 from cove.errors import Conflict, CoveError, Forbidden, InvalidArgument, NotFound
 from cove.network import firewall, ipam, ports
@@ -38,7 +47,9 @@ PREDEFINED = ("bridge", "host", "none")
 _NS_RE = re.compile(r"^\s*nameserver\s+(\S+)", re.M)
 
 
-def empty_endpoint(aliases: list[str] | None = None, ipam_cfg: Json | None = None) -> Json:
+def empty_endpoint(
+    aliases: list[str] | None = None, ipam_cfg: EndpointIPAMConfig | None = None
+) -> EndpointSettings:
     return {
         "IPAMConfig": ipam_cfg or None,
         "Links": None,
@@ -58,8 +69,11 @@ def empty_endpoint(aliases: list[str] | None = None, ipam_cfg: Json | None = Non
     }
 
 
-_TOP = ("EndpointID", "Gateway", "IPAddress", "IPPrefixLen", "MacAddress", "GlobalIPv6Address",
-        "GlobalIPv6PrefixLen", "IPv6Gateway")  # fmt: skip
+# the first endpoint's fields that a default-bridge container also shows at NetworkSettings' top
+_Top = Literal["EndpointID", "Gateway", "IPAddress", "IPPrefixLen", "MacAddress",
+               "GlobalIPv6Address", "GlobalIPv6PrefixLen", "IPv6Gateway"]  # fmt: skip
+_TOP: tuple[_Top, ...] = ("EndpointID", "Gateway", "IPAddress", "IPPrefixLen", "MacAddress",
+                          "GlobalIPv6Address", "GlobalIPv6PrefixLen", "IPv6Gateway")  # fmt: skip
 
 
 class NetworkHost(Protocol):
@@ -80,7 +94,7 @@ class EndpointOps:
     """The network service's endpoint side (held by the engine as ``engine.networking`` and
     ``engine.net``, never one of its bases)."""
 
-    networks: dict[str, Json]
+    networks: dict[str, Network]
     net_options: NetOptions
     _overlay: Overlay | None  # held when a cluster store is set (networks.py makes it)
 
@@ -117,10 +131,10 @@ class EndpointOps:
         self._net_pool = WorkerPool(1, "cove-net")  # one netlink change at a time
         self._load_networks()
 
-    def _load_networks(self) -> None:  # networks.py
+    def _load_networks(self) -> None:  # service.py
         raise NotImplementedError
 
-    def _by_name(self, ref: str) -> Json:  # networks.py
+    def _by_name(self, ref: str) -> Network:  # service.py
         raise NotImplementedError
 
     async def _net_call(self, fn: Callable[..., T], *args: Any) -> T:
@@ -134,10 +148,10 @@ class EndpointOps:
             )
         return self._overlay
 
-    def _driver_of(self, n: Json) -> Driver:
+    def _driver_of(self, n: Network) -> Driver:
         return self._drivers[n["Driver"]]
 
-    def _netcfg(self, n: Json) -> NetConfig:
+    def _netcfg(self, n: Network) -> NetConfig:
         cfg = (n["IPAM"]["Config"] or [{}])[0]
         opts = dict(n.get("Options") or {})
         if (n.get("_cove") or {}).get("created_parent"):
@@ -148,7 +162,7 @@ class EndpointOps:
             opts, bool(n.get("Internal")), cfg6.get("Subnet", ""), cfg6.get("Gateway", ""),
         )  # fmt: skip
 
-    def _records_path(self, n: Json) -> str:
+    def _records_path(self, n: Network) -> str:
         return os.path.join(self.paths.exec_root, "network", n["Id"] + ".hosts")
 
     # --- create ---------------------------------------------------------------------------
@@ -159,7 +173,7 @@ class EndpointOps:
         has_ports = bool(hc.get("PortBindings")) or bool(hc.get("PublishAllPorts"))
         for key in hc.get("PortBindings") or {}:
             ports.split_port(key)
-        nets: Json = {}
+        nets: dict[str, EndpointSettings] = {}
         if mode.startswith("container:"):
             if has_ports:
                 raise InvalidArgument(
@@ -179,14 +193,14 @@ class EndpointOps:
             n = self._by_name("bridge" if mode == "default" else mode)
             eps: Json = ((body.get("NetworkingConfig") or {}).get("EndpointsConfig")) or {}
             main = {mode, n["Name"], n["Id"]}
-            want = next((eps[k] for k in eps if k in main and eps[k]), None) or {}
-            nets[n["Name"]] = self._requested_endpoint(n, want)
+            want = next((eps[k] for k in eps if k in main and eps[k]), None)
+            nets[n["Name"]] = self._requested_endpoint(n, endpoint_request(want))
             # API 1.44: the other networks named there are joined too; each must exist
             for key, cfg in eps.items():
                 if key not in main:
                     other = self._by_name(key)
                     if other["Name"] not in nets and other["Name"] not in ("host", "none"):
-                        nets[other["Name"]] = self._requested_endpoint(other, cfg or {})
+                        nets[other["Name"]] = self._requested_endpoint(other, endpoint_request(cfg))
         if not user_defined(hc):  # legacy links name existing containers; others are DNS only
             for link in hc.get("Links") or []:
                 target = link_parts(str(link))[0]
@@ -216,7 +230,7 @@ class EndpointOps:
         }
         return settings, warnings
 
-    def _requested_endpoint(self, n: Json, want: Json) -> Json:
+    def _requested_endpoint(self, n: Network, want: EndpointSettings) -> EndpointSettings:
         """A new container's endpoint on ``n`` from its EndpointSettings request."""
         ipam_cfg = want.get("IPAMConfig") or None
         check_ipam_request(n, ipam_cfg)
@@ -227,22 +241,26 @@ class EndpointOps:
         return ep
 
     # --- start ----------------------------------------------------------------------------
-    def _used_ips(self, n: Json, key: str = "IPAddress") -> list[str]:
+    def _used_ips(
+        self, n: Network, key: Literal["IPAddress", "GlobalIPv6Address"] = "IPAddress"
+    ) -> list[str]:
         """Addresses held on ``n``: ``key`` is IPAddress or GlobalIPv6Address."""
         out = []
         for c in self.containers.values():
-            ep = (c.data["NetworkSettings"].get("Networks") or {}).get(n["Name"])
+            ep = endpoint_on(c, n["Name"])
             if ep and ep.get(key):
                 out.append(ep[key])
         return out
 
-    def _attached(self, c: Container, strict: bool = False) -> list[tuple[Json, Json]]:
+    def _attached(
+        self, c: Container, strict: bool = False
+    ) -> list[tuple[Network, EndpointSettings]]:
         """(network, endpoint) pairs with a driver that gives an interface.  A network removed
         while a stopped container still names it is skipped, so one stale record cannot
         break the firewall plan for everyone; ``strict`` (starting that container) raises
         Docker's "network x not found" instead."""
         out = []
-        for name, ep in (c.data["NetworkSettings"].get("Networks") or {}).items():
+        for name, ep in endpoints(c).items():
             if name in ("host", "none"):
                 continue
             try:
@@ -257,7 +275,7 @@ class EndpointOps:
             out.append((n, ep))
         return out
 
-    def _allocate(self, c: Container, n: Json, ep: Json, index: int) -> None:
+    def _allocate(self, c: Container, n: Network, ep: EndpointSettings, index: int) -> None:
         cfg = (n["IPAM"]["Config"] or [{}])[0]
         pool = ipam.Pool.from_config(cfg["Subnet"], cfg.get("Gateway", ""), cfg.get("IPRange", ""))
         want = str((ep.get("IPAMConfig") or {}).get("IPv4Address") or "")
@@ -281,15 +299,17 @@ class EndpointOps:
             c.set_desired_mac(n["Id"], str(ep["MacAddress"]))
         mac = c.desired_mac(n["Id"])
         ep.update(
-            NetworkID=n["Id"],
-            EndpointID=os.urandom(32).hex(),
-            Gateway=str(pool.gateway),
-            IPAddress=str(ip),
-            IPPrefixLen=pool.subnet.prefixlen,
-            MacAddress=(mac or c.config.get("MacAddress") or "") if index == 0 else mac,
-            GlobalIPv6Address=v6[0],
-            GlobalIPv6PrefixLen=v6[1],
-            IPv6Gateway=v6[2],
+            {
+                "NetworkID": n["Id"],
+                "EndpointID": os.urandom(32).hex(),
+                "Gateway": str(pool.gateway),
+                "IPAddress": str(ip),
+                "IPPrefixLen": pool.subnet.prefixlen,
+                "MacAddress": (mac or c.config.get("MacAddress") or "") if index == 0 else mac,
+                "GlobalIPv6Address": v6[0],
+                "GlobalIPv6PrefixLen": v6[1],
+                "IPv6Gateway": v6[2],
+            }
         )
         if not ep["MacAddress"]:
             ep["MacAddress"] = ipam.mac_for(ip)
@@ -342,11 +362,15 @@ class EndpointOps:
             await self.net_release(c)
             raise
 
-    def _join_all(self, c: Container, netns: str, attached: list[tuple[Json, Json]]) -> None:
+    def _join_all(
+        self, c: Container, netns: str, attached: list[tuple[Network, EndpointSettings]]
+    ) -> None:
         for i, (n, ep) in enumerate(attached):
             self._join(c, n, ep, netns, f"eth{i}")
 
-    def _join(self, c: Container, n: Json, ep: Json, netns: str, ifname: str) -> None:
+    def _join(
+        self, c: Container, n: Network, ep: EndpointSettings, netns: str, ifname: str
+    ) -> None:
         e = self._endpoint(c, n, ep, ifname)
         try:
             self._driver_of(n).join(self._netcfg(n), e, netns)
@@ -354,7 +378,7 @@ class EndpointOps:
             raise type(err)(f"failed to set up container networking: {err.message}") from None
         c.set_net_ifname(n["Id"], ifname)
 
-    def _endpoint(self, c: Container, n: Json, ep: Json, ifname: str) -> Endpoint:
+    def _endpoint(self, c: Container, n: Network, ep: EndpointSettings, ifname: str) -> Endpoint:
         return Endpoint(
             ep["EndpointID"], ifname, veth_name(c.id, n["Id"]), ep["IPAddress"],
             int(ep["IPPrefixLen"]), "" if n.get("Internal") else ep["Gateway"], ep["MacAddress"],
@@ -383,7 +407,7 @@ class EndpointOps:
             if other is not changed and other.state.get("Running") and links_of(other):
                 self._dns.update_links(other.id, self._link_ips(other))
 
-    def _write_records(self, n: Json) -> None:
+    def _write_records(self, n: Network) -> None:
         if n["Driver"] == "overlay" and self._overlay is not None:
             self._overlay.write_records(n)  # with the other hosts' records
             return
@@ -391,7 +415,7 @@ class EndpointOps:
 
         entries = []
         for c in self.containers.values():
-            ep = (c.data["NetworkSettings"].get("Networks") or {}).get(n["Name"])
+            ep = endpoint_on(c, n["Name"])
             if ep and ep.get("IPAddress"):
                 entries.append((ep["IPAddress"], list(ep.get("DNSNames") or [c.name])))
             if ep and ep.get("GlobalIPv6Address"):  # AAAA: a line of its own, same names
@@ -587,7 +611,7 @@ def user_defined(hc: Json) -> bool:
     return mode not in ("default", "bridge", "host", "none") and not mode.startswith("container:")
 
 
-def check_ipam_request(n: Json, ipam_cfg: Json | None) -> None:
+def check_ipam_request(n: Network, ipam_cfg: EndpointIPAMConfig | None) -> None:
     """An endpoint's requested addresses, checked as dockerd does at create and connect."""
     if not ipam_cfg:
         return
@@ -599,16 +623,16 @@ def check_ipam_request(n: Json, ipam_cfg: Json | None) -> None:
     ipam.check_requested(v4, v6)
 
 
-def _ipv6_config(n: Json) -> Json | None:
+def _ipv6_config(n: Network) -> IPAMConfig | None:
     """The IPv6 ``IPAM.Config`` entry of a network with EnableIPv6 (else None: dockerd keeps
     an IPv6 subnet given without it, and gives nobody an address from it)."""
     if not n.get("EnableIPv6"):
         return None
     found = ipam.family_config(n["IPAM"]["Config"] or [], 6)
-    return dict(found) if found is not None else None
+    return cast(IPAMConfig, dict(found)) if found is not None else None
 
 
-def set_endpoint_options(ep: Json, cfg: Json) -> None:
+def set_endpoint_options(ep: EndpointSettings, cfg: EndpointSettings) -> None:
     """Copy an EndpointSettings request's links and driver options into the endpoint."""
     ep["Links"] = [str(x) for x in cfg.get("Links") or []] or None
     ep["DriverOpts"] = {str(k): str(v) for k, v in (cfg.get("DriverOpts") or {}).items()} or None
@@ -617,7 +641,7 @@ def set_endpoint_options(ep: Json, cfg: Json) -> None:
 def links_of(c: Container) -> list[tuple[str, str]]:
     """(name, alias) of every link: ``--link`` and the endpoints' own ``Links``."""
     out = [link_parts(str(x)) for x in c.host_config.get("Links") or []]
-    for ep in (c.data["NetworkSettings"].get("Networks") or {}).values():
+    for ep in endpoints(c).values():
         out += [link_parts(str(x)) for x in ep.get("Links") or []]
     return out
 
@@ -631,8 +655,8 @@ def link_parts(link: str) -> tuple[str, str]:
 
 
 def _shared_ip(c: Container, other: Container) -> str:
-    mine = c.data["NetworkSettings"].get("Networks") or {}
-    for name, ep in (other.data["NetworkSettings"].get("Networks") or {}).items():
+    mine = endpoints(c)
+    for name, ep in endpoints(other).items():
         if name in mine and ep.get("IPAddress"):
             return str(ep["IPAddress"])
     return ""

@@ -13,11 +13,19 @@ import asyncio
 import contextlib
 import json
 import os
+from collections.abc import Mapping
 
 from cove.engine.networks.overlay_addr import OverlayAddresses
 from cove.engine.networks.overlay_base import log
 from cove.engine.networks.overlay_cluster import Cluster
 from cove.engine.networks.overlay_watch import run_cluster
+from cove.engine.networks.records import (
+    Network,
+    NetworkMember,
+    endpoint_on,
+    ipam_config,
+    load_network,
+)
 from cove.engine.record import Container
 from cove.errors import Conflict, CoveError, Forbidden, Unavailable
 from cove.network import firewall, ipam
@@ -59,7 +67,7 @@ class Overlay(OverlayAddresses):
             if ipam.overlaps(pool.subnet, used):
                 raise Forbidden("Pool overlaps with other one on this address space")
             n = self.host._new_record(
-                name, "overlay", [cfg], options, labels, bool(body.get("Internal")),
+                name, "overlay", [ipam_config(cfg)], options, labels, bool(body.get("Internal")),
                 bool(body.get("Attachable")),
             )  # fmt: skip
             n["Scope"] = "global"
@@ -107,7 +115,7 @@ class Overlay(OverlayAddresses):
         log.warning("dropping stale cluster-store claim %s (network %s is gone)", key, holder)
         return bool(await cl.call(cl.etcd.delete_if, key, holder))
 
-    async def remove(self, n: Json) -> None:
+    async def remove(self, n: Network) -> None:
         cl = self.leased()
         if cl.view.endpoints.get(n["Id"]):
             raise Forbidden(
@@ -118,13 +126,14 @@ class Overlay(OverlayAddresses):
         keys += [S.subnet_key(c["Subnet"]) for c in n["IPAM"]["Config"] or [] if c.get("Subnet")]
         await cl.call(cl.etcd.delete_all, keys, [S.ip_key(n["Id"], "")])
 
-    def _adopt(self, n: Json) -> None:
-        if n["Id"] not in self.host.networks:
-            n = {k: v for k, v in n.items() if k != "_cove"}
+    def _adopt(self, raw: Mapping[str, object]) -> None:
+        """A network of the store (a record another host, or this one, wrote there)."""
+        if raw.get("Id") not in self.host.networks:
+            n = load_network({k: v for k, v in raw.items() if k != "_cove"})
             self.host.networks[n["Id"]] = n
             self.host._save_network(n)
 
-    def remote_endpoints(self, n: Json) -> Json:
+    def remote_endpoints(self, n: Network) -> dict[str, NetworkMember]:
         """``network inspect``'s entries for the endpoints on other hosts, as Docker showed
         them with a cluster store: no local container to key them by, so ``ep-<endpoint
         id>``, with the container's name, endpoint id, MAC and address from the store."""
@@ -188,13 +197,13 @@ class Overlay(OverlayAddresses):
             if n["Driver"] == "overlay" and ep.get("EndpointID"):
                 self.cl.driver.release(ep["EndpointID"])
 
-    def write_records(self, n: Json) -> None:
+    def write_records(self, n: Network) -> None:
         """Overlay ``n``'s DNS records: local containers and every other host's."""
         from cove.network.dns import write_records
 
         entries = []
         for c in self.host.containers.values():
-            ep = (c.data["NetworkSettings"].get("Networks") or {}).get(n["Name"])
+            ep = endpoint_on(c, n["Name"])
             if ep and ep.get("IPAddress"):
                 entries.append((ep["IPAddress"], list(ep.get("DNSNames") or [c.name])))
         for rec in self.cl.view.remote(n["Id"], self.cl.vtep):
@@ -259,8 +268,8 @@ class Overlay(OverlayAddresses):
         networks gone from it are forgotten, and every overlay is programmed again."""
         stale = set(self.host.networks) - set(view.networks)
         self.cl.view = view
-        for n in list(view.networks.values()):
-            self._adopt(n)
+        for raw in list(view.networks.values()):
+            self._adopt(raw)
         for net_id in stale:
             if self.host.networks[net_id]["Driver"] == "overlay":
                 await self._forget(net_id)

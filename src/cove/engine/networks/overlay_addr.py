@@ -9,15 +9,15 @@ container that did not start.
 from __future__ import annotations
 
 from cove.engine.networks.overlay_base import OverlayBase, log
+from cove.engine.networks.records import EndpointSettings, Network, endpoints
 from cove.engine.record import Container
 from cove.errors import Conflict, Unavailable
 from cove.network import ipam
 from cove.network.cluster import store as S
-from cove.util.jsontypes import Json
 
 
 class OverlayAddresses(OverlayBase):
-    async def _reserve(self, c: Container, n: Json, want: str) -> str:
+    async def _reserve(self, c: Container, n: Network, want: str) -> str:
         cl = self.leased()
         key = (c.id, n["Id"])
         if key in cl.reserved:
@@ -71,17 +71,19 @@ class OverlayAddresses(OverlayBase):
             raise
         return taken
 
-    async def reserve_for_connect(self, c: Container, n: Json, cfg: Json) -> list[tuple[str, str]]:
+    async def reserve_for_connect(
+        self, c: Container, n: Network, cfg: EndpointSettings
+    ) -> list[tuple[str, str]]:
         """The address a connect of running ``c`` to overlay ``n`` takes; nothing otherwise
         (a stopped container reserves at its start)."""
-        nets = c.data["NetworkSettings"].get("Networks") or {}
+        nets = endpoints(c)
         running = c.state.get("Running") and c.state.get("Pid")
         if n["Driver"] != "overlay" or not running or n["Name"] in nets:
             return []
         want = str((cfg.get("IPAMConfig") or {}).get("IPv4Address") or "")
         return [(n["Id"], await self._reserve(c, n, want))]
 
-    def take_reserved(self, c: Container, n: Json) -> str:
+    def take_reserved(self, c: Container, n: Network) -> str:
         """The address reserved for ``c`` on ``n``, which the allocation then records."""
         ip = self.cl.reserved.pop((c.id, n["Id"]), None)
         if ip is None:  # every caller reserves first; a new path that does not is a bug

@@ -24,11 +24,17 @@ import ipaddress
 import logging
 import os
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from cove.engine.base import Paths
 from cove.engine.events import EventBus
 from cove.engine.networks.overlay_cluster import Cluster
+from cove.engine.networks.records import (
+    EndpointSettings,
+    IPAMConfig,
+    Network,
+    NetworkMember,
+)
 from cove.engine.record import Container
 from cove.errors import InvalidArgument, Unavailable
 from cove.network import ipam
@@ -37,7 +43,6 @@ from cove.network.cluster.etcd import Etcd
 from cove.network.hostroutes import proc_routes
 from cove.network.overlay.driver import GatewayBridge, OverlayDriver
 from cove.util.bridge import WorkerPool
-from cove.util.jsontypes import Json
 
 DEFAULT_TTL = 20
 T = TypeVar("T")
@@ -49,7 +54,7 @@ class OverlayHost(Protocol):
 
     paths: Paths
     bus: EventBus
-    networks: dict[str, Json]
+    networks: dict[str, Network]
     net_options: NetOptions
 
     @property
@@ -57,32 +62,36 @@ class OverlayHost(Protocol):
 
     async def _net_call(self, fn: Callable[..., T], *args: Any) -> T: ...
 
-    def _netcfg(self, n: Json) -> NetConfig: ...
+    def _netcfg(self, n: Network) -> NetConfig: ...
 
-    def _records_path(self, n: Json) -> str: ...
+    def _records_path(self, n: Network) -> str: ...
 
-    def _used_ips(self, n: Json, key: str = "IPAddress") -> list[str]: ...
+    def _used_ips(
+        self, n: Network, key: Literal["IPAddress", "GlobalIPv6Address"] = "IPAddress"
+    ) -> list[str]: ...
 
-    def _attached(self, c: Container, strict: bool = False) -> list[tuple[Json, Json]]: ...
+    def _attached(
+        self, c: Container, strict: bool = False
+    ) -> list[tuple[Network, EndpointSettings]]: ...
 
-    def _attached_safe(self, c: Container) -> list[tuple[Json, Json]]: ...
+    def _attached_safe(self, c: Container) -> list[tuple[Network, EndpointSettings]]: ...
 
     def _net_dir(self) -> str: ...
 
-    def _save_network(self, n: Json) -> None: ...
+    def _save_network(self, n: Network) -> None: ...
 
     def _new_record(
         self,
         name: str,
         driver: str,
-        ipam_cfg: list[Json],
+        ipam_cfg: list[IPAMConfig],
         options: dict[str, str],
         labels: dict[str, str],
         internal: bool,
         attachable: bool = False,
-    ) -> Json: ...
+    ) -> Network: ...
 
-    def _containers_of(self, n: Json) -> Json: ...
+    def _containers_of(self, n: Network) -> dict[str, NetworkMember]: ...
 
 
 def connect_cluster(

@@ -18,6 +18,16 @@ from cove.engine.networks.netconnect import ConnectOps
 from cove.engine.networks.netendpoints import PREDEFINED, NetworkHost
 from cove.engine.networks.overlay import Overlay
 from cove.engine.networks.overlay_base import connect_cluster
+from cove.engine.networks.records import (
+    IPAMConfig,
+    Network,
+    NetworkMember,
+    endpoint_on,
+    endpoint_request,
+    ipam_config,
+    load_network,
+    network_json,
+)
 from cove.engine.record import Container
 from cove.errors import Conflict, Forbidden, InvalidArgument, NotFound
 from cove.network import ipam
@@ -60,7 +70,7 @@ class NetworkOps(ConnectOps):
     def _net_dir(self) -> str:
         return os.path.join(self.paths.data_root, "network")
 
-    def _save_network(self, n: Json) -> None:
+    def _save_network(self, n: Network) -> None:
         os.makedirs(self._net_dir(), exist_ok=True)
         atomic_write_json(os.path.join(self._net_dir(), n["Id"] + ".json"), n, sync=False)
 
@@ -69,7 +79,7 @@ class NetworkOps(ConnectOps):
         for fn in os.listdir(self._net_dir()):
             if fn.endswith(".json"):
                 try:
-                    n = read_json(os.path.join(self._net_dir(), fn))
+                    n = load_network(read_json(os.path.join(self._net_dir(), fn)))
                 except (OSError, ValueError):
                     continue
                 self.networks[n["Id"]] = n
@@ -79,19 +89,19 @@ class NetworkOps(ConnectOps):
                 self._save_network(self._new_record(name, driver, [], {}, {}, False))
         self._ensure_default_bridge(have)
         for fn in os.listdir(self._net_dir()):
-            n = read_json(os.path.join(self._net_dir(), fn))
+            n = load_network(read_json(os.path.join(self._net_dir(), fn)))
             self.networks[n["Id"]] = n
 
     def _new_record(
         self,
         name: str,
         driver: str,
-        ipam_cfg: list[Json],
+        ipam_cfg: list[IPAMConfig],
         options: dict[str, str],
         labels: dict[str, str],
         internal: bool,
         attachable: bool = False,
-    ) -> Json:
+    ) -> Network:
         return {
             "Name": name,
             "Id": new_id(),
@@ -133,7 +143,7 @@ class NetworkOps(ConnectOps):
         else:
             net = ipam.pick_subnet(ipam.pools_from_config(o.default_address_pools), proc_routes())
             subnet, gw = str(net), str(next(net.hosts()))
-        cfg: Json = {"Subnet": subnet, "Gateway": gw}
+        cfg: IPAMConfig = {"Subnet": subnet, "Gateway": gw}
         if o.fixed_cidr:
             cfg["IPRange"] = o.fixed_cidr
         options = {
@@ -158,7 +168,7 @@ class NetworkOps(ConnectOps):
         self._save_network(cur)
 
     # --- lookups ------------------------------------------------------------------------
-    def _by_name(self, ref: str) -> Json:
+    def _by_name(self, ref: str) -> Network:
         for n in self.networks.values():
             if n["Name"] == ref:
                 return n
@@ -171,16 +181,16 @@ class NetworkOps(ConnectOps):
         raise NotFound(f"network {ref} not found")
 
     def network_inspect(self, ref: str, verbose: bool = False) -> Json:
-        n = {k: v for k, v in self._by_name(ref).items() if k != "_cove"}
-        n["Containers"] = self._containers_of(n)
+        n = self._by_name(ref)
+        members = self._containers_of(n)
         if self._overlay is not None:  # overlay: other hosts' endpoints
-            n["Containers"].update(self._overlay.remote_endpoints(n))
-        return n
+            members.update(self._overlay.remote_endpoints(n))
+        return {**network_json(n), "Containers": members}
 
-    def _containers_of(self, n: Json) -> Json:
-        out: Json = {}
+    def _containers_of(self, n: Network) -> dict[str, NetworkMember]:
+        out: dict[str, NetworkMember] = {}
         for c in self.containers.values():
-            ep = (c.data["NetworkSettings"].get("Networks") or {}).get(n["Name"])
+            ep = endpoint_on(c, n["Name"])
             if ep and ep.get("EndpointID") and c.state.get("Running"):
                 out[c.id] = {
                     "Name": c.name,
@@ -202,9 +212,7 @@ class NetworkOps(ConnectOps):
         for n in sorted(self.networks.values(), key=lambda n: n["Created"]):
             if not _match(n, filters, self._containers_of):
                 continue
-            item = {k: v for k, v in n.items() if k != "_cove"}
-            item["Containers"] = {}
-            out.append(item)
+            out.append({**network_json(n), "Containers": {}})
         return out
 
     # --- create / remove ----------------------------------------------------------------
@@ -252,7 +260,7 @@ class NetworkOps(ConnectOps):
         cfg["Subnet"], cfg["Gateway"] = str(pool.subnet), str(pool.gateway)
         if ipam.overlaps(pool.subnet, used):
             raise Forbidden("Pool overlaps with other one on this address space")
-        configs = [cfg]
+        configs = [ipam_config(cfg)]
         if cfg6 is not None:
             pool6 = ipam.Pool.from_config(
                 cfg6["Subnet"], cfg6.get("Gateway", ""), cfg6.get("IPRange", "")
@@ -262,7 +270,7 @@ class NetworkOps(ConnectOps):
                 cfg6["Gateway"] = str(pool6.gateway)
                 if ipam.overlaps(pool6.subnet, used):
                     raise Forbidden("Pool overlaps with other one on this address space")
-            configs.append(cfg6)
+            configs.append(ipam_config(cfg6))
         if driver == "bridge":
             br = options.get("com.docker.network.bridge.name")
             if br and any(
@@ -330,10 +338,7 @@ class NetworkOps(ConnectOps):
         for n in list(self.networks.values()):
             if n["Name"] in PREDEFINED or self._containers_of(n):
                 continue
-            if any(
-                (c.data["NetworkSettings"].get("Networks") or {}).get(n["Name"])
-                for c in self.containers.values()
-            ):
+            if any(endpoint_on(c, n["Name"]) for c in self.containers.values()):
                 continue
             if not _match(
                 n, {k: v for k, v in filters.items() if k == "label"}, self._containers_of
@@ -360,7 +365,7 @@ class NetworkOps(ConnectOps):
     async def network_connect(self, ref: str, body: Json) -> None:
         n = self._by_name(ref)
         c = self.find(str(body.get("Container") or ""))
-        cfg: Json = body.get("EndpointConfig") or {}
+        cfg = endpoint_request(body.get("EndpointConfig"))
         async with self.lock(c.id):
             await self._connect_locked(c, n, cfg)
 
@@ -371,7 +376,7 @@ class NetworkOps(ConnectOps):
             await self._disconnect_locked(c, n, bool(body.get("Force")))
 
 
-def _match(n: Json, filters: dict[str, list[str]], containers: Any) -> bool:
+def _match(n: Network, filters: dict[str, list[str]], containers: Any) -> bool:
     for key, vals in filters.items():
         if not vals:
             continue
