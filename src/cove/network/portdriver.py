@@ -13,9 +13,13 @@ take ports that containers publish later.  This helper does it instead, as Rootl
   the connection to the container (network/firewall.py, the output chain);
 - bytes are copied between the two sockets by its event loop, 64 KiB at a time, with no
   other buffering: a slow side slows the other;
+- UDP the same way, per client: the first datagram from a client address makes an inner
+  socket connected to 10.0.2.100 at the port, its replies go back to that client from the
+  published port; a flow idle for ``UDP_IDLE`` seconds is closed (the timeout of Docker's
+  userland proxy), and at most ``UDP_FLOWS`` flows per port are kept (the oldest goes);
 - the daemon asks it over a unix socket (one JSON request per connection, as
   slirp4netns's API): ``add`` (proto, host_addr, host_port) answers an id, ``remove`` an
-  id, ``list`` and ``clear``.  Only TCP: UDP is refused with a clear message;
+  id, ``list`` and ``clear``.  TCP and UDP (sctp is refused with a clear message);
 - it lives as long as the namespaces' holder (it ends when the pipe whose only writer is
   the holder reaches its end), so published ports keep answering while no daemon runs.
 """
@@ -38,6 +42,8 @@ CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 TARGET = "10.0.2.100"  # the namespace's address (pasta's and slirp4netns's)
 _CHUNK = 65536
+UDP_IDLE = 90.0  # seconds without a datagram either way before a UDP flow is closed
+UDP_FLOWS = 256  # UDP clients remembered per published port
 
 
 def _setns(path: str, kind: int) -> None:
@@ -49,6 +55,24 @@ def _setns(path: str, kind: int) -> None:
             raise OSError(err, f"setns({path}): {os.strerror(err)}")
     finally:
         os.close(fd)
+
+
+def _udp_socket() -> socket.socket:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+    s.setblocking(False)
+    return s
+
+
+class _Flow:
+    """One UDP client of a published port: its inner socket and when it was last used."""
+
+    def __init__(self, inner: socket.socket, seen: float) -> None:
+        self.inner = inner
+        self.seen = seen
+        self.task: asyncio.Task[None]
+
+    def close(self, _task: asyncio.Task[None]) -> None:
+        self.inner.close()
 
 
 class _Helper:
@@ -97,21 +121,77 @@ class _Helper:
             self.conns.add(task)
             task.add_done_callback(self.conns.discard)
 
-    def add(self, proto: str, addr: str, port: int) -> dict[str, object]:
-        if proto != "tcp":
-            return {"error": "proto"}
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    async def _udp(self, outer: socket.socket, port: int) -> None:
+        """Datagrams to the published port, each client's through an inner socket of its
+        own (so replies find their way back); ends (with its flows) when cancelled."""
+        loop = asyncio.get_running_loop()
+        flows: dict[tuple[str, int], _Flow] = {}
         try:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            while True:
+                try:
+                    data, client = await loop.sock_recvfrom(outer, _CHUNK)
+                except OSError:
+                    await asyncio.sleep(0.1)
+                    continue
+                flow = flows.get(client)
+                if flow is None:
+                    if len(flows) >= UDP_FLOWS:
+                        flows.pop(next(iter(flows))).task.cancel()  # the oldest client
+                    try:
+                        inner = await loop.run_in_executor(self.inside, _udp_socket)
+                        inner.connect((TARGET, port))  # no packet: it only fixes the peer
+                    except OSError:
+                        continue
+                    flow = flows[client] = _Flow(inner, loop.time())
+                    flow.task = asyncio.create_task(self._udp_back(flows, client, outer))
+                    flow.task.add_done_callback(flow.close)  # also when cancelled unstarted
+                flow.seen = loop.time()
+                with contextlib.suppress(OSError):
+                    flow.inner.send(data)  # a full buffer drops it, as the network may
+        finally:
+            for flow in flows.values():
+                flow.task.cancel()
+
+    async def _udp_back(
+        self, flows: dict[tuple[str, int], _Flow], client: tuple[str, int], outer: socket.socket
+    ) -> None:
+        """Replies to ``client`` until its flow has been idle for UDP_IDLE seconds."""
+        loop = asyncio.get_running_loop()
+        flow = flows[client]
+        try:
+            while (left := flow.seen + UDP_IDLE - loop.time()) > 0:
+                try:
+                    data = await asyncio.wait_for(loop.sock_recv(flow.inner, _CHUNK), left)
+                except TimeoutError:
+                    continue  # the loop's test tells idle from recently used
+                except OSError:
+                    continue  # the container's port refused one datagram (ICMP): go on
+                flow.seen = loop.time()
+                with contextlib.suppress(OSError):
+                    await loop.sock_sendto(outer, data, client)
+        finally:
+            if flows.get(client) is flow:
+                del flows[client]
+
+    def add(self, proto: str, addr: str, port: int) -> dict[str, object]:
+        if proto not in ("tcp", "udp"):
+            return {"error": "proto"}
+        kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+        s = socket.socket(socket.AF_INET, kind | socket.SOCK_CLOEXEC)
+        try:
+            if proto == "tcp":
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind((addr, port))
-            s.listen(128)
+            if proto == "tcp":
+                s.listen(128)
             s.setblocking(False)
         except OSError as e:
             s.close()
             return {"error": e.strerror or str(e)}
         ident = self.next_id
         self.next_id += 1
-        task = asyncio.create_task(self._accept(s, port))
+        serve = self._accept(s, port) if proto == "tcp" else self._udp(s, port)
+        task = asyncio.create_task(serve)
         self.forwards[ident] = (proto, addr, port, s, task)
         return {"return": {"id": ident}}
 
@@ -272,11 +352,8 @@ class HelperForwarder:
 
     def add(self, m: Mapping, endpoint: str) -> int:
         check_host_port(m, endpoint)
-        if m.proto != "tcp":
-            raise InvalidArgument(
-                f"rootless mode with pasta publishes tcp ports only, not {m.proto}; "
-                'set "rootless-network": "slirp4netns" in daemon.json for udp'
-            )
+        if m.proto not in ("tcp", "udp"):
+            raise InvalidArgument(f"rootless mode publishes tcp and udp ports, not {m.proto}")
         ip = m.host_ip or "0.0.0.0"
         args = {"proto": m.proto, "host_addr": ip, "host_port": m.host_port}
         try:

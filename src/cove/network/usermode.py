@@ -9,11 +9,13 @@ with no privilege, and nothing else on the host changes.  Its host-loopback mapp
 as rootless Docker has it, so containers cannot reach services bound to the host's
 127.0.0.1.
 
-Published ports: the daemon asks slirp4netns over its API socket to listen on the host's
-address and port and pass connections to 10.0.2.100 at the same port, where the daemon's
-own port rules (DNAT) send them on to the container.  The host-side listener belongs to
-the user, so a port below ``net.ipv4.ip_unprivileged_port_start`` is refused with the words
-rootless Docker uses.
+Published ports: for TCP the daemon asks slirp4netns over its API socket to listen on the
+host's address and port and pass connections to 10.0.2.100 at the same port, where the
+daemon's own port rules (DNAT) send them on to the container.  UDP goes through pasta's port
+helper (network/portdriver.py), which runs beside slirp4netns too: with host loopback
+disabled, slirp4netns 1.2 (libslirp 4.7) drops the replies to a client on the host's
+127.0.0.1.  The host-side listener belongs to the user, so a port below
+``net.ipv4.ip_unprivileged_port_start`` is refused with the words rootless Docker uses.
 """
 
 from __future__ import annotations
@@ -72,9 +74,16 @@ def kind_of(pid: int) -> str:
     return name if name in KINDS else ""
 
 
+def helper_socket(api_socket: str) -> str:
+    """The port helper's API socket beside slirp4netns's (pasta's helper has ``api_socket``)."""
+    return os.path.join(os.path.dirname(api_socket), "port-helper.sock")
+
+
 def forwarder_for(kind: str, api_socket: str) -> SlirpForwarder | HelperForwarder:
     """The daemon's way to publish ports with the user-mode network ``kind``."""
-    return HelperForwarder(api_socket) if kind == "pasta" else SlirpForwarder(api_socket)
+    if kind == "pasta":
+        return HelperForwarder(api_socket)
+    return SlirpForwarder(api_socket, HelperForwarder(helper_socket(api_socket)))
 
 
 def start(kind: str, pid: int, api_socket: str, exit_r: int) -> int:
@@ -122,6 +131,7 @@ def start(kind: str, pid: int, api_socket: str, exit_r: int) -> int:
         raise CoveError(f"{kind} failed: {text}")
     if proc.stderr is not None:
         proc.stderr.close()
+    portdriver.spawn(pid, helper_socket(api_socket), exit_r)  # for UDP (see above)
     return proc.pid
 
 
@@ -129,14 +139,18 @@ class SlirpForwarder:
     """Host ports for published container ports, through slirp4netns's API.
 
     Runs inside the daemon (in its namespaces); the API socket is a file, so it is reached
-    from there as well."""
+    from there as well.  UDP ports go to ``udp`` (the port helper), whose ids are kept
+    negative here to tell them apart."""
 
-    def __init__(self, api_socket: str) -> None:
+    def __init__(self, api_socket: str, udp: HelperForwarder | None = None) -> None:
         self.api_socket = api_socket
+        self.udp = udp
 
     def add(self, m: Mapping, endpoint: str) -> int:
         """Forward the host's ``m.host_ip:m.host_port`` to the daemon's namespace; the
         forwarding's id for ``remove``."""
+        if m.proto == "udp" and self.udp is not None:
+            return -self.udp.add(m, endpoint)
         ip = m.host_ip or "0.0.0.0"
         check_host_port(m, endpoint)
         try:
@@ -159,6 +173,8 @@ class SlirpForwarder:
 
     def clear(self) -> None:
         """Drop every forwarding (a restarted daemon's start: it makes its own again)."""
+        if self.udp is not None:
+            self.udp.clear()
         with contextlib.suppress(OSError, ValueError):
             answer = request(self.api_socket, {"execute": "list_hostfwd"})
             ret = answer.get("return")  # slirp4netns 1.2 answers {"entries": [...]} bare
@@ -168,5 +184,8 @@ class SlirpForwarder:
                     self.remove(int(e["id"]))
 
     def remove(self, ident: int) -> None:
+        if ident < 0 and self.udp is not None:
+            self.udp.remove(-ident)
+            return
         with contextlib.suppress(OSError, ValueError):
             request(self.api_socket, {"execute": "remove_hostfwd", "arguments": {"id": ident}})

@@ -28,10 +28,10 @@ def test_slirp4netns_first_then_pasta(monkeypatch: pytest.MonkeyPatch) -> None:
         usermode.choose()
 
 
-def test_udp_is_refused_with_pasta(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sctp_is_refused_with_pasta(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(portdriver, "unprivileged_port_start", lambda: 1024)
-    with pytest.raises(InvalidArgument, match="tcp ports only, not udp"):
-        HelperForwarder("/nonexistent").add(Mapping("udp", 53, "", 5353), "web")
+    with pytest.raises(InvalidArgument, match="publishes tcp and udp ports, not sctp"):
+        HelperForwarder("/nonexistent").add(Mapping("sctp", 53, "", 5353), "web")
 
 
 def test_a_refused_add_is_dockerds_conflict() -> None:
