@@ -123,8 +123,8 @@ class DaemonConfig:
                                  flags=("--fixed-cidr-v6",))
     default_address_pools: list[dict[str, Any]] = setting(
         [], "where automatic bridge subnets come from", NET)
-    userland_proxy: bool = setting(False, "accepted; published ports are always kernel NAT",
-                                   NET, flags=("--userland-proxy",))
+    userland_proxy: bool = setting(False, "published ports are always kernel NAT (true is "
+                                   "refused)", "wiring", flags=("--userland-proxy",))
     local_port_mss: bool = setting(True, "the bridge's MSS for host connections to published "
                                    "ports", NET, flags=("--local-port-mss",))
     cluster_store: str = setting("", "etcd://host:port for overlay networks", NET)

@@ -183,6 +183,8 @@ def go_text(v: Any) -> str:
     """A value as dockerd prints it in its messages (Go's %v): true, [a b], map[k:v]."""
     if isinstance(v, bool):
         return "true" if v else "false"
+    if v is None:
+        return "<nil>"
     if isinstance(v, list):
         return "[" + " ".join(go_text(x) for x in v) + "]"
     if isinstance(v, dict):

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import os
 import shutil
-from typing import Any
 
+from cove.daemon import settings
 from cove.daemon.config import DaemonConfig
 from cove.daemon.rootless import Session, rootless_net
 from cove.engine.containers.security import daemon_profile
@@ -58,19 +56,10 @@ def _snapshotter(cfg: DaemonConfig) -> Snapshotter:
     return choose_snapshotter(cfg.storage_driver, cfg.data_root)  # tiers: snapshot/select.py
 
 
-def _same_named(cls: type, cfg: DaemonConfig) -> dict[str, Any]:
-    """Copies of ``cfg``'s settings that ``cls`` has fields of the same name for: a setting
-    is declared once (DaemonConfig) and reaches the engine by its name, not by a copy of
-    every field written out here."""
-    wanted = {f.name for f in dataclasses.fields(cls)}
-    return {
-        f.name: copy.copy(getattr(cfg, f.name)) for f in dataclasses.fields(cfg) if f.name in wanted
-    }
-
-
 def _refuse_unused(cfg: DaemonConfig) -> None:
     """Settings dockerd has and cove accepts but cannot honour are refused, never dropped:
-    an empty ``storage-opts`` and ``live-restore: true`` load as in dockerd's files."""
+    an empty ``storage-opts``, ``live-restore: true`` and ``userland-proxy: false`` load as
+    in dockerd's files."""
     if cfg.storage_opts:
         raise InvalidArgument(
             f"storage-opts {', '.join(cfg.storage_opts)}: cove's storage drivers take no options"
@@ -79,6 +68,11 @@ def _refuse_unused(cfg: DaemonConfig) -> None:
         raise InvalidArgument(
             "live-restore cannot be turned off: cove's containers are held by their own "
             "monitor process and always keep running while coved is stopped"
+        )
+    if cfg.userland_proxy:
+        raise InvalidArgument(
+            "userland-proxy cannot be turned on: cove publishes ports with kernel NAT only "
+            "(set it to false or leave it out)"
         )
 
 
@@ -114,24 +108,17 @@ def build_engine(
     profile, profile_path = daemon_profile(cfg.seccomp_profile)
     # a daemon.json log-driver or log-opts dockerd would refuse stops coved at start
     log_options.plan({"Type": cfg.log_driver or "json-file", "Config": dict(cfg.log_opts or {})})
+    # the settings declared to go to the engine (or its network) are copied by name; the
+    # rest are what this module makes of the settings it reads itself
     opts = EngineOptions(
+        **settings.copied(cfg, settings.ENGINE),
         runtime_name=cfg.default_runtime,
         storage_driver=snap.name,
-        debug=cfg.debug,
-        registry_mirrors=list(cfg.registry_mirrors),
-        insecure_registries=list(cfg.insecure_registries),
-        max_concurrent_downloads=int(cfg.max_concurrent_downloads),
-        max_concurrent_uploads=int(cfg.max_concurrent_uploads),
-        dns=list(cfg.dns),
-        dns_search=list(cfg.dns_search),
-        dns_opts=list(cfg.dns_opts),
         seccomp_profile=profile,
         seccomp_profile_path=profile_path,
-        no_new_privileges=cfg.no_new_privileges,
         userns=idmap,
         log_driver=cfg.log_driver or "json-file",
-        log_opts={str(k): str(v) for k, v in (cfg.log_opts or {}).items()},
-        net=NetOptions(**_same_named(NetOptions, cfg), **rootless_net(session)),
+        net=NetOptions(**settings.copied(cfg, settings.NET), **rootless_net(session)),
     )
     volumes = LocalVolumeDriver(os.path.join(cfg.data_root, "volumes"))
     volumes.owner = idmap.root if idmap is not None else None

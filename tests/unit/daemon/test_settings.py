@@ -46,7 +46,7 @@ def test_docs_list_exactly_the_table() -> None:
 def test_every_setting_goes_somewhere() -> None:
     """A setting is copied into the engine's options by name, or read by the daemon module it
     names: none is accepted and then dropped."""
-    from cove.engine.base import EngineOptions
+    from cove.engine.context import EngineOptions
     from cove.network.base import NetOptions
 
     targets = {ENGINE: EngineOptions, NET: NetOptions}
@@ -150,6 +150,8 @@ def test_a_setting_given_twice_is_refused(tmp_path: Path) -> None:
         "the following directives are specified both as a flag and in the configuration file: "
         "data-root: (from flag: /y, from file: /x), icc: (from flag: false, from file: true)"
     )
+    with pytest.raises(InvalidArgument, match=r"debug: \(from flag: true, from file: <nil>\)$"):
+        _load(tmp_path, {"debug": None}, {"debug": True})  # as dockerd: a null key is given
     with pytest.raises(InvalidArgument, match=r"^invalid max concurrent uploads: -2$"):
         load(os.devnull, {"max-concurrent-uploads": -2})
 
@@ -170,3 +172,16 @@ def test_coved_flags_stay_lean() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_what_cove_cannot_honour_is_refused() -> None:
+    from cove.daemon.wiring import _refuse_unused
+
+    _refuse_unused(load(os.devnull, {"userland-proxy": False, "live-restore": True}))
+    for flags, words in (
+        ({"userland-proxy": True}, "userland-proxy cannot be turned on"),
+        ({"live-restore": False}, "live-restore cannot be turned off"),
+        ({"storage-opts": ["size=1G"]}, "storage-opts size=1G"),
+    ):
+        with pytest.raises(InvalidArgument, match=words):
+            _refuse_unused(load(os.devnull, flags))
