@@ -121,6 +121,17 @@ class Container:
         """Drop the mark; whether there was one."""
         return self.private.pop("Removing", None) is not None
 
+    @property
+    def mount_points(self) -> list[Json] | None:
+        """The mount points made at create (engine/fs/mounts.py's dicts), or None for a
+        record written before cove kept them."""
+        points = self.private.get("MountPoints")
+        return None if points is None else list(points)
+
+    @mount_points.setter
+    def mount_points(self, points: list[Json]) -> None:
+        self.private["MountPoints"] = points
+
     # --- network facts per network id: interface names while running, MACs asked for ------
     def net_ifname(self, net_id: str) -> str:
         """The container's interface on network ``net_id`` while it runs ("" if none)."""

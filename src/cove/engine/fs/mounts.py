@@ -298,10 +298,10 @@ def oci(points: list[MountPoint], volume_path: Callable[[str], str]) -> list[Jso
 
 
 def points_of(c: Container) -> list[MountPoint]:
-    points = c.private.get("MountPoints")
+    points = c.mount_points
     if points is None:  # a record written before cove kept mount points
         points = [parse_bind(str(b)) for b in c.host_config.get("Binds") or []]
-    return list(points)
+    return points
 
 
 def for_spec(c: Container, volume_mount: Callable[[str, str], str]) -> list[Json]:
