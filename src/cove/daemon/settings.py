@@ -15,8 +15,7 @@ import copy
 import dataclasses
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 # where a setting goes once loaded: copied by name into EngineOptions or NetOptions, or read
 # by one daemon module (its `cfg.<name>` reads are what a unit test looks for)
@@ -24,8 +23,7 @@ ENGINE = "engine"
 NET = "net"
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     doc: str  # one line: the flag's help text
     to: str  # ENGINE, NET, or the daemon module reading it ("main", "listeners", "wiring")
     flags: tuple[str, ...] = ()  # command-line names, as dockerd spells them
@@ -69,8 +67,7 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-@dataclass(frozen=True)
-class Kind:
+class Kind(NamedTuple):
     go: str  # dockerd's Go type, as its json errors name it
     metavar: str  # the flag's value in --help, as dockerd's help names it
     ok: Callable[[Any], bool]
@@ -142,8 +139,7 @@ KINDS: dict[Any, Kind] = {
 }
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One row of the table: a DaemonConfig field seen from daemon.json and the flags."""
 
     key: str  # daemon.json key: the field's name with dashes
