@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 
 from cove.engine.context import EngineContext, EngineOptions, HostInfo, Paths
+from cove.engine.fs.volumes import VolumeService
 from cove.engine.networks.networking import ContainerNetworking, NoNetworking
 from cove.engine.record import Container
 
@@ -18,6 +19,8 @@ __all__ = ["EngineBase", "EngineOptions", "HostInfo", "Paths"]
 
 
 class EngineBase:
+    volume_service: VolumeService  # set by the engine that composes this
+
     def __init__(self, ctx: EngineContext) -> None:
         self.ctx = ctx
         # the context's parts by name: the same objects (one container table, one bus)

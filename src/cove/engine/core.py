@@ -13,6 +13,7 @@ from cove.engine.containers.create import CreateOps
 from cove.engine.containers.ops import OpsMixins
 from cove.engine.context import EngineContext
 from cove.engine.fs.archive import ArchiveOps
+from cove.engine.fs.volumes import VolumeService
 from cove.engine.images import commit
 from cove.engine.images.changes import container_changes as diff_of
 from cove.engine.images.export import ExportOps
@@ -34,7 +35,7 @@ log = logging.getLogger("cove.engine")
 class Engine(SystemOps, CreateOps, OpsMixins):
     def __init__(self, ctx: EngineContext, volumes: VolumeDriver | None = None) -> None:
         super().__init__(ctx)
-        self._init_volumes(volumes)
+        self.volume_service = VolumeService(ctx, volumes)
         self._init_lifecycle()
         self._init_execs()
         # the network service is held, not inherited: containers reach it as self.net
@@ -42,8 +43,24 @@ class Engine(SystemOps, CreateOps, OpsMixins):
         self.networking = NetworkOps(self)
         self.net = self.networking
         self.registry = RegistryOps(ctx.images, ctx.options, ctx.paths, ctx.bus)
-        self.archive = ArchiveOps(self)
+        self.archive = ArchiveOps(ctx, self.volume_service)
         self.transfers = ExportOps(self)
+
+    # --- volumes (the volume service's operations, as the facade declares them) -----------
+    async def volume_create(self, body: Json) -> Json:
+        return await self.volume_service.volume_create(body)
+
+    def volume_list(self, filters: dict[str, list[str]]) -> Json:
+        return self.volume_service.volume_list(filters)
+
+    def volume_inspect(self, name: str) -> Json:
+        return self.volume_service.volume_inspect(name)
+
+    async def volume_remove(self, name: str, force: bool) -> None:
+        await self.volume_service.volume_remove(name, force)
+
+    async def volume_prune(self, filters: dict[str, list[str]], all_volumes: bool) -> Json:
+        return await self.volume_service.volume_prune(filters, all_volumes)
 
     # --- save, load, export, diff ----------------------------------------------------------
     def image_save(self, names: list[str]) -> AsyncIterator[bytes]:
@@ -270,11 +287,12 @@ class Engine(SystemOps, CreateOps, OpsMixins):
         """Writable layers and bundles of containers that have no record (a create or a
         remove cut short), and the ``volumes`` a cut create made that no container uses.
         Runs before anything else can create a container."""
+        vols = self.volume_service
         for name in volumes:
-            if self.volume_driver is not None and not self.volume_users(name):
+            if vols.volume_driver is not None and not vols.volume_users(name):
                 log.warning("removing volume %s of a create that did not finish", name)
                 with contextlib.suppress(CoveError, OSError):
-                    self.volume_driver.remove(name)
+                    vols.volume_driver.remove(name)
         for cid in self.snapshotter.container_ids():
             if cid not in self.containers:
                 log.warning("removing the writable layer of unknown container %s", cid)

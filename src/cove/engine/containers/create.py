@@ -9,11 +9,11 @@ import asyncio
 import os
 import shutil
 
+from cove.engine.base import EngineBase
 from cove.engine.containers import names, security, userns
 from cove.engine.containers.resources import check_host_config
 from cove.engine.containers.spec import check_modes
 from cove.engine.fs.mounts import public as public_mounts
-from cove.engine.fs.volumes import VolumeOps
 from cove.engine.networks.links import record_links
 from cove.engine.networks.netendpoints import user_defined
 from cove.engine.record import Container
@@ -127,7 +127,7 @@ def default_host_config(hc: Json | None) -> Json:
     return hc
 
 
-class CreateOps(VolumeOps):
+class CreateOps(EngineBase):
     async def container_create(self, name: str | None, body: Json) -> tuple[str, list[str]]:
         image_ref = body.get("Image") or ""
         if not image_ref:
@@ -197,7 +197,7 @@ class CreateOps(VolumeOps):
             # the native driver copies the image's files here: off the event loop
             graph = await asyncio.to_thread(self._prepare_snapshot, cid, image.top_layer)
             crashpoint.reached("create:snapshot")
-            points = self.volumes_setup(cid, hc, cfg)
+            points = self.volume_service.volumes_setup(cid, hc, cfg)
             crashpoint.reached("create:volumes")
             data: Json = {
                 "Id": cid,
@@ -230,7 +230,7 @@ class CreateOps(VolumeOps):
             crashpoint.reached("create:saved")
         except BaseException:
             self.names.pop(name, None)
-            self.volumes_abort(cid)
+            self.volume_service.volumes_abort(cid)
             try:
                 self.snapshotter.remove(cid)
             except Exception:
@@ -238,7 +238,7 @@ class CreateOps(VolumeOps):
             shutil.rmtree(cdir, ignore_errors=True)
             raise
         self.containers[cid] = c
-        self.volumes_created(cid)
+        self.volume_service.volumes_created(cid)
         self.emit(c, "create")
         return cid, warnings
 

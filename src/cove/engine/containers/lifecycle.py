@@ -17,11 +17,11 @@ import signal as _signal
 from collections.abc import AsyncIterator, Callable
 
 from cove.engine import logs
+from cove.engine.base import EngineBase
 from cove.engine.containers import security
 from cove.engine.containers.runcwords import not_found_reason
 from cove.engine.containers.signals import parse_signal
 from cove.engine.containers.spec import prepare_bundle
-from cove.engine.fs.volumes import VolumeOps
 from cove.engine.record import Container
 from cove.engine.state import Status, allowed
 from cove.errors import (
@@ -114,7 +114,7 @@ class _StdinPolicy:
         await self._inner.close()
 
 
-class LifecycleOps(VolumeOps):
+class LifecycleOps(EngineBase):
     _pending: dict[str, list[LateSession]]
     _waiters: dict[str, list[tuple[str, asyncio.Future[int]]]]
     _watchers: dict[str, asyncio.Task[None]]
@@ -280,7 +280,7 @@ class LifecycleOps(VolumeOps):
             code = 128
         c.set_start_failed(code, _docker_start_error(msg))
         self._unmount_rootfs(c)
-        self.volumes_release(c)
+        self.volume_service.volumes_release(c)
         c.save()
 
     # --- exit -----------------------------------------------------------------------------
@@ -323,7 +323,7 @@ class LifecycleOps(VolumeOps):
         crashpoint.reached("exit:released")
         self._delete_later(c)
         self._unmount_rootfs(c)
-        self.volumes_release(c)
+        self.volume_service.volumes_release(c)
         self.exec_container_exited(c.id)
         c.save_state()  # a full disk must not lose the exit
         self.emit(c, "die", {"exitCode": str(code)})
@@ -457,7 +457,7 @@ class LifecycleOps(VolumeOps):
         # lock keeps its other requests out meanwhile)
         await asyncio.to_thread(self._remove_files, c)
         self.containers.pop(c.id, None)
-        self.volumes_detach(c, volumes or bool(c.host_config.get("AutoRemove")))
+        self.volume_service.volumes_detach(c, volumes or bool(c.host_config.get("AutoRemove")))
         if self.names.get(c.name) == c.id:
             del self.names[c.name]
         self.emit(c, "destroy")

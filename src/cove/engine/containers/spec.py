@@ -17,7 +17,6 @@ from cove.engine.containers.etcfiles import write_etc_files
 from cove.engine.containers.resources import oci_resources, ulimit_tuples, with_init
 from cove.engine.containers.security import spec_fields
 from cove.engine.fs.mounts import for_spec as oci_mounts
-from cove.engine.fs.volumes import VolumeOps
 from cove.engine.record import Container
 from cove.engine.state import Status
 from cove.errors import Conflict, InvalidArgument
@@ -128,7 +127,7 @@ def _console_size(v: Any) -> tuple[int, int] | None:
     return None
 
 
-def container_spec(eng: VolumeOps, c: Container, rootfs: str) -> ContainerSpec:
+def container_spec(eng: EngineBase, c: Container, rootfs: str) -> ContainerSpec:
     cfg, hc = c.config, c.host_config
     passwd = _read_inside(rootfs, "/etc/passwd")
     group = _read_inside(rootfs, "/etc/group")
@@ -156,7 +155,7 @@ def container_spec(eng: VolumeOps, c: Container, rootfs: str) -> ContainerSpec:
         _bind(os.path.join(etc.dir, "resolv.conf"), "/etc/resolv.conf"),
         _bind(os.path.join(etc.dir, "hostname"), "/etc/hostname"),
         _bind(os.path.join(etc.dir, "hosts"), "/etc/hosts"),
-        *oci_mounts(c, eng.volume_mount),
+        *oci_mounts(c, eng.volume_service.volume_mount),
     ]
     args = with_init(hc, [c.data["Path"], *c.data["Args"]], mounts)
     return ContainerSpec(
@@ -198,7 +197,7 @@ def container_spec(eng: VolumeOps, c: Container, rootfs: str) -> ContainerSpec:
     )
 
 
-def prepare_bundle(eng: VolumeOps, c: Container, rootfs: str, bundle: str) -> None:
+def prepare_bundle(eng: EngineBase, c: Container, rootfs: str, bundle: str) -> None:
     """Write /etc files and ``bundle/config.json``; create a missing working directory."""
     cfg, hc = c.config, c.host_config
     host_net = hc.get("NetworkMode") == "host"
@@ -253,7 +252,7 @@ def _precompiled_seccomp(eng: EngineBase, hc: Json, config: Json) -> None:
             config.setdefault("annotations", {})[BPF_ANNOTATION] = program
 
 
-def exec_process(eng: VolumeOps, c: Container, body: Json) -> Json:
+def exec_process(eng: EngineBase, c: Container, body: Json) -> Json:
     rootfs = eng.paths.rootfs(c.id)
     spec = container_spec(eng, c, rootfs)
     user = None

@@ -18,9 +18,10 @@ import stat
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from typing import Any
 
+from cove.engine.context import EngineContext
 from cove.engine.fs.archive_paths import RootView, ViewMount, join, split
 from cove.engine.fs.archive_tar import Extractor, tar_view
-from cove.engine.fs.volumes import VolumeOps
+from cove.engine.fs.volumes import VolumeService
 from cove.engine.record import Container
 from cove.engine.state import Status
 from cove.errors import InvalidArgument, NotFound
@@ -106,12 +107,13 @@ class _TarStream:
 
 
 class ArchiveOps:
-    """``docker cp`` (stat, get, put), an object the engine holds (``engine.archive``); it
-    reaches the engine through its volume side (lookup, locks, paths, options, the
-    snapshotter, mount points and volume mounts)."""
+    """``docker cp`` (stat, get, put), an object the engine holds (``engine.archive``): built
+    from the shared context (lookup, locks, paths, options, the snapshotter) and the volume
+    service (mount points and volume mounts)."""
 
-    def __init__(self, eng: VolumeOps) -> None:
-        self.eng = eng
+    def __init__(self, ctx: EngineContext, volumes: VolumeService) -> None:
+        self.ctx = ctx
+        self.volumes = volumes
 
     def _view_mounts(self, c: Container, ref: str) -> list[ViewMount]:
         out = [
@@ -119,10 +121,14 @@ class ArchiveOps:
             for name in ("resolv.conf", "hostname", "hosts")
             if os.path.exists(os.path.join(c.dir, name))
         ]
-        for mp in self.eng.mount_points(c):
+        for mp in self.volumes.mount_points(c):
             if mp["Type"] == "tmpfs":
                 continue  # lives in the container's mount namespace only
-            src = self.eng.volume_mount(mp["Name"], ref) if mp["Type"] == "volume" else mp["Source"]
+            src = (
+                self.volumes.volume_mount(mp["Name"], ref)
+                if mp["Type"] == "volume"
+                else mp["Source"]
+            )
             if os.path.exists(src):
                 out.append(ViewMount(mp["Destination"], src, not mp["RW"]))
         return out
@@ -144,7 +150,7 @@ class ArchiveOps:
 
     @contextlib.asynccontextmanager
     async def _container_view(self, c: Container) -> AsyncIterator[RootView]:
-        async with self.eng.lock(c.id):
+        async with self.ctx.lock(c.id):
             live_fd = self._live_root(c)
         if live_fd is not None:
             try:
@@ -153,12 +159,12 @@ class ArchiveOps:
                 os.close(live_fd)
             return
         ref = f"cp-{new_id()[:16]}"
-        rootfs = self.eng.paths.rootfs(c.id)
-        async with self.eng.lock(c.id):
+        rootfs = self.ctx.paths.rootfs(c.id)
+        async with self.ctx.lock(c.id):
             mounted_here = not mounter.mounts_under(rootfs)
             if mounted_here:
                 os.makedirs(rootfs, exist_ok=True)
-                mounter.mount_all(self.eng.snapshotter.mounts(c.id), rootfs)
+                mounter.mount_all(self.ctx.snapshotter.mounts(c.id), rootfs)
             try:
                 root_fd = os.open(rootfs, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
                 view_mounts = self._view_mounts(c, ref)
@@ -172,11 +178,11 @@ class ArchiveOps:
             yield view
         finally:
             os.close(root_fd)
-            async with self.eng.lock(c.id):
-                for mp in self.eng.mount_points(c):
+            async with self.ctx.lock(c.id):
+                for mp in self.volumes.mount_points(c):
                     if mp["Type"] == "volume":
                         with contextlib.suppress(Exception):
-                            self.eng._driver().unmount(mp["Name"], ref)
+                            self.volumes.driver().unmount(mp["Name"], ref)
                 if mounted_here and c.status not in _LIVE:
                     with contextlib.suppress(Exception):
                         mounter.unmount(rootfs)
@@ -201,12 +207,12 @@ class ArchiveOps:
         return comps, info
 
     async def container_archive_stat(self, ref: str, path: str) -> Json:
-        c = self.eng.find(ref)
+        c = self.ctx.find(ref)
         async with self._container_view(c) as view:
             return (await asyncio.to_thread(self._stat, view, ref, path))[1]
 
     async def container_archive_get(self, ref: str, path: str) -> tuple[Json, AsyncIterator[bytes]]:
-        c = self.eng.find(ref)
+        c = self.ctx.find(ref)
         cm = self._container_view(c)
         view = await cm.__aenter__()
         try:
@@ -218,7 +224,7 @@ class ArchiveOps:
         async def release() -> None:
             await cm.__aexit__(None, None, None)
 
-        ids = self.eng.options.userns.to_container if self.eng.options.userns else None
+        ids = self.ctx.options.userns.to_container if self.ctx.options.userns else None
         return info, _TarStream(tar_view(view, comps, top_name(path), ids=ids), release)
 
     async def container_archive_put(
@@ -229,7 +235,7 @@ class ArchiveOps:
         no_overwrite_dir_non_dir: bool,
         copy_uid_gid: bool,
     ) -> None:
-        c = self.eng.find(ref)
+        c = self.ctx.find(ref)
         if not path.startswith("/"):
             path = "/" + path
         async with self._container_view(c) as view:
@@ -243,7 +249,7 @@ class ArchiveOps:
             # -a: dockerd makes the files the container user's when the container has one
             # (Config.User); otherwise, as without -a, the archive's owners are kept
             owner = self._container_user(c, view) if copy_uid_gid and c.config.get("User") else None
-            ids = self.eng.options.userns.to_host if self.eng.options.userns else None
+            ids = self.ctx.options.userns.to_host if self.ctx.options.userns else None
             ex = Extractor(view, dest, no_overwrite_dir_non_dir, owner, ids)
             await feed_thread(body, ex.run)
 

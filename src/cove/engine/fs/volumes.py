@@ -13,9 +13,10 @@ import contextlib
 import logging
 import os
 import shutil
+from collections.abc import Mapping
 
 from cove.engine import recover
-from cove.engine.base import EngineBase
+from cove.engine.context import EngineContext
 from cove.engine.fs import mounts
 from cove.engine.fs.archive_paths import RootView
 from cove.engine.fs.mounts import MountPoint
@@ -42,16 +43,23 @@ def _truthy(values: list[str]) -> bool | None:
     raise InvalidArgument(f"invalid filter 'dangling={values[-1]}'")
 
 
-class VolumeOps(EngineBase):
-    volume_driver: VolumeDriver | None = None
-    _new_volumes: dict[str, list[str]]
+class VolumeService:
+    """The volume side of the engine, held by it (``engine.volume_service``): built from the
+    shared context (paths, the snapshotter for copy-up, the event bus, the container table
+    and its lookup) and the volume driver; the container operations call it at create,
+    start, exit and removal, and the engine forwards the ``/volumes`` API to it."""
 
-    def _init_volumes(self, driver: VolumeDriver | None) -> None:
+    def __init__(self, ctx: EngineContext, driver: VolumeDriver | None) -> None:
+        self.paths = ctx.paths
+        self.snapshotter = ctx.snapshotter
+        self.bus = ctx.bus
+        self.containers: Mapping[str, Container] = ctx.containers
+        self.find = ctx.find
         self.volume_driver = driver
-        self._new_volumes = {}
+        self._new_volumes: dict[str, list[str]] = {}
         self._mounted_by: dict[str, set[str]] = {}  # volume -> containers it is mounted for
 
-    def _driver(self) -> VolumeDriver:
+    def driver(self) -> VolumeDriver:
         if self.volume_driver is None:
             raise NotImplementedYet("this daemon has no volume driver")
         return self.volume_driver
@@ -81,14 +89,14 @@ class VolumeOps(EngineBase):
         if not name:
             name, labels = new_id(), {ANONYMOUS_LABEL: "", **labels}
         existed = self._exists(name)
-        v = self._driver().create(name, opts, labels)
+        v = self.driver().create(name, opts, labels)
         if not existed:
             self.bus.emit("volume", "create", name, {"driver": v.driver})
         return self._view(v)
 
     def _exists(self, name: str) -> bool:
         try:
-            self._driver().get(name)
+            self.driver().get(name)
         except NotFound:
             return False
         return True
@@ -101,7 +109,7 @@ class VolumeOps(EngineBase):
         used = {mp["Name"] for c in self.containers.values() for mp in self.mount_points(c)
                 if mp["Type"] == "volume"}  # fmt: skip
         out = []
-        for v in self._driver().list():
+        for v in self.driver().list():
             if dangling is not None and (v.name not in used) != dangling:
                 continue
             if filters.get("driver") and v.driver not in filters["driver"]:
@@ -114,11 +122,11 @@ class VolumeOps(EngineBase):
         return {"Volumes": out, "Warnings": None}
 
     def volume_inspect(self, name: str) -> Json:
-        return self._view(self._driver().get(name))
+        return self._view(self.driver().get(name))
 
     async def volume_remove(self, name: str, force: bool) -> None:
         try:
-            self._driver().get(name)
+            self.driver().get(name)
         except NotFound:
             if force:
                 return
@@ -126,7 +134,7 @@ class VolumeOps(EngineBase):
         users = self.volume_users(name)
         if users:
             raise Conflict(f"remove {name}: volume is in use - [{', '.join(users)}]")
-        await asyncio.to_thread(self._driver().remove, name)  # a big volume: off the loop
+        await asyncio.to_thread(self.driver().remove, name)  # a big volume: off the loop
         self.bus.emit("volume", "destroy", name, {"driver": "local"})
 
     async def volume_prune(self, filters: dict[str, list[str]], all_volumes: bool) -> Json:
@@ -134,7 +142,7 @@ class VolumeOps(EngineBase):
         if _truthy(filters.get("all", [])):
             all_volumes = True
         deleted, reclaimed = [], 0
-        for v in self._driver().list():
+        for v in self.driver().list():
             if not all_volumes and not v.anonymous:
                 continue
             if not labels_match(v.labels, filters.get("label", [])):
@@ -143,7 +151,7 @@ class VolumeOps(EngineBase):
                 continue
             if self.volume_users(v.name):
                 continue
-            size = self._driver().size(v.name)
+            size = self.driver().size(v.name)
             try:
                 await self.volume_remove(v.name, False)
             except CoveError as e:
@@ -185,7 +193,7 @@ class VolumeOps(EngineBase):
             if mp["Anonymous"]:
                 labels[ANONYMOUS_LABEL] = ""
             existed = bool(mp["Name"]) and self._exists(name)
-            v = self._driver().create(name, dict(mp.pop("VolumeOptions", None) or {}), labels)
+            v = self.driver().create(name, dict(mp.pop("VolumeOptions", None) or {}), labels)
             if not existed:
                 created.append(name)
                 recover.note_new_volume(self.paths.container_dir(cid), name)  # a crash's
@@ -204,7 +212,7 @@ class VolumeOps(EngineBase):
     def volumes_abort(self, cid: str) -> None:
         for name in self._new_volumes.pop(cid, []):
             with contextlib.suppress(CoveError, OSError):
-                self._driver().remove(name)
+                self.driver().remove(name)
 
     def _copy_up(self, cid: str, points: list[MountPoint]) -> None:
         """dockerd's populateVolumes: what the image has at a volume's destination is copied
@@ -232,12 +240,12 @@ class VolumeOps(EngineBase):
                             + mp["Destination"]
                         )
                     continue
-                data = self._driver().mount(mp["Name"], cid)
+                data = self.driver().mount(mp["Name"], cid)
                 try:
                     if not os.listdir(data):
                         _copy_into(src, data)
                 finally:
-                    self._driver().unmount(mp["Name"], cid)
+                    self.driver().unmount(mp["Name"], cid)
         finally:
             os.close(root_fd)
             mounter.unmount(target)
@@ -245,7 +253,7 @@ class VolumeOps(EngineBase):
     def volume_mount(self, name: str, cid: str) -> str:
         """A volume's directory for container ``cid`` (mounted when its driver needs to);
         the first time per run emits dockerd's ``volume mount`` event."""
-        path = self._driver().mount(name, cid)
+        path = self.driver().mount(name, cid)
         c = self.containers.get(cid)
         users = self._mounted_by.setdefault(name, set())
         if c is not None and cid not in users:

@@ -305,7 +305,7 @@ class ImageOps(ExecOps):
             j.setdefault("SizeRootFs", 0)
         volumes: list[Json] = []
         try:
-            volumes = list((self.volume_list({}) or {}).get("Volumes") or [])
+            volumes = list((self.volume_service.volume_list({}) or {}).get("Volumes") or [])
         except Exception:  # df still answers without volumes (none without a driver)
             volumes = []
         return {
