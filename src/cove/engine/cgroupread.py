@@ -55,6 +55,15 @@ def cgroup_dir(controller: str, cid: str) -> str:
     return os.path.join(CGROUP, controller, "cove", cid)
 
 
+def process_cgroup(pid: int) -> str | None:
+    """The cgroup2 directory of process ``pid`` (from its ``0::`` line), None when it has
+    none: a rootless container sits in the user's delegated subtree, wherever that is."""
+    for line in (read(f"/proc/{pid}/cgroup") or "").splitlines() if pid > 0 else ():
+        if line.startswith("0::"):
+            return os.path.join(CGROUP, line[3:].strip().lstrip("/"))
+    return None
+
+
 def blkio_json(rows: list[Json]) -> Json:
     return {
         "io_service_bytes_recursive": rows or None, "io_serviced_recursive": None,

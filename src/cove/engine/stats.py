@@ -1,6 +1,11 @@
 """``docker stats``: one sample per second per container, read from cgroup files (v1
 hierarchies here; a unified cgroup2 host, Debian 12's default, in ``stats_v2``).
 
+A rootless daemon's containers are in the cgroup2 subtree delegated to the user (found
+from the container's init, runtime/rootless_cgroup.py); without one (a cgroup v1 host, or
+nothing delegated) they have no cgroup at all, and each sample is the empty one a dockerd
+publishes when it cannot collect: the name and ID, every figure zero.
+
 Docker's stats object: cpu_stats/precpu_stats (cpuacct, the host's total from /proc/stat),
 memory_stats (memory cgroup), pids_stats, blkio_stats, networks (the container's
 /proc/<pid>/net/dev).  A sample costs a handful of small reads; nothing runs between
@@ -17,6 +22,7 @@ from cove.engine.cgroupread import (
     TICK_NS,
     blkio_json,
     cgroup_dir,
+    process_cgroup,
     read,
     read_int,
     read_kv,
@@ -104,21 +110,26 @@ def _empty_cpu() -> Json:
     }
 
 
-def sample(c: Container, ncpu: int) -> Json:
-    """One stats object without ``precpu_stats``/``preread`` (the caller keeps those)."""
+def sample(c: Container, ncpu: int, rootless: str = "") -> Json:
+    """One stats object without ``precpu_stats``/``preread`` (the caller keeps those).
+    ``rootless``: "" for the root daemon, "delegated" for a rootless one with a cgroup2
+    subtree, "none" for one without cgroups."""
     running = c.status in (Status.RUNNING, Status.PAUSED)
+    pd = cgroup_dir("pids", c.id)
+    if running and rootless:
+        found = process_cgroup(int(c.state.get("Pid") or 0)) if rootless == "delegated" else None
+        running, pd = found is not None, found or pd
     out: Json = {"read": now_rfc3339() if running else ZERO_TIME, "name": "/" + c.name,
                  "id": c.id, "num_procs": 0}  # fmt: skip
     if not running:
         out.update(pids_stats={}, blkio_stats=_blkio(""), storage_stats={},
                    cpu_stats=_empty_cpu(), memory_stats={})  # fmt: skip
         return out
-    pd = cgroup_dir("pids", c.id)
     limit = (read(os.path.join(pd, "pids.max")) or "max").strip()
     out["pids_stats"] = {"current": read_int(os.path.join(pd, "pids.current"))}
     if limit.isdigit():
         out["pids_stats"]["limit"] = int(limit)
-    if unified():
+    if unified() or rootless:
         from cove.engine import stats_v2 as v2  # only on cgroup2 hosts
 
         out.update(blkio_stats=v2.blkio(pd), storage_stats={}, cpu_stats=v2.cpu(pd, ncpu),
@@ -135,13 +146,15 @@ def sample(c: Container, ncpu: int) -> Json:
 def container_stats(eng: QueryOps, ref: str, stream: bool, one_shot: bool) -> AsyncIterator[Json]:
     c = eng.find(ref)
     ncpu = os.cpu_count() or 1
+    net = eng.options.net
+    rootless = ("delegated" if net.cgroup_controllers else "none") if net.rootless else ""
 
     async def gen() -> AsyncIterator[Json]:
-        pre = sample(c, ncpu)
+        pre = sample(c, ncpu, rootless)
         if not stream and not one_shot:
             await asyncio.sleep(1.0)  # dockerd's single sample carries a precpu reading
         while True:
-            cur = sample(c, ncpu)
+            cur = sample(c, ncpu, rootless)
             cur["preread"] = pre["read"]
             cur["precpu_stats"] = pre["cpu_stats"]
             yield cur

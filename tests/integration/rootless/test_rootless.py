@@ -141,6 +141,33 @@ def test_refusals_and_warnings(alice: User) -> None:
     assert out.split()[:2] == ["0", str(alice.uid)]
 
 
+def test_stats_without_cgroups(alice: User) -> None:
+    """No cgroup reaches a rootless daemon on a cgroup v1 host: stats answers as a rootless
+    dockerd does there, the name and ID with every figure zero (no error, no hang)."""
+    from cove.engine.cgroupread import unified
+
+    if unified():
+        pytest.skip("a cgroup2 host: test_rootless_cgroup.py covers stats there")
+    alice.ok("run", "-d", "--name", "counted", "busybox", "sleep", "300")
+    try:
+        row = json.loads(alice.ok("stats", "--no-stream", "--format", "{{json .}}", "counted"))
+        assert row["Name"] == "counted"
+        docker = shutil.which("docker")
+        if docker is not None:  # the docker CLI's rendering of dockerd's empty sample
+            r = alice.run(docker, "stats", "--no-stream", "--format", "{{json .}}", "counted",
+                          timeout=60)  # fmt: skip
+            shown = json.loads(r.stdout)
+            want = ("counted", "0B / 0B", "0.00%")
+            assert (shown["Name"], shown["MemUsage"], shown["CPUPerc"]) == want, r.stderr
+        sock = alice.socket
+        body = alice.run("curl", "-s", "--unix-socket", sock,
+                         "http://d/containers/counted/stats?stream=false").stdout  # fmt: skip
+        stats = json.loads(body)
+        assert stats["id"] and stats["name"] == "/counted" and stats["memory_stats"] == {}
+    finally:
+        alice.cove("rm", "-f", "counted")
+
+
 def test_two_users_are_isolated(alice: User, bob: User) -> None:
     alice.ok("run", "-d", "--name", "alices", "busybox", "sleep", "300")
     try:
