@@ -8,6 +8,7 @@ through it, and only know their Protocols.
 from __future__ import annotations
 
 import asyncio
+from typing import Protocol
 
 from cove.engine.context import EngineContext, EngineOptions, HostInfo, Paths
 from cove.engine.fs.volumes import VolumeService
@@ -18,8 +19,19 @@ from cove.engine.record import Container
 __all__ = ["EngineBase", "EngineOptions", "HostInfo", "Paths"]
 
 
+class ContainerExecs(Protocol):
+    """What the container operations ask of the exec service (containers/execs.py)."""
+
+    def exec_ids(self, cid: str) -> list[str]: ...
+
+    def container_exited(self, cid: str) -> None:
+        """The container stopped: its exec instances go (as dockerd forgets them)."""
+
+
 class EngineBase:
-    volume_service: VolumeService  # set by the engine that composes this
+    # services the engine that composes this sets after building them
+    volume_service: VolumeService
+    exec_service: ContainerExecs
 
     def __init__(self, ctx: EngineContext) -> None:
         self.ctx = ctx

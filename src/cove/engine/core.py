@@ -10,7 +10,9 @@ from collections.abc import AsyncIterator
 
 from cove.engine import logs, recover
 from cove.engine.containers.create import CreateOps
+from cove.engine.containers.execs import ExecService
 from cove.engine.containers.ops import OpsMixins
+from cove.engine.containers.spec import exec_process
 from cove.engine.context import EngineContext
 from cove.engine.fs.archive import ArchiveOps
 from cove.engine.fs.volumes import VolumeService
@@ -26,18 +28,20 @@ from cove.engine.system import SystemOps
 from cove.errors import Conflict, CoveError, InvalidArgument
 from cove.runtime.base import ProcessInfo
 from cove.util.jsontypes import Json
-from cove.util.streams import STDERR, STDOUT, Chunk
+from cove.util.streams import STDERR, STDOUT, AttachSession, Chunk
 from cove.volume.base import VolumeDriver
 
 log = logging.getLogger("cove.engine")
 
 
 class Engine(SystemOps, CreateOps, OpsMixins):
+    exec_service: ExecService  # the container operations see it as ContainerExecs
+
     def __init__(self, ctx: EngineContext, volumes: VolumeDriver | None = None) -> None:
         super().__init__(ctx)
         self.volume_service = VolumeService(ctx, volumes)
         self._init_lifecycle()
-        self._init_execs()
+        self.exec_service = ExecService(ctx, self.sync, lambda c, body: exec_process(self, c, body))
         # the network service is held, not inherited: containers reach it as self.net
         # (ContainerNetworking), the routes through the forwarding methods below
         self.networking = NetworkOps(self)
@@ -61,6 +65,19 @@ class Engine(SystemOps, CreateOps, OpsMixins):
 
     async def volume_prune(self, filters: dict[str, list[str]], all_volumes: bool) -> Json:
         return await self.volume_service.volume_prune(filters, all_volumes)
+
+    # --- exec (the exec service's operations) ----------------------------------------------
+    async def exec_create(self, ref: str, body: Json) -> str:
+        return await self.exec_service.exec_create(ref, body)
+
+    def exec_inspect(self, exec_id: str) -> Json:
+        return self.exec_service.exec_inspect(exec_id)
+
+    async def exec_start(self, exec_id: str, detach: bool, tty: bool) -> AttachSession | None:
+        return await self.exec_service.exec_start(exec_id, detach, tty)
+
+    async def exec_resize(self, exec_id: str, height: int, width: int) -> None:
+        await self.exec_service.exec_resize(exec_id, height, width)
 
     # --- save, load, export, diff ----------------------------------------------------------
     def image_save(self, names: list[str]) -> AsyncIterator[bytes]:

@@ -64,11 +64,8 @@ class QueryOps(LifecycleOps):
     def container_inspect(self, ref: str, size: bool = False) -> Json:
         c = self._observed(self.find(ref))
         out = c.public()
-        out["ExecIDs"] = self.exec_ids(c.id) or None
+        out["ExecIDs"] = self.exec_service.exec_ids(c.id) or None
         return out
-
-    def exec_ids(self, cid: str) -> list[str]:
-        return []
 
     def container_list(
         self, all: bool, limit: int, size: bool, filters: dict[str, list[str]]

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from cove.engine.containers.detach import DEFAULT_KEYS, DetachSession, parse_keys
 from cove.engine.containers.runcwords import not_found_reason
-from cove.engine.containers.spec import exec_process
-from cove.engine.query import QueryOps
+from cove.engine.context import EngineContext
+from cove.engine.record import Container
 from cove.engine.state import Status
 from cove.errors import Conflict, CoveError, InvalidArgument, SystemError_, no_such_exec
 from cove.runtime.base import IOConfig
@@ -46,18 +47,33 @@ class _ExecSession:
         await self._inner.close()
 
 
-class ExecOps(QueryOps):
-    execs: dict[str, Json]
-    _exec_done: dict[str, asyncio.Event]
+class ExecService:
+    """The exec instances of every container, held by the engine (``engine.exec_service``).
 
-    def _init_execs(self) -> None:
-        self.execs = {}
-        self._exec_done = {}
+    Built from the shared context (the runtime, container lookup and events) and two steps of
+    the container operations: ``sync`` (fold an unseen exit into the record before checking
+    the state) and ``process_of`` (the OCI process of an exec, from the container's spec).
+    The container operations tell it when a container exits (``container_exited``) and ask
+    it for a container's exec IDs (inspect)."""
+
+    def __init__(
+        self,
+        ctx: EngineContext,
+        sync: Callable[[Container], Awaitable[None]],
+        process_of: Callable[[Container, Json], Json],
+    ) -> None:
+        self.runtime = ctx.runtime
+        self.find = ctx.find
+        self.emit = ctx.emit
+        self.sync = sync
+        self.process_of = process_of
+        self.execs: dict[str, Json] = {}
+        self._exec_done: dict[str, asyncio.Event] = {}
 
     def exec_ids(self, cid: str) -> list[str]:
         return [k for k, e in self.execs.items() if e["ContainerID"] == cid]
 
-    def exec_container_exited(self, cid: str) -> None:
+    def container_exited(self, cid: str) -> None:
         for k in self.exec_ids(cid):
             self.execs.pop(k, None)
 
@@ -115,7 +131,7 @@ class ExecOps(QueryOps):
         if c.status != Status.RUNNING:
             raise Conflict(f"Container {c.id} is not running")
         body = e["_body"]
-        process = exec_process(self, c, body)
+        process = self.process_of(c, body)
         use_tty = bool(body.get("Tty"))
         io = IOConfig(
             tty=use_tty,

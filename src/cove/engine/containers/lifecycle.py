@@ -324,7 +324,7 @@ class LifecycleOps(EngineBase):
         self._delete_later(c)
         self._unmount_rootfs(c)
         self.volume_service.volumes_release(c)
-        self.exec_container_exited(c.id)
+        self.exec_service.container_exited(c.id)
         c.save_state()  # a full disk must not lose the exit
         self.emit(c, "die", {"exitCode": str(code)})
         for cond, fut in self._waiters.get(c.id, [])[:]:
@@ -355,9 +355,6 @@ class LifecycleOps(EngineBase):
         elif c.in_runtime:
             await self.runtime.delete(c.id, force=True)
             c.in_runtime = False
-
-    def exec_container_exited(self, cid: str) -> None:
-        """Overridden by the exec operations."""
 
     # --- stop / kill / restart -----------------------------------------------------------
     def _exit_future(self, c: Container, cond: str = "next-exit") -> asyncio.Future[int]:

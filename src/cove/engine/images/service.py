@@ -18,7 +18,7 @@ import urllib.request
 from collections.abc import AsyncIterator
 from typing import Any, BinaryIO, cast
 
-from cove.engine.containers.execs import ExecOps
+from cove.engine.query import QueryOps
 from cove.engine.state import Status
 from cove.errors import Conflict, InvalidArgument, NotFound
 from cove.image.base import Image
@@ -33,7 +33,7 @@ from cove.util.timefmt import parse_rfc3339
 _ZERO = "0001-01-01T00:00:00Z"
 
 
-class ImageOps(ExecOps):
+class ImageOps(QueryOps):
     def _image(self, ref: str) -> Image:
         return self.images.resolve(ref)
 
