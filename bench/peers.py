@@ -1,4 +1,5 @@
-"""The three engines under test, each with its own data root, exec root and socket.
+"""The engines under test (cove, docker, podman, and optionally a second cove build), each
+with its own data root, exec root and socket.
 
 An engine is started by the bench in a fresh directory under /tmp (`/tmp/cove-bench-<name>-*`,
 holding an `owner` file with the bench's pid) and torn down whole at the end: containers
@@ -326,6 +327,7 @@ def clean_stale() -> list[str]:
 
 class Cove(Engine):
     name = "cove"
+    HINT = "make venv"
 
     def __init__(self, bindir: str, timeout: float = CLI_TIMEOUT) -> None:
         super().__init__(timeout)
@@ -335,7 +337,7 @@ class Cove(Engine):
     def missing(self) -> str | None:
         for b in (self.cove, self.coved):
             if not os.access(b, os.X_OK):
-                return f"{b} not found (make venv)"
+                return f"{b} not found ({self.HINT})"
         return None
 
     def argv(self, *args: str) -> list[str]:
@@ -397,12 +399,32 @@ class Cove(Engine):
         return notes
 
 
+class CoveBase(Cove):
+    """Another build of cove (an older commit in its own virtualenv) run beside the current one.
+
+    Its own directory gives it its own data root, exec root (hence nft table), socket and
+    bridge name, exactly as for `cove`; the report's cove/cove-base column is the ratio.
+    """
+
+    name = "cove-base"
+    HINT = "scripts/bench_base.sh builds it; or give --base-bin / $COVE_BENCH_BASE_BIN"
+
+
+BASE_BIN_DEFAULT = "/tmp/cove-base/.venv/bin"
+
+# Subnets handed out by this bench: a daemon creates its bridge (and so its route) only when
+# a container first needs it, so two coveds started in one run cannot see each other's pick.
+_BIPS_TAKEN: set[int] = set()
+
+
 def _free_bip() -> str:
-    """A 10.199.x.1/24 no route of the host uses."""
+    """A 10.199.x.1/24 no route of the host uses and no other engine of this run was given."""
     used = subprocess.run(["ip", "-4", "route"], capture_output=True, text=True).stdout
     start = int.from_bytes(os.urandom(1), "big")
     x = next((start + i) % 200 + 20 for i in range(200)
-             if f"10.199.{(start + i) % 200 + 20}." not in used)  # fmt: skip
+             if f"10.199.{(start + i) % 200 + 20}." not in used
+             and (start + i) % 200 + 20 not in _BIPS_TAKEN)  # fmt: skip
+    _BIPS_TAKEN.add(x)
     return f"10.199.{x}.1/24"
 
 
@@ -557,6 +579,9 @@ def make(name: str, args: object) -> Engine:
         return Cove(
             str(getattr(args, "cove_bin", "")) or os.path.join(ROOT, ".venv", "bin"), timeout
         )
+    if name == "cove-base":
+        bindir = str(getattr(args, "base_bin", "")) or os.environ.get("COVE_BENCH_BASE_BIN", "")
+        return CoveBase(bindir or BASE_BIN_DEFAULT, timeout)
     if name == "docker":
         return Docker(str(getattr(args, "docker_cli", "docker")), timeout)
     if name == "podman":

@@ -26,6 +26,8 @@ import procs
 import report
 
 ALL_ENGINES = ("cove", "docker", "podman")
+# Not in the default set: another cove build (--base-bin), for before/after comparisons.
+KNOWN_ENGINES = (*ALL_ENGINES, "cove-base")
 DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "latest.json")
 
 
@@ -42,6 +44,12 @@ def _csv(value: str, allowed: list[str], what: str) -> list[str]:
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="bench/run.py", description=__doc__.split("\n")[0])
     p.add_argument("--runs", type=int, default=20, help="timed runs per case (default 20)")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="split each case's runs into N rounds, engines alternating (default 1)",
+    )
     p.add_argument("--warmup", type=int, default=1, help="untimed runs first (default 1)")
     p.add_argument(
         "--only",
@@ -51,7 +59,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--peers",
         default=",".join(ALL_ENGINES),
-        help="engines, comma-separated (default cove,docker,podman)",
+        help="engines, comma-separated (default cove,docker,podman; also cove-base)",
     )
     p.add_argument("--out", default=DEFAULT_OUT, help=f"raw results JSON (default {DEFAULT_OUT})")
     p.add_argument(
@@ -64,16 +72,22 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         default="",
         help="directory holding cove and coved (default: the repo's .venv/bin)",
     )
+    p.add_argument(
+        "--base-bin",
+        default=os.environ.get("COVE_BENCH_BASE_BIN", ""),
+        help="cove and coved of the cove-base peer (default: $COVE_BENCH_BASE_BIN, "
+        f"else {peers.BASE_BIN_DEFAULT})",
+    )
     p.add_argument("--timeout", type=float, default=60.0, help="limit per CLI command, s")
     a = p.parse_args(argv)
     try:
         only = _csv(a.only, list(cases.CASES), "case")
         a.only = [c for c in cases.CASES if c in only]  # idle RSS first, whatever the order
-        a.peers = _csv(a.peers, list(ALL_ENGINES), "engine")
+        a.peers = _csv(a.peers, list(KNOWN_ENGINES), "engine")
     except argparse.ArgumentTypeError as e:
         p.error(str(e))
-    if a.runs < 1:
-        p.error("--runs must be at least 1")
+    if a.runs < 1 or a.rounds < 1:
+        p.error("--runs and --rounds must be at least 1")
     return a
 
 
@@ -89,6 +103,7 @@ class Bench:
         self.results: report.Results = {}
         self.errors: dict[str, dict[str, str]] = {}
         self.marks: dict[tuple[str, str], str] = {}
+        self.raw: dict[tuple[str, str], list[float]] = {}  # samples of all rounds so far
         self.cleanup_notes: dict[str, list[str]] = {}
         self.interrupted = False
 
@@ -121,36 +136,48 @@ class Bench:
             )
 
     def run_cases(self) -> None:
+        rounds = min(self.args.rounds, self.args.runs)
         for case in self.args.only:
-            fn = cases.CASES[case]
-            for eng in self.active():
-                say(f"[{eng.name}] {case} ...")
-                try:
-                    samples = fn(eng, self.args.runs, self.args.warmup)
-                except peers.EngineError as e:
-                    self.case_failed(eng, case, str(e))
-                    continue
-                except Exception as e:  # a bench bug must not skip cleanup
-                    self.case_failed(eng, case, f"{type(e).__name__}: {e}")
-                    continue
-                left = eng.settle()
-                if left:
-                    say(f"[{eng.name}] {left} helper processes still running after {case}")
-                for k in cases.CASE_METRICS[case]:
-                    if k not in samples:
-                        self.marks[(eng.name, k)] = "n/a"
-                for key, xs in samples.items():
-                    m = cases.METRICS[key]
-                    self.results.setdefault(eng.name, {})[key] = {
-                        "unit": m.unit,
-                        "median": cases.median(xs),
-                        "p90": cases.p90(xs),
-                        "samples": [round(x, 3) for x in xs],
-                    }
-                    say(
-                        f"    {m.label}: median {cases.median(xs):.2f} {m.unit}, "
-                        f"p90 {cases.p90(xs):.2f} {m.unit} ({len(xs)} samples)"
-                    )
+            for r in range(rounds):
+                # Alternate the order so neither engine always runs right after the other's
+                # work (or while the machine is busier): drift then hits both alike.
+                order = self.active() if r % 2 == 0 else self.active()[::-1]
+                runs = self.args.runs // rounds + (1 if r < self.args.runs % rounds else 0)
+                for eng in order:
+                    if case not in self.errors.get(eng.name, {}):
+                        self.run_case(case, eng, runs, f" (round {r + 1}/{rounds})" * (rounds > 1))
+
+    def run_case(self, case: str, eng: peers.Engine, runs: int, note: str) -> None:
+        fn = cases.CASES[case]
+        say(f"[{eng.name}] {case}{note} ...")
+        try:
+            samples = fn(eng, runs, self.args.warmup)
+        except peers.EngineError as e:
+            self.case_failed(eng, case, str(e))
+            return
+        except Exception as e:  # a bench bug must not skip cleanup
+            self.case_failed(eng, case, f"{type(e).__name__}: {e}")
+            return
+        left = eng.settle()
+        if left:
+            say(f"[{eng.name}] {left} helper processes still running after {case}")
+        for k in cases.CASE_METRICS[case]:
+            if k not in samples:
+                self.marks[(eng.name, k)] = "n/a"
+        for key, xs in samples.items():
+            m = cases.METRICS[key]
+            xs = self.raw.setdefault((eng.name, key), []) + list(xs)
+            self.raw[(eng.name, key)] = xs
+            self.results.setdefault(eng.name, {})[key] = {
+                "unit": m.unit,
+                "median": cases.median(xs),
+                "p90": cases.p90(xs),
+                "samples": [round(x, 3) for x in xs],
+            }
+            say(
+                f"    {m.label}: median {cases.median(xs):.2f} {m.unit}, "
+                f"p90 {cases.p90(xs):.2f} {m.unit} ({len(xs)} samples)"
+            )
 
     def case_failed(self, eng: peers.Engine, case: str, msg: str) -> None:
         say(f"[{eng.name}] {case} FAILED: {msg}")
@@ -213,11 +240,22 @@ class Bench:
                 }
                 for name in self.args.peers
             },
+            "base_ratios": {k: round(r, 4) for k, _, _, r in self.base_ratios()},
             "targets": [
                 {"target": t, "figures": f, "verdict": v}
                 for t, f, v in report.targets(self.results)
             ],
         }
+
+    def base_ratios(self) -> list[tuple[str, float, float, float]]:
+        """(metric, cove median, cove-base median, cove/base) for rows both builds have."""
+        cur, base = self.results.get("cove", {}), self.results.get("cove-base", {})
+        out = []
+        for key in cases.METRICS:
+            c, b = cur.get(key, {}).get("median"), base.get(key, {}).get("median")
+            if isinstance(c, (int, float)) and isinstance(b, (int, float)) and b:
+                out.append((key, float(c), float(b), float(c) / float(b)))
+        return out
 
     def print_report(self) -> None:
         names = list(self.args.peers)
@@ -235,6 +273,13 @@ class Bench:
         say(report.table(self.results, names, "median", self.marks))
         say("\np90")
         say(report.table(self.results, names, "p90", self.marks))
+        if "cove" in names and "cove-base" in names:
+            say("\ncove against cove-base, medians (issue 16: within 5 % of the base or better)")
+            for key, cur, base, ratio in self.base_ratios():
+                m = cases.METRICS[key]
+                verdict = "ok" if ratio <= 1.05 else "WORSE"
+                say(f"  {m.label + ' (' + m.unit + ')':<30}{cur:>10.2f}{base:>10.2f}"
+                    f"{ratio:>8.3f}  {verdict}")  # fmt: skip
         if "cove" in names:
             say("\ntargets (printed, never asserted)")
             for goal, figures, verdict in report.targets(self.results):
