@@ -197,7 +197,7 @@ class Engine(SystemOps, CreateOps, OpsMixins):
             return c.status in (Status.RUNNING, Status.PAUSED) and self.monitor_alive(c)
 
         it = read_log(
-            self.paths.log_path(c.id),
+            logs.log_path_of(self.paths, c.id, c.data),
             follow=follow,
             streams=streams,
             since=since,

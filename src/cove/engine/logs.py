@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import sys
@@ -24,7 +25,7 @@ from cove.util.streams import Chunk
 
 log = logging.getLogger("cove.engine")
 
-POLL = 0.1  # seconds between looks at a followed log that has nothing new
+POLL = 0.05  # seconds between looks at a followed log that has nothing new
 # One reader step at a time in the whole daemon: each holds the GIL for a few milliseconds
 # of parsing, and several at once starve the event loop (/_ping latency) for no more speed.
 _STEP = threading.Lock()
@@ -67,8 +68,11 @@ def read_log(
                 timestamps=timestamps, tail=tail_count(tail), follow=follow,
             )  # fmt: skip
 
+        if not follow and not running():
+            await _settled(path)
         reader = await loop.run_in_executor(None, opener)
         inflight: asyncio.Future[Any] | None = None
+        settled = not follow
         try:
             while True:
                 # look at the container before reading: once it stopped, what conmon
@@ -84,7 +88,11 @@ def read_log(
                 if out is not None:
                     continue  # a block whose records were all filtered out
                 if stopped:
-                    return
+                    if settled:
+                        return
+                    await _settled(path)  # the keeper's last lines, then read on once
+                    settled = True
+                    continue
                 await asyncio.sleep(POLL)
         finally:
             if inflight is not None and not inflight.done():
@@ -95,6 +103,28 @@ def read_log(
                     reader.close()
 
     return gen()
+
+
+async def _settled(path: str) -> None:
+    """A json-file log of a container that stopped: wait (3 s at most) until the keeper has
+    written what was still in the FIFO and ended the entry (at once when the monitor exits
+    just after the container), so ``wait`` then ``logs`` shows it all, as dockerd finishes
+    its log copier before it reports the exit.  No wait for a k8s-file log, or when no
+    keeper runs."""
+    if not jsonlog.is_json_path(path):
+        return
+    cdir = os.path.dirname(path)
+    control = os.path.join(os.path.dirname(os.path.dirname(cdir)), "log-keeper")
+    entry = os.path.join(control, os.path.basename(cdir) + ".json")
+    for _ in range(150):  # 3 s at most
+        try:
+            with open(entry) as f:
+                monitor = int(json.load(f).get("monitor_pid", 0))
+        except (OSError, ValueError, TypeError, AttributeError):
+            return  # no entry: the keeper is done with it
+        if not monitor or not keeperd.running(control):
+            return
+        await asyncio.sleep(0.02)
 
 
 # --- the driver around a container's start ----------------------------------------------------
@@ -130,6 +160,16 @@ def new_log_path(container_dir: str, cid: str, plan: LogPlan) -> str:
     return os.path.join(container_dir, name)
 
 
+def log_path_of(paths: Any, cid: str, record: dict[str, Any]) -> str:
+    """A container's log file: the ``LogPath`` it was created with (its directory's own
+    file), else the k8s-file name older coves used."""
+    recorded = record.get("LogPath")
+    cdir = str(paths.container_dir(cid))
+    if isinstance(recorded, str) and os.path.dirname(recorded) == cdir:
+        return recorded
+    return str(paths.log_path(cid))
+
+
 # FIFOs opened for a monitor about to start, until the keeper has them (by FIFO path)
 _held: dict[str, int] = {}
 
@@ -152,6 +192,8 @@ def before_start(engine: object, path: str, plan: LogPlan) -> dict[str, Any]:
         fifo = pump.fifo_path(path)
         release(path)
         _held[fifo] = pump.open_fifo(fifo)
+        # the file exists from the start, as dockerd's does (a follower opens it at once)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640))
         return {"log_path": fifo, "log_size_max": 0}
     files.set_aside(path)
     return {

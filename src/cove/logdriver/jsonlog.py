@@ -208,7 +208,7 @@ class Converter:
             data = data[PIECE:]
         if full:
             out.append(message(data, stream, stamp, True))
-        elif data:
+        else:  # held, even empty: every piece of the line gets its first time
             self.pending[stream] = (data, stamp)
         return b"".join(out)
 
@@ -226,7 +226,7 @@ class Converter:
 
     def flush(self) -> bytes:
         """The container ended: what it left without a newline, as dockerd writes it."""
-        out = [message(d, s, t, False) for s, (d, t) in self.pending.items()]
+        out = [message(d, s, t, False) for s, (d, t) in self.pending.items() if d]
         self.pending.clear()
         return b"".join(out)
 
@@ -236,7 +236,6 @@ _LOG = itemgetter("log")
 _STREAM = itemgetter("stream")
 _TIME = itemgetter("time")
 _STREAM_OF = {"stdout": cri.STDOUT, "stderr": cri.STDERR}
-_END = b'","stream":"'
 
 
 def objects(block: bytes) -> list[dict[str, Any]]:
@@ -315,27 +314,6 @@ def _convert_slow(
         if not isinstance(o.get("stream"), str):
             o["stream"] = "stdout"
     return convert(keep, streams, timestamps) if keep else []
-
-
-def is_full(line: bytes) -> bool:
-    """Whether a line of the file ends a line of output (its ``log`` ends with an escaped
-    newline: a backslash that is not itself escaped, then ``n``)."""
-    end = line.find(_END)
-    if end < 2 or line[end - 1 : end] != b"n":
-        return False
-    k = end - 2
-    while k >= 0 and line[k] == 0x5C:
-        k -= 1
-    return (end - 2 - k) % 2 == 1
-
-
-def line_time(line: bytes) -> str:
-    """The ``time`` of one line, cheaply ("" when it has none)."""
-    i = line.rfind(b'"time":"')
-    if i < 0:
-        return ""
-    j = line.find(b'"', i + 8)
-    return line[i + 8 : j].decode(errors="replace")
 
 
 def is_json_path(path: str) -> bool:

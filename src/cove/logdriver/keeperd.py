@@ -159,7 +159,18 @@ def serve(control: str) -> int:
         return 0  # another keeper has it
     sock = _listen(control)
     keeper = LogKeeper()
-    pump = JsonPump()
+
+    def ended(name: str, monitor: int) -> None:
+        """(the pump's thread) Drained: the entry goes at once, unless coved wrote it anew
+        for the container's next run meanwhile."""
+        full = os.path.join(control, name)
+        with contextlib.suppress(OSError, ValueError), open(full) as f:
+            if int(json.load(f).get("monitor_pid", 0)) != monitor:
+                return
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(full)
+
+    pump = JsonPump(ended)
     seen: dict[str, Entry] = {}
     idle_since = time.monotonic()
     stamp, now_stamp, full_pass = -1, 0, 0.0
@@ -185,8 +196,6 @@ def serve(control: str) -> int:
                     os.close(fd)
                 seen = current
             for name in pump.finished():  # drained after its monitor exited
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(os.path.join(control, name))
                 seen.pop(name, None)
             for name, (path, plan, monitor, _ino, fifo) in list(seen.items()):
                 if not fifo and not os.path.exists(f"/proc/{monitor}"):

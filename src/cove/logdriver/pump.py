@@ -29,6 +29,7 @@ import select
 import stat
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cove.logdriver import files
@@ -80,8 +81,12 @@ class Sink:
 
 
 class JsonPump:
-    def __init__(self) -> None:
+    def __init__(self, on_end: Callable[[str, int], None] | None = None) -> None:
+        """``on_end``: called (in the pump's thread) with an entry's name and monitor once
+        that monitor exited and everything it wrote is in the file."""
+        self._on_end = on_end
         self._ep = select.epoll()
+        self._pidfds: dict[int, int] = {}  # a monitor's pidfd -> its FIFO's fd
         self._lock = threading.Lock()
         self._sinks: dict[int, Sink] = {}  # by FIFO fd
         self._by_name: dict[str, Sink] = {}
@@ -106,9 +111,12 @@ class JsonPump:
             old = self._by_name.get(name)
             if old is not None:
                 old.max_size, old.max_file, old.compress = max_size, max_file, compress
-                old.monitor_pid = monitor_pid
+                renewed, old.monitor_pid = old.monitor_pid != monitor_pid, monitor_pid
                 if fd is not None:
                     os.close(fd)
+            if old is not None:
+                if renewed:
+                    self._watch_monitor(old)
                 return
         if fd is None:
             try:
@@ -121,6 +129,7 @@ class JsonPump:
             self._sinks[fd] = sink
             self._by_name[name] = sink
         self._ep.register(fd, select.EPOLLIN)
+        self._watch_monitor(sink)
 
     def watching(self) -> int:
         with self._lock:
@@ -153,12 +162,17 @@ class JsonPump:
                 events = self._ep.poll(0.5)
             except OSError:
                 return
+            exited = False
             for fd, _mask in events:
+                if fd in self._pidfds:  # one wake-up a monitor: the pidfd goes
+                    exited = True
+                    self._drop_pidfd(fd)
+                    continue
                 with self._lock:
                     sink = self._sinks.get(fd)
                 if sink is not None:
                     self._pump(sink, READ)
-            if time.monotonic() - last_check >= 0.5:
+            if exited or time.monotonic() - last_check >= 0.5:
                 last_check = time.monotonic()
                 self._reap()
 
@@ -190,7 +204,25 @@ class JsonPump:
                 self._sinks.pop(sink.fd, None)
                 self._by_name.pop(sink.name, None)
                 self._done.append(sink.name)
+            for pidfd in [p for p, f in self._pidfds.items() if f == sink.fd]:
+                self._drop_pidfd(pidfd)
             self._end(sink)
+            if self._on_end is not None:
+                self._on_end(sink.name, sink.monitor_pid)
+
+    def _drop_pidfd(self, pidfd: int) -> None:
+        del self._pidfds[pidfd]
+        with contextlib.suppress(OSError, ValueError):
+            self._ep.unregister(pidfd)
+        os.close(pidfd)
+
+    def _watch_monitor(self, sink: Sink) -> None:
+        """The monitor's exit wakes the pump at once (a pidfd is readable then), so the
+        file is complete right after the container stopped; else a look every 0.5 s."""
+        with contextlib.suppress(OSError):
+            pidfd = os.pidfd_open(sink.monitor_pid)
+            self._pidfds[pidfd] = sink.fd
+            self._ep.register(pidfd, select.EPOLLIN)
 
     def _drain(self, sink: Sink) -> None:
         while self._pump(sink, READ):

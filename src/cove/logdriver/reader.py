@@ -59,7 +59,9 @@ class LogReader:
         ``live_fd``: the live file, already open (it may be gone from the directory)."""
         self.path, self.streams = path, streams
         self.json = jsonlog.is_json_path(path)  # Docker's json-file; else conmon's k8s-file
-        self._full: IsFull = jsonlog.is_full if self.json else cri.is_full
+        # --tail counts Docker's messages in a json-file (a piece of a long line is one,
+        # as dockerd counts), whole lines of output in a k8s-file
+        self._full: IsFull = _every_line if self.json else cri.is_full
         self.since, self.until, self.timestamps = since, until, timestamps
         self.follow = follow
         self._sources: list[_Source] = []
@@ -113,6 +115,8 @@ class LogReader:
     def step(self) -> list[Chunk] | None:
         """The next piece of output (possibly empty when all of a block was filtered out);
         None once everything written so far has been read."""
+        if self.follow:
+            self._catch_up()
         while self._sources:
             s = self._sources[0]
             data = s.f.read(BLOCK)
@@ -126,56 +130,64 @@ class LogReader:
                     s.skip -= dropped
                     block = block.split(b"\n", dropped)[-1]
                 return self._convert_block(block) if block else []
-            if len(self._sources) > 1:  # an older generation is done
+            if len(self._sources) > 1:  # an older file is done (nothing is written to it)
                 s.close()
                 self._sources.pop(0)
                 self._carry = b""
                 continue
-            if self.follow and self._rotated():
-                continue
             return None
-        if self.follow and self._reopen():
-            return []
         return None
 
-    def _rotated(self) -> bool:
-        """Whether conmon put a new live file in place; if so, go on with what came after
-        the old one: the rotated generations newer than it (a follower that fell behind
-        by more than one file), then the new live file.  The old one is read to its end
-        first (conmon writes nothing to it after the rename)."""
+    def _catch_up(self) -> None:
+        """Follow the rotations (one look a step): when a new live file is in place, the
+        files rotated since the newest one held (a follower that fell behind) and the new
+        live file are opened at once, to be read after what is held: a file rotated away
+        while the follower was still behind stays readable through its open descriptor."""
         try:
             ino = os.stat(self.path).st_ino
         except FileNotFoundError:
-            return False
+            return
         if ino == self._live_ino:
-            return False
-        old = self._sources[0].f
-        if old.tell() < os.fstat(old.fileno()).st_size:
-            return True  # written just before the rename: read on
-        newer: list[_Source] = []
+            return
+        if self._live_ino >= 0:
+            for _attempt in range(3):  # a name can move between the listing and the look
+                found = self._newer_than_live()
+                if found is not None:
+                    for n, z in found:
+                        with contextlib.suppress(OSError):
+                            self._sources.append(_Source(_open(n, z), z))
+                    break
+        try:
+            live = open(self.path, "rb")  # noqa: SIM115
+        except FileNotFoundError:
+            return
+        self._live_ino = os.fstat(live.fileno()).st_ino
+        self._sources.append(_Source(live, False))
+
+    def _newer_than_live(self) -> list[tuple[str, bool]] | None:
+        """The files rotated after the old live file, oldest first (None: it was not
+        found: compressed, dropped past max-file, or its name just moved)."""
         older = readable(self.path)  # oldest first, those waiting to be shifted last
         for idx, (name, gz) in enumerate(older):
             if gz:
                 continue  # compressed copies are new files: the old one is not found there
             with contextlib.suppress(OSError):
                 if os.stat(name).st_ino == self._live_ino:
-                    newer = [_Source(_open(n, z), z) for n, z in older[idx + 1 :]]
-                    break
-        self._sources[0].close()
-        self._sources.clear()
-        self._carry = b""
-        self._reopen()
-        self._sources[:0] = newer
-        return True
-
-    def _reopen(self) -> bool:
+                    return older[idx + 1 :]
+        # gone (past max-file): the plain files written to after it, by their times
+        held = self._sources[-1] if self._sources else None
+        if held is None or held.gz:
+            return None
         try:
-            live = open(self.path, "rb")  # noqa: SIM115
-        except FileNotFoundError:
-            return False
-        self._live_ino = os.fstat(live.fileno()).st_ino
-        self._sources = [_Source(live, False)]
-        return True
+            last = os.fstat(held.f.fileno()).st_mtime_ns
+        except OSError:
+            return None
+        out: list[tuple[str, bool]] = []
+        for name, gz in older:
+            with contextlib.suppress(OSError):
+                if not gz and os.stat(name).st_mtime_ns > last:
+                    out.append((name, gz))
+        return out
 
     def _convert_block(self, block: bytes) -> list[Chunk]:
         """Whole records (``block`` ends with a newline) to output: at C speed when the
@@ -250,6 +262,10 @@ class LogReader:
         if group:
             out.append((cur, b"".join(group)))
         return out
+
+
+def _every_line(_line: bytes) -> bool:
+    return True
 
 
 def _epoch(t: object) -> float:

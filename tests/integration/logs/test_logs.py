@@ -30,7 +30,9 @@ def cid_of(d: Daemon, name: str) -> str:
 
 
 def log_path(d: Daemon, name: str) -> str:
-    return os.path.join(d.data_root, "containers", cid_of(d, name), "container.log")
+    """``LogPath``: Docker's ``<id>-json.log`` for json-file, conmon's ``container.log``
+    for the other drivers."""
+    return str(d.cove("inspect", "-f", "{{.LogPath}}", name, check=True).stdout.strip())
 
 
 def wait_exit(d: Daemon, name: str, timeout: float = 120) -> None:
@@ -44,7 +46,7 @@ def settled(path: str, timeout: float = 20) -> list[str]:
         names = os.listdir(os.path.dirname(path))
         busy = [n for n in names if ".pending." in n or n.endswith(".gz.tmp")]
         if not busy or time.time() > deadline:
-            return sorted(n for n in names if n.startswith("container.log"))
+            return sorted(n for n in names if n.startswith(os.path.basename(path)))
         time.sleep(0.1)
 
 
@@ -92,13 +94,14 @@ def test_tail_of_a_1gb_log(daemon: Daemon) -> None:
     name = "log-big"
     daemon.cove("create", "--name", name, "busybox", "true", check=True)
     path = log_path(daemon, name)
-    stamp = b"2026-01-01T00:00:00.000000001+00:00 stdout F "
-    block = b"".join(stamp + b"%0100d\n" % i for i in range(7000))  # about 1 MB
+    assert path.endswith("-json.log")
+    line = b'{"log":"%s\\n","stream":"stdout","time":"2026-01-01T00:00:00.000000001Z"}\n'
+    block = b"".join(line % (b"%0060d" % i) for i in range(10000))  # about 1 MB
     try:
         with open(path, "wb") as f:
             for _ in range(1024):
                 f.write(block)
-            f.write(b"".join(stamp + b"last%d\n" % i for i in range(5)))
+            f.write(b"".join(line % (b"last%d" % i) for i in range(5)))
         assert os.path.getsize(path) > 1_000_000_000
         r = daemon.cove("logs", "--tail", "5", name, check=True)
         assert r.stdout == "".join(f"last{i}\n" for i in range(5))
@@ -118,7 +121,7 @@ def test_follow_through_rotations(daemon: Daemon) -> None:
         "[ $((i % 500)) -eq 0 ] && sleep 0.05; done; true"
     )
     daemon.cove(
-        "run", "-d", "--name", name, "--log-opt", "max-size=50k", "--log-opt", "max-file=2",
+        "run", "-d", "--name", name, "--log-opt", "max-size=80k", "--log-opt", "max-file=2",
         "busybox", "sh", "-c", script, check=True,
     )  # fmt: skip
     try:
@@ -128,7 +131,7 @@ def test_follow_through_rotations(daemon: Daemon) -> None:
         assert numbers(r.stdout.decode()) == list(range(count))  # nothing lost, in order
         path = log_path(daemon, name)
         settled(path)
-        assert files.disk_usage(path) < 200 * 1024  # while the follower saw every line
+        assert files.disk_usage(path) < 300 * 1024  # while the follower saw every line
         kept = numbers(daemon.cove("logs", name, check=True).stdout)
         assert kept == list(range(kept[0], count)) and kept[0] > 0
     finally:
@@ -167,8 +170,9 @@ def test_json_file_compress_option(daemon: Daemon) -> None:
     )  # fmt: skip
     try:
         wait_exit(daemon, name)
-        kept = settled(log_path(daemon, name))
-        assert "container.log.1.gz" in kept and "container.log.2.gz" in kept, kept
+        path = log_path(daemon, name)
+        kept, base = settled(path), os.path.basename(path)
+        assert kept == [base, f"{base}.1.gz", f"{base}.2.gz"], kept
         got = numbers(daemon.cove("logs", name, check=True).stdout)
         assert got == list(range(got[0], 30001))
     finally:
@@ -305,3 +309,112 @@ def test_restart_appends_a_run(daemon: Daemon) -> None:
         assert daemon.cove("logs", name, check=True).stdout == "run\nrun\n"  # each run once
     finally:
         daemon.cove("rm", "-f", name)
+
+
+# --- json-file in Docker's on-disk format --------------------------------------------------
+
+
+def _json_lines(path: str) -> list[dict[str, str]]:
+    with open(path, "rb") as f:
+        return [json.loads(x) for x in f.read().splitlines()]
+
+
+def test_json_file_is_dockers_format(daemon: Daemon) -> None:
+    name = "log-docker-format"
+    script = (
+        "echo out; echo err >&2; head -c 40000 /dev/zero | tr '\\0' x; echo; "
+        "printf 'a\\tb<c>&\"\\\\ \\001\\377\\342\\200z \\303\\251\\n'; printf no-eol"
+    )
+    daemon.cove("run", "-d", "--name", name, "busybox", "sh", "-c", script, check=True)
+    try:
+        wait_exit(daemon, name)
+        cid = cid_of(daemon, name)
+        path = log_path(daemon, name)
+        assert path == os.path.join(daemon.data_root, "containers", cid, f"{cid}-json.log")
+        # logs of a stopped container waits for the keeper's last lines (as dockerd's
+        # exit waits for its log copier); then the file is complete too
+        assert daemon.cove("logs", name).stdout.endswith("no-eol")
+        objs = _json_lines(path)
+        for o in objs:
+            assert list(o) == ["log", "stream", "time"], o
+            assert o["time"].endswith("Z") and o["time"].startswith("20")
+        assert [(o["stream"], o["log"]) for o in objs if not o["log"].startswith("xxx")] == [
+            ("stdout", "out\n"),
+            ("stderr", "err\n"),
+            ("stdout", 'a\tb<c>&"\\ \x01\ufffd\ufffd\ufffdz \u00e9\n'),
+            ("stdout", "no-eol"),
+        ]
+        # the long line in dockerd's 16 KiB pieces, each stamped with the line's first time
+        long = [o for o in objs if o["log"].startswith("xxx")]
+        assert [len(o["log"]) for o in long] == [16384, 16384, 40000 - 2 * 16384 + 1]
+        assert len({o["time"] for o in long}) == 1
+        with open(path, "rb") as f:
+            raw = f.read()
+        assert (
+            b'"a\\u0009b\\u003cc\\u003e\\u0026\\"\\\\ \\u0001\\ufffd\\ufffd\\ufffdz \xc3\xa9\\n"'
+            in raw
+        )
+        out = daemon.cove("logs", "--tail", "2", name, check=True)
+        assert out.stdout.encode() == 'a\tb<c>&"\\ \x01\ufffd\ufffd\ufffdz \u00e9\nno-eol'.encode()
+        stamped = daemon.cove("logs", "-t", "--tail", "1", name, check=True).stdout
+        assert len(stamped.split(" ", 1)[0]) == 30 and stamped.endswith("Z no-eol")
+    finally:
+        daemon.cove("rm", "-f", name)
+
+
+def test_json_file_rotation_of_a_bounded_flood(daemon: Daemon) -> None:
+    name = "log-json-flood"
+    daemon.cove(
+        "run", "-d", "--name", name, "--log-opt", "max-size=1m", "--log-opt", "max-file=3",
+        "--log-opt", "compress=true", "busybox", "sh", "-c",
+        "yes 0123456789abcdef | head -c 29999985; echo END", check=True,
+    )  # fmt: skip
+    try:
+        wait_exit(daemon, name, timeout=300)
+        path = log_path(daemon, name)
+        kept, base = settled(path), os.path.basename(path)
+        assert kept == [base, f"{base}.1.gz", f"{base}.2.gz"], kept
+        assert os.path.getsize(path) <= MiB + 200
+        assert files.disk_usage(path) < 2 * MiB  # the rotated files are compressed
+        assert daemon.cove("logs", "--tail", "1", name, check=True).stdout == "END\n"
+        objs = _json_lines(path)
+        assert {o["stream"] for o in objs} == {"stdout"}
+        # every line whole (a line cut by conmon's reads is joined again), in order
+        assert {o["log"] for o in objs[:-1]} == {"0123456789abcdef\n"}
+        everything = daemon.cove("logs", name, check=True).stdout.splitlines()
+        assert everything[-1] == "END" and set(everything[:-1]) == {"0123456789abcdef"}
+        assert len(everything) > 3 * len(objs) - 1000  # the two rotated files are read too
+    finally:
+        daemon.cove("rm", "-f", name)
+
+
+def _keeper_pids(d: Daemon) -> list[int]:
+    return [int(p) for p in _keepers(os.path.join(d.data_root, "log-keeper"))]
+
+
+def test_keeper_killed_and_started_again() -> None:
+    """conmon must not die and the container must not hang when the keeper is gone: records
+    written meanwhile are dropped (conmon ignores SIGPIPE), a new keeper takes the FIFO by
+    its name and the log goes on."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    import signal
+
+    with running_daemon() as d:
+        script = "i=0; while [ $i -lt 100 ]; do echo $i; i=$((i+1)); sleep 0.05; done; echo END"
+        d.cove("run", "-d", "--name", "writer2", "busybox", "sh", "-c", script, check=True)
+        time.sleep(1)
+        pids = _keeper_pids(d)
+        assert pids
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(0.5)
+        # a new container (or coved's own start) brings the keeper back
+        d.cove("run", "--rm", "busybox", "true", check=True)
+        assert _keeper_pids(d)
+        wait_exit(d, "writer2", timeout=60)  # the container did not hang
+        got = d.cove("logs", "writer2", check=True).stdout.split()
+        assert got[-1] == "END"
+        assert got[:-1] == sorted(got[:-1], key=int) and len(got) > 50
+        # the monitor exited normally and recorded the exit code
+        assert d.cove("inspect", "-f", "{{.State.ExitCode}}", "writer2").stdout.strip() == "0"

@@ -12,7 +12,6 @@ from cove.logdriver.jsonlog import (
     convert,
     docker_stamp,
     escape,
-    is_full,
     objects,
 )
 
@@ -71,7 +70,6 @@ def test_long_line_in_dockerd_pieces_with_the_first_time() -> None:
     assert [len(o["log"]) for o in objs] == [PIECE, PIECE, 40000 - 2 * PIECE + 1]
     assert [o["log"].endswith("\n") for o in objs] == [False, False, True]
     assert {o["time"] for o in objs} == {"2026-12-07T04:22:46Z"}
-    assert [is_full(x) for x in out.splitlines()] == [False, False, True]
 
 
 def test_a_line_cut_by_a_read_is_one_line_again() -> None:
@@ -120,10 +118,3 @@ def test_back_to_output() -> None:
     ]
     # a line that is not an object (a torn write, a foreign line) is left out
     assert objects(b'{"log":"a\\n","stream":"stdout","time":"x"}\nnot json\n')[0]["log"] == "a\n"
-
-
-def test_is_full_looks_at_escapes() -> None:
-    assert is_full(b'{"log":"a\\n","stream":"stdout","time":"t"}')
-    assert not is_full(b'{"log":"a\\\\n","stream":"stdout","time":"t"}')  # a backslash, n
-    assert is_full(b'{"log":"a\\\\\\n","stream":"stdout","time":"t"}')
-    assert not is_full(b'{"log":"a","stream":"stdout","time":"t"}')

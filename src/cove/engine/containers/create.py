@@ -10,6 +10,7 @@ import os
 import shutil
 
 from cove.engine.base import EngineBase
+from cove.engine import logs
 from cove.engine.containers import names, security, userns
 from cove.engine.containers.resources import check_host_config
 from cove.engine.containers.spec import check_modes
@@ -209,7 +210,9 @@ class CreateOps(EngineBase):
                 "ResolvConfPath": os.path.join(cdir, "resolv.conf"),
                 "HostnamePath": os.path.join(cdir, "hostname"),
                 "HostsPath": os.path.join(cdir, "hosts"),
-                "LogPath": self.paths.log_path(cid),
+                "LogPath": logs.new_log_path(
+                    self.paths.container_dir(cid), cid, log_options.plan(hc["LogConfig"])
+                ),
                 "Name": "/" + name,
                 "RestartCount": 0,
                 "Driver": self.snapshotter.name,

@@ -11,8 +11,9 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from cove.engine.logs import read_log
+from cove.engine.logs import log_path_of, read_log
 from cove.engine.query import QueryOps
+from cove.engine.state import Status
 from cove.errors import InvalidArgument
 from cove.util.streams import STDERR, STDOUT, AttachSession, Chunk
 
@@ -150,8 +151,9 @@ class DetachOps(QueryOps):
         if logs:
             wanted = ({STDOUT} if stdout else set()) | ({STDERR} if stderr else set())
             history = read_log(
-                self.paths.log_path(c.id), follow=False, streams=wanted, since=0.0,
-                until=0.0, timestamps=False, tail="all", running=lambda: False,
+                log_path_of(self.paths, c.id, c.data), follow=False, streams=wanted,
+                since=0.0, until=0.0, timestamps=False, tail="all",
+                running=lambda: c.status in (Status.RUNNING, Status.PAUSED),
             )  # fmt: skip
             session: AttachSession = ReplaySession(history, live, c.tty)
         else:

@@ -217,14 +217,19 @@ class LifecycleOps(EngineBase):
             crashpoint.reached("start:mounted")
             prepare_bundle(self, c, rootfs, bundle)
             log_plan = logs.plan_of(c.host_config)
+            log_path = logs.log_path_of(self.paths, c.id, c.data)
             io = IOConfig(
                 tty=c.tty,
                 stdin=bool(c.config.get("OpenStdin")),
                 stdin_once=bool(c.config.get("StdinOnce")),
-                **logs.before_start(self, self.paths.log_path(c.id), log_plan),
+                **logs.before_start(self, log_path, log_plan),
             )
             runtime = str(c.host_config.get("Runtime") or "")
-            info = await self.runtime.create(c.id, bundle, io, runtime)
+            try:
+                info = await self.runtime.create(c.id, bundle, io, runtime)
+            except BaseException:
+                logs.release(log_path)  # the FIFO held for the monitor (json-file)
+                raise
         except (NotFound, Conflict) as e:
             # a --network/--ipc container:<name> that is missing or not running: dockerd
             # answers start with these (404, 409), not as a runtime failure
@@ -244,7 +249,6 @@ class LifecycleOps(EngineBase):
             raise SystemError_(f"failed to create task for container: {e}") from None
         c.in_runtime = True
         crashpoint.reached("start:created")
-        log_path = self.paths.log_path(c.id)
         await logs.after_start(self, log_path, log_plan, info.monitor_pid, c.data)
         try:
             await self.net.net_attach(c, info.pid)  # before the process runs
