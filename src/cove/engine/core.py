@@ -20,11 +20,12 @@ from cove.engine.images import commit
 from cove.engine.images.changes import container_changes as diff_of
 from cove.engine.images.export import ExportOps
 from cove.engine.images.registry_ops import RegistryOps
+from cove.engine.images.service import ImageService
 from cove.engine.logs import read_log
 from cove.engine.networks.service import NetworkOps
 from cove.engine.record import Container
 from cove.engine.state import Status
-from cove.engine.system import SystemOps
+from cove.engine.system import SystemService
 from cove.errors import Conflict, CoveError, InvalidArgument
 from cove.runtime.base import ProcessInfo
 from cove.util.jsontypes import Json
@@ -34,12 +35,16 @@ from cove.volume.base import VolumeDriver
 log = logging.getLogger("cove.engine")
 
 
-class Engine(SystemOps, CreateOps, OpsMixins):
+class Engine(CreateOps, OpsMixins):
     exec_service: ExecService  # the container operations see it as ContainerExecs
 
     def __init__(self, ctx: EngineContext, volumes: VolumeDriver | None = None) -> None:
         super().__init__(ctx)
         self.volume_service = VolumeService(ctx, volumes)
+        self.image_service = ImageService(ctx)
+        self.system_service = SystemService(
+            ctx, self.image_service, self.volume_service, self.container_list
+        )
         self._init_lifecycle()
         self.exec_service = ExecService(ctx, self.sync, lambda c, body: exec_process(self, c, body))
         # the network service is held, not inherited: containers reach it as self.net
@@ -65,6 +70,50 @@ class Engine(SystemOps, CreateOps, OpsMixins):
 
     async def volume_prune(self, filters: dict[str, list[str]], all_volumes: bool) -> Json:
         return await self.volume_service.volume_prune(filters, all_volumes)
+
+    # --- system and images (the system and image services' operations) ------------------
+    def version(self) -> Json:
+        return self.system_service.version()
+
+    def info(self) -> Json:
+        return self.system_service.info()
+
+    def system_df(self) -> Json:
+        return self.system_service.system_df()
+
+    def events(
+        self, since: float | None, until: float | None, filters: dict[str, list[str]]
+    ) -> AsyncIterator[Json]:
+        return self.system_service.events(since, until, filters)
+
+    def image_list(self, all: bool, filters: dict[str, list[str]], digests: bool) -> list[Json]:
+        return self.image_service.image_list(all, filters, digests)
+
+    def image_inspect(self, ref: str) -> Json:
+        return self.image_service.image_inspect(ref)
+
+    def image_history(self, ref: str) -> list[Json]:
+        return self.image_service.image_history(ref)
+
+    async def image_tag(self, ref: str, repo: str, tag: str | None) -> None:
+        await self.image_service.image_tag(ref, repo, tag)
+
+    async def image_remove(self, ref: str, force: bool, noprune: bool) -> list[Json]:
+        return await self.image_service.image_remove(ref, force, noprune)
+
+    async def images_prune(self, filters: dict[str, list[str]]) -> Json:
+        return await self.image_service.images_prune(filters)
+
+    async def image_import(
+        self,
+        source: AsyncIterator[bytes] | str,
+        repo: str | None,
+        tag: str | None,
+        changes: list[str],
+        message: str | None,
+        platform: str | None,
+    ) -> str:
+        return await self.image_service.image_import(source, repo, tag, changes, message, platform)
 
     # --- exec (the exec service's operations) ----------------------------------------------
     async def exec_create(self, ref: str, body: Json) -> str:
@@ -228,11 +277,6 @@ class Engine(SystemOps, CreateOps, OpsMixins):
             self.names[new] = c.id
             c.save()
         self.emit(c, "rename", {"oldName": "/" + old})
-
-    def events(
-        self, since: float | None, until: float | None, filters: dict[str, list[str]]
-    ) -> AsyncIterator[Json]:
-        return self.bus.stream(since, until, filters)
 
     # --- daemon start ---------------------------------------------------------------------
     async def restore(self) -> None:

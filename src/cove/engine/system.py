@@ -1,4 +1,5 @@
-"""``version`` and ``info``: what the daemon reports about itself and the host."""
+"""``version``, ``info``, ``system df`` and ``events``: what the daemon reports about itself
+and the host."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ import os
 import platform
 import socket
 import sys
+from collections.abc import AsyncIterator, Callable
 
 import cove
-from cove.engine.images.service import ImageOps
+from cove.engine.context import EngineContext
+from cove.engine.fs.volumes import VolumeService
+from cove.engine.images.service import ImageService
 from cove.engine.state import Status
 from cove.runtime.rootless import rootless_info
 from cove.util.jsontypes import Json
@@ -37,7 +41,33 @@ def _meminfo_total() -> int:
     return 0
 
 
-class SystemOps(ImageOps):
+# the container operations' ``container_list`` (all, limit, size, filters), for df
+ListContainers = Callable[[bool, int, bool, dict[str, list[str]]], list[Json]]
+
+
+class SystemService:
+    """The daemon's reports, held by the engine (``engine.system``): built from the shared
+    context (options, runtime, paths, stores, container table, event bus), the image and
+    volume services and the container list, for ``df``."""
+
+    def __init__(
+        self,
+        ctx: EngineContext,
+        images: ImageService,
+        volumes: VolumeService,
+        list_containers: ListContainers,
+    ) -> None:
+        self.options = ctx.options
+        self.runtime = ctx.runtime
+        self.paths = ctx.paths
+        self.images = ctx.images
+        self.snapshotter = ctx.snapshotter
+        self.containers = ctx.containers
+        self.bus = ctx.bus
+        self.image_service = images
+        self.volume_service = volumes
+        self.list_containers = list_containers
+
     def version(self) -> Json:
         u = os.uname()
         return {
@@ -174,6 +204,30 @@ class SystemOps(ImageOps):
         if self.options.net.rootless:
             rootless_info(out, frozenset(self.options.net.cgroup_controllers))
         return out
+
+    def system_df(self) -> Json:
+        layers_size, images = self.image_service.df_images()
+        containers = self.list_containers(True, 0, True, {})
+        for j in containers:
+            j.setdefault("SizeRw", 0)
+            j.setdefault("SizeRootFs", 0)
+        volumes: list[Json] = []
+        try:
+            volumes = list((self.volume_service.volume_list({}) or {}).get("Volumes") or [])
+        except Exception:  # df still answers without volumes (none without a driver)
+            volumes = []
+        return {
+            "LayersSize": layers_size,
+            "Images": images,
+            "Containers": containers,
+            "Volumes": volumes,
+            "BuildCache": [],
+        }
+
+    def events(
+        self, since: float | None, until: float | None, filters: dict[str, list[str]]
+    ) -> AsyncIterator[Json]:
+        return self.bus.stream(since, until, filters)
 
 
 def _cgroup_version() -> str:

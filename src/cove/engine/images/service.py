@@ -15,10 +15,11 @@ import os
 import shutil
 import tempfile
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, BinaryIO, cast
 
-from cove.engine.query import QueryOps
+from cove.engine.context import EngineContext
+from cove.engine.record import Container
 from cove.engine.state import Status
 from cove.errors import Conflict, InvalidArgument, NotFound
 from cove.image.base import Image
@@ -33,7 +34,19 @@ from cove.util.timefmt import parse_rfc3339
 _ZERO = "0001-01-01T00:00:00Z"
 
 
-class ImageOps(QueryOps):
+class ImageService:
+    """The local image operations, held by the engine (``engine.image_service``): built from
+    the shared context's image store, snapshotter (its name for inspect), event bus, paths
+    (the import spool) and container table (which images are in use); the engine forwards
+    the image API to it."""
+
+    def __init__(self, ctx: EngineContext) -> None:
+        self.images = ctx.images
+        self.snapshotter = ctx.snapshotter
+        self.bus = ctx.bus
+        self.paths = ctx.paths
+        self.containers: Mapping[str, Container] = ctx.containers
+
     def _image(self, ref: str) -> Image:
         return self.images.resolve(ref)
 
@@ -279,7 +292,9 @@ class ImageOps(QueryOps):
         self.bus.emit("image", "prune", "", {"reclaimed": str(reclaimed)})
         return {"ImagesDeleted": deleted or None, "SpaceReclaimed": reclaimed}
 
-    def system_df(self) -> Json:
+    def df_images(self) -> tuple[int, list[Json]]:
+        """``system df``'s image side: the size of every distinct layer, and each image's
+        summary with its container count and the size it shares with other images."""
         counts = self._container_count()
         images = self.images.list()
         layer_use: dict[str, int] = {}
@@ -299,22 +314,7 @@ class ImageOps(QueryOps):
             j = self._image_summary(img, counts.get(img.id, 0))
             j["SharedSize"] = shared
             summaries.append(j)
-        containers = self.container_list(True, 0, True, {})
-        for j in containers:
-            j.setdefault("SizeRw", 0)
-            j.setdefault("SizeRootFs", 0)
-        volumes: list[Json] = []
-        try:
-            volumes = list((self.volume_service.volume_list({}) or {}).get("Volumes") or [])
-        except Exception:  # df still answers without volumes (none without a driver)
-            volumes = []
-        return {
-            "LayersSize": total,
-            "Images": summaries,
-            "Containers": containers,
-            "Volumes": volumes,
-            "BuildCache": [],
-        }
+        return total, summaries
 
     async def image_import(
         self,
