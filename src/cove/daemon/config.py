@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from cove.daemon.settings import ENGINE, NET, by_key, go_text, setting, type_error
+from cove.daemon.settings import ENGINE, NET, by_key, go_text, setting, type_error, value_error
 from cove.errors import InvalidArgument
 
 DEFAULT_CONFIG_FILE = "/etc/cove/daemon.json"
@@ -29,6 +29,42 @@ def _not_negative(what: str) -> Any:
         return f"invalid max concurrent {what}: {v}" if v < 0 else None
 
     return check
+
+
+def _ips(values: list[str]) -> str | None:
+    import ipaddress  # only when dns is set: coved's start imports little
+
+    for v in values:
+        try:
+            ipaddress.ip_address(v)
+        except ValueError:
+            return f"{v} is not an ip address"
+    return None
+
+
+def _mirrors(urls: list[str]) -> str | None:
+    """dockerd refuses a mirror that is not a bare http(s) URL when it starts; the words
+    are the registry client's, which would say the same at the first pull."""
+    from cove.distribution.registry.endpoints import RegistryConfig, mirror_endpoint
+    from cove.errors import CoveError
+
+    try:
+        for url in urls:
+            mirror_endpoint(url, RegistryConfig())
+    except CoveError as e:
+        return e.message
+    return None
+
+
+def _store_opts(opts: dict[str, str]) -> str | None:
+    """The cluster store's options cove reads (the overlay's): discovery.ttl, in seconds.
+    dockerd's kv.* TLS options have no counterpart here, so they are refused, not dropped."""
+    for key, value in opts.items():
+        if key != "discovery.ttl":
+            return f"cluster-store-opts: {key} is not supported (only discovery.ttl is)"
+        if not value.isdigit():
+            return f"cluster-store-opts: discovery.ttl {value!r} is not a number of seconds"
+    return None
 
 
 # fmt: off
@@ -78,7 +114,8 @@ class DaemonConfig:
     tlskey: str = setting("", "the server's TLS key", "listeners", flags=("--tlskey",))
     # images and registries
     registry_mirrors: list[str] = setting([], "registry mirror for docker.io (repeatable)",
-                                          ENGINE, flags=("--registry-mirror",))
+                                          ENGINE, flags=("--registry-mirror",),
+                                          check=_mirrors, at_start=True)
     insecure_registries: list[str] = setting([], "registry spoken to without TLS checks "
                                              "(repeatable)", ENGINE,
                                              flags=("--insecure-registry",))
@@ -90,7 +127,7 @@ class DaemonConfig:
                                           check=_not_negative("uploads"))
     # containers' defaults
     dns: list[str] = setting([], "DNS server for containers (repeatable)", ENGINE,
-                             flags=("--dns",))
+                             flags=("--dns",), check=_ips)
     dns_search: list[str] = setting([], "DNS search domain for containers (repeatable)", ENGINE,
                                     flags=("--dns-search",))
     dns_opts: list[str] = setting([], "resolv.conf option for containers (repeatable)", ENGINE,
@@ -129,7 +166,8 @@ class DaemonConfig:
                                    "ports", NET, flags=("--local-port-mss",))
     cluster_store: str = setting("", "etcd://host:port for overlay networks", NET)
     cluster_advertise: str = setting("", "this host's overlay address or interface", NET)
-    cluster_store_opts: dict[str, str] = setting({}, "the cluster store's options", NET)
+    cluster_store_opts: dict[str, str] = setting({}, "the cluster store's options "
+                                                 "(discovery.ttl)", NET, check=_store_opts)
     # fmt: on
 
     @property
@@ -198,13 +236,13 @@ def load(path: str | None, flags: dict[str, Any]) -> DaemonConfig:
         wrong = type_error(e, value)
         if wrong:
             raise InvalidArgument(where + wrong)
-        bad = e.setting.check(value) if e.setting.check else None
+        bad = value_error(e, value, where)
         if bad:
-            raise InvalidArgument(where + "configuration validation from file failed: " + bad)
+            raise InvalidArgument(bad)
         setattr(cfg, e.attr, value)
     for key, value in flags.items():
         e = table[key]
-        bad = e.setting.check(value) if e.setting.check else None
+        bad = value_error(e, value, "")
         if bad:
             raise InvalidArgument(bad)
         setattr(cfg, e.attr, value)

@@ -31,6 +31,9 @@ class Setting(NamedTuple):
     choices: tuple[str, ...] = ()  # the flag's accepted words
     # a value of the right type that is still wrong: dockerd's message for it, else None
     check: Callable[[Any], str | None] | None = None
+    # the check is one dockerd makes when it starts ("failed to start daemon: ..."), not
+    # one of its file validations ("configuration validation from file failed: ...")
+    at_start: bool = False
 
 
 def setting(
@@ -42,9 +45,10 @@ def setting(
     aliases: tuple[str, ...] = (),
     choices: tuple[str, ...] = (),
     check: Callable[[Any], str | None] | None = None,
+    at_start: bool = False,
 ) -> Any:
     """A ``DaemonConfig`` field; a list or dict default is copied for every instance."""
-    meta = {"setting": Setting(doc, to, flags, aliases, choices, check)}
+    meta = {"setting": Setting(doc, to, flags, aliases, choices, check, at_start)}
     if isinstance(default, list | dict):
         return dataclasses.field(default_factory=lambda: copy.deepcopy(default), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -205,6 +209,17 @@ def type_error(e: Entry, value: Any) -> str | None:
             if failed is not None:
                 return words(failed[1], failed[0])
     return None
+
+
+def value_error(e: Entry, value: Any, where: str) -> str | None:
+    """dockerd's words for a value of the right type that it refuses, else None; ``where``
+    is the file's "unable to configure ..." prefix, or "" for a flag."""
+    bad = e.setting.check(value) if e.setting.check is not None else None
+    if not bad:
+        return None
+    if e.setting.at_start:
+        return "failed to start daemon: " + bad
+    return where + "configuration validation from file failed: " + bad if where else bad
 
 
 def add_flags(p: argparse.ArgumentParser, cls: type) -> None:

@@ -80,6 +80,8 @@ DOCKERD_SAYS = [
     ({"max-concurrent-downloads": -1},
      "configuration validation from file failed: invalid max concurrent downloads: -1"),
     ([1], "json: cannot unmarshal array into Go value of type map[string]interface {}"),
+    ({"dns": ["10.0.0.2", "notanip"]},
+     "configuration validation from file failed: notanip is not an ip address"),
     ({"debug": "yes"}, _go("string", "debug", "bool")),
     ({"tls": "x"}, _go("string", "tls", "bool")),
     ({"max-concurrent-downloads": "x"}, _go("string", "max-concurrent-downloads", "int")),
@@ -185,3 +187,21 @@ def test_what_cove_cannot_honour_is_refused() -> None:
     ):
         with pytest.raises(InvalidArgument, match=words):
             _refuse_unused(load(os.devnull, flags))
+
+
+def test_values_cove_cannot_use_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(InvalidArgument, match=r"^failed to start daemon: invalid mirror: "):
+        _load(tmp_path, {"registry-mirrors": ["not a url"]})
+    with pytest.raises(InvalidArgument, match=r"^failed to start daemon: invalid mirror: path"):
+        load(os.devnull, {"registry-mirrors": ["http://127.0.0.1:5000/v2/"]})
+    with pytest.raises(InvalidArgument, match=r"^notanip is not an ip address$"):
+        load(os.devnull, {"dns": ["notanip"]})
+    for opts, words in (
+        ({"kv.cacertfile": "/ca.pem"}, "kv.cacertfile is not supported"),
+        ({"discovery.ttl": "abc"}, "'abc' is not a number of seconds"),
+    ):
+        with pytest.raises(InvalidArgument, match=words):
+            _load(tmp_path, {"cluster-store-opts": opts})
+    cfg = _load(tmp_path, {"registry-mirrors": ["http://127.0.0.1:5000"], "dns": ["fd00::53"],
+                           "cluster-store-opts": {"discovery.ttl": "5"}})  # fmt: skip
+    assert cfg.registry_mirrors == ["http://127.0.0.1:5000"] and cfg.dns == ["fd00::53"]
