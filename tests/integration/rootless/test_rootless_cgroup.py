@@ -116,3 +116,18 @@ def test_an_undelegated_controller_is_discarded_with_dockerds_warning(carol: Use
     assert r.returncode == 0, r.stderr
     assert "Your kernel does not support cpuset or the cgroup is not mounted. " \
         "Cpuset discarded." in r.stderr  # fmt: skip
+
+
+def test_stats_read_the_delegated_cgroup(carol: User) -> None:
+    cid = carol.ok("run", "-d", "--memory", "64m", "busybox", "sleep", "300").strip()
+    try:
+        row = json.loads(carol.ok("stats", "--no-stream", "--format", "{{json .}}", cid))
+        assert row["MemUsage"].endswith("/ 64MiB") and row["PIDs"] == "1", row
+        body = carol.run("curl", "-s", "--unix-socket", carol.socket,
+                         f"http://d/containers/{cid}/stats?stream=false").stdout  # fmt: skip
+        stats = json.loads(body)
+        assert stats["memory_stats"]["limit"] == 64 * 1024 * 1024
+        assert stats["memory_stats"]["usage"] > 0 and stats["pids_stats"]["current"] == 1
+        assert stats["cpu_stats"]["cpu_usage"]["total_usage"] > 0
+    finally:
+        carol.cove("rm", "-f", cid)
