@@ -56,6 +56,18 @@ def _mirrors(urls: list[str]) -> str | None:
     return None
 
 
+def _runtime_args(runtimes: dict[str, dict[str, Any]]) -> str | None:
+    """dockerd passes a runtime's ``runtimeArgs`` to it; cove's runtime driver runs a
+    runtime by its path alone, so arguments are refused rather than dropped."""
+    for name, spec in runtimes.items():
+        if spec.get("runtimeArgs"):
+            return (
+                f"runtimes: {name}: runtimeArgs are not supported (give the path of a wrapper "
+                "script that adds them)"
+            )
+    return None
+
+
 def _store_opts(opts: dict[str, str]) -> str | None:
     """The cluster store's options cove reads (the overlay's): discovery.ttl, in seconds.
     dockerd's kv.* TLS options have no counterpart here, so they are refused, not dropped."""
@@ -84,7 +96,7 @@ class DaemonConfig:
     default_runtime: str = setting("crun", "crun (default) or runc", "wiring",
                                    flags=("--default-runtime",))
     runtimes: dict[str, dict[str, Any]] = setting({}, 'more runtimes: {"name": {"path": ...}}',
-                                                  "wiring")
+                                                  "wiring", check=_runtime_args)
     live_restore: bool = setting(True, "containers keep running while coved is stopped "
                                  "(always; false is refused)", "wiring", flags=("--live-restore",))
     # logging, of the daemon and of containers

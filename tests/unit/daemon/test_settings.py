@@ -202,6 +202,8 @@ def test_values_cove_cannot_use_are_refused(tmp_path: Path) -> None:
     ):
         with pytest.raises(InvalidArgument, match=words):
             _load(tmp_path, {"cluster-store-opts": opts})
+    with pytest.raises(InvalidArgument, match="runtimes: r: runtimeArgs are not supported"):
+        _load(tmp_path, {"runtimes": {"r": {"path": "/bin/r", "runtimeArgs": ["--debug"]}}})
     cfg = _load(tmp_path, {"registry-mirrors": ["http://127.0.0.1:5000"], "dns": ["fd00::53"],
                            "cluster-store-opts": {"discovery.ttl": "5"}})  # fmt: skip
     assert cfg.registry_mirrors == ["http://127.0.0.1:5000"] and cfg.dns == ["fd00::53"]
