@@ -306,7 +306,7 @@ class Engine(CreateOps, OpsMixins):
         await logs.restore(self)  # the log keeper, if it stopped while coved was away
         await asyncio.to_thread(self._drop_orphans, orphan_volumes)
         await self.networking.net_restore()
-        await self.restart_on_boot()
+        await self.restarts.restart_on_boot()
 
     async def _reconcile(self, c: Container) -> None:
         alive = self.monitor_alive(c)

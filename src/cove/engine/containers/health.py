@@ -15,9 +15,9 @@ import logging
 import os
 import signal
 import time
+from collections.abc import Callable
 
-from cove.engine.containers.spec import exec_process
-from cove.engine.query import QueryOps
+from cove.engine.context import EngineContext
 from cove.engine.record import Container
 from cove.engine.state import Status
 from cove.errors import CoveError
@@ -48,19 +48,22 @@ def _seconds(hc: Json, key: str, default: float) -> float:
     return v / NS if v > 0 else default
 
 
-class HealthOps(QueryOps):
-    _health_tasks: dict[str, asyncio.Task[None]] | None = None  # made at the first probe
+class HealthMonitor:
+    """The probes of running containers, a part the container operations hold
+    (``self.health``): built from the shared context (the runtime, events) and the spec's
+    exec process; ``watch`` starts a container's probes, ``stop`` ends them at its exit."""
 
-    def _htasks(self) -> dict[str, asyncio.Task[None]]:
-        if self._health_tasks is None:
-            self._health_tasks = {}
-        return self._health_tasks
+    def __init__(self, ctx: EngineContext, process_of: Callable[[Container, Json], Json]) -> None:
+        self.runtime = ctx.runtime
+        self.emit = ctx.emit
+        self.process_of = process_of
+        self._tasks: dict[str, asyncio.Task[None]] = {}
 
-    def _health_watch(self, c: Container, info: ProcessInfo) -> None:
+    def watch(self, c: Container, info: ProcessInfo) -> None:
         """Probes for a container that runs (from its start or the daemon's restore)."""
         check = c.config.get("Healthcheck") or {}
         cmd = health_command(check.get("Test"))
-        old = self._htasks().pop(c.id, None)
+        old = self._tasks.pop(c.id, None)
         if old is not None:
             old.cancel()
         if cmd is None:
@@ -72,7 +75,7 @@ class HealthOps(QueryOps):
             c.state["Health"] = {"Status": "starting", "FailingStreak": 0, "Log": []}
             c.health_for = started
         task = asyncio.get_running_loop().create_task(self._probe_loop(c, info, cmd, check))
-        self._htasks()[c.id] = task
+        self._tasks[c.id] = task
 
     async def _probe_loop(self, c: Container, info: ProcessInfo, cmd: list[str], hc: Json) -> None:
         interval = _seconds(hc, "Interval", 30.0)
@@ -95,8 +98,8 @@ class HealthOps(QueryOps):
         except Exception:
             log.exception("health check of %s", c.id)
         finally:
-            if self._htasks().get(c.id) is asyncio.current_task():
-                self._htasks().pop(c.id, None)
+            if self._tasks.get(c.id) is asyncio.current_task():
+                self._tasks.pop(c.id, None)
 
     async def _probe(self, c: Container, cmd: list[str], timeout: float) -> tuple[int, str, str]:
         begin = now_rfc3339()
@@ -105,7 +108,7 @@ class HealthOps(QueryOps):
         shown = " ".join(cmd)
         self.emit(c, "exec_create: " + shown, {"execID": eid})
         try:
-            process = exec_process(self, c, {"Cmd": cmd})
+            process = self.process_of(c, {"Cmd": cmd})
             self.emit(c, "exec_start: " + shown, {"execID": eid})
             pinfo, session = await self.runtime.exec(c.id, eid, process, IOConfig(), True)
         except CoveError as e:
@@ -160,8 +163,8 @@ class HealthOps(QueryOps):
         if h["Status"] != old:
             self.emit(c, "health_status: " + h["Status"])
 
-    def _health_stop(self, c: Container) -> None:
+    def stop(self, c: Container) -> None:
         """The container exited: its probes stop."""
-        task = self._htasks().pop(c.id, None)
+        task = self._tasks.pop(c.id, None)
         if task is not None and task is not asyncio.current_task():
             task.cancel()

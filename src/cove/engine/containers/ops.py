@@ -10,31 +10,40 @@ from collections.abc import AsyncIterator
 from cove.engine import stats
 from cove.engine.containers import pause, prune, top, update
 from cove.engine.containers.detach import DetachOps
-from cove.engine.containers.health import HealthOps
-from cove.engine.containers.restart import RestartOps
+from cove.engine.containers.health import HealthMonitor
+from cove.engine.containers.restart import RestartPolicy
+from cove.engine.containers.spec import exec_process
+from cove.engine.context import EngineContext
 from cove.engine.record import Container
 from cove.errors import NotModified
 from cove.runtime.base import ProcessInfo
 from cove.util.jsontypes import Json
 
 
-class OpsMixins(DetachOps, RestartOps, HealthOps):
+class OpsMixins(DetachOps):
+    """The container operations; restart policies and health checks are parts they hold."""
+
+    def __init__(self, ctx: EngineContext) -> None:
+        super().__init__(ctx)
+        self.restarts = RestartPolicy(ctx, self._start_locked)
+        self.health = HealthMonitor(ctx, lambda c, body: exec_process(self, c, body))
+
     async def container_start(self, ref: str) -> None:
-        self._restart_before_start(self.find(ref))  # a user's start ends a restart's wait
+        self.restarts.before_start(self.find(ref))  # a user's start ends a restart's wait
         await self._start(ref)
 
     async def container_stop(self, ref: str, timeout: int | None, signal: str | None) -> None:
-        if self._restart_before_stop(self.find(ref)):  # only waiting to restart: no more
+        if self.restarts.before_stop(self.find(ref)):  # only waiting to restart: no more
             return
         await pause.thaw_for_signal(self, ref)  # a frozen process cannot take the signal
         await self._stop(ref, timeout, signal)
 
     async def container_kill(self, ref: str, signal: str | None) -> None:
-        self._restart_before_kill(self.find(ref))
+        self.restarts.before_kill(self.find(ref))
         await pause.kill_thawed(self, ref, signal)  # thaws, and waits for a SIGKILL's exit
 
     async def container_remove(self, ref: str, force: bool, volumes: bool) -> None:
-        self._restart_before_remove(self.find(ref), force)
+        self.restarts.before_remove(self.find(ref), force)
         if force:
             await pause.thaw_for_signal(self, ref)
         await self._remove(ref, force, volumes)
@@ -48,12 +57,12 @@ class OpsMixins(DetachOps, RestartOps, HealthOps):
     # --- the engine's own events ---------------------------------------------------------
     def watch(self, c: Container, info: ProcessInfo) -> None:
         self._watch_exit(c, info)
-        self._health_watch(c, info)
+        self.health.watch(c, info)
 
     async def _record_exit(self, c: Container, monitor_pid: int) -> None:
-        self._health_stop(c)  # first: no probe may run against an exited container
+        self.health.stop(c)  # first: no probe may run against an exited container
         await self._record_exit_core(c, monitor_pid)
-        self._restart_after_exit(c)  # last: the policy sees the recorded exit code
+        self.restarts.after_exit(c)  # last: the policy sees the recorded exit code
 
     # --- one-operation modules: functions of the engine, not more bases ----------------------
     def container_stats(self, ref: str, stream: bool, one_shot: bool) -> AsyncIterator[Json]:

@@ -16,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
-from cove.engine.query import QueryOps
+from cove.engine.context import EngineContext
 from cove.engine.record import Container
 from cove.engine.state import Status
 from cove.errors import CoveError
@@ -47,15 +48,22 @@ def next_delay(previous: float, ran_for: float) -> float:
     return min(previous * 2, MAX_DELAY)
 
 
-class RestartOps(QueryOps):
-    _restart_tasks: dict[str, asyncio.Task[None]] | None = None  # made at the first restart
+class RestartPolicy:
+    """Restart policies and their timers, a part the container operations hold
+    (``self.restarts``): built from the shared context (the container table, locks, events)
+    and the start step (``start_locked``, called under the container's lock).  ops.py calls
+    ``before_*`` ahead of the user's operations and ``after_exit`` once an exit is recorded."""
 
-    def _timers(self) -> dict[str, asyncio.Task[None]]:
-        if self._restart_tasks is None:
-            self._restart_tasks = {}
-        return self._restart_tasks
+    def __init__(
+        self, ctx: EngineContext, start_locked: Callable[[Container], Awaitable[None]]
+    ) -> None:
+        self.containers = ctx.containers
+        self.lock = ctx.lock
+        self.emit = ctx.emit
+        self._start_locked = start_locked
+        self._tasks: dict[str, asyncio.Task[None]] = {}
 
-    def _restart_after_exit(self, c: Container) -> None:
+    def after_exit(self, c: Container) -> None:
         """After an exit was recorded: the policy's restart, after its back-off."""
         if c.host_config.get("AutoRemove"):
             return
@@ -85,15 +93,15 @@ class RestartOps(QueryOps):
                     except CoveError as e:
                         log.warning("restarting container %s: %s", c.id, e)
             finally:
-                self._timers().pop(c.id, None)
+                self._tasks.pop(c.id, None)
 
-        old = self._timers().pop(c.id, None)
+        old = self._tasks.pop(c.id, None)
         if old is not None:
             old.cancel()
-        self._timers()[c.id] = asyncio.get_running_loop().create_task(later())
+        self._tasks[c.id] = asyncio.get_running_loop().create_task(later())
 
     def _cancel_restart(self, c: Container) -> None:
-        task = self._timers().pop(c.id, None)
+        task = self._tasks.pop(c.id, None)
         if task is not None and task is not asyncio.current_task():
             task.cancel()
         if c.status == Status.RESTARTING:
@@ -101,7 +109,7 @@ class RestartOps(QueryOps):
             c.save()
 
     # --- user actions mark the container "manually stopped" (called by ops.py) -------------
-    def _restart_before_stop(self, c: Container) -> bool:
+    def before_stop(self, c: Container) -> bool:
         """True when the container was only waiting to restart: then that wait is the
         whole stop."""
         c.manually_stopped = True
@@ -111,16 +119,16 @@ class RestartOps(QueryOps):
             return True
         return False
 
-    def _restart_before_kill(self, c: Container) -> None:
+    def before_kill(self, c: Container) -> None:
         c.manually_stopped = True
         self._cancel_restart(c)
 
-    def _restart_before_start(self, c: Container) -> None:
+    def before_start(self, c: Container) -> None:
         self._cancel_restart(c)
         c.manually_stopped = False
         c.restart_delay = 0
 
-    def _restart_before_remove(self, c: Container, force: bool) -> None:
+    def before_remove(self, c: Container, force: bool) -> None:
         if c.status == Status.RESTARTING and force:
             self._cancel_restart(c)
 
