@@ -1,8 +1,8 @@
 """Logging cases (issue 14): reading a big log, following a fast writer, writing 1 GB.
 
 * ``logs-tail``: ``logs --tail 5`` of a 1 GB log, written straight into each engine's log
-  file (its own format: Docker's json-file, the k8s-file of podman and cove) for a created
-  container, then deleted.
+  file (its own format: Docker's json-file for dockerd and cove, podman's k8s-file) for a
+  created container, then deleted.
 * ``logs-follow``: a container writes as fast as it can (bounded: ``head -c`` 4 GB, stopped
   after the window) while four ``logs -f`` clients read it to /dev/null; the daemon's RSS
   growth over the window and the p99 of ``GET /_ping`` meanwhile.  Engines without a daemon
@@ -76,7 +76,7 @@ def case_logs_tail(eng: Engine, runs: int, warmup: int) -> dict[str, list[float]
             raise EngineError(f"{eng.name}: no LogPath")
         os.makedirs(os.path.dirname(path), exist_ok=True)
         try:
-            _fill(path, eng.name == "docker")
+            _fill(path, path.endswith("-json.log"))  # dockerd's and cove's json-file
             for i in range(warmup + min(runs, 10)):
                 r = eng.call("logs", "--tail", "5", cid)
                 if r.out.split() != [f"last{i}" for i in range(5)]:

@@ -20,10 +20,11 @@ as conmon writes them in UTC.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from collections.abc import Iterable
-from itertools import compress, groupby, repeat
+from itertools import groupby, repeat
 from operator import itemgetter
 from typing import Any
 
@@ -37,7 +38,17 @@ _SHORT = {0x22: b'\\"', 0x5C: b"\\\\", 0x0A: b"\\n", 0x0D: b"\\r"}
 _ESC = {c: _SHORT.get(c, b"\\u%04x" % c) for c in (*range(0x20), 0x22, 0x5C, 0x3C, 0x3E, 0x26)}
 _SPECIAL = re.compile(rb'[\x00-\x1f"\\<>&]|\xe2\x80[\xa8\xa9]')
 _CTRL_BYTES = bytes(c for c in range(0x20) if c != 0x0A)
+_TO_ESCAPE = _CTRL_BYTES + b'"\\<>&'
 _CTRL = re.compile(rb"[\x00-\x09\x0b-\x1f]|\xe2\x80[\xa8\xa9]")
+
+
+def _next_of(heads: list[bytes], i: int) -> int:
+    """The index of the next record of record ``i``'s stream (-1: none in the block)."""
+    name = heads[i][6:14]
+    for j in range(i + 1, len(heads)):
+        if heads[j][6:14] == name:
+            return j
+    return -1
 
 
 def _esc_match(m: re.Match[bytes]) -> bytes:
@@ -47,11 +58,9 @@ def _esc_match(m: re.Match[bytes]) -> bytes:
 
 def escape(raw: bytes) -> bytes:
     """The inside of dockerd's JSON string for ``raw`` (exact, byte by byte)."""
-    try:
-        raw.decode()
-        return _SPECIAL.sub(_esc_match, raw)
-    except UnicodeDecodeError:
-        pass
+    done = escape_block(raw)
+    if done is not None:
+        return done
     # rebuilt piecewise: valid runs escaped, each invalid byte one \ufffd
     text = raw.decode(errors="surrogateescape")
     chunks: list[bytes] = []
@@ -78,6 +87,15 @@ def escape_block(block: bytes) -> bytes | None:
             block.decode()
         except UnicodeDecodeError:
             return None
+        if b"\xe2\x80\xa8" in block or b"\xe2\x80\xa9" in block:
+            return _escape_all(block)
+    # one C pass tells whether anything is to be escaped (a regex search is slower)
+    if len(block.translate(None, _TO_ESCAPE)) == len(block):
+        return block
+    return _escape_all(block)
+
+
+def _escape_all(block: bytes) -> bytes:
     if b"\\" in block:
         block = block.replace(b"\\", b"\\\\")
     if b'"' in block:
@@ -85,7 +103,6 @@ def escape_block(block: bytes) -> bytes | None:
     for c, rep in ((b"<", b"\\u003c"), (b">", b"\\u003e"), (b"&", b"\\u0026")):
         if c in block:
             block = block.replace(c, rep)
-    # a regex search is slow on a big block: control bytes are looked for by deleting them
     if len(block.translate(None, _CTRL_BYTES)) != len(block) or (
         b"\xe2\x80\xa8" in block or b"\xe2\x80\xa9" in block
     ):
@@ -115,7 +132,7 @@ _HEAD = itemgetter(slice(29, 45))
 _STREAM_AT = itemgetter(slice(7, 13))
 _DATA = itemgetter(slice(45, None))
 _STAMP = itemgetter(slice(0, 29))
-_EMPTY, _ZEROS, _DOTS = repeat(b""), repeat(b"0"), repeat(b".")
+_EMPTY = repeat(b"")
 _OPEN = b'{"log":"'
 _MID = {
     b"+00:00 stdout F ": b'\\n","stream":"stdout","time":"',
@@ -124,6 +141,8 @@ _MID = {
 _P_HEADS = {b"+00:00 stdout P ": cri.STDOUT, b"+00:00 stderr P ": cri.STDERR}
 _F_HEADS = {b"+00:00 stdout F ": cri.STDOUT, b"+00:00 stderr F ": cri.STDERR}
 _KNOWN = _MID.keys() | _P_HEADS.keys()
+_P_KINDS = frozenset(_P_HEADS)
+_NOTHING = (b"", b"", b"", b"", b"")
 _HEAD_STREAM = {cri.STDOUT: b"stdout", cri.STDERR: b"stderr"}
 _CLOSE = b'Z"}\n'
 
@@ -149,12 +168,19 @@ class Converter:
         if not kinds <= _KNOWN:
             return self._slow(lines)
         special: list[int] = []
-        if kinds - _MID.keys():  # P records: found at C speed, handled one by one
-            special = list(compress(range(n), map(_P_HEADS.__contains__, heads)))
-        for stream in self.pending:  # the first record of a stream that has a line held
-            for i in compress(range(n), map(_HEAD_STREAM[stream].__eq__, map(_STREAM_AT, heads))):
+        for kind in kinds & _P_KINDS:  # P records: found by C-level scans, few a block
+            i = heads.index(kind)
+            while True:
                 special.append(i)
-                break
+                try:
+                    i = heads.index(kind, i + 1)
+                except ValueError:
+                    break
+        for stream in self.pending:  # the first record of a stream that has a line held
+            name = _HEAD_STREAM[stream]
+            first = [heads.index(k) for k in kinds if k[7:13] == name]
+            if first:
+                special.append(min(first))
         escaped = escape_block(block)
         if escaped is block:
             datas: Iterable[bytes] = map(_DATA, lines)
@@ -168,35 +194,51 @@ class Converter:
         parts[2::5] = (
             [_MID.get(heads[0], b"")] * n if len(kinds) == 1 else map(_MID.get, heads, _EMPTY)
         )
-        parts[3::5] = map(bytes.rstrip, map(bytes.rstrip, map(_STAMP, lines), _ZEROS), _DOTS)
+        # conmon stamps all records of one read alike: each stamp is trimmed once
+        stamps = list(map(_STAMP, lines))
+        trimmed = {t: t.rstrip(b"0").rstrip(b".") for t in set(stamps)}
+        parts[3::5] = map(trimmed.__getitem__, stamps)
         parts[4::5] = [_CLOSE] * n
         if special:
-            self._chains(lines, heads, sorted(set(special)), parts)
+            special.sort()
+            self._chains(lines, heads, special, parts, escaped is not None)
         return b"".join(parts)
 
     def _chains(
-        self, lines: list[bytes], heads: list[bytes], todo: list[int], parts: list[bytes]
-    ) -> None:
-        """Records in a P chain: joined with what went before, cut in dockerd's pieces."""
-        seen: set[int] = set()
-        while todo:
-            i = todo.pop(0)
-            if i in seen:
+        self, lines: list[bytes], heads: list[bytes], todo: list[int], parts: list[bytes],
+        valid: bool,
+    ) -> None:  # fmt: skip
+        """Records in a P chain: joined with what went before, cut in dockerd's pieces.
+        The usual chain (a read ended inside a short line: P, then the F of the next read)
+        is joined from the parts already escaped (``valid``: every record is valid UTF-8 by
+        itself, so escaping the two halves is escaping the whole); the others go through
+        ``_record``."""
+        done: set[int] = set()
+        k = 0
+        while k < len(todo):
+            i = todo[k]
+            k += 1
+            if i in done:
                 continue
-            seen.add(i)
+            done.add(i)
             head = heads[i]
             stream = _P_HEADS.get(head) or _F_HEADS[head]
+            j = _next_of(heads, i) if head in _P_HEADS else -1
+            if (
+                valid and j >= 0 and stream not in self.pending and heads[j] in _F_HEADS
+                and len(lines[i]) + len(lines[j]) - 90 < PIECE
+            ):  # fmt: skip
+                parts[5 * j + 1] = parts[5 * i + 1] + parts[5 * j + 1]
+                parts[5 * j + 3] = parts[5 * i + 3]  # the line's first time
+                parts[5 * i : 5 * i + 5] = _NOTHING
+                done.add(j)
+                continue
             stamp = docker_stamp(lines[i][:35])
             parts[5 * i : 5 * i + 5] = (
                 self._record(stream, stamp, lines[i][45:], head in _F_HEADS), b"", b"", b"", b"",
             )  # fmt: skip
-            if head in _P_HEADS:  # the line goes on in this stream's next record
-                for j in range(i + 1, len(heads)):
-                    if heads[j][6:14] == head[6:14]:
-                        if j not in seen:
-                            todo.append(j)
-                            todo.sort()
-                        break
+            if j >= 0 and j not in done:  # the line goes on in this stream's next record
+                bisect.insort(todo, j, lo=k)
 
     def _record(self, stream: int, stamp: bytes, data: bytes, full: bool) -> bytes:
         held = self.pending.pop(stream, None)
