@@ -278,8 +278,13 @@ def test_logs_keep_flowing_while_coved_is_down() -> None:
         d.cove("run", "-d", "--name", "writer", "--log-opt", "max-size=1k", "--log-opt",
                "max-file=100", "busybox", "sh", "-c", script, check=True)  # fmt: skip
         time.sleep(0.5)
+        path = log_path(d, "writer")
         d.stop(signal.SIGKILL)
-        time.sleep(2)  # the writer goes on: conmon writes, the keeper process rotates
+        before = _all_json_lines(path)
+        time.sleep(2)  # the writer goes on: conmon writes, the keeper converts and rotates
+        after = _all_json_lines(path)  # Docker's lines, written while coved is down
+        assert before and after and all(o["stream"] == "stdout" for o in after)
+        assert int(after[-1]["log"]) > int(before[-1]["log"])
         d.start()
         wait_exit(d, "writer")
         got = numbers(d.cove("logs", "writer", check=True).stdout)
@@ -317,6 +322,16 @@ def test_restart_appends_a_run(daemon: Daemon) -> None:
 def _json_lines(path: str) -> list[dict[str, str]]:
     with open(path, "rb") as f:
         return [json.loads(x) for x in f.read().splitlines()]
+
+
+def _all_json_lines(path: str) -> list[dict[str, str]]:
+    """Every plain file of the log, oldest first (a name that moved meanwhile is skipped)."""
+    out = []
+    for name, gz in [*files.readable(path), (path, False)]:
+        with contextlib.suppress(FileNotFoundError):
+            if not gz:
+                out += _json_lines(name)
+    return out
 
 
 def test_json_file_is_dockers_format(daemon: Daemon) -> None:
