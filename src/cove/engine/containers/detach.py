@@ -131,34 +131,35 @@ class ReplaySession:
             await self._live.close()
 
 
-class DetachOps(QueryOps):
-    async def container_attach(
-        self,
-        ref: str,
-        *,
-        stdin: bool,
-        stdout: bool,
-        stderr: bool,
-        logs: bool,
-        stream: bool,
-        detach_keys: str = "",
-    ) -> AttachSession:
-        keys = parse_keys(detach_keys or DEFAULT_KEYS)
-        c = self.find(ref)
-        live: AttachSession | None = None
-        if stream or not logs:
-            live = await self._attach_live(ref, stdin=stdin)
-        if logs:
-            wanted = ({STDOUT} if stdout else set()) | ({STDERR} if stderr else set())
-            history = read_log(
-                log_path_of(self.paths, c.id, c.data), follow=False, streams=wanted,
-                since=0.0, until=0.0, timestamps=False, tail="all",
-                running=lambda: c.status in (Status.RUNNING, Status.PAUSED),
-            )  # fmt: skip
-            session: AttachSession = ReplaySession(history, live, c.tty)
-        else:
-            assert live is not None
-            session = live
-        if not stdin:
-            return session
-        return DetachSession(session, keys, lambda: self.emit(c, "detach"))
+async def container_attach(
+    eng: QueryOps,
+    ref: str,
+    *,
+    stdin: bool,
+    stdout: bool,
+    stderr: bool,
+    logs: bool,
+    stream: bool,
+    detach_keys: str = "",
+) -> AttachSession:
+    """``docker attach``: the live streams (lifecycle's ``attach_live``), after the log's
+    replay when ``logs``, behind the detach keys when stdin is attached."""
+    keys = parse_keys(detach_keys or DEFAULT_KEYS)
+    c = eng.find(ref)
+    live: AttachSession | None = None
+    if stream or not logs:
+        live = await eng.attach_live(ref, stdin=stdin)
+    if logs:
+        wanted = ({STDOUT} if stdout else set()) | ({STDERR} if stderr else set())
+        history = read_log(
+            log_path_of(eng.paths, c.id, c.data), follow=False, streams=wanted,
+            since=0.0, until=0.0, timestamps=False, tail="all",
+            running=lambda: c.status in (Status.RUNNING, Status.PAUSED),
+        )  # fmt: skip
+        session: AttachSession = ReplaySession(history, live, c.tty)
+    else:
+        assert live is not None
+        session = live
+    if not stdin:
+        return session
+    return DetachSession(session, keys, lambda: eng.emit(c, "detach"))

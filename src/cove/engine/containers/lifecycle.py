@@ -468,7 +468,7 @@ class LifecycleOps(EngineBase):
                 fut.set_result(code)
 
     # --- attach / resize -------------------------------------------------------------------
-    async def _attach_live(self, ref: str, *, stdin: bool) -> AttachSession:
+    async def attach_live(self, ref: str, *, stdin: bool) -> AttachSession:
         """The container's live streams (detach.py's ``container_attach`` adds the log
         replay and the detach keys); a created container's session starts with its start."""
         c = self.find(ref)

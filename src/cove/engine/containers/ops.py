@@ -8,19 +8,20 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from cove.engine import stats
-from cove.engine.containers import pause, prune, top, update
-from cove.engine.containers.detach import DetachOps
+from cove.engine.containers import detach, pause, prune, top, update
 from cove.engine.containers.health import HealthMonitor
 from cove.engine.containers.restart import RestartPolicy
 from cove.engine.containers.spec import exec_process
 from cove.engine.context import EngineContext
+from cove.engine.query import QueryOps
 from cove.engine.record import Container
 from cove.errors import NotModified
 from cove.runtime.base import ProcessInfo
 from cove.util.jsontypes import Json
+from cove.util.streams import AttachSession
 
 
-class OpsMixins(DetachOps):
+class OpsMixins(QueryOps):
     """The container operations; restart policies and health checks are parts they hold."""
 
     def __init__(self, ctx: EngineContext) -> None:
@@ -65,6 +66,28 @@ class OpsMixins(DetachOps):
         self.restarts.after_exit(c)  # last: the policy sees the recorded exit code
 
     # --- one-operation modules: functions of the engine, not more bases ----------------------
+    async def container_attach(
+        self,
+        ref: str,
+        *,
+        stdin: bool,
+        stdout: bool,
+        stderr: bool,
+        logs: bool,
+        stream: bool,
+        detach_keys: str = "",
+    ) -> AttachSession:
+        return await detach.container_attach(
+            self,
+            ref,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
+            logs=logs,
+            stream=stream,
+            detach_keys=detach_keys,
+        )
+
     def container_stats(self, ref: str, stream: bool, one_shot: bool) -> AsyncIterator[Json]:
         return stats.container_stats(self, ref, stream, one_shot)
 
