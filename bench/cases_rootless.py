@@ -7,8 +7,11 @@ podman the settings this host needs (GUIDE §7: cgroupfs, file events, CNI, the 
 ceiling), imports the busybox image into both, then times the runs alternately (cove,
 podman, cove, ...) so drift hits both alike.  Each engine uses its own default network
 (cove: the bridge in the daemon's namespace; podman: slirp4netns per container).  The user,
-its processes, ranges and files are removed at the end; /dev/net/tun is opened to users
-(0666, Debian's udev default) for the run and gets its mode back.  "cove" slot only.
+its processes, ranges and files are removed at the end; /dev/net/tun (and /dev/fuse) are
+opened to users (0666, Debian's udev default) for the run and get their modes back.  A
+second round restarts cove with ``storage-driver: fuse-overlayfs`` (the storage tier for
+kernels that refuse overlayfs in a user namespace) and times it beside podman again.
+"cove" slot only.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Any
 
 from peers import ROOT, Engine
 
@@ -32,6 +36,9 @@ METRICS = [
     ("rootless_cove_run_rm", "rootless run --rm true, cove", "ms"),
     ("rootless_podman_run_rm", "rootless run --rm true, podman", "ms"),
     ("rootless_ratio", "rootless cove / rootless podman", "x"),
+    ("rootless_fuse_cove_run_rm", "rootless run --rm true, cove on fuse-overlayfs", "ms"),
+    ("rootless_fuse_podman_run_rm", "rootless run --rm true, podman (beside the fuse round)", "ms"),
+    ("rootless_fuse_ratio", "rootless cove on fuse-overlayfs / rootless podman", "x"),
 ]
 PODMAN_CONF = (
     "[containers]\n"
@@ -67,10 +74,7 @@ def _setup() -> tuple[pwd.struct_passwd, int]:
 
 
 def _teardown(pw: pwd.struct_passwd, start: int, daemon: subprocess.Popen[bytes] | None) -> None:
-    if daemon is not None and daemon.poll() is None:
-        daemon.send_signal(signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            daemon.wait(30)
+    _stop(daemon)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:  # userdel refuses a user who still has processes
         left = 0
@@ -96,13 +100,71 @@ def _teardown(pw: pwd.struct_passwd, start: int, daemon: subprocess.Popen[bytes]
         shutil.rmtree(d, ignore_errors=True)
 
 
+def _start_cove(
+    pw: pwd.struct_passwd, coved: str, cove: str, errlog: Any
+) -> subprocess.Popen[bytes]:
+    env = {"HOME": pw.pw_dir, "USER": pw.pw_name, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    daemon = subprocess.Popen([coved, "--rootless"], user=pw.pw_uid, group=pw.pw_gid,
+                              extra_groups=[], env=env, cwd=pw.pw_dir,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=errlog, start_new_session=True)  # fmt: skip
+    deadline = time.monotonic() + 60
+    while _as_user(pw, [cove, "version"]).returncode != 0:
+        if daemon.poll() is not None:
+            errlog.seek(0)
+            err = errlog.read().decode(errors="replace")
+            raise RuntimeError(f"coved --rootless exited: {err.strip()[-300:]}")
+        if time.monotonic() > deadline:
+            raise RuntimeError("coved --rootless did not come up")
+        time.sleep(0.2)
+    return daemon
+
+
+def _stop(daemon: subprocess.Popen[bytes] | None) -> None:
+    if daemon is not None and daemon.poll() is None:
+        daemon.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            daemon.wait(30)
+
+
+def _import(pw: pwd.struct_passwd, argv: list[str], tar: bytes) -> None:
+    r = _as_user(pw, [*argv, "import", "-", "busybox:latest"], tar)
+    if r.returncode != 0:
+        raise RuntimeError(f"{argv[0]} import: {r.stderr.decode()[-300:]}")
+
+
+def _time_pair(pw: pwd.struct_passwd, cove: str, runs: int, warmup: int
+               ) -> tuple[list[float], list[float], list[float]]:  # fmt: skip
+    """cove and podman timed alternately; their times and the per-pair ratios."""
+    c_ms: list[float] = []
+    p_ms: list[float] = []
+    for i in range(warmup + runs):
+        for argv, out in (([cove], c_ms), (["podman"], p_ms)):
+            t0 = time.perf_counter()
+            r = _as_user(pw, [*argv, "run", "--rm", "busybox", "true"])
+            dt = (time.perf_counter() - t0) * 1000
+            if r.returncode != 0:
+                raise RuntimeError(f"{argv[0]} run: {r.stderr.decode()[-300:]}")
+            if i >= warmup:
+                out.append(dt)
+    return c_ms, p_ms, [c / p for c, p in zip(c_ms, p_ms, strict=True)]
+
+
+def _open_to_users(dev: str) -> int:
+    mode = os.stat(dev).st_mode & 0o7777
+    os.chmod(dev, mode | 0o666)
+    return mode
+
+
 def case_rootless(eng: Engine, runs: int, warmup: int) -> dict[str, list[float]]:
     if eng.name != "cove" or not shutil.which("podman") or not shutil.which("newuidmap"):
         return {}
     bin_dir = os.path.join(ROOT, ".venv", "bin")
     cove, coved = os.path.join(bin_dir, "cove"), os.path.join(bin_dir, "coved")
-    tun = os.stat("/dev/net/tun").st_mode & 0o7777  # users need it (Debian's udev: 0666)
-    os.chmod("/dev/net/tun", tun | 0o666)
+    fuse = os.path.exists("/dev/fuse") and shutil.which("fuse-overlayfs") is not None
+    modes = {
+        d: _open_to_users(d) for d in ("/dev/net/tun", "/dev/fuse") if d != "/dev/fuse" or fuse
+    }
     pw, start = _setup()
     daemon = None
     errlog = tempfile.TemporaryFile()  # noqa: SIM115 - closed in finally; a pipe could fill
@@ -112,42 +174,28 @@ def case_rootless(eng: Engine, runs: int, warmup: int) -> dict[str, list[float]]
         nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
         _as_user(pw, ["sh", "-c", f"cat > {conf_dir}/containers.conf"],
                  PODMAN_CONF.format(nofile=nofile).encode())  # fmt: skip
-        env = {"HOME": pw.pw_dir, "USER": pw.pw_name, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
-        daemon = subprocess.Popen([coved, "--rootless"], user=pw.pw_uid, group=pw.pw_gid,
-                                  extra_groups=[], env=env, cwd=pw.pw_dir,
-                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                  stderr=errlog, start_new_session=True)  # fmt: skip
-        deadline = time.monotonic() + 60
-        while _as_user(pw, [cove, "version"]).returncode != 0:
-            if daemon.poll() is not None:
-                errlog.seek(0)
-                err = errlog.read().decode(errors="replace")
-                raise RuntimeError(f"coved --rootless exited: {err.strip()[-300:]}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("coved --rootless did not come up")
-            time.sleep(0.2)
+        daemon = _start_cove(pw, coved, cove, errlog)
         tar = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "mkbusybox.py"), "-"],
                              capture_output=True, check=True).stdout  # fmt: skip
-        for argv in ([cove, "import", "-", "busybox:latest"],
-                     ["podman", "import", "-", "busybox:latest"]):  # fmt: skip
-            r = _as_user(pw, argv, tar)
-            if r.returncode != 0:
-                raise RuntimeError(f"{argv[0]} import: {r.stderr.decode()[-300:]}")
-        c_ms: list[float] = []
-        p_ms: list[float] = []
-        for i in range(warmup + runs):
-            for argv, out in (([cove], c_ms), (["podman"], p_ms)):
-                t0 = time.perf_counter()
-                r = _as_user(pw, [*argv, "run", "--rm", "busybox", "true"])
-                dt = (time.perf_counter() - t0) * 1000
-                if r.returncode != 0:
-                    raise RuntimeError(f"{argv[0]} run: {r.stderr.decode()[-300:]}")
-                if i >= warmup:
-                    out.append(dt)
-        ratio = [c / p for c, p in zip(c_ms, p_ms, strict=True)]
-        return {"rootless_cove_run_rm": c_ms, "rootless_podman_run_rm": p_ms,
-                "rootless_ratio": ratio}  # fmt: skip
+        _import(pw, [cove], tar)
+        _import(pw, ["podman"], tar)
+        c_ms, p_ms, ratio = _time_pair(pw, cove, runs, warmup)
+        out = {"rootless_cove_run_rm": c_ms, "rootless_podman_run_rm": p_ms,
+               "rootless_ratio": ratio}  # fmt: skip
+        if fuse:  # the same again with cove on its fuse-overlayfs storage tier
+            _stop(daemon)
+            cove_conf = os.path.join(pw.pw_dir, ".config", "cove")
+            _as_user(pw, ["mkdir", "-p", cove_conf])
+            _as_user(pw, ["sh", "-c", f"cat > {cove_conf}/daemon.json"],
+                     b'{"storage-driver": "fuse-overlayfs"}')  # fmt: skip
+            daemon = _start_cove(pw, coved, cove, errlog)
+            _import(pw, [cove], tar)
+            c_ms, p_ms, ratio = _time_pair(pw, cove, runs, warmup)
+            out.update(rootless_fuse_cove_run_rm=c_ms, rootless_fuse_podman_run_rm=p_ms,
+                       rootless_fuse_ratio=ratio)  # fmt: skip
+        return out
     finally:
         _teardown(pw, start, daemon)
-        os.chmod("/dev/net/tun", tun)
+        for dev, mode in modes.items():
+            os.chmod(dev, mode)
         errlog.close()
