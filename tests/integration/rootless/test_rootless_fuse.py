@@ -81,8 +81,8 @@ def test_run_exec_owners_and_rm_leave_nothing(fay: User) -> None:
         assert "D /bin/ls" in diff and "A /d/x" in diff, diff
         inspect = json.loads(fay.ok("inspect", "f1"))[0]
         assert inspect["GraphDriver"]["Name"] == "fuse-overlayfs"
-        upper = os.path.join(fay.home, ".local/share/cove/fuse-overlayfs/containers",
-                             inspect["Id"], "upper")  # fmt: skip
+        upper = inspect["GraphDriver"]["Data"]["UpperDir"]
+        assert upper.startswith(os.path.join(fay.home, ".local/share/cove/fuse-overlayfs/"))
         # on the host: the user's subordinate id 1234, never a real user's
         assert os.stat(os.path.join(upper, "d/x")).st_uid == fay.sub_start + 1233
         fay.ok("stop", "-t", "0", "f1")

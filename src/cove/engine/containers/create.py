@@ -9,8 +9,8 @@ import asyncio
 import os
 import shutil
 
-from cove.engine.base import EngineBase
 from cove.engine import logs
+from cove.engine.base import EngineBase
 from cove.engine.containers import names, security, userns
 from cove.engine.containers.resources import check_host_config
 from cove.engine.containers.spec import check_modes
@@ -26,6 +26,7 @@ from cove.logdriver import options as log_options
 from cove.oci import reference
 from cove.runtime.rootless import discard_limits
 from cove.snapshot.base import Mount
+from cove.snapshot.mount import FUSE_OVERLAY
 from cove.util import crashpoint
 from cove.util.ids import new_id
 from cove.util.jsontypes import Json
@@ -251,10 +252,10 @@ class CreateOps(EngineBase):
 
 
 def graph_driver_data(mounts: list[Mount], merged: str) -> Json | None:
-    """overlay2's directories as dockerd lists them (tools read MergedDir and UpperDir from
-    inspect); null for the copy-based driver, as dockerd's vfs."""
+    """overlay2's (and fuse-overlayfs's) directories as dockerd lists them (tools read
+    MergedDir and UpperDir from inspect); null for the copy-based driver, as dockerd's vfs."""
     for m in mounts:
-        if m.type == "overlay":
+        if m.type in ("overlay", FUSE_OVERLAY):
             opts = dict(o.split("=", 1) for o in m.options if "=" in o)
             return {
                 "LowerDir": opts.get("lowerdir", ""),
