@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import tarfile
 import time
 from collections.abc import Iterator
 
@@ -120,6 +121,12 @@ def test_build_commit_save_load_cp(fay: User) -> None:
         fay.run("sh", "-c", f"echo in > {fay.home}/to-copy")
         fay.ok("cp", os.path.join(fay.home, "to-copy"), "fcp:/w/in")
         assert fay.ok("start", "-a", "fcp") == "in\n"
+        out = os.path.join(fay.home, "fcp.tar")
+        fay.ok("export", "-o", out, "fcp")  # a stopped container: mounted for the export
+        with tarfile.open(out) as tf:
+            names = tf.getnames()
+        assert "w/f" in names and "o/only" in names and "o/old" not in names
+        assert not [n for n in names if os.path.basename(n).startswith(".wh.")]
     finally:
         fay.cove("rm", "-f", "fcp")
     assert _settled(fay) == ([], [])
