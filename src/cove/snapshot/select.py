@@ -170,8 +170,9 @@ def check_overlay_supported(root: str) -> str | None:
 
 def check_fuse_overlay_supported(root: str) -> str | None:
     """None when a fuse-overlayfs mount works below ``root`` (the binary is there, this
-    user may open /dev/fuse, the kernel lets this namespace mount FUSE, deletions and new
-    files behave); otherwise a plain-language reason."""
+    user may open /dev/fuse, the data root holds the layers' opaque mark, the kernel lets
+    this namespace mount FUSE, deletions and new files behave); otherwise a plain-language
+    reason."""
     if fuse_overlay_binary() is None:
         return "fuse-overlayfs is not installed (as root: apt-get install fuse-overlayfs)"
     try:
@@ -187,6 +188,17 @@ def check_fuse_overlay_supported(root: str) -> str | None:
         lower, upper, work, merged = dirs
         with open(os.path.join(lower, "f"), "w") as f:
             f.write("x")
+        os.mkdir(os.path.join(lower, "d"))
+        fd = os.open(os.path.join(lower, "d"), os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            mark_opaque(fd)  # as unpacking marks layers' opaque directories
+        except OSError as e:
+            return (
+                f"the {fs_type(root)} filesystem of {root} cannot hold the opaque-directory "
+                f"mark of layers (user.* extended attributes): {e.strerror}"
+            )
+        finally:
+            os.close(fd)
         try:
             mount_fuse_overlay(merged, (f"lowerdir={lower}", f"upperdir={upper}",
                                         f"workdir={work}"))  # fmt: skip
