@@ -1,4 +1,5 @@
-"""Edge module: published ports of a rootless daemon whose user-mode network is pasta.
+"""Edge module: published ports of a rootless daemon whose user-mode network is pasta (all
+of them) or slirp4netns (its UDP ones, network/usermode.py says why).
 
 pasta (Debian 12's 2023-03 build) forwards host ports that are given when it starts, and
 its automatic mode binds only what the namespace listens on at that moment, so it cannot
@@ -283,7 +284,7 @@ def spawn(pid: int, api_socket: str, exit_r: int) -> int:
     if got != b"1":
         with contextlib.suppress(ChildProcessError):
             os.waitpid(child, 0)
-        raise CoveError("the port helper for pasta did not start (see the message above)")
+        raise CoveError("the port helper did not start (see the message above)")
     return child
 
 
