@@ -1,18 +1,24 @@
-"""The engine: every operation family composed into one object that serves the API."""
+"""The engine: the services composed into the one object the API calls (the facade).
+
+Built by the daemon's wiring from the shared context and the volume driver, it makes each
+service with what that service needs and forwards the facade's operations to it; it
+inherits none of them:
+
+- ``container_service`` (containers/service.py): create, start/stop/kill/rm, attach, exec,
+  logs, restart policies, health, ps/inspect, pause, top, stats, update, prune, restore;
+- ``volume_service`` (fs/volumes.py), ``archive`` (fs/archive.py, docker cp);
+- ``image_service`` (images/service.py), ``transfers`` (save/load/export), ``registry``
+  (pull/push/login/search), commit and diff (functions over the context);
+- ``networking`` (networks/service.py, with its overlay driver), which the container
+  service reaches as its ContainerNetworking (``net``);
+- ``system_service`` (system.py): version, info, df, events.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-import os
 from collections.abc import AsyncIterator
 
-from cove.engine import logs, recover
-from cove.engine.containers.create import CreateOps
-from cove.engine.containers.execs import ExecService
-from cove.engine.containers.ops import OpsMixins
-from cove.engine.containers.spec import exec_process
+from cove.engine.containers.service import ContainerService
 from cove.engine.context import EngineContext
 from cove.engine.fs.archive import ArchiveOps
 from cove.engine.fs.volumes import VolumeService
@@ -21,39 +27,158 @@ from cove.engine.images.changes import container_changes as diff_of
 from cove.engine.images.export import ExportOps
 from cove.engine.images.registry_ops import RegistryOps
 from cove.engine.images.service import ImageService
-from cove.engine.logs import read_log
+from cove.engine.networks.networking import ContainerNetworking
 from cove.engine.networks.service import NetworkOps
 from cove.engine.record import Container
-from cove.engine.state import Status
 from cove.engine.system import SystemService
-from cove.errors import Conflict, CoveError, InvalidArgument
-from cove.runtime.base import ProcessInfo
 from cove.util.jsontypes import Json
-from cove.util.streams import STDERR, STDOUT, AttachSession, Chunk
+from cove.util.streams import AttachSession, Chunk
 from cove.volume.base import VolumeDriver
 
-log = logging.getLogger("cove.engine")
 
-
-class Engine(CreateOps, OpsMixins):
-    exec_service: ExecService  # the container operations see it as ContainerExecs
-
+class Engine:
     def __init__(self, ctx: EngineContext, volumes: VolumeDriver | None = None) -> None:
-        super().__init__(ctx)
+        self.ctx = ctx
+        # the context's parts, for the daemon and tests that look at the engine's state
+        self.paths = ctx.paths
+        self.images = ctx.images
+        self.options = ctx.options
+        self.bus = ctx.bus
+        self.containers = ctx.containers
+        self.names = ctx.names
         self.volume_service = VolumeService(ctx, volumes)
+        self.container_service = ContainerService(ctx, self.volume_service)
+        self.exec_service = self.container_service.exec_service
         self.image_service = ImageService(ctx)
         self.system_service = SystemService(
-            ctx, self.image_service, self.volume_service, self.container_list
+            ctx, self.image_service, self.volume_service, self.container_service.container_list
         )
-        self._init_lifecycle()
-        self.exec_service = ExecService(ctx, self.sync, lambda c, body: exec_process(self, c, body))
-        # the network service is held, not inherited: containers reach it as self.net
-        # (ContainerNetworking), the routes through the forwarding methods below
-        self.networking = NetworkOps(self)
-        self.net = self.networking
+        # the network service is built over the context (its NetworkHost); the container
+        # service reaches it as ``net`` (ContainerNetworking), the routes through the
+        # forwarding methods below
+        self.networking = NetworkOps(ctx)
+        self.container_service.net = self.networking
         self.registry = RegistryOps(ctx.images, ctx.options, ctx.paths, ctx.bus)
         self.archive = ArchiveOps(ctx, self.volume_service)
-        self.transfers = ExportOps(self)
+        self.transfers = ExportOps(ctx)
+
+    @property
+    def net(self) -> ContainerNetworking:
+        """Networking as the containers see it (a fake in unit tests: assign it here)."""
+        return self.container_service.net
+
+    @net.setter
+    def net(self, value: ContainerNetworking) -> None:
+        self.container_service.net = value
+
+    def find(self, ref: str) -> Container:
+        return self.ctx.find(ref)
+
+    # --- daemon start ---------------------------------------------------------------------
+    async def restore(self) -> None:
+        """The containers (records reconciled with the runtime, leftovers of cut operations
+        cleared), then the networks, then the restarts the policies ask for."""
+        await self.container_service.restore()
+        await self.networking.net_restore()
+        await self.container_service.restarts.restart_on_boot()
+
+    # --- containers (the container service's operations) --------------------------------
+    async def container_create(self, name: str | None, body: Json) -> tuple[str, list[str]]:
+        return await self.container_service.container_create(name, body)
+
+    async def container_start(self, ref: str) -> None:
+        await self.container_service.container_start(ref)
+
+    async def container_stop(self, ref: str, timeout: int | None, signal: str | None) -> None:
+        await self.container_service.container_stop(ref, timeout, signal)
+
+    async def container_restart(self, ref: str, timeout: int | None, signal: str | None) -> None:
+        await self.container_service.container_restart(ref, timeout, signal)
+
+    async def container_kill(self, ref: str, signal: str | None) -> None:
+        await self.container_service.container_kill(ref, signal)
+
+    async def container_remove(self, ref: str, force: bool, volumes: bool) -> None:
+        await self.container_service.container_remove(ref, force, volumes)
+
+    async def container_wait(self, ref: str, condition: str) -> Json:
+        return await self.container_service.container_wait(ref, condition)
+
+    def container_list(
+        self, all: bool, limit: int, size: bool, filters: dict[str, list[str]]
+    ) -> list[Json]:
+        return self.container_service.container_list(all, limit, size, filters)
+
+    def container_inspect(self, ref: str, size: bool = False) -> Json:
+        return self.container_service.container_inspect(ref, size)
+
+    def container_logs(
+        self,
+        ref: str,
+        *,
+        follow: bool,
+        stdout: bool,
+        stderr: bool,
+        since: float,
+        until: float,
+        timestamps: bool,
+        tail: str,
+    ) -> tuple[bool, AsyncIterator[Chunk]]:
+        return self.container_service.container_logs(
+            ref,
+            follow=follow,
+            stdout=stdout,
+            stderr=stderr,
+            since=since,
+            until=until,
+            timestamps=timestamps,
+            tail=tail,
+        )
+
+    async def container_attach(
+        self,
+        ref: str,
+        *,
+        stdin: bool,
+        stdout: bool,
+        stderr: bool,
+        logs: bool,
+        stream: bool,
+        detach_keys: str = "",
+    ) -> AttachSession:
+        return await self.container_service.container_attach(
+            ref,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
+            logs=logs,
+            stream=stream,
+            detach_keys=detach_keys,
+        )
+
+    async def container_resize(self, ref: str, height: int, width: int) -> None:
+        await self.container_service.container_resize(ref, height, width)
+
+    async def container_rename(self, ref: str, new_name: str) -> None:
+        await self.container_service.container_rename(ref, new_name)
+
+    async def container_top(self, ref: str, ps_args: str) -> Json:
+        return await self.container_service.container_top(ref, ps_args)
+
+    async def container_pause(self, ref: str) -> None:
+        await self.container_service.container_pause(ref)
+
+    async def container_unpause(self, ref: str) -> None:
+        await self.container_service.container_unpause(ref)
+
+    def container_stats(self, ref: str, stream: bool, one_shot: bool) -> AsyncIterator[Json]:
+        return self.container_service.container_stats(ref, stream, one_shot)
+
+    async def container_update(self, ref: str, body: Json) -> list[str]:
+        return await self.container_service.container_update(ref, body)
+
+    async def containers_prune(self, filters: dict[str, list[str]]) -> Json:
+        return await self.container_service.containers_prune(filters)
 
     # --- volumes (the volume service's operations, as the facade declares them) -----------
     async def volume_create(self, body: Json) -> Json:
@@ -139,7 +264,7 @@ class Engine(CreateOps, OpsMixins):
         return self.transfers.container_export(ref)
 
     def container_changes(self, ref: str) -> list[Json]:
-        return diff_of(self, ref)
+        return diff_of(self.ctx, ref)
 
     # --- docker cp (the archive operations') ----------------------------------------------
     async def container_archive_stat(self, ref: str, path: str) -> Json:
@@ -192,7 +317,7 @@ class Engine(CreateOps, OpsMixins):
         config: Json | None,
     ) -> str:
         return await commit.container_commit(
-            self, ref, repo, tag, comment, author, changes, pause, config
+            self.ctx, ref, repo, tag, comment, author, changes, pause, config
         )
 
     # --- networks (the network service's operations, as the facade declares them) ---------
@@ -222,146 +347,3 @@ class Engine(CreateOps, OpsMixins):
 
     async def net_shutdown(self) -> None:
         await self.networking.net_shutdown()
-
-    # --- logs -----------------------------------------------------------------------------
-    def container_logs(
-        self,
-        ref: str,
-        *,
-        follow: bool,
-        stdout: bool,
-        stderr: bool,
-        since: float,
-        until: float,
-        timestamps: bool,
-        tail: str,
-    ) -> tuple[bool, AsyncIterator[Chunk]]:
-        c = self.find(ref)
-        if not stdout and not stderr:
-            raise InvalidArgument("You must choose at least one stream")
-        streams = ({STDOUT} if stdout else set()) | ({STDERR} if stderr else set())
-        logs.check_readable(c.host_config)
-
-        def running() -> bool:
-            return c.status in (Status.RUNNING, Status.PAUSED) and self.monitor_alive(c)
-
-        it = read_log(
-            logs.log_path_of(self.paths, c.id, c.data),
-            follow=follow,
-            streams=streams,
-            since=since,
-            until=until,
-            timestamps=timestamps,
-            tail=tail,
-            running=running,
-        )
-        return c.tty, it
-
-    async def container_rename(self, ref: str, new_name: str) -> None:
-        from cove.engine.containers import names
-
-        c = self.find(ref)
-        new = names.validate(new_name)
-        async with self.lock(c.id):
-            # checked under the lock: a rename that waited for it must not take a name
-            # another request took meanwhile
-            if new in self.names:
-                raise Conflict(
-                    f'Conflict. The container name "/{new}" is already in use by container '
-                    f'"{self.names[new]}". You have to remove (or rename) that container to be '
-                    "able to reuse that name."
-                )
-            old = c.name
-            c.data["Name"] = "/" + new
-            self.names.pop(old, None)
-            self.names[new] = c.id
-            c.save()
-        self.emit(c, "rename", {"oldName": "/" + old})
-
-    # --- daemon start ---------------------------------------------------------------------
-    async def restore(self) -> None:
-        """Load every record and reconcile it with the runtime: containers still running
-        are watched again, those that exited while we were away get their real exit code,
-        and auto-remove containers that exited are removed.  What a daemon killed half way
-        through an operation left is cleared (see ``recover``)."""
-        root = os.path.join(self.paths.data_root, "containers")
-        os.makedirs(root, exist_ok=True)
-        orphan_volumes: list[str] = []
-        for cid in os.listdir(root):
-            d = os.path.join(root, cid)
-            try:
-                c = Container.load(d)
-            except (OSError, ValueError) as e:
-                log.warning("dropping unreadable container record %s: %s", d, e)
-                orphan_volumes += recover.new_volumes(d)
-                await asyncio.to_thread(recover.drop_directory, d)
-                continue
-            self.containers[c.id] = c
-            self.names[c.name] = c.id
-        for c in list(self.containers.values()):
-            try:
-                await self._reconcile(c)
-            except Exception:
-                log.exception("reconciling container %s", c.id)
-        await logs.restore(self)  # the log keeper, if it stopped while coved was away
-        await asyncio.to_thread(self._drop_orphans, orphan_volumes)
-        await self.networking.net_restore()
-        await self.restarts.restart_on_boot()
-
-    async def _reconcile(self, c: Container) -> None:
-        alive = self.monitor_alive(c)
-        if c.status in (Status.RUNNING, Status.PAUSED) and alive:
-            info = ProcessInfo(
-                pid=int(c.state.get("Pid") or 0),
-                monitor_pid=c.monitor_pid,
-                pid_start=c.pid_start,
-            )
-            self.watch(c, info)
-            if c.unmark_removing():
-                c.save()  # a removal that failed before it touched anything
-            return
-        if c.status in (Status.RUNNING, Status.PAUSED):
-            async with self.lock(c.id):
-                await self._record_exit(c, 0)
-        bundle = self.paths.bundle(c.id)
-        if c.status != Status.RUNNING and recover.in_runtime_leftover(bundle):
-            # a start cut short, or an exit while we were away: the runtime forgets the
-            # container and kills its process, a monitor still there is killed
-            task = self._deleting.pop(c.id, None)
-            if task is not None:
-                await task
-            await self.runtime.delete(c.id, force=True)
-            recover.kill_monitor(bundle, c.id)
-            c.in_runtime = False
-            self._unmount_rootfs(c)
-            c.save_state()
-        elif c.in_runtime and c.status != Status.RUNNING and c.id not in self._deleting:
-            self._delete_later(c)  # a delete the previous daemon did not finish
-        removing = c.removing  # None, or whether the cut removal took the volumes too
-        if removing is not None or (c.host_config.get("AutoRemove") and c.status == Status.EXITED):
-            async with self.lock(c.id):
-                await self._remove_locked(c, bool(removing))
-        elif c.status == Status.CREATED:
-            self._unmount_rootfs(c)  # a start cut after the mount
-
-    def _drop_orphans(self, volumes: list[str]) -> None:
-        """Writable layers and bundles of containers that have no record (a create or a
-        remove cut short), and the ``volumes`` a cut create made that no container uses.
-        Runs before anything else can create a container."""
-        vols = self.volume_service
-        for name in volumes:
-            if vols.volume_driver is not None and not vols.volume_users(name):
-                log.warning("removing volume %s of a create that did not finish", name)
-                with contextlib.suppress(CoveError, OSError):
-                    vols.volume_driver.remove(name)
-        for cid in self.snapshotter.container_ids():
-            if cid not in self.containers:
-                log.warning("removing the writable layer of unknown container %s", cid)
-                try:
-                    self.snapshotter.remove(cid)
-                except CoveError as e:
-                    log.warning("writable layer of %s: %s", cid, e)
-        bundles = os.path.dirname(self.paths.bundle("x"))
-        for cid in os.listdir(bundles) if os.path.isdir(bundles) else []:
-            if cid not in self.containers:
-                recover.drop_directory(os.path.join(bundles, cid))

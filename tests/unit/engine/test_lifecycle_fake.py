@@ -297,7 +297,7 @@ def test_boot_start_of_a_restarting_container_starts_it_once(tmp_path: Path) -> 
         c = eng.find(cid)
         rt.exit(cid, 1)
         await settle(lambda: c.status == Status.RESTARTING)
-        await eng.restarts.restart_on_boot()
+        await eng.container_service.restarts.restart_on_boot()
         await asyncio.sleep(0.3)  # past the timer's delay
         assert c.status == Status.RUNNING
         assert [n for n, i in rt.calls if i == cid].count("create") == 2

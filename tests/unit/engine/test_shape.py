@@ -1,7 +1,7 @@
 """The engine's shape as issue 16 left it, held so that a change cannot quietly stack the
-mixins again: no class in cove.engine has more than three bases, and the services the
-engine holds (networks with their overlay driver, registry client, cp, save/load/export)
-are objects, not bases of the engine or of each other."""
+mixins again: the engine is a facade with no bases, every service it composes is an object
+it holds (not a base of it or of another service), and no class in cove.engine has more than
+two bases."""
 
 from __future__ import annotations
 
@@ -10,26 +10,41 @@ import pkgutil
 from importlib import import_module
 
 import cove.engine as pkg
+from cove.engine.containers.execs import ExecService
+from cove.engine.containers.health import HealthMonitor
+from cove.engine.containers.restart import RestartPolicy
+from cove.engine.containers.service import ContainerService
 from cove.engine.core import Engine
 from cove.engine.fs.archive import ArchiveOps
+from cove.engine.fs.volumes import VolumeService
 from cove.engine.images.export import ExportOps
 from cove.engine.images.registry_ops import RegistryOps
+from cove.engine.images.service import ImageService
 from cove.engine.networks.overlay import Overlay
 from cove.engine.networks.service import NetworkOps
+from cove.engine.system import SystemService
+
+HELD = (
+    ContainerService, VolumeService, ExecService, ImageService, SystemService, NetworkOps,
+    RegistryOps, ArchiveOps, ExportOps, HealthMonitor, RestartPolicy,
+)  # fmt: skip
 
 
-def test_no_class_in_the_engine_has_more_than_three_bases() -> None:
+def test_no_class_in_the_engine_has_more_than_two_bases() -> None:
     wide = []
     for info in pkgutil.walk_packages(pkg.__path__, "cove.engine."):
         mod = import_module(info.name)
         for _, cls in inspect.getmembers(mod, inspect.isclass):
-            if cls.__module__ == info.name and len(cls.__bases__) > 3:
+            if cls.__module__ == info.name and len(cls.__bases__) > 2:
                 wide.append(f"{info.name}.{cls.__name__}")
     assert wide == []
 
 
-def test_services_are_held_not_inherited() -> None:
-    for service in (NetworkOps, RegistryOps, ArchiveOps, ExportOps):
+def test_the_engine_is_a_facade_over_held_services() -> None:
+    assert Engine.__bases__ == (object,)
+    for service in HELD:
         assert not issubclass(Engine, service), service
+        others = [s for s in HELD if s is not service and issubclass(service, s)]
+        assert others == [], service
     assert not issubclass(NetworkOps, Overlay)
     assert not issubclass(Overlay, NetworkOps)

@@ -7,7 +7,7 @@ volumes) is not the user's change and is left out, as Docker's init layer hides 
 
 from __future__ import annotations
 
-from cove.engine.base import EngineBase
+from cove.engine.context import EngineContext
 from cove.engine.record import Container
 from cove.snapshot.base import Snapshotter
 from cove.snapshot.diff import Change, prune_runtime_entries
@@ -28,7 +28,7 @@ def mount_targets(c: Container) -> set[str]:
     return {p for p in out if p}
 
 
-def container_changes(eng: EngineBase, ref: str) -> list[Json]:
+def container_changes(eng: EngineContext, ref: str) -> list[Json]:
     """``GET /containers/{id}/changes``: [{"Path": "/x", "Kind": 0|1|2}, ...]."""
     c = eng.find(ref)
     return [{"Path": "/" + ch.path, "Kind": ch.kind} for ch in changes_of(eng.snapshotter, c)]

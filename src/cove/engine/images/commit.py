@@ -16,7 +16,7 @@ import logging
 
 from cove.archive import tar_changes
 from cove.archive.tarwriter import chunks_stream
-from cove.engine.base import EngineBase
+from cove.engine.context import EngineContext
 from cove.engine.images.changes import changes_of
 from cove.engine.record import Container
 from cove.engine.state import Status
@@ -44,7 +44,7 @@ def commit_target(repo: str | None, tag: str | None) -> str | None:
     return target
 
 
-def _store_diff(eng: EngineBase, c: Container, parent_diff_ids: list[str]) -> str | None:
+def _store_diff(eng: EngineContext, c: Container, parent_diff_ids: list[str]) -> str | None:
     """The container's diff as a layer of the image store; None when nothing changed."""
     changes = changes_of(eng.snapshotter, c)
     if not changes:
@@ -58,7 +58,7 @@ def _store_diff(eng: EngineBase, c: Container, parent_diff_ids: list[str]) -> st
 
 
 async def container_commit(
-    eng: EngineBase,
+    eng: EngineContext,
     ref: str,
     repo: str | None,
     tag: str | None,
@@ -103,7 +103,7 @@ async def container_commit(
     return image_id
 
 
-def _record_image(eng: EngineBase, cfg: Json, parent: str, target: str | None) -> str:
+def _record_image(eng: EngineContext, cfg: Json, parent: str, target: str | None) -> str:
     """The image record and its name, together or not at all."""
     raw = json.dumps(cfg, separators=(",", ":")).encode()
     with eng.images.transaction() as txn:

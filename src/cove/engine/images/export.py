@@ -26,7 +26,7 @@ from cove.distribution.archive_out import ArchiveWriter
 from cove.distribution.base import Layer, SourceImage
 from cove.distribution.copy import copy_images
 from cove.distribution.local import LocalDestination, LocalSource
-from cove.engine.base import EngineBase
+from cove.engine.context import EngineContext
 from cove.errors import InvalidArgument
 from cove.image.base import ImageStore
 from cove.oci import reference
@@ -86,7 +86,7 @@ class _LoadDestination(LocalDestination):
 class ExportOps:
     """save, load and export, an object the engine holds (``engine.transfers``)."""
 
-    def __init__(self, eng: EngineBase) -> None:
+    def __init__(self, eng: EngineContext) -> None:
         self.eng = eng
 
     def _layer_blobs(self) -> BlobProvider:
