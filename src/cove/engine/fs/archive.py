@@ -164,7 +164,8 @@ class ArchiveOps:
             mounted_here = not mounter.mounts_under(rootfs)
             if mounted_here:
                 os.makedirs(rootfs, exist_ok=True)
-                mounter.mount_all(self.ctx.snapshotter.mounts(c.id), rootfs)
+                mounts = self.ctx.snapshotter.mounts(c.id)
+                await asyncio.to_thread(mounter.mount_all, mounts, rootfs)  # fuse: a process
             try:
                 root_fd = os.open(rootfs, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
                 view_mounts = self._view_mounts(c, ref)
@@ -185,7 +186,7 @@ class ArchiveOps:
                             self.volumes.driver().unmount(mp["Name"], ref)
                 if mounted_here and c.status not in _LIVE:
                     with contextlib.suppress(Exception):
-                        mounter.unmount(rootfs)
+                        await asyncio.to_thread(mounter.unmount, rootfs)
 
     def _stat(self, view: RootView, ref: str, path: str) -> tuple[list[str], Json]:
         if not path.startswith("/"):
