@@ -73,15 +73,18 @@ def row(s: dict[str, Any], name: str, trunc: bool) -> dict[str, str]:
         elif e.get("op", "").lower() == "write":
             wr += e.get("value", 0)
     cid = str(s.get("id", ""))
-    running = bool(mem)
+    # every sample is rendered with its figures, as the docker CLI does: dockerd's empty one
+    # (a stopped container, a rootless daemon without cgroups: name and id, all zeros) shows
+    # 0.00% and 0B / 0B; the name is the sample's, whatever the container was asked by
     return {
-        "ID": cid if not trunc else cid[:12], "Container": name, "Name": name.lstrip("/"),
-        "CPUPerc": f"{cpu_pct:.2f}%" if running else "--",
-        "MemUsage": f"{bytes_size(used)} / {bytes_size(limit)}" if running else "-- / --",
-        "MemPerc": f"{used / limit * 100:.2f}%" if running and limit else "--",
-        "NetIO": f"{human_size(rx)} / {human_size(tx)}" if running else "--",
-        "BlockIO": f"{human_size(rd)} / {human_size(wr)}" if running else "--",
-        "PIDs": str((s.get("pids_stats") or {}).get("current", 0)) if running else "--",
+        "ID": cid if not trunc else cid[:12], "Container": name,
+        "Name": str(s.get("name") or name).lstrip("/") or "--",
+        "CPUPerc": f"{cpu_pct:.2f}%",
+        "MemUsage": f"{bytes_size(used)} / {bytes_size(limit)}",
+        "MemPerc": f"{used / limit * 100 if limit else 0.0:.2f}%",
+        "NetIO": f"{human_size(rx)} / {human_size(tx)}",
+        "BlockIO": f"{human_size(rd)} / {human_size(wr)}",
+        "PIDs": str((s.get("pids_stats") or {}).get("current", 0)),
     }  # fmt: skip
 
 
