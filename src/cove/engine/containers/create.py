@@ -229,7 +229,7 @@ class CreateOps(EngineBase):
                 "NetworkSettings": net_settings,
             }
             c = Container(data, cdir)
-            c.private["MountPoints"] = points
+            c.mount_points = points
             c.save()
             crashpoint.reached("create:saved")
         except BaseException:
