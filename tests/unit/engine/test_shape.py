@@ -10,6 +10,7 @@ import pkgutil
 from importlib import import_module
 
 import cove.engine as pkg
+from cove.engine.containers.create import ContainerCreator
 from cove.engine.containers.execs import ExecService
 from cove.engine.containers.health import HealthMonitor
 from cove.engine.containers.restart import RestartPolicy
@@ -26,7 +27,7 @@ from cove.engine.system import SystemService
 
 HELD = (
     ContainerService, VolumeService, ExecService, ImageService, SystemService, NetworkOps,
-    RegistryOps, ArchiveOps, ExportOps, HealthMonitor, RestartPolicy,
+    RegistryOps, ArchiveOps, ExportOps, HealthMonitor, RestartPolicy, ContainerCreator,
 )  # fmt: skip
 
 

@@ -8,15 +8,18 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+from typing import Protocol
 
 from cove.engine import logs
-from cove.engine.base import EngineBase
 from cove.engine.containers import names, security, userns
 from cove.engine.containers.resources import check_host_config
 from cove.engine.containers.spec import check_modes
+from cove.engine.context import EngineContext
 from cove.engine.fs.mounts import public as public_mounts
+from cove.engine.fs.volumes import VolumeService
 from cove.engine.networks.links import record_links
 from cove.engine.networks.netendpoints import user_defined
+from cove.engine.networks.networking import ContainerNetworking
 from cove.engine.record import Container
 from cove.engine.state import initial_state
 from cove.errors import Conflict, InvalidArgument, NotFound
@@ -129,7 +132,40 @@ def default_host_config(hc: Json | None) -> Json:
     return hc
 
 
-class CreateOps(EngineBase):
+class CreateHost(Protocol):
+    """What create needs of the container service that holds it: its networking (set by
+    the engine once the network service is built, a fake in tests) and its volume side."""
+
+    net: ContainerNetworking
+    volume_service: VolumeService
+
+
+class ContainerCreator:
+    """``container create``, a part the container service holds (``creator``): built from
+    the shared context (stores, runtime, options, host facts, the container and name tables,
+    lookup and events) and its holder (networking and volumes)."""
+
+    def __init__(self, ctx: EngineContext, holder: CreateHost) -> None:
+        self.images = ctx.images
+        self.snapshotter = ctx.snapshotter
+        self.runtime = ctx.runtime
+        self.paths = ctx.paths
+        self.options = ctx.options
+        self.host = ctx.host
+        self.containers = ctx.containers
+        self.names = ctx.names
+        self.find = ctx.find
+        self.emit = ctx.emit
+        self._holder = holder
+
+    @property
+    def net(self) -> ContainerNetworking:
+        return self._holder.net
+
+    @property
+    def volume_service(self) -> VolumeService:
+        return self._holder.volume_service
+
     async def container_create(self, name: str | None, body: Json) -> tuple[str, list[str]]:
         image_ref = body.get("Image") or ""
         if not image_ref:

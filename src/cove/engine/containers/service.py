@@ -1,11 +1,11 @@
 """The container operations as one service the engine holds (``engine.container_service``).
 
-It is built from the shared context and the volume service; the parts it holds are the exec
-service (``exec_service``), restart policies (``restarts``) and health checks (``health``),
-and it reaches networking through ``net`` (the ContainerNetworking Protocol), which the
-engine sets to the network service.  Its own steps are still classes of one chain
-(create.py, ops.py over query.py over lifecycle.py over base.py), composed here; restore at
-daemon start is its part of the engine's.
+It is built from the shared context and the volume service; the parts it holds are create
+(``creator``), the exec service (``exec_service``), restart policies (``restarts``) and
+health checks (``health``), and it reaches networking through ``net`` (the
+ContainerNetworking Protocol), which the engine sets to the network service.  Its own steps
+are still one chain of classes (ops.py over query.py over lifecycle.py over base.py);
+restore at daemon start is its part of the engine's.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 
 from cove.engine import logs, recover
 from cove.engine.containers import names
-from cove.engine.containers.create import CreateOps
+from cove.engine.containers.create import ContainerCreator
 from cove.engine.containers.execs import ExecService
 from cove.engine.containers.ops import OpsMixins
 from cove.engine.containers.spec import exec_process
@@ -29,12 +29,13 @@ from cove.engine.record import Container
 from cove.engine.state import Status
 from cove.errors import Conflict, CoveError, InvalidArgument
 from cove.runtime.base import ProcessInfo
+from cove.util.jsontypes import Json
 from cove.util.streams import STDERR, STDOUT, Chunk
 
 log = logging.getLogger("cove.engine")
 
 
-class ContainerService(CreateOps, OpsMixins):
+class ContainerService(OpsMixins):
     exec_service: ExecService  # the container steps see it as ContainerExecs
 
     def __init__(self, ctx: EngineContext, volumes: VolumeService) -> None:
@@ -42,6 +43,10 @@ class ContainerService(CreateOps, OpsMixins):
         self.volume_service = volumes
         self._init_lifecycle()
         self.exec_service = ExecService(ctx, self.sync, lambda c, body: exec_process(self, c, body))
+        self.creator = ContainerCreator(ctx, self)
+
+    async def container_create(self, name: str | None, body: Json) -> tuple[str, list[str]]:
+        return await self.creator.container_create(name, body)
 
     # --- logs -----------------------------------------------------------------------------
     def container_logs(
