@@ -276,6 +276,40 @@ def usable_by_users(dev: str, why: str) -> Iterator[None]:
         os.chmod(dev, st.st_mode & 0o7777)
 
 
+def fuse_servers(u: User) -> list[int]:
+    """Running fuse-overlayfs processes of ``u`` (a zombie has ended: reaping it is the
+    job of the init it was handed to, which on some hosts is slow)."""
+    out = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                comm, _, rest = f.read().partition(") ")
+            owner = os.stat(f"/proc/{pid}").st_uid
+        except OSError:
+            continue
+        if comm.endswith("(fuse-overlayfs") and rest[:1] != "Z" and owner == u.uid:
+            out.append(int(pid))
+    return out
+
+
+def fuse_mounts(u: User) -> list[str]:
+    """fuse-overlayfs mount points in the daemon's mount namespace (the holder's view)."""
+    with open(f"{u.runtime_dir}/cove/ns.pid") as f:
+        holder = f.read().strip()
+    with open(f"/proc/{holder}/mountinfo") as f:
+        return [ln.split()[4] for ln in f if " - fuse.fuse-overlayfs " in ln]
+
+
+def fuse_settled(u: User, servers: int = 0, mounts: int = 0) -> tuple[list[int], list[str]]:
+    """Wait (bounded) for the servers of unmounted filesystems to finish exiting."""
+    deadline = time.monotonic() + 10
+    while True:
+        left = (fuse_servers(u), fuse_mounts(u))
+        if (len(left[0]), len(left[1])) == (servers, mounts) or time.monotonic() > deadline:
+            return left
+        time.sleep(0.1)
+
+
 @pytest.fixture(scope="session")
 def tun_for_users() -> Iterator[None]:
     with usable_by_users("/dev/net/tun", "slirp4netns needs the tun device"):

@@ -14,7 +14,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.rootless.conftest import User, usable_by_users, user_with_config
+from tests.integration.rootless.conftest import (
+    User,
+    fuse_mounts,
+    fuse_servers,
+    fuse_settled,
+    usable_by_users,
+    user_with_config,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -27,53 +34,19 @@ def fay(tun_for_users: None) -> Iterator[User]:
             yield u
 
 
-def _fuse_servers(u: User) -> list[int]:
-    """Running fuse-overlayfs processes of ``u`` (a zombie has ended: reaping it is the
-    job of the init it was handed to, which on some hosts is slow)."""
-    out = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                comm, _, rest = f.read().partition(") ")
-            owner = os.stat(f"/proc/{pid}").st_uid
-        except OSError:
-            continue
-        if comm.endswith("(fuse-overlayfs") and rest[:1] != "Z" and owner == u.uid:
-            out.append(int(pid))
-    return out
-
-
-def _fuse_mounts(u: User) -> list[str]:
-    """fuse-overlayfs mount points in the daemon's mount namespace (the holder's view)."""
-    with open(f"{u.runtime_dir}/cove/ns.pid") as f:
-        holder = f.read().strip()
-    with open(f"/proc/{holder}/mountinfo") as f:
-        return [ln.split()[4] for ln in f if " - fuse.fuse-overlayfs " in ln]
-
-
-def _settled(u: User, servers: int = 0, mounts: int = 0) -> tuple[list[int], list[str]]:
-    """Wait (bounded) for the servers of unmounted filesystems to finish exiting."""
-    deadline = time.monotonic() + 10
-    while True:
-        left = (_fuse_servers(u), _fuse_mounts(u))
-        if (len(left[0]), len(left[1])) == (servers, mounts) or time.monotonic() > deadline:
-            return left
-        time.sleep(0.1)
-
-
 def test_driver_is_fuse_overlayfs(fay: User) -> None:
     info = json.loads(fay.ok("info", "--format", "{{json .}}"))
     assert info["Driver"] == "fuse-overlayfs"
     assert os.path.isdir(os.path.join(fay.home, ".local/share/cove/fuse-overlayfs"))
     fs = fay.ok("run", "--rm", "busybox", "sh", "-c", "grep ' / ' /proc/mounts")
     assert fs.split()[2] == "fuse.fuse-overlayfs", fs
-    assert _settled(fay) == ([], [])
+    assert fuse_settled(fay) == ([], [])
 
 
 def test_run_exec_owners_and_rm_leave_nothing(fay: User) -> None:
     fay.ok("run", "-d", "--name", "f1", "busybox", "sleep", "300")
     try:
-        assert len(_fuse_servers(fay)) == 1 and len(_fuse_mounts(fay)) == 1
+        assert len(fuse_servers(fay)) == 1 and len(fuse_mounts(fay)) == 1
         assert fay.ok("exec", "f1", "stat", "-c", "%u:%g", "/bin/busybox").strip() == "0:0"
         change = "rm /bin/ls && mkdir -p /d && touch /d/x && chown 1234:55 /d/x"
         fay.ok("exec", "f1", "sh", "-c", change)
@@ -87,12 +60,12 @@ def test_run_exec_owners_and_rm_leave_nothing(fay: User) -> None:
         # on the host: the user's subordinate id 1234, never a real user's
         assert os.stat(os.path.join(upper, "d/x")).st_uid == fay.sub_start + 1233
         fay.ok("stop", "-t", "0", "f1")
-        assert _settled(fay) == ([], [])  # a stopped container's rootfs is unmounted
+        assert fuse_settled(fay) == ([], [])  # a stopped container's rootfs is unmounted
         fay.ok("start", "f1")
         assert fay.ok("exec", "f1", "stat", "-c", "%u", "/d/x").strip() == "1234"
     finally:
         fay.cove("rm", "-f", "f1")
-    assert _settled(fay) == ([], [])
+    assert fuse_settled(fay) == ([], [])
 
 
 def test_build_commit_save_load_cp(fay: User) -> None:
@@ -129,7 +102,7 @@ def test_build_commit_save_load_cp(fay: User) -> None:
         assert not [n for n in names if os.path.basename(n).startswith(".wh.")]
     finally:
         fay.cove("rm", "-f", "fcp")
-    assert _settled(fay) == ([], [])
+    assert fuse_settled(fay) == ([], [])
 
 
 def _daemon_child(u: User) -> int:
@@ -144,17 +117,17 @@ def test_killed_daemon_mounts_cleaned_at_restart(fay: User) -> None:
     fay.ok("run", "-d", "--name", "ends", "busybox", "sleep", "300")
     try:
         ends = json.loads(fay.ok("inspect", "ends"))[0]["State"]["Pid"]
-        assert len(_fuse_mounts(fay)) == 2
+        assert len(fuse_mounts(fay)) == 2
         os.kill(_daemon_child(fay), signal.SIGKILL)
         assert fay.daemon is not None
         fay.daemon.wait(30)
         os.kill(ends, signal.SIGKILL)  # the container ends while no daemon runs
         time.sleep(0.5)
-        assert len(_fuse_mounts(fay)) == 2  # nobody unmounted it yet
+        assert len(fuse_mounts(fay)) == 2  # nobody unmounted it yet
         fay.start()
-        servers, mounts = _settled(fay, servers=1, mounts=1)
+        servers, mounts = fuse_settled(fay, servers=1, mounts=1)
         assert len(servers) == 1 and len(mounts) == 1, (servers, mounts)
         assert fay.ok("exec", "stays", "echo", "alive").strip() == "alive"
     finally:
         fay.cove("rm", "-f", "stays", "ends")
-    assert _settled(fay) == ([], [])
+    assert fuse_settled(fay) == ([], [])
