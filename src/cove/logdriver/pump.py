@@ -252,15 +252,20 @@ class JsonPump:
         return True
 
     def _write(self, sink: Sink, data: bytes) -> None:
-        """Append ``data`` (whole lines); rotate after the line that reaches ``max-size``
-        (dockerd rotates before the next write once the file reached it: the same files)."""
+        """Append ``data`` (whole lines) as dockerd does: a file that reached ``max-size``
+        is rotated before the next line, so it passes ``max-size`` by at most one line and
+        the live file is never left empty by a rotation."""
         while data:
             if sink.out < 0 and not self._open(sink):
                 return
+            if sink.size >= sink.max_size:
+                if not self._rotate(sink):
+                    return  # cannot rotate (the directory went...): dropped, never grown
+                continue
             room = sink.max_size - sink.size
             cut = len(data)
-            if room <= len(data):
-                cut = data.find(b"\n", max(room - 1, 0)) + 1 or len(data)
+            if room < len(data):
+                cut = data.find(b"\n", room - 1) + 1 or len(data)
             try:
                 _write_all(sink.out, data[:cut])
             except OSError as e:
@@ -269,10 +274,8 @@ class JsonPump:
                 return  # the lines are dropped: the container must not wait on a full disk
             sink.size += cut
             data = data[cut:]
-            if sink.size >= sink.max_size:
-                self._rotate(sink)
 
-    def _rotate(self, sink: Sink) -> None:
+    def _rotate(self, sink: Sink) -> bool:
         """The live file goes aside (a rename: readers that hold it keep reading) and a new
         one starts; the generations are shifted by the rotation thread.  When that thread
         lags (compression under a fast writer), the oldest waiting file goes rather than
@@ -289,9 +292,9 @@ class JsonPump:
             os.rename(sink.path, pending)
         except OSError as e:
             log.warning("json log rotation %s: %s", sink.path, e)
-            return
-        self._open(sink)
+            return False
         self._rotations.put((sink.path, pending, sink.max_file, sink.compress))
+        return self._open(sink)
 
     def _rotator(self) -> None:
         while (job := self._rotations.get()) is not None:
