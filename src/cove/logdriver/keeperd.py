@@ -112,8 +112,11 @@ def _listen(control: str) -> socket.socket:
 
 
 def hand_over(control: str, name: str, fd: int) -> bool:
-    """coved's side: give the keeper the FIFO of entry ``name`` (False: no keeper listens)."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+    """coved's side: give the keeper the FIFO of entry ``name`` (False: no keeper listens,
+    or its queue is full: never waits, coved calls this on its event loop)."""
+    sock = socket.socket(
+        socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK
+    )
     try:
         sock.sendmsg(
             [name.encode()],
