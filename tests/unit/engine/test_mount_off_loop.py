@@ -89,3 +89,14 @@ def test_cp_from_a_stopped_container_mounts_off_the_loop(tmp_path: Path, rec: Re
         assert rec.calls == [("mount", rootfs, False), ("unmount", rootfs, False)]
 
     run(tmp_path, scenario)
+
+
+def test_volume_copy_up_at_create_mounts_off_the_loop(tmp_path: Path, rec: Recorder) -> None:
+    async def scenario(te: TestEngine) -> None:
+        eng = te.engine
+        body = {"Image": "busybox", "Cmd": ["true"], "HostConfig": {"Binds": ["vol1:/data"]}}
+        cid, _ = await eng.container_create("web", body)
+        rootfs = eng.paths.rootfs(cid)
+        assert rec.calls == [("mount", rootfs, False), ("unmount", rootfs, False)]
+
+    run(tmp_path, scenario)

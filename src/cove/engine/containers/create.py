@@ -236,6 +236,7 @@ class ContainerCreator:
             graph = await asyncio.to_thread(self._prepare_snapshot, cid, image.top_layer)
             crashpoint.reached("create:snapshot")
             points = self.volume_service.volumes_setup(cid, hc, cfg)
+            await asyncio.to_thread(self.volume_service.volumes_copy_up, cid, points)
             crashpoint.reached("create:volumes")
             data: Json = {
                 "Id": cid,

@@ -172,9 +172,9 @@ class VolumeService:
             raise InvalidArgument(e.message) from None
 
     def volumes_setup(self, cid: str, hc: Json, cfg: Json) -> list[MountPoint]:
-        """Plan the mount points of new container ``cid`` (its snapshot prepared), create
-        its volumes and copy the image's files into the empty ones.  Volumes created here
-        are remembered for ``volumes_abort``."""
+        """Plan the mount points of new container ``cid`` (its snapshot prepared) and create
+        its volumes; ``volumes_copy_up`` fills them next.  Volumes created here are
+        remembered for ``volumes_abort``."""
         # --volume-driver applies to the volumes -v and the image make; it is looked up only
         # when there is such a volume to create (dockerd accepts it otherwise)
         default_driver = str(hc.get("VolumeDriver") or "local")
@@ -200,9 +200,14 @@ class VolumeService:
                 self.bus.emit("volume", "create", name, {"driver": "local"})
             mp.update(Name=name, Source=v.mountpoint, Driver=v.driver)
             mp.pop("DriverGiven", None)
+        return points
+
+    def volumes_copy_up(self, cid: str, points: list[MountPoint]) -> None:
+        """The image's files into the empty volumes of ``points``: blocking (the root is
+        mounted, a process to wait for with fuse-overlayfs, and files are copied), so
+        callers run it in a worker thread."""
         if any(mp["Type"] == "volume" and mp["CopyData"] for mp in points):
             self._copy_up(cid, points)
-        return points
 
     def volumes_created(self, cid: str) -> None:
         """The create succeeded: its volumes are the container's now."""
