@@ -1,13 +1,16 @@
 """The keeper's own process: ``python -m cove.logdriver.keeperd --control DIR``.
 
-coved starts one per exec root, detached in its own session like conmon, so rotated files
-are kept while coved is stopped or restarting, and the keeper's threads never wait for
-the daemon's GIL (it reacts to conmon's renames within microseconds).  coved tells it what
-to keep through files in the control directory, one per container (``<id>.json``:
-``{"path", "max_file", "compress"}``, written aside and renamed into place).  It ends when
+coved starts one per data root, detached in its own session like conmon, so json-file logs
+are written and rotated files kept while coved is stopped or restarting, and the keeper's
+threads never wait for the daemon's GIL (it reacts to conmon's renames within
+microseconds).  It writes every json-file log (``pump.JsonPump``: conmon's records from a
+FIFO, handed over by coved through ``keeper.sock``) and keeps the rotations of conmon's
+k8s-files (``keeper.LogKeeper``).  coved tells it what to keep through files in the control
+directory, one per container (``<id>.json``: ``{"path", "max_file", "max_size",
+"compress", "monitor_pid", "fifo"}``, written aside and renamed into place).  It ends when
 the control directory goes, or when it has had nothing to keep for ``IDLE`` seconds (an
-entry goes when its container's monitor has exited; coved starts the keeper again with the
-next container); one instance per directory (an flock on
+entry goes when its container's monitor has exited and its log is written; coved starts
+the keeper again with the next container); one instance per directory (an flock on
 ``keeper.lock``).
 """
 
