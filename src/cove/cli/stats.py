@@ -60,8 +60,12 @@ def row(s: dict[str, Any], name: str, trunc: bool) -> dict[str, str]:
     ncpu = cpu.get("online_cpus") or len((cpu.get("cpu_usage") or {}).get("percpu_usage") or [1])
     cpu_pct = cpu_delta / sys_delta * ncpu * 100 if sys_delta > 0 and cpu_delta > 0 else 0.0
     mem = s.get("memory_stats") or {}
-    usage = mem.get("usage", 0)
-    inactive = (mem.get("stats") or {}).get("total_inactive_file", 0)
+    usage, kinds = mem.get("usage", 0), mem.get("stats") or {}
+    # the page cache that can go is not counted, as the docker CLI does: cgroup v1's
+    # total_inactive_file when it has one below the usage, else v2's inactive_file
+    inactive = kinds.get("total_inactive_file", usage)
+    if inactive >= usage:
+        inactive = kinds.get("inactive_file", 0)
     used = usage - inactive if inactive < usage else usage
     limit = mem.get("limit", 0)
     nets = (s.get("networks") or {}).values()

@@ -47,3 +47,15 @@ def test_a_full_sample() -> None:
     r = row(s, "web", True)
     assert (r["CPUPerc"], r["MemUsage"], r["MemPerc"]) == ("40.00%", "2MiB / 64MiB", "3.12%")
     assert (r["NetIO"], r["BlockIO"], r["PIDs"]) == ("1.5kB / 0B", "4.1kB / 0B", "3")
+
+
+def test_page_cache_left_out_of_the_usage_on_cgroup_v1_and_v2() -> None:
+    def used(stats: dict[str, int]) -> str:
+        s = {"id": CID, "memory_stats": {"usage": 8 << 20, "limit": 16 << 20, "stats": stats}}
+        return row(s, "web", True)["MemUsage"]
+
+    assert used({"total_inactive_file": 2 << 20, "inactive_file": 1 << 20}) == "6MiB / 16MiB"
+    assert used({"inactive_file": 3 << 20}) == "5MiB / 16MiB"  # cgroup v2 (memory.stat)
+    assert used({"total_inactive_file": 9 << 20, "inactive_file": 1 << 20}) == "7MiB / 16MiB"
+    assert used({"inactive_file": 9 << 20}) == "8MiB / 16MiB"
+    assert used({}) == "8MiB / 16MiB"
