@@ -81,7 +81,9 @@ def test_follow_through_rotation(log: str) -> None:
         assert chunks == []  # the torn line is held until its end comes
     with open(log, "ab") as f:
         f.write(b'","stream":"stdout","time":"2026-01-01T00:01:00Z"}\n')
-    got = b"".join(d for _s, d in r.step() or [])
+    got = b""
+    while (chunks := r.step()) is not None:
+        got += b"".join(d for _s, d in chunks)
     assert got == b"torn"
     # the keeper's rotation: the live file renamed aside, a new one started, and one more
     # rotation before the follower looks again

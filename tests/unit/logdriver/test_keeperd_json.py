@@ -87,5 +87,6 @@ def test_keeper_killed_and_back(tmp_path: Path) -> None:
     with open(path, "rb") as f:
         got = [json.loads(x)["log"] for x in f.read().splitlines()]
     assert failed > 0  # written while no keeper held the FIFO: dropped, as documented
-    assert len(got) + failed == 1500
+    # besides, what the killed keeper had read but not yet written (a read or two)
+    assert 1500 - 50 <= len(got) + failed <= 1500
     assert got == sorted(got) and got[-1] == "line 01499\n"
