@@ -26,6 +26,7 @@ import json
 import os
 import shutil
 import signal as signal_mod
+import stat
 from typing import TYPE_CHECKING, Any
 
 from cove.errors import InvalidArgument, NotFound, SystemError_
@@ -466,6 +467,9 @@ def _log_args(io: IOConfig) -> list[str]:
     args = ["-l", f"k8s-file:{io.log_path}"]
     if io.log_size_max > 0:
         args += ["--log-size-max", str(io.log_size_max)]
+    with contextlib.suppress(OSError):
+        if stat.S_ISFIFO(os.stat(io.log_path).st_mode):
+            args.append("--no-sync-log")  # fsync(2) of a FIFO fails: conmon would warn
     if io.log_journald:
         args += ["-l", "journald:"]
         if io.log_tag:
