@@ -235,6 +235,12 @@ def mountpoints() -> list[str]:
     return out
 
 
+def is_mountpoint(path: str) -> bool:
+    """``path`` is a mount point, from the mount table: ``os.path.ismount`` compares devices
+    and misses a bind mount within one filesystem (the native driver's container root)."""
+    return os.path.realpath(path) in mountpoints()
+
+
 def mounts_under(path: str) -> list[str]:
     """Mount points at or below ``path``; used to refuse removing a mounted directory."""
     p = os.path.realpath(path)

@@ -187,13 +187,15 @@ class LifecycleOps(EngineBase):
     def _mount_rootfs(self, c: Container) -> str:
         target = self.paths.rootfs(c.id)
         os.makedirs(target, exist_ok=True)
-        if not os.path.ismount(target):
+        if not mounter.is_mountpoint(target):
             mounter.mount_all(self.snapshotter.mounts(c.id), target)
         return target
 
     def _unmount_rootfs(self, c: Container) -> None:
         target = self.paths.rootfs(c.id)
-        if os.path.ismount(target):
+        # from the mount table: os.path.ismount misses the native driver's bind mount, which
+        # then stayed behind after stop and rm, and a second start stacked another on it
+        if mounter.is_mountpoint(target):
             try:
                 mounter.unmount(target)
             except (OSError, CoveError) as e:

@@ -27,7 +27,7 @@ from cove.distribution.base import Layer, SourceImage
 from cove.distribution.copy import copy_images
 from cove.distribution.local import LocalDestination, LocalSource
 from cove.engine.context import EngineContext
-from cove.errors import InvalidArgument
+from cove.errors import InvalidArgument, SystemError_
 from cove.image.base import ImageStore
 from cove.oci import reference
 from cove.oci.digest import sha256_bytes
@@ -179,7 +179,7 @@ class ExportOps:
         ids = self.eng.options.userns.to_container if self.eng.options.userns else None  # remapped
 
         def produce(write: Callable[[bytes], None]) -> None:
-            if os.path.ismount(rootfs):  # running: its rootfs is mounted already
+            if mounter.is_mountpoint(rootfs):  # running: its rootfs is mounted already
                 for chunk in tar_directory(rootfs, ids=ids):
                     write(chunk)
                 return
@@ -197,9 +197,14 @@ def _drop_stale_spools(tmp: str, started_at: float) -> None:
         path = os.path.join(tmp, name)
         if not name.startswith(("load-", "export-")):
             continue
-        with contextlib.suppress(OSError):
-            if os.stat(path).st_mtime < started_at and not os.path.ismount(path):
-                shutil.rmtree(path)
+        with contextlib.suppress(OSError, SystemError_):
+            if os.stat(path).st_mtime < started_at:
+                # an export cut off with a container's root mounted here: unmount it first,
+                # seen in the mount table (os.path.ismount misses the native driver's bind
+                # mount), or rmtree would delete the container's files through it
+                mounter.unmount(path)
+                if not mounter.is_mountpoint(path):
+                    shutil.rmtree(path)
 
 
 @contextlib.contextmanager
