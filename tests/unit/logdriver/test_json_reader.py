@@ -13,6 +13,7 @@ from cove.logdriver import cri
 from cove.logdriver import reader as reader_mod
 from cove.logdriver.jsonlog import Converter
 from cove.logdriver.reader import LogReader
+from tests.unit.logdriver.helpers import read_all
 
 
 def lines(start: int, end: int) -> bytes:
@@ -23,15 +24,6 @@ def lines(start: int, end: int) -> bytes:
         for i in range(start, end)
     )
     return Converter().feed(recs)
-
-
-def read_all(path: str, **kw: object) -> bytes:
-    r = LogReader(path, **kw)  # type: ignore[arg-type]
-    out = b""
-    while (chunks := r.step()) is not None:
-        out += b"".join(data for _s, data in chunks)
-    r.close()
-    return out
 
 
 def expect(start: int, end: int, skip_stderr: bool = False) -> bytes:

@@ -12,21 +12,13 @@ import pytest
 from cove.logdriver import cri, files
 from cove.logdriver import reader as reader_mod
 from cove.logdriver.reader import LogReader
+from tests.unit.logdriver.helpers import read_all
 
 
 def rec(i: int, flag: bytes = b"F", stream: bytes = b"stdout", text: bytes | None = None) -> bytes:
     data = text if text is not None else b"line%d" % i
     stamp = b"2026-01-01T00:%02d:%02d.000000001+00:00" % (i // 60, i % 60)
     return b"%b %b %b %b\n" % (stamp, stream, flag, data)
-
-
-def read_all(path: str, **kw: object) -> bytes:
-    r = LogReader(path, **kw)  # type: ignore[arg-type]
-    out = b""
-    while (chunks := r.step()) is not None:
-        out += b"".join(data for _s, data in chunks)
-    r.close()
-    return out
 
 
 @pytest.fixture(autouse=True)
