@@ -11,11 +11,8 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from cove.engine.logs import log_path_of, read_log
-from cove.engine.query import QueryOps
-from cove.engine.state import Status
 from cove.errors import InvalidArgument
-from cove.util.streams import STDERR, STDOUT, AttachSession, Chunk
+from cove.util.streams import AttachSession, Chunk
 
 DEFAULT_KEYS = "ctrl-p,ctrl-q"
 _CTRL_SPECIAL = {"@": 0, "[": 27, "\\": 28, "]": 29, "^": 30, "_": 31}
@@ -129,37 +126,3 @@ class ReplaySession:
     async def close(self) -> None:
         if self._live is not None:
             await self._live.close()
-
-
-async def container_attach(
-    eng: QueryOps,
-    ref: str,
-    *,
-    stdin: bool,
-    stdout: bool,
-    stderr: bool,
-    logs: bool,
-    stream: bool,
-    detach_keys: str = "",
-) -> AttachSession:
-    """``docker attach``: the live streams (lifecycle's ``attach_live``), after the log's
-    replay when ``logs``, behind the detach keys when stdin is attached."""
-    keys = parse_keys(detach_keys or DEFAULT_KEYS)
-    c = eng.find(ref)
-    live: AttachSession | None = None
-    if stream or not logs:
-        live = await eng.attach_live(ref, stdin=stdin)
-    if logs:
-        wanted = ({STDOUT} if stdout else set()) | ({STDERR} if stderr else set())
-        history = read_log(
-            log_path_of(eng.paths, c.id, c.data), follow=False, streams=wanted,
-            since=0.0, until=0.0, timestamps=False, tail="all",
-            running=lambda: c.status in (Status.RUNNING, Status.PAUSED),
-        )  # fmt: skip
-        session: AttachSession = ReplaySession(history, live, c.tty)
-    else:
-        assert live is not None
-        session = live
-    if not stdin:
-        return session
-    return DetachSession(session, keys, lambda: eng.emit(c, "detach"))

@@ -8,7 +8,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from cove.engine import stats
-from cove.engine.containers import detach, pause, prune, top, update
+from cove.engine.containers import attach, pause, prune, top, update
 from cove.engine.containers.health import HealthMonitor
 from cove.engine.containers.restart import RestartPolicy
 from cove.engine.containers.spec import exec_process
@@ -77,7 +77,7 @@ class OpsMixins(QueryOps):
         stream: bool,
         detach_keys: str = "",
     ) -> AttachSession:
-        return await detach.container_attach(
+        return await attach.container_attach(
             self,
             ref,
             stdin=stdin,
