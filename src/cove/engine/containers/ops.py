@@ -21,7 +21,7 @@ from cove.util.jsontypes import Json
 from cove.util.streams import AttachSession
 
 
-class OpsMixins(QueryOps):
+class ContainerOps(QueryOps):
     """The container operations; restart policies and health checks are parts they hold."""
 
     def __init__(self, ctx: EngineContext) -> None:

@@ -20,7 +20,7 @@ from cove.engine import logs, recover
 from cove.engine.containers import names
 from cove.engine.containers.create import ContainerCreator
 from cove.engine.containers.execs import ExecService
-from cove.engine.containers.ops import OpsMixins
+from cove.engine.containers.ops import ContainerOps
 from cove.engine.containers.spec import exec_process
 from cove.engine.context import EngineContext
 from cove.engine.fs.volumes import VolumeService
@@ -35,7 +35,7 @@ from cove.util.streams import STDERR, STDOUT, Chunk
 log = logging.getLogger("cove.engine")
 
 
-class ContainerService(OpsMixins):
+class ContainerService(ContainerOps):
     exec_service: ExecService  # the container steps see it as ContainerExecs
 
     def __init__(self, ctx: EngineContext, volumes: VolumeService) -> None:
