@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from cove.engine.containers.lifecycle import LifecycleOps
+from cove.engine.networks.records import endpoints
 from cove.engine.record import Container
 from cove.engine.state import Status
 from cove.errors import InvalidArgument
@@ -107,7 +108,7 @@ class QueryOps(LifecycleOps):
             "State": c.status.value,
             "Status": status_text(c, now),
             "HostConfig": {"NetworkMode": c.host_config.get("NetworkMode", "default")},
-            "NetworkSettings": {"Networks": c.data["NetworkSettings"].get("Networks", {})},
+            "NetworkSettings": {"Networks": endpoints(c)},
             "Mounts": c.data.get("Mounts", []),
         }
 
@@ -152,7 +153,7 @@ def _match(c: Container, filters: dict[str, list[str]], ops: QueryOps) -> bool:
         if key == "label" and not labels_match(c.config.get("Labels") or {}, vals):
             return False
         if key == "network":
-            nets = c.data["NetworkSettings"].get("Networks") or {}
+            nets = endpoints(c)
             ids = {str(ep.get("NetworkID") or "") for ep in nets.values()}
             if not any(v in nets or any(i and i.startswith(v) for i in ids) for v in vals):
                 return False

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from cove.engine.networks.netendpoints import empty_endpoint
 from cove.engine.networks.records import (
+    empty_endpoint,
     endpoint_on,
     endpoint_request,
     endpoints,

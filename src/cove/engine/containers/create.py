@@ -17,8 +17,7 @@ from cove.engine.containers.spec import check_modes
 from cove.engine.context import EngineContext
 from cove.engine.fs.mounts import public as public_mounts
 from cove.engine.fs.volumes import VolumeService
-from cove.engine.networks.links import record_links
-from cove.engine.networks.netendpoints import user_defined
+from cove.engine.networks.links import record_links, user_defined
 from cove.engine.networks.networking import ContainerNetworking
 from cove.engine.record import Container
 from cove.engine.state import initial_state

@@ -1,10 +1,14 @@
-"""Legacy ``--link``: how a link is recorded, and the environment variables Docker writes
-for it (pure)."""
+"""Legacy ``--link``: how a link is recorded, the links a container has and the address it
+reaches each one at, and the environment variables Docker writes for them (pure)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+
+from cove.engine.networks.records import endpoints
+from cove.engine.record import Container
+from cove.util.jsontypes import Json
 
 _SKIP = ("HOME", "HOSTNAME", "PATH")
 
@@ -55,3 +59,33 @@ def record_links(
         alias = alias.rsplit("/", 1)[-1] if alias else name.lstrip("/")
         out.append(f"/{target_name(name.lstrip('/'))}:/{me}/{alias}")
     hc["Links"] = out
+
+
+def user_defined(hc: Json) -> bool:
+    """Whether the network mode names a user-defined network (links are DNS aliases there)."""
+    mode = str(hc.get("NetworkMode") or "default")
+    return mode not in ("default", "bridge", "host", "none") and not mode.startswith("container:")
+
+
+def links_of(c: Container) -> list[tuple[str, str]]:
+    """(name, alias) of every link: ``--link`` and the endpoints' own ``Links``."""
+    out = [link_parts(str(x)) for x in c.host_config.get("Links") or []]
+    for ep in endpoints(c).values():
+        out += [link_parts(str(x)) for x in ep.get("Links") or []]
+    return out
+
+
+def link_parts(link: str) -> tuple[str, str]:
+    """ "name:alias" or Docker's stored "/name:/me/alias" -> (name, alias)."""
+    name, _, alias = link.partition(":")
+    name = name.lstrip("/")
+    alias = alias.rsplit("/", 1)[-1] if alias else name
+    return name, alias
+
+
+def shared_ip(c: Container, other: Container) -> str:
+    mine = endpoints(c)
+    for name, ep in endpoints(other).items():
+        if name in mine and ep.get("IPAddress"):
+            return str(ep["IPAddress"])
+    return ""

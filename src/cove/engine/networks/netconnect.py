@@ -5,14 +5,9 @@ from __future__ import annotations
 
 import contextlib
 
-from cove.engine.networks.netendpoints import (
-    PREDEFINED,
-    EndpointOps,
-    link_parts,
-    log,
-    next_ifname,
-)
-from cove.engine.networks.records import EndpointSettings, Network, endpoints
+from cove.engine.networks.links import link_parts
+from cove.engine.networks.netendpoints import PREDEFINED, EndpointOps, log
+from cove.engine.networks.records import EndpointSettings, Network, endpoints, next_ifname
 from cove.engine.record import Container
 from cove.errors import Conflict, CoveError, Forbidden, NotFound
 

@@ -19,23 +19,29 @@ import logging
 import os
 import re
 from collections.abc import Callable
-from typing import Any, Literal, Protocol, TypeVar, cast
+from typing import Any, Literal, Protocol, TypeVar
 
 from cove.engine.base import EngineOptions, Paths
 from cove.engine.events import EventBus
+from cove.engine.networks.links import link_parts, links_of, shared_ip, user_defined
+from cove.engine.networks.netfirewall import EndpointFirewall
 from cove.engine.networks.overlay import Overlay
 from cove.engine.networks.records import (
-    EndpointIPAMConfig,
+    TOP_FIELDS,
     EndpointSettings,
-    IPAMConfig,
     Network,
+    check_ipam_request,
+    empty_endpoint,
+    empty_network_settings,
     endpoint_on,
     endpoint_request,
     endpoints,
+    ipv6_config,
+    set_endpoint_options,
 )
 from cove.engine.record import Container
 from cove.errors import Conflict, CoveError, Forbidden, InvalidArgument, NotFound
-from cove.network import firewall, ipam, ports
+from cove.network import ipam, ports
 from cove.network.base import Driver, Endpoint, NetConfig, NetOptions
 from cove.network.names import port_mss_name, table_name, veth_name
 from cove.util.bridge import WorkerPool
@@ -45,35 +51,6 @@ log = logging.getLogger("cove.network")
 T = TypeVar("T")
 PREDEFINED = ("bridge", "host", "none")
 _NS_RE = re.compile(r"^\s*nameserver\s+(\S+)", re.M)
-
-
-def empty_endpoint(
-    aliases: list[str] | None = None, ipam_cfg: EndpointIPAMConfig | None = None
-) -> EndpointSettings:
-    return {
-        "IPAMConfig": ipam_cfg or None,
-        "Links": None,
-        "Aliases": aliases or None,
-        "MacAddress": "",
-        "DriverOpts": None,
-        "GwPriority": 0,
-        "NetworkID": "",
-        "EndpointID": "",
-        "Gateway": "",
-        "IPAddress": "",
-        "IPPrefixLen": 0,
-        "IPv6Gateway": "",
-        "GlobalIPv6Address": "",
-        "GlobalIPv6PrefixLen": 0,
-        "DNSNames": None,
-    }
-
-
-# the first endpoint's fields that a default-bridge container also shows at NetworkSettings' top
-_Top = Literal["EndpointID", "Gateway", "IPAddress", "IPPrefixLen", "MacAddress",
-               "GlobalIPv6Address", "GlobalIPv6PrefixLen", "IPv6Gateway"]  # fmt: skip
-_TOP: tuple[_Top, ...] = ("EndpointID", "Gateway", "IPAddress", "IPPrefixLen", "MacAddress",
-                          "GlobalIPv6Address", "GlobalIPv6PrefixLen", "IPv6Gateway")  # fmt: skip
 
 
 class NetworkHost(Protocol):
@@ -125,9 +102,9 @@ class EndpointOps:
         self._drivers: dict[str, Driver] = all_drivers(self.net_options.ip_forward)
         self._ports = PortReservations(self.net_options.host_forwarder)
         self._dns = DnsServer()
-        self._fw_applied: str | None = None
         self._fw_table = table_name(self.paths.exec_root)
         self._port_mss = PortMss(port_mss_name(self._fw_table))
+        self._firewall = EndpointFirewall(self, self._fw_table, self._port_mss)
         self._net_pool = WorkerPool(1, "cove-net")  # one netlink change at a time
         self._load_networks()
 
@@ -156,7 +133,7 @@ class EndpointOps:
         opts = dict(n.get("Options") or {})
         if (n.get("_cove") or {}).get("created_parent"):
             opts["cove.created_parent"] = "true"
-        cfg6 = _ipv6_config(n) or {}
+        cfg6 = ipv6_config(n) or {}
         return NetConfig(
             n["Id"], n["Name"], n["Driver"], cfg.get("Subnet", ""), cfg.get("Gateway", ""),
             opts, bool(n.get("Internal")), cfg6.get("Subnet", ""), cfg6.get("Gateway", ""),
@@ -208,27 +185,7 @@ class EndpointOps:
                     self.find(target)
                 except NotFound as e:  # dockerd's 400: a 404 would make the CLI pull
                     raise InvalidArgument(f"could not get container for {target}: {e}") from None
-        settings = {
-            "Bridge": "",
-            "SandboxID": "",
-            "SandboxKey": "",
-            "HairpinMode": False,
-            "LinkLocalIPv6Address": "",
-            "LinkLocalIPv6PrefixLen": 0,
-            "Ports": {},
-            "SecondaryIPAddresses": None,
-            "SecondaryIPv6Addresses": None,
-            "EndpointID": "",
-            "Gateway": "",
-            "GlobalIPv6Address": "",
-            "GlobalIPv6PrefixLen": 0,
-            "IPAddress": "",
-            "IPPrefixLen": 0,
-            "IPv6Gateway": "",
-            "MacAddress": "",
-            "Networks": nets,
-        }
-        return settings, warnings
+        return empty_network_settings(nets), warnings
 
     def _requested_endpoint(self, n: Network, want: EndpointSettings) -> EndpointSettings:
         """A new container's endpoint on ``n`` from its EndpointSettings request."""
@@ -281,7 +238,7 @@ class EndpointOps:
         want = str((ep.get("IPAMConfig") or {}).get("IPv4Address") or "")
         if n["Driver"] == "overlay":  # exactly the address reserved in the cluster store
             want = self._overlay_of().take_reserved(c, n)
-        cfg6 = _ipv6_config(n)
+        cfg6 = ipv6_config(n)
         try:
             ip = pool.allocate(self._used_ips(n), want, n["Name"])
             v6: tuple[str, int, str] = ("", 0, "")
@@ -325,7 +282,7 @@ class EndpointOps:
             if attached:
                 first_n, first = attached[0]
                 if first_n["Name"] == "bridge":
-                    for k in _TOP:
+                    for k in TOP_FIELDS:
                         ns[k] = first[k]
                     ns["Bridge"] = first_n["Options"].get("com.docker.network.bridge.name", "")
                 want = ports.wanted(c.host_config, c.config.get("ExposedPorts"))
@@ -441,88 +398,13 @@ class EndpointOps:
                 other = self.find(name)
             except NotFound:
                 continue
-            ip = _shared_ip(c, other)
+            ip = shared_ip(c, other)
             if ip:
                 out[alias.lower()] = ip
         return out
 
-    # --- firewall -------------------------------------------------------------------------
-    def _plan(self) -> firewall.Plan:
-        plan = firewall.Plan(self._fw_table)
-        for n in sorted(self.networks.values(), key=lambda n: n["Created"]):
-            if n["Driver"] != "bridge" or not n["IPAM"]["Config"]:
-                continue
-            o = n.get("Options") or {}
-            plan.bridges.append(
-                firewall.BridgeRules(
-                    self._netcfg(n).ifname,
-                    n["IPAM"]["Config"][0]["Subnet"],
-                    masquerade=o.get("com.docker.network.bridge.enable_ip_masquerade", "true")
-                    == "true",
-                    internal=bool(n.get("Internal")),
-                    icc=o.get("com.docker.network.bridge.enable_icc", "true") == "true",
-                )
-            )
-        for c in self.containers.values():
-            ns = c.data["NetworkSettings"]
-            attached = [(n, ep) for n, ep in self._attached(c) if ep.get("IPAddress")]
-            if not attached:
-                continue
-            ip = attached[0][1]["IPAddress"]
-            for m in ports.from_inspect(ns.get("Ports") or {}):
-                plan.published.append(
-                    firewall.Published(
-                        m.proto, self._ports.rule_ip(m), m.host_port, ip, m.container_port
-                    )
-                )
-            for link in c.host_config.get("Links") or []:
-                name, _alias = link_parts(str(link))
-                with contextlib.suppress(NotFound):
-                    other = self.find(name)
-                    dst = _shared_ip(c, other)
-                    bridge = self._shared_bridge(c, other)
-                    for key in other.config.get("ExposedPorts") or {}:
-                        port, proto = ports.split_port(key)
-                        if dst and bridge:
-                            plan.links.append(firewall.LinkAllow(bridge, ip, dst, proto, port))
-        if self._overlay is not None:
-            self._overlay.add_rules(plan)
-        return plan
-
-    def _shared_bridge(self, a: Container, b: Container) -> str:
-        mine = {n["Id"]: n for n, _ in self._attached(a)}
-        for n, _ in self._attached(b):
-            if n["Id"] in mine and n["Driver"] == "bridge":
-                return self._netcfg(n).ifname
-        return ""
-
-    def _mss_wanted(self) -> dict[tuple[str, int], int]:
-        """Published TCP ports reachable through a local IPv4 address, each with the MSS of
-        the network its DNAT leads to (the MTU less 40 bytes of headers)."""
-        out = {}
-        for c in self.containers.values():
-            attached = [n for n, ep in self._attached(c) if ep.get("IPAddress")]
-            if not attached:
-                continue
-            opts = attached[0].get("Options") or {}
-            mss = int(opts.get("com.docker.network.driver.mtu") or 1500) - 40
-            for m in ports.from_inspect(c.data["NetworkSettings"].get("Ports") or {}):
-                if m.proto == "tcp" and ":" not in m.host_ip:
-                    out[(m.host_ip, m.host_port)] = mss
-        return out
-
     async def _apply_firewall(self, force: bool = False) -> None:
-        if not self.net_options.iptables:
-            return
-        text = firewall.render(self._plan())
-        if text == self._fw_applied and not force:
-            return
-        from cove.network import nft
-
-        await self._net_call(nft.apply, text)
-        self._fw_applied = text
-        if self.net_options.local_port_mss:
-            await self._net_call(self._port_mss.apply, self._mss_wanted())
+        await self._firewall.apply(force)
 
     # --- stop / remove --------------------------------------------------------------------
     def _clear(self, c: Container) -> None:
@@ -533,7 +415,7 @@ class EndpointOps:
             ep["MacAddress"] = c.desired_mac(n["Id"])
             ep["IPPrefixLen"] = ep["GlobalIPv6PrefixLen"] = 0
             ep["DNSNames"] = None
-        for k in _TOP:
+        for k in TOP_FIELDS:
             ns[k] = 0 if k.endswith("PrefixLen") else ""
         ns.update(Ports={}, SandboxKey="", SandboxID="", Bridge="")
         self._ports.release(c.id)
@@ -581,7 +463,7 @@ class EndpointOps:
             name, alias = link_parts(str(link))
             with contextlib.suppress(NotFound):
                 other = self.find(name)
-                ip = _shared_ip(c, other)
+                ip = shared_ip(c, other)
                 if ip:
                     out.append(f"{alias} {other.id[:12]} {other.name}:{ip}")
         return out
@@ -599,72 +481,7 @@ class EndpointOps:
             name, alias = link_parts(str(link))
             with contextlib.suppress(NotFound):
                 other = self.find(name)
-                ip = _shared_ip(c, other)
+                ip = shared_ip(c, other)
                 if ip:
                     out += link_env(c.name, alias, other.name, ip, other.config)
         return out
-
-
-def user_defined(hc: Json) -> bool:
-    """Whether the network mode names a user-defined network (links are DNS aliases there)."""
-    mode = str(hc.get("NetworkMode") or "default")
-    return mode not in ("default", "bridge", "host", "none") and not mode.startswith("container:")
-
-
-def check_ipam_request(n: Network, ipam_cfg: EndpointIPAMConfig | None) -> None:
-    """An endpoint's requested addresses, checked as dockerd does at create and connect."""
-    if not ipam_cfg:
-        return
-    v4, v6 = str(ipam_cfg.get("IPv4Address") or ""), str(ipam_cfg.get("IPv6Address") or "")
-    if (v4 or v6) and n["Name"] == "bridge":
-        raise InvalidArgument(
-            "user specified IP address is supported on user defined networks only"
-        )
-    ipam.check_requested(v4, v6)
-
-
-def _ipv6_config(n: Network) -> IPAMConfig | None:
-    """The IPv6 ``IPAM.Config`` entry of a network with EnableIPv6 (else None: dockerd keeps
-    an IPv6 subnet given without it, and gives nobody an address from it)."""
-    if not n.get("EnableIPv6"):
-        return None
-    found = ipam.family_config(n["IPAM"]["Config"] or [], 6)
-    return cast(IPAMConfig, dict(found)) if found is not None else None
-
-
-def set_endpoint_options(ep: EndpointSettings, cfg: EndpointSettings) -> None:
-    """Copy an EndpointSettings request's links and driver options into the endpoint."""
-    ep["Links"] = [str(x) for x in cfg.get("Links") or []] or None
-    ep["DriverOpts"] = {str(k): str(v) for k, v in (cfg.get("DriverOpts") or {}).items()} or None
-
-
-def links_of(c: Container) -> list[tuple[str, str]]:
-    """(name, alias) of every link: ``--link`` and the endpoints' own ``Links``."""
-    out = [link_parts(str(x)) for x in c.host_config.get("Links") or []]
-    for ep in endpoints(c).values():
-        out += [link_parts(str(x)) for x in ep.get("Links") or []]
-    return out
-
-
-def link_parts(link: str) -> tuple[str, str]:
-    """ "name:alias" or Docker's stored "/name:/me/alias" -> (name, alias)."""
-    name, _, alias = link.partition(":")
-    name = name.lstrip("/")
-    alias = alias.rsplit("/", 1)[-1] if alias else name
-    return name, alias
-
-
-def _shared_ip(c: Container, other: Container) -> str:
-    mine = endpoints(c)
-    for name, ep in endpoints(other).items():
-        if name in mine and ep.get("IPAddress"):
-            return str(ep["IPAddress"])
-    return ""
-
-
-def next_ifname(c: Container) -> str:
-    used = c.net_ifnames()
-    i = 0
-    while f"eth{i}" in used:
-        i += 1
-    return f"eth{i}"

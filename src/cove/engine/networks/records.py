@@ -11,9 +11,11 @@ key the code reads or writes is checked by mypy.
 
 from __future__ import annotations
 
-from typing import Any, NotRequired, TypedDict, cast
+from typing import Any, Literal, NotRequired, TypedDict, cast, get_args
 
 from cove.engine.record import Container
+from cove.errors import InvalidArgument
+from cove.network import ipam
 from cove.util.jsontypes import Json
 
 
@@ -156,3 +158,90 @@ def endpoint_request(body: object) -> EndpointSettings:
     """An EndpointSettings object from a request body, only its type checked here (each
     field is read with ``.get`` and converted where it is used)."""
     return cast(EndpointSettings, body) if isinstance(body, dict) else {}
+
+
+def empty_endpoint(
+    aliases: list[str] | None = None, ipam_cfg: EndpointIPAMConfig | None = None
+) -> EndpointSettings:
+    return {
+        "IPAMConfig": ipam_cfg or None,
+        "Links": None,
+        "Aliases": aliases or None,
+        "MacAddress": "",
+        "DriverOpts": None,
+        "GwPriority": 0,
+        "NetworkID": "",
+        "EndpointID": "",
+        "Gateway": "",
+        "IPAddress": "",
+        "IPPrefixLen": 0,
+        "IPv6Gateway": "",
+        "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0,
+        "DNSNames": None,
+    }
+
+
+def empty_network_settings(nets: dict[str, EndpointSettings]) -> Json:
+    """A new container's ``NetworkSettings``: nothing given yet but its endpoints ``nets``."""
+    return {
+        "Bridge": "",
+        "SandboxID": "",
+        "SandboxKey": "",
+        "HairpinMode": False,
+        "LinkLocalIPv6Address": "",
+        "LinkLocalIPv6PrefixLen": 0,
+        "Ports": {},
+        "SecondaryIPAddresses": None,
+        "SecondaryIPv6Addresses": None,
+        "EndpointID": "",
+        "Gateway": "",
+        "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0,
+        "IPAddress": "",
+        "IPPrefixLen": 0,
+        "IPv6Gateway": "",
+        "MacAddress": "",
+        "Networks": nets,
+    }
+
+
+# the first endpoint's fields that a default-bridge container also shows at NetworkSettings' top
+TopField = Literal["EndpointID", "Gateway", "IPAddress", "IPPrefixLen", "MacAddress",
+                  "GlobalIPv6Address", "GlobalIPv6PrefixLen", "IPv6Gateway"]  # fmt: skip
+TOP_FIELDS: tuple[TopField, ...] = get_args(TopField)
+
+
+def check_ipam_request(n: Network, ipam_cfg: EndpointIPAMConfig | None) -> None:
+    """An endpoint's requested addresses, checked as dockerd does at create and connect."""
+    if not ipam_cfg:
+        return
+    v4, v6 = str(ipam_cfg.get("IPv4Address") or ""), str(ipam_cfg.get("IPv6Address") or "")
+    if (v4 or v6) and n["Name"] == "bridge":
+        raise InvalidArgument(
+            "user specified IP address is supported on user defined networks only"
+        )
+    ipam.check_requested(v4, v6)
+
+
+def ipv6_config(n: Network) -> IPAMConfig | None:
+    """The IPv6 ``IPAM.Config`` entry of a network with EnableIPv6 (else None: dockerd keeps
+    an IPv6 subnet given without it, and gives nobody an address from it)."""
+    if not n.get("EnableIPv6"):
+        return None
+    found = ipam.family_config(n["IPAM"]["Config"] or [], 6)
+    return cast(IPAMConfig, dict(found)) if found is not None else None
+
+
+def set_endpoint_options(ep: EndpointSettings, cfg: EndpointSettings) -> None:
+    """Copy an EndpointSettings request's links and driver options into the endpoint."""
+    ep["Links"] = [str(x) for x in cfg.get("Links") or []] or None
+    ep["DriverOpts"] = {str(k): str(v) for k, v in (cfg.get("DriverOpts") or {}).items()} or None
+
+
+def next_ifname(c: Container) -> str:
+    used = c.net_ifnames()
+    i = 0
+    while f"eth{i}" in used:
+        i += 1
+    return f"eth{i}"
