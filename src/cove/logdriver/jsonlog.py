@@ -42,6 +42,35 @@ _TO_ESCAPE = _CTRL_BYTES + b'"\\<>&'
 _CTRL = re.compile(rb"[\x00-\x09\x0b-\x1f]|\xe2\x80[\xa8\xa9]")
 
 
+def _read_end(block: bytes, pos: int, head: bytes) -> int:
+    """Where the records with ``head`` that start at ``pos`` end (the next record's start,
+    or the block's end): galloping, then halving, over byte offsets; each look finds the
+    record starting at or after an offset and compares its head."""
+    n = len(block)
+
+    def start_at(x: int) -> int:
+        s = block.find(b"\n", x - 1) + 1
+        return s if s else n
+
+    def same(x: int) -> bool:
+        s = start_at(x)
+        return s < n and block.startswith(head, s)
+
+    lo, step = pos, 4096
+    hi = lo + step
+    while hi < n and same(hi):
+        lo, step = hi, step * 2
+        hi = lo + step
+    hi = min(hi, n)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if same(mid):
+            lo = mid
+        else:
+            hi = mid
+    return start_at(hi) if hi < n else n
+
+
 def _next_of(heads: list[bytes], i: int) -> int:
     """The index of the next record of record ``i``'s stream (-1: none in the block)."""
     name = heads[i][6:14]
@@ -155,7 +184,50 @@ class Converter:
         self.pending: dict[int, tuple[bytes, bytes]] = {}  # stream -> (raw bytes, stamp)
 
     def feed(self, block: bytes) -> bytes:
-        """Whole records (``block`` ends with a newline, or is empty) -> Docker's lines."""
+        """Whole records (``block`` ends with a newline, or is empty) -> Docker's lines.
+
+        conmon gives every record of one read of the container's pipe the same head (the
+        stamp is taken once a read), so a read's records are converted together: one
+        ``bytes.replace`` turns the head between two records into the end of one line
+        and the start of the next, at a cost per byte, not per line (a read of ``yes``
+        holds 4096 records).  A read's end is found by a galloping search over the heads
+        and checked by counting; what does not fit (the other zone, a P record, bytes
+        that are not UTF-8) goes the per-record way."""
+        out: list[bytes] = []
+        pos, n = 0, len(block)
+        clean = escape_block(block) is block  # nothing to escape anywhere: one look
+        while pos < n:
+            head = block[pos : pos + 45]
+            kind = head[29:]
+            if kind not in _KNOWN or len(head) < 45 or head[35] != 0x20:
+                break  # another shape: the per-record way from here
+            stream = _P_HEADS.get(kind) or _F_HEADS[kind]
+            if kind in _P_HEADS or stream in self.pending:
+                # a read that ended inside a line (held), or the end of a held line
+                e = block.find(b"\n", pos) + 1
+                stamp = docker_stamp(head[:35])
+                out.append(self._record(stream, stamp, block[pos + 45 : e - 1], kind in _MID))
+                pos = e
+                continue
+            end = _read_end(block, pos, head)
+            seg = block[pos:end]
+            esc = seg if clean else escape_block(seg)
+            if esc is None:
+                break
+            close = _MID[kind] + head[:29].rstrip(b"0").rstrip(b".") + _CLOSE
+            sep = close + _OPEN
+            body = esc[45:-1].replace(b"\n" + head, sep)
+            # every record of the run had the head (each replacement adds the same length)
+            if len(body) != len(esc) - 46 + esc.count(b"\n", 45, -1) * (len(sep) - 46):
+                break
+            out.append(_OPEN + body + close)
+            pos = end
+        if pos < n:
+            out.append(self._feed_records(block[pos:] if pos else block))
+        return b"".join(out)
+
+    def _feed_records(self, block: bytes) -> bytes:
+        """``feed`` record by record (at C speed still, a list of records)."""
         lines = block.split(b"\n")
         lines.pop()
         n = len(lines)

@@ -118,3 +118,48 @@ def test_back_to_output() -> None:
     ]
     # a line that is not an object (a torn write, a foreign line) is left out
     assert objects(b'{"log":"a\\n","stream":"stdout","time":"x"}\nnot json\n')[0]["log"] == "a\n"
+
+
+def _conmon_records(seed: int) -> list[bytes]:
+    """What conmon writes for a random mix of output: reads of up to 8 KiB cut into F
+    records and a P record for a read that ended inside a line, both streams, escapes,
+    bytes that are not UTF-8, long lines."""
+    import random
+
+    rnd = random.Random(seed)
+    recs: list[bytes] = []
+    for k in range(200):
+        stream = rnd.choice(["stdout", "stdout", "stderr"])
+        pieces = [b"y", b"x" * 99, b'q"\\<>&\t', b"\xc3\xa9", b"\xff", b"", b"z" * 20000]
+        text = b"\n".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 300)))
+        if rnd.random() < 0.7:
+            text += b"\n"
+        ts = b"2026-12-07T04:22:%02d.%09d+00:00" % (k // 10 % 60, rnd.randint(0, 10**9 - 1))
+        for i in range(0, len(text), 8192):
+            read = text[i : i + 8192]
+            parts = read.split(b"\n")
+            for p in parts[:-1]:
+                recs.append(rec(stream, "F", p, ts))
+            if parts[-1]:
+                recs.append(rec(stream, "P", parts[-1], ts))
+    return recs
+
+
+def test_by_reads_gives_what_record_by_record_gives() -> None:
+    import random
+
+    for seed in range(6):
+        recs = _conmon_records(seed)
+        rnd = random.Random(seed)
+        fast, slow = Converter(), Converter()
+        got, want = [], []
+        i = 0
+        while i < len(recs):
+            j = i + rnd.randint(1, 400)
+            block = b"".join(recs[i:j])
+            got.append(fast.feed(block))
+            want.append(slow._feed_records(block))
+            i = j
+        got.append(fast.flush())
+        want.append(slow.flush())
+        assert b"".join(got) == b"".join(want), seed
