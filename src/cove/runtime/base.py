@@ -18,7 +18,8 @@ class IOConfig:
     tty: bool = False
     stdin: bool = False  # keep a stdin pipe open (docker -i / OpenStdin)
     stdin_once: bool = False  # the first attached client's half-close closes the process' stdin
-    log_path: str | None = None  # where the monitor writes its k8s-file records (a file, or the keeper's FIFO); None: no log
+    # where the monitor writes its k8s-file records (a file, or the keeper's FIFO); None: no log
+    log_path: str | None = None
     log_size_max: int = 0  # bytes: the monitor starts a fresh file past this (0: no cap)
     log_journald: bool = False  # also send each line to the systemd journal
     log_tag: str = ""  # the journal's CONTAINER_TAG
