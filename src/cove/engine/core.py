@@ -39,9 +39,12 @@ from cove.volume.base import VolumeDriver
 class Engine:
     def __init__(self, ctx: EngineContext, volumes: VolumeDriver | None = None) -> None:
         self.ctx = ctx
-        # the context's parts, for the daemon and tests that look at the engine's state
+        # the context's parts: the builder's BuildBackend reads images, snapshotter and paths
+        # of the engine the API hands it; the daemon and tests look at the rest
         self.paths = ctx.paths
         self.images = ctx.images
+        self.snapshotter = ctx.snapshotter
+        self.runtime = ctx.runtime
         self.options = ctx.options
         self.bus = ctx.bus
         self.containers = ctx.containers

@@ -5,17 +5,21 @@ two bases."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import pkgutil
 from importlib import import_module
+from pathlib import Path
 
 import cove.engine as pkg
+from cove.build.backend import BuildBackend
 from cove.engine.containers.create import ContainerCreator
 from cove.engine.containers.execs import ExecService
 from cove.engine.containers.health import HealthMonitor
 from cove.engine.containers.restart import RestartPolicy
 from cove.engine.containers.service import ContainerService
 from cove.engine.core import Engine
+from cove.engine.facade import EngineFacade
 from cove.engine.fs.archive import ArchiveOps
 from cove.engine.fs.volumes import VolumeService
 from cove.engine.images.export import ExportOps
@@ -24,6 +28,7 @@ from cove.engine.images.service import ImageService
 from cove.engine.networks.overlay import Overlay
 from cove.engine.networks.service import NetworkOps
 from cove.engine.system import SystemService
+from cove.testing.engine import test_engine
 
 HELD = (
     ContainerService, VolumeService, ExecService, ImageService, SystemService, NetworkOps,
@@ -49,3 +54,26 @@ def test_the_engine_is_a_facade_over_held_services() -> None:
         assert others == [], service
     assert not issubclass(NetworkOps, Overlay)
     assert not issubclass(Overlay, NetworkOps)
+
+
+def _members(protocol: type) -> set[str]:
+    own = {n for n in vars(protocol) if not n.startswith("_")}
+    return own | set(getattr(protocol, "__annotations__", {}))
+
+
+def test_the_engine_has_what_the_api_and_the_builder_read(tmp_path: Path) -> None:
+    """The API hands its engine to the builder as a BuildBackend (a cast, which mypy cannot
+    check): every member of that Protocol and of the facade must be on a real engine."""
+
+    async def main() -> None:
+        te = test_engine(str(tmp_path))
+        try:
+            missing = [
+                n for n in sorted(_members(BuildBackend) | _members(EngineFacade))
+                if not hasattr(te.engine, n)
+            ]  # fmt: skip
+            assert missing == []
+        finally:
+            te.close()
+
+    asyncio.run(main())
