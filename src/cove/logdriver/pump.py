@@ -171,10 +171,19 @@ class JsonPump:
                 with self._lock:
                     sink = self._sinks.get(fd)
                 if sink is not None:
-                    self._pump(sink, READ)
+                    try:
+                        self._pump(sink, READ)
+                    except Exception:
+                        # a pump thread that died would leave every FIFO full and every
+                        # json-file container waiting on its stdout: that read is dropped
+                        log.exception("json log %s", sink.path)
+                        sink.carry = b""
             if exited or time.monotonic() - last_check >= 0.5:
                 last_check = time.monotonic()
-                self._reap()
+                try:
+                    self._reap()
+                except Exception:
+                    log.exception("json log: ending an entry")
 
     def _pump(self, sink: Sink, limit: int) -> int:
         """Read what the FIFO holds (at most ``limit``), write it converted."""
