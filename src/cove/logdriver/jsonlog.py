@@ -193,7 +193,7 @@ class Converter:
         holds 4096 records).  A read's end is found by a galloping search over the heads
         and checked by counting; what does not fit (the other zone, a P record, bytes
         that are not UTF-8) goes the per-record way."""
-        out: list[bytes] = []
+        out: list[bytes | memoryview] = []
         pos, n = 0, len(block)
         clean = escape_block(block) is block  # nothing to escape anywhere: one look
         while pos < n:
@@ -216,11 +216,12 @@ class Converter:
                 break
             close = _MID[kind] + head[:29].rstrip(b"0").rstrip(b".") + _CLOSE
             sep = close + _OPEN
-            body = esc[45:-1].replace(b"\n" + head, sep)
+            body = esc.replace(b"\n" + head, sep)
             # every record of the run had the head (each replacement adds the same length)
-            if len(body) != len(esc) - 46 + esc.count(b"\n", 45, -1) * (len(sep) - 46):
+            if len(body) != len(esc) + (esc.count(b"\n") - 1) * (len(sep) - 46):
                 break
-            out.append(_OPEN + body + close)
+            # the first head and the last newline left out by a view: no copy until the join
+            out += (_OPEN, memoryview(body)[45:-1], close)
             pos = end
         if pos < n:
             out.append(self._feed_records(block[pos:] if pos else block))
