@@ -8,6 +8,7 @@ import shutil
 from cove.daemon import settings
 from cove.daemon.config import DaemonConfig
 from cove.daemon.rootless import Session, rootless_net
+from cove.engine.assemble import assemble
 from cove.engine.containers.security import daemon_profile
 from cove.engine.context import EngineContext, EngineOptions, HostInfo, Paths
 from cove.engine.core import Engine
@@ -122,6 +123,7 @@ def build_engine(
     )
     volumes = LocalVolumeDriver(os.path.join(cfg.data_root, "volumes"))
     volumes.owner = idmap.root if idmap is not None else None
-    # the context the engine's services share; the engine composes them over it
+    # the context the engine's services share; they are built over it (engine/assemble.py,
+    # shared with cove.testing's engine) and handed to the facade
     ctx = EngineContext(Paths(cfg.data_root, cfg.exec_root), images, snap, runtime, host, opts)
-    return Engine(ctx, volumes=volumes)
+    return assemble(ctx, volumes)

@@ -1,8 +1,8 @@
 """The engine: the services composed into the one object the API calls (the facade).
 
-Built by the daemon's wiring from the shared context and the volume driver, it makes each
-service with what that service needs and forwards the facade's operations to it; it
-inherits none of them:
+It is handed the services built over the shared context (engine/assemble.py, which the
+daemon's wiring and cove.testing call) and forwards the facade's operations to them; it
+builds and inherits none of them:
 
 - ``container_service`` (containers/service.py): create, start/stop/kill/rm, attach, exec,
   logs, restart policies, health, ps/inspect, pause, top, stats, update, prune, restore;
@@ -17,6 +17,7 @@ inherits none of them:
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from cove.engine.containers.service import ContainerService
 from cove.engine.context import EngineContext
@@ -33,11 +34,25 @@ from cove.engine.record import Container
 from cove.engine.system import SystemService
 from cove.util.jsontypes import Json
 from cove.util.streams import AttachSession, Chunk
-from cove.volume.base import VolumeDriver
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the facade holds, built by ``assemble.build_services`` (the composition root's
+    part that the daemon and the tests share)."""
+
+    containers: ContainerService
+    volumes: VolumeService
+    images: ImageService
+    system: SystemService
+    networking: NetworkOps
+    registry: RegistryOps
+    archive: ArchiveOps
+    transfers: ExportOps
 
 
 class Engine:
-    def __init__(self, ctx: EngineContext, volumes: VolumeDriver | None = None) -> None:
+    def __init__(self, ctx: EngineContext, services: Services) -> None:
         self.ctx = ctx
         # the context's parts: the builder's BuildBackend reads images, snapshotter and paths
         # of the engine the API hands it; the daemon and tests look at the rest
@@ -49,21 +64,17 @@ class Engine:
         self.bus = ctx.bus
         self.containers = ctx.containers
         self.names = ctx.names
-        self.volume_service = VolumeService(ctx, volumes)
-        self.container_service = ContainerService(ctx, self.volume_service)
-        self.exec_service = self.container_service.exec_service
-        self.image_service = ImageService(ctx)
-        self.system_service = SystemService(
-            ctx, self.image_service, self.volume_service, self.container_service.container_list
-        )
-        # the network service is built over the context (its NetworkHost); the container
-        # service reaches it as ``net`` (ContainerNetworking), the routes through the
-        # forwarding methods below
-        self.networking = NetworkOps(ctx)
-        self.container_service.net = self.networking
-        self.registry = RegistryOps(ctx.images, ctx.options, ctx.paths, ctx.bus)
-        self.archive = ArchiveOps(ctx, self.volume_service)
-        self.transfers = ExportOps(ctx)
+        self.volume_service = services.volumes
+        self.container_service = services.containers
+        self.exec_service = services.containers.exec_service
+        self.image_service = services.images
+        self.system_service = services.system
+        # the container service reaches the network service as ``net`` (ContainerNetworking),
+        # the routes through the forwarding methods below
+        self.networking = services.networking
+        self.registry = services.registry
+        self.archive = services.archive
+        self.transfers = services.transfers
 
     @property
     def net(self) -> ContainerNetworking:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from cove.engine.assemble import assemble
 from cove.engine.context import EngineContext, EngineOptions, HostInfo, Paths
 from cove.engine.core import Engine
 from cove.image.local import LocalImageStore
@@ -53,7 +54,7 @@ def test_engine(root: str) -> TestEngine:
         HostInfo(),
         EngineOptions(runtime_name=runtime.name, storage_driver=snap.name),
     )
-    engine = Engine(ctx, volumes=LocalVolumeDriver(os.path.join(data, "volumes")))
+    engine = assemble(ctx, LocalVolumeDriver(os.path.join(data, "volumes")))
     net = FakeNetworking()
     engine.net = net
     img = images.create(dict(EMPTY_IMAGE))
