@@ -16,19 +16,19 @@ import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator
-from typing import Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
-from cove.api import build_inputs
 from cove.api.errors import error_line
 from cove.api.http import Handler, Request, Response, StreamReply, dump, json_reply
-from cove.build import prune as build_prune
-from cove.build.backend import BuildBackend, BuildError, BuildOptions
-from cove.build.builder import Builder
-from cove.build.context import BuildContext
-from cove.build.remotectx import open_remote
 from cove.engine.facade import EngineFacade
 from cove.errors import InvalidArgument
 from cove.util.bridge import feed_thread
+
+# The builder (some 40 modules) is imported by the first build, not by coved's start: an idle
+# daemon, and one that only runs containers, never loads it (issue 16's idle memory).
+if TYPE_CHECKING:
+    from cove.build.backend import BuildBackend, BuildOptions
+    from cove.build.context import BuildContext
 
 
 def _json_arg(req: Request, name: str, kind: type) -> Any:
@@ -47,6 +47,9 @@ def _json_arg(req: Request, name: str, kind: type) -> Any:
 
 
 def options(req: Request) -> BuildOptions:
+    from cove.api import build_inputs
+    from cove.build.backend import BuildOptions
+
     buildargs = _json_arg(req, "buildargs", dict)
     labels = _json_arg(req, "labels", dict)
     cachefrom = _json_arg(req, "cachefrom", list)
@@ -73,9 +76,15 @@ def options(req: Request) -> BuildOptions:
 
 
 async def build(engine: EngineFacade, req: Request) -> Response:
+    from cove.api import build_inputs
+    from cove.build.backend import BuildError
+    from cove.build.builder import Builder
+    from cove.build.context import BuildContext
+    from cove.build.remotectx import open_remote
+
     opts = options(req)
     wanted = build_inputs.named_contexts(req)
-    backend = cast(BuildBackend, engine)
+    backend = cast("BuildBackend", engine)
     tmp_root = os.path.join(backend.paths.tmp)
     os.makedirs(tmp_root, exist_ok=True)
     fd, upload = tempfile.mkstemp(dir=tmp_root, prefix="build-upload-")
@@ -135,7 +144,7 @@ async def build(engine: EngineFacade, req: Request) -> Response:
 def close_all(ctx: BuildContext, named: dict[str, BuildContext | str]) -> None:
     ctx.close()
     for v in named.values():
-        if isinstance(v, BuildContext):
+        if not isinstance(v, str):
             v.close()
 
 
@@ -146,8 +155,10 @@ async def _empty() -> AsyncIterator[bytes]:
 
 async def prune(engine: EngineFacade, req: Request) -> Response:
     """dockerd's answer: the cache records removed and the bytes reclaimed."""
+    from cove.build import prune as build_prune
+
     req.filters()  # a malformed filter is refused as dockerd refuses it
-    data_root = cast(BuildBackend, engine).paths.data_root
+    data_root = cast("BuildBackend", engine).paths.data_root
     deleted, size = await asyncio.to_thread(build_prune.prune, data_root, req.flag("all"))
     return json_reply({"CachesDeleted": deleted or None, "SpaceReclaimed": size})
 

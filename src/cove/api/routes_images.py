@@ -19,7 +19,6 @@ from cove.api.http import (
     json_reply,
 )
 from cove.api.routes_registry import registry_auth
-from cove.build.prune import df_records as build_cache_df
 from cove.engine.facade import EngineFacade
 from cove.errors import InvalidArgument
 from cove.util.jsontypes import Json
@@ -145,6 +144,8 @@ async def prune(engine: EngineFacade, req: Request) -> Response:
 
 
 async def system_df(engine: EngineFacade, req: Request) -> Response:
+    from cove.build.prune import df_records as build_cache_df  # the builder loads on first use
+
     out = engine.system_df()
     data_root = cast(Any, engine).paths.data_root  # the build cache lives beside the images
     out["BuildCache"] = await asyncio.to_thread(build_cache_df, data_root)

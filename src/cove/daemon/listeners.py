@@ -18,10 +18,13 @@ from __future__ import annotations
 import grp
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from cove.api.tls import TLSFiles
 from cove.daemon.config import DaemonConfig
 from cove.errors import InvalidArgument
+
+if TYPE_CHECKING:  # the TLS module loads only when TLS is asked for
+    from cove.api.tls import TLSFiles
 
 DEFAULT_GROUP = "cove"
 DEFAULT_TCP_HOST = "127.0.0.1"
@@ -107,6 +110,8 @@ def socket_gid(name: str) -> tuple[int, str | None]:
 def tls_files(cfg: DaemonConfig) -> TLSFiles | None:
     if not (cfg.tls or cfg.tlsverify is not None):
         return None
+    from cove.api.tls import TLSFiles
+
     base = os.environ.get("DOCKER_CERT_PATH") or os.path.join(os.path.expanduser("~"), ".docker")
     return TLSFiles(
         cert=cfg.tlscert or os.path.join(base, "cert.pem"),

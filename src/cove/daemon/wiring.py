@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+from typing import TYPE_CHECKING, Any
 
 from cove.daemon import settings
 from cove.daemon.config import DaemonConfig
-from cove.daemon.rootless import Session, rootless_net
 from cove.engine.assemble import assemble
 from cove.engine.containers.security import daemon_profile
 from cove.engine.context import EngineContext, EngineOptions, HostInfo, Paths
@@ -24,6 +24,9 @@ from cove.snapshot.select import choose_snapshotter
 from cove.store.local import LocalBlobStore
 from cove.util.idmap import IdMap
 from cove.volume.local import LocalVolumeDriver
+
+if TYPE_CHECKING:  # a rootful daemon never imports the rootless side (see _rootless_net)
+    from cove.daemon.rootless import Session
 
 _RUNTIMES = {"crun": "/usr/bin/crun", "runc": "/usr/sbin/runc"}
 
@@ -77,6 +80,14 @@ def _refuse_unused(cfg: DaemonConfig) -> None:
         )
 
 
+def _rootless_net(session: Session | None) -> dict[str, Any]:
+    if session is None:
+        return {}
+    from cove.daemon.rootless import rootless_net
+
+    return rootless_net(session)
+
+
 def build_engine(
     cfg: DaemonConfig, idmap: IdMap | None = None, session: Session | None = None
 ) -> Engine:
@@ -119,7 +130,7 @@ def build_engine(
         seccomp_profile_path=profile_path,
         userns=idmap,
         log_driver=cfg.log_driver or "json-file",
-        net=NetOptions(**settings.copied(cfg, settings.NET), **rootless_net(session)),
+        net=NetOptions(**settings.copied(cfg, settings.NET), **_rootless_net(session)),
     )
     volumes = LocalVolumeDriver(os.path.join(cfg.data_root, "volumes"))
     volumes.owner = idmap.root if idmap is not None else None

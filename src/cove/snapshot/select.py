@@ -22,7 +22,6 @@ from collections.abc import Iterator
 from cove.archive.opaque import mark_opaque
 from cove.errors import InvalidArgument, SystemError_
 from cove.snapshot.base import Snapshotter
-from cove.snapshot.fuse import FuseOverlaySnapshotter
 from cove.snapshot.mount import fuse_overlay_binary, mount_fuse_overlay, mount_overlay, unmount
 from cove.snapshot.native import NativeSnapshotter
 from cove.snapshot.overlay import OverlaySnapshotter, userns_options
@@ -54,6 +53,8 @@ def new_snapshotter(name: str, root: str) -> Snapshotter:
     if kind == "overlay2":
         return OverlaySnapshotter(root)
     if kind == "fuse-overlayfs":
+        from cove.snapshot.fuse import FuseOverlaySnapshotter  # rootless only: loaded when chosen
+
         return FuseOverlaySnapshotter(root)
     return NativeSnapshotter(root)
 

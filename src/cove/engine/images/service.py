@@ -14,7 +14,6 @@ import contextlib
 import os
 import shutil
 import tempfile
-import urllib.request
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, BinaryIO, cast
 
@@ -359,6 +358,8 @@ class ImageService:
 def _download(url: str, f: Any) -> None:
     if not url.startswith(("http://", "https://")):
         raise InvalidArgument(f"unsupported import source: {url}")
+    import urllib.request  # some 3 MB (http.client, email): loaded by the first import from a URL
+
     try:
         with urllib.request.urlopen(url, timeout=60) as r:
             while chunk := r.read(1 << 20):

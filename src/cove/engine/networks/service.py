@@ -16,8 +16,6 @@ from typing import Any
 
 from cove.engine.networks.netconnect import ConnectOps
 from cove.engine.networks.netendpoints import PREDEFINED, NetworkHost
-from cove.engine.networks.overlay import Overlay
-from cove.engine.networks.overlay_base import connect_cluster
 from cove.engine.networks.records import (
     IPAMConfig,
     Network,
@@ -56,12 +54,18 @@ class NetworkOps(ConnectOps):
 
     def _init_networks(self) -> None:
         self._init_endpoints()
-        found = connect_cluster(self, self._net_pool, self._fw_table)
         self._overlay = None
-        if found is not None:
-            driver, cluster = found
-            self._drivers["overlay"] = driver
-            self._overlay = Overlay(self, cluster)
+        if self.net_options.cluster_store:
+            # the overlay driver, its cluster code and the store client are imported only
+            # by a daemon that has a cluster store (some 1,400 lines coved otherwise never runs)
+            from cove.engine.networks.overlay import Overlay
+            from cove.engine.networks.overlay_base import connect_cluster
+
+            found = connect_cluster(self, self._net_pool, self._fw_table)
+            if found is not None:
+                driver, cluster = found
+                self._drivers["overlay"] = driver
+                self._overlay = Overlay(self, cluster)
         # create and remove check names and subnets against every network, then await
         # (host routes, the driver, the cluster store) before the new one is recorded: one
         # change at a time, or concurrent creates pass the same checks and share a subnet

@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import http.client
 import json
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cove.errors import Unavailable
 from cove.util.jsontypes import Json
+
+# http.client (with the email package under it, some 2 MB) is imported by the first call to
+# the store: coved without a cluster store never loads it (issue 16's idle memory).
+if TYPE_CHECKING:
+    import http.client
 
 
 def _b64(s: str) -> str:
@@ -62,9 +67,13 @@ class Etcd:
 
     # --- plumbing -------------------------------------------------------------------------
     def _conn(self, timeout: float | None) -> http.client.HTTPConnection:
+        import http.client
+
         return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
 
     def call(self, path: str, body: Json) -> Json:
+        import http.client
+
         conn = self._conn(self.timeout)
         try:
             conn.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
@@ -199,6 +208,8 @@ class Watch:
                 conn.sock.shutdown(socket.SHUT_RDWR)
 
     def __iter__(self) -> Iterator[list[Event]]:
+        import http.client
+
         url = self.etcd.url
         conn = self._conn = self.etcd._conn(None)
         body = {
