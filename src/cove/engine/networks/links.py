@@ -75,6 +75,14 @@ def links_of(c: Container) -> list[tuple[str, str]]:
     return out
 
 
+def has_links(c: Container) -> bool:
+    """Whether ``c`` has any link (``links_of`` not empty), without building the list:
+    asked of every running container at each start."""
+    if c.host_config.get("Links"):
+        return True
+    return any(ep.get("Links") for ep in endpoints(c).values())
+
+
 def link_parts(link: str) -> tuple[str, str]:
     """ "name:alias" or Docker's stored "/name:/me/alias" -> (name, alias)."""
     name, _, alias = link.partition(":")

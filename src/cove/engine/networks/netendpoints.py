@@ -19,13 +19,12 @@ import logging
 import os
 import re
 from collections.abc import Callable
-from typing import Any, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from cove.engine.base import EngineOptions, Paths
 from cove.engine.events import EventBus
-from cove.engine.networks.links import link_parts, links_of, shared_ip, user_defined
+from cove.engine.networks.links import has_links, link_parts, links_of, shared_ip, user_defined
 from cove.engine.networks.netfirewall import EndpointFirewall
-from cove.engine.networks.overlay import Overlay
 from cove.engine.networks.records import (
     TOP_FIELDS,
     EndpointSettings,
@@ -46,6 +45,9 @@ from cove.network.base import Driver, Endpoint, NetConfig, NetOptions
 from cove.network.names import port_mss_name, table_name, veth_name
 from cove.util.bridge import WorkerPool
 from cove.util.jsontypes import Json
+
+if TYPE_CHECKING:  # the overlay side (with its cluster store client) loads only with a store
+    from cove.engine.networks.overlay import Overlay
 
 log = logging.getLogger("cove.network")
 T = TypeVar("T")
@@ -217,8 +219,15 @@ class EndpointOps:
         break the firewall plan for everyone; ``strict`` (starting that container) raises
         Docker's "network x not found" instead."""
         out = []
+        networks = self.networks
         for name, ep in endpoints(c).items():
             if name in ("host", "none"):
+                continue
+            # the endpoint's own network id first: a dict lookup (this runs for every
+            # container at each start), the search by name or id prefix only when it is gone
+            found = networks.get(ep.get("NetworkID") or "")
+            if found is not None:
+                out.append((found, ep))
                 continue
             try:
                 n = self._by_name(ep.get("NetworkID") or name)
@@ -361,7 +370,7 @@ class EndpointOps:
     def _refresh_links(self, changed: Container) -> None:
         """Containers linking to ``changed`` (which got or lost addresses) see the new IPs."""
         for other in self.containers.values():
-            if other is not changed and other.state.get("Running") and links_of(other):
+            if other is not changed and other.state.get("Running") and has_links(other):
                 self._dns.update_links(other.id, self._link_ips(other))
 
     def _write_records(self, n: Network) -> None:

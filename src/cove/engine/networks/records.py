@@ -146,8 +146,10 @@ def ipam_config(raw: dict[str, Any]) -> IPAMConfig:
 def endpoints(c: Container) -> dict[str, EndpointSettings]:
     """``c``'s endpoints by network name (its record's own dict: changes are kept, once
     the record is saved; an empty one when it has none)."""
-    found = c.data["NetworkSettings"].get("Networks")
-    return cast(dict[str, EndpointSettings], found) if found else {}
+    # Called for every container at each start (firewall plan, links): a typed name instead
+    # of typing.cast, one call less per container
+    found: dict[str, EndpointSettings] | None = c.data["NetworkSettings"].get("Networks")
+    return found or {}
 
 
 def endpoint_on(c: Container, network: str) -> EndpointSettings | None:
