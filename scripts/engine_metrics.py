@@ -9,10 +9,12 @@ pattern in src/cove (each pattern names what counts as one copy).
 
 from __future__ import annotations
 
+import ast
 import inspect
 import pkgutil
 import re
 import sys
+import textwrap
 from importlib import import_module
 from pathlib import Path
 
@@ -53,6 +55,36 @@ def engine_shape() -> None:
             if cls.__module__ == info.name and len(cls.__bases__) > most[0]:
                 most = (len(cls.__bases__), f"{info.name}.{cls.__name__}")
     print(f"most bases of a class in cove.engine: {most[0]} ({most[1]})")
+    from cove.engine.containers.service import ContainerService
+
+    chain = [c.__name__ for c in ContainerService.__mro__ if c is not object]
+    print(f"ContainerService MRO: {len(chain) + 1} classes ({' > '.join(chain)})")
+    forwards = [n for n, f in vars(Engine).items() if callable(f) and _forwards(f)]
+    print(f"Engine methods that only forward to a service: {len(forwards)}")
+
+
+def _forwards(func: object) -> bool:
+    """A method whose body is one ``return``/``await``/call of ``self.<service>...<name>``."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(func)))  # type: ignore[arg-type]
+    except (OSError, TypeError):
+        return False
+    fn = tree.body[0]
+    if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+        return False
+    body = [st for st in fn.body if not isinstance(st, ast.Expr | ast.Constant) or
+            not isinstance(getattr(st, "value", None), ast.Constant)]  # fmt: skip
+    if len(body) != 1 or not isinstance(body[0], ast.Return | ast.Expr):
+        return False
+    value = body[0].value
+    if isinstance(value, ast.Await):
+        value = value.value
+    return (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Attribute)
+        and isinstance(value.func.value, ast.Attribute)
+        and value.func.attr == fn.name
+    )
 
 
 def copies() -> None:

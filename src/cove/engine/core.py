@@ -121,10 +121,10 @@ class Engine:
     def container_list(
         self, all: bool, limit: int, size: bool, filters: dict[str, list[str]]
     ) -> list[Json]:
-        return self.container_service.container_list(all, limit, size, filters)
+        return self.container_service.query.container_list(all, limit, size, filters)
 
     def container_inspect(self, ref: str, size: bool = False) -> Json:
-        return self.container_service.container_inspect(ref, size)
+        return self.container_service.query.container_inspect(ref, size)
 
     def container_logs(
         self,

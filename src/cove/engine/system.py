@@ -231,7 +231,7 @@ class SystemService:
 
 
 def _cgroup_version() -> str:
-    from cove.engine.cgroupread import unified
+    from cove.engine.containers.cgroupread import unified
 
     return "2" if unified() else "1"
 

@@ -145,7 +145,7 @@ def test_refusals_and_warnings(alice: User) -> None:
 def test_stats_without_cgroups(alice: User) -> None:
     """No cgroup reaches a rootless daemon on a cgroup v1 host: stats answers as a rootless
     dockerd does there, the name and ID with every figure zero (no error, no hang)."""
-    from cove.engine.cgroupread import unified
+    from cove.engine.containers.cgroupread import unified
 
     if unified():
         pytest.skip("a cgroup2 host: test_rootless_cgroup.py covers stats there")

@@ -16,6 +16,7 @@ from cove.build.backend import BuildBackend
 from cove.engine.containers.create import ContainerCreator
 from cove.engine.containers.execs import ExecService
 from cove.engine.containers.health import HealthMonitor
+from cove.engine.containers.query import ContainerQuery
 from cove.engine.containers.restart import RestartPolicy
 from cove.engine.containers.service import ContainerService
 from cove.engine.core import Engine
@@ -33,6 +34,7 @@ from cove.testing.engine import test_engine
 HELD = (
     ContainerService, VolumeService, ExecService, ImageService, SystemService, NetworkOps,
     RegistryOps, ArchiveOps, ExportOps, HealthMonitor, RestartPolicy, ContainerCreator,
+    ContainerQuery,
 )  # fmt: skip
 
 

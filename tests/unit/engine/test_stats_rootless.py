@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import pytest
 
-from cove.engine import cgroupread, stats
+from cove.engine.containers import cgroupread, stats
 from cove.engine.state import Status
 
 

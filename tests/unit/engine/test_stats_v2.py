@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from cove.engine import stats_v2
+from cove.engine.containers import stats_v2
 
 
 def _dir(tmp_path: Path, files: dict[str, str]) -> str:

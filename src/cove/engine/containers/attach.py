@@ -4,14 +4,14 @@ the detach keys when stdin is attached (the sessions are detach.py's)."""
 from __future__ import annotations
 
 from cove.engine.containers.detach import DEFAULT_KEYS, DetachSession, ReplaySession, parse_keys
+from cove.engine.containers.steps import ContainerSteps
 from cove.engine.logs import log_path_of, read_log
-from cove.engine.query import QueryOps
 from cove.engine.state import Status
 from cove.util.streams import STDERR, STDOUT, AttachSession
 
 
 async def container_attach(
-    eng: QueryOps,
+    eng: ContainerSteps,
     ref: str,
     *,
     stdin: bool,

@@ -364,17 +364,21 @@ class LifecycleOps(EngineBase):
             c.in_runtime = False
 
     # --- stop / kill / restart -----------------------------------------------------------
-    def _exit_future(self, c: Container, cond: str = "next-exit") -> asyncio.Future[int]:
+    def exit_future(self, c: Container, cond: str = "next-exit") -> asyncio.Future[int]:
         fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(c.id, []).append((cond, fut))
         return fut
+
+    def forget_exit_future(self, c: Container, fut: asyncio.Future[int]) -> None:
+        with contextlib.suppress(ValueError, KeyError):
+            self._waiters[c.id].remove(("next-exit", fut))
 
     async def _stop(self, ref: str, timeout: int | None, signal: str | None) -> None:
         async with self.checked(ref, "stop", _already_stopped) as c:
             sig = parse_signal(signal or c.config.get("StopSignal"))
             t = timeout if timeout is not None else c.config.get("StopTimeout")
             t = 10 if t is None else int(t)
-            fut = self._exit_future(c)
+            fut = self.exit_future(c)
             await self._send_signal(c, sig)
             crashpoint.reached("stop:signalled")
         await self._wait_or_kill(c, fut, t)
@@ -396,7 +400,7 @@ class LifecycleOps(EngineBase):
         self.emit(c, "kill", {"signal": str(int(sig))})
         await self.runtime.kill(c.id, sig, all_)
 
-    async def _kill(self, ref: str, signal: str | None) -> None:
+    async def kill_step(self, ref: str, signal: str | None) -> None:
         self.find(ref)  # an unknown container is reported before a bad signal
         sig = parse_signal(signal, _signal.SIGKILL)
 
@@ -417,11 +421,11 @@ class LifecycleOps(EngineBase):
         await self.sync(c)
         if cond == "not-running" and c.status not in (Status.RUNNING, Status.PAUSED):
             return {"StatusCode": int(c.state.get("ExitCode", 0)), "Error": None}
-        code = await self._exit_future(c, cond)
+        code = await self.exit_future(c, cond)
         return {"StatusCode": code, "Error": None}
 
     # --- rm -------------------------------------------------------------------------------
-    async def _remove(self, ref: str, force: bool, volumes: bool) -> None:
+    async def remove_step(self, ref: str, force: bool, volumes: bool) -> None:
         c = self.find(ref)
         await self.sync(c)
         if c.status in (Status.RUNNING, Status.PAUSED, Status.RESTARTING):
@@ -431,7 +435,7 @@ class LifecycleOps(EngineBase):
                     "container before removing or force remove"
                 )
             async with self.lock(c.id):
-                fut = self._exit_future(c)
+                fut = self.exit_future(c)
                 await self._send_signal(c, _signal.SIGKILL, True)
             await fut
         async with self.lock(c.id):

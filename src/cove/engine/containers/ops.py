@@ -7,13 +7,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-from cove.engine import stats
-from cove.engine.containers import attach, pause, prune, top, update
+from cove.engine.containers import attach, pause, prune, stats, top, update
 from cove.engine.containers.health import HealthMonitor
+from cove.engine.containers.lifecycle import LifecycleOps
 from cove.engine.containers.restart import RestartPolicy
 from cove.engine.containers.spec import exec_process
 from cove.engine.context import EngineContext
-from cove.engine.query import QueryOps
 from cove.engine.record import Container
 from cove.errors import NotModified
 from cove.runtime.base import ProcessInfo
@@ -21,7 +20,7 @@ from cove.util.jsontypes import Json
 from cove.util.streams import AttachSession
 
 
-class ContainerOps(QueryOps):
+class ContainerOps(LifecycleOps):
     """The container operations; restart policies and health checks are parts they hold."""
 
     def __init__(self, ctx: EngineContext) -> None:
@@ -47,7 +46,7 @@ class ContainerOps(QueryOps):
         self.restarts.before_remove(self.find(ref), force)
         if force:
             await pause.thaw_for_signal(self, ref)
-        await self._remove(ref, force, volumes)
+        await self.remove_step(ref, force, volumes)
 
     async def container_restart(self, ref: str, timeout: int | None, signal: str | None) -> None:
         with contextlib.suppress(NotModified):

@@ -12,31 +12,31 @@ import contextlib
 import signal as _signal
 
 from cove.engine.containers.signals import parse_signal
-from cove.engine.query import QueryOps
+from cove.engine.containers.steps import ContainerSteps
 from cove.engine.record import Container
 from cove.engine.state import Status
 from cove.errors import Conflict
 
 
-async def container_pause(eng: QueryOps, ref: str) -> None:
+async def container_pause(eng: ContainerSteps, ref: str) -> None:
     async with eng.operation(ref, "pause", _not_pausable) as c:
         await eng.runtime.pause(c.id)
         c.set_paused()
 
 
-async def container_unpause(eng: QueryOps, ref: str) -> None:
+async def container_unpause(eng: ContainerSteps, ref: str) -> None:
     async with eng.operation(ref, "unpause", _not_paused) as c:
         await eng.runtime.resume(c.id)
         c.set_unpaused()
 
 
-async def _thaw(eng: QueryOps, c: Container) -> None:
+async def _thaw(eng: ContainerSteps, c: Container) -> None:
     await eng.runtime.resume(c.id)
     c.set_unpaused()
     c.save()
 
 
-async def thaw_for_signal(eng: QueryOps, ref: str) -> None:
+async def thaw_for_signal(eng: ContainerSteps, ref: str) -> None:
     c = eng.find(ref)
     if c.status == Status.PAUSED and eng.monitor_alive(c):
         async with eng.lock(c.id):
@@ -45,7 +45,7 @@ async def thaw_for_signal(eng: QueryOps, ref: str) -> None:
                 eng.emit(c, "unpause")
 
 
-async def kill_thawed(eng: QueryOps, ref: str, signal: str | None) -> None:
+async def kill_thawed(eng: ContainerSteps, ref: str, signal: str | None) -> None:
     """``kill`` of a paused container: SIGKILL and SIGTERM thaw it first (a frozen
     process cannot die)."""
     sig = parse_signal(signal, _signal.SIGKILL)
@@ -56,13 +56,12 @@ async def kill_thawed(eng: QueryOps, ref: str, signal: str | None) -> None:
     # expect "exited")
     fut = None
     if sig == _signal.SIGKILL and c.status == Status.RUNNING:
-        fut = eng._exit_future(c)
+        fut = eng.exit_future(c)
     try:
-        await eng._kill(ref, signal)
+        await eng.kill_step(ref, signal)
     except BaseException:
         if fut is not None:
-            with contextlib.suppress(ValueError, KeyError):
-                eng._waiters[c.id].remove(("next-exit", fut))
+            eng.forget_exit_future(c, fut)
         raise
     if fut is not None:
         with contextlib.suppress(TimeoutError):

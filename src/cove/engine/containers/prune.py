@@ -8,7 +8,7 @@ import os
 import re
 import time
 
-from cove.engine.query import QueryOps
+from cove.engine.containers.steps import ContainerSteps
 from cove.engine.state import Status
 from cove.errors import CoveError, InvalidArgument
 from cove.util.jsontypes import Json
@@ -44,7 +44,7 @@ def _tree_size(top: str) -> int:
     return total
 
 
-async def containers_prune(eng: QueryOps, filters: dict[str, list[str]]) -> Json:
+async def containers_prune(eng: ContainerSteps, filters: dict[str, list[str]]) -> Json:
     for key in filters:
         if key not in ("until", "label", "label!"):
             raise InvalidArgument(f"invalid filter '{key}'")
@@ -65,7 +65,7 @@ async def containers_prune(eng: QueryOps, filters: dict[str, list[str]]) -> Json
             continue
         size = await asyncio.to_thread(_tree_size, eng.snapshotter.upper_dir(c.id))
         try:
-            await eng._remove(c.id, False, False)
+            await eng.remove_step(c.id, False, False)
         except CoveError:
             continue
         deleted.append(c.id)

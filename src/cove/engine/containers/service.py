@@ -2,10 +2,11 @@
 
 It is built from the shared context and the volume service; the parts it holds are create
 (``creator``), the exec service (``exec_service``), restart policies (``restarts``) and
-health checks (``health``), and it reaches networking through ``net`` (the
-ContainerNetworking Protocol), which the engine sets to the network service.  Its own steps
-are still one chain of classes (ops.py over query.py over lifecycle.py over base.py);
-restore at daemon start is its part of the engine's.
+health checks (``health``), ps and inspect (``query``), and it reaches networking through
+``net`` (the ContainerNetworking Protocol), which the composition root (engine/assemble.py)
+sets to the network service.  Its own steps are still one chain of classes (ops.py over
+lifecycle.py over base.py); attach, pause, top, stats, update and prune are functions that
+see it as the ContainerSteps Protocol.  Restore at daemon start is its part of the engine's.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from cove.engine.containers import names
 from cove.engine.containers.create import ContainerCreator
 from cove.engine.containers.execs import ExecService
 from cove.engine.containers.ops import ContainerOps
+from cove.engine.containers.query import ContainerQuery
 from cove.engine.containers.spec import exec_process
 from cove.engine.context import EngineContext
 from cove.engine.fs.volumes import VolumeService
@@ -44,6 +46,7 @@ class ContainerService(ContainerOps):
         self._init_lifecycle()
         self.exec_service = ExecService(ctx, self.sync, lambda c, body: exec_process(self, c, body))
         self.creator = ContainerCreator(ctx, self)
+        self.query = ContainerQuery(ctx, self.monitor_alive, self.exec_service)  # ps, inspect
 
     async def container_create(self, name: str | None, body: Json) -> tuple[str, list[str]]:
         return await self.creator.container_create(name, body)

@@ -11,8 +11,8 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from cove.engine.cgroupread import unified
 from cove.engine.containers import userns
+from cove.engine.containers.cgroupread import unified
 from cove.engine.containers.etcfiles import write_etc_files
 from cove.engine.containers.resources import oci_resources, ulimit_tuples, with_init
 from cove.engine.containers.security import spec_fields

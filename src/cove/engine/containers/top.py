@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 
-from cove.engine.cgroupread import cgroup_dir
-from cove.engine.query import QueryOps
+from cove.engine.containers.cgroupread import cgroup_dir
+from cove.engine.containers.steps import ContainerSteps
 from cove.engine.state import Status
 from cove.errors import Conflict, InvalidArgument, SystemError_
 from cove.runtime import proc
@@ -46,7 +46,7 @@ def parse_ps(output: str, pids: set[int]) -> Json:
     return {"Titles": titles, "Processes": procs}
 
 
-async def container_top(eng: QueryOps, ref: str, ps_args: str) -> Json:
+async def container_top(eng: ContainerSteps, ref: str, ps_args: str) -> Json:
     c = eng.find(ref)
     await eng.sync(c)
     if c.status not in (Status.RUNNING, Status.PAUSED):

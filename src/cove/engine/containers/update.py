@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 
 from cove.engine.containers.resources import check_resources, check_restart_policy, oci_resources
-from cove.engine.query import QueryOps
+from cove.engine.containers.steps import ContainerSteps
 from cove.engine.state import Status
 from cove.errors import InvalidArgument
 from cove.util.jsontypes import Json
@@ -21,7 +21,7 @@ FIELDS = (
 )  # fmt: skip
 
 
-async def container_update(eng: QueryOps, ref: str, body: Json) -> list[str]:
+async def container_update(eng: ContainerSteps, ref: str, body: Json) -> list[str]:
     c = eng.find(ref)
     async with eng.lock(c.id):
         await eng.sync(c)

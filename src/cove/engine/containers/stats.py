@@ -18,7 +18,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator
 
-from cove.engine.cgroupread import (
+from cove.engine.containers.cgroupread import (
     TICK_NS,
     blkio_json,
     cgroup_dir,
@@ -29,7 +29,7 @@ from cove.engine.cgroupread import (
     system_cpu_ns,
     unified,
 )
-from cove.engine.query import QueryOps
+from cove.engine.containers.steps import ContainerSteps
 from cove.engine.record import Container
 from cove.engine.state import Status
 from cove.util.jsontypes import Json
@@ -130,7 +130,7 @@ def sample(c: Container, ncpu: int, rootless: str = "") -> Json:
     if limit.isdigit():
         out["pids_stats"]["limit"] = int(limit)
     if unified() or rootless:
-        from cove.engine import stats_v2 as v2  # only on cgroup2 hosts
+        from cove.engine.containers import stats_v2 as v2  # only on cgroup2 hosts
 
         out.update(blkio_stats=v2.blkio(pd), storage_stats={}, cpu_stats=v2.cpu(pd, ncpu),
                    memory_stats=v2.memory(pd))  # fmt: skip
@@ -143,7 +143,9 @@ def sample(c: Container, ncpu: int, rootless: str = "") -> Json:
     return out
 
 
-def container_stats(eng: QueryOps, ref: str, stream: bool, one_shot: bool) -> AsyncIterator[Json]:
+def container_stats(
+    eng: ContainerSteps, ref: str, stream: bool, one_shot: bool
+) -> AsyncIterator[Json]:
     c = eng.find(ref)
     ncpu = os.cpu_count() or 1
     net = eng.options.net

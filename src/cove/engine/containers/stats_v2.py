@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from cove.engine.cgroupread import blkio_json, read, read_int, read_kv, system_cpu_ns
+from cove.engine.containers.cgroupread import blkio_json, read, read_int, read_kv, system_cpu_ns
 from cove.util.jsontypes import Json
 
 

@@ -1,10 +1,16 @@
-"""``ps`` and ``inspect``: read-only views of the container records, synced from /proc."""
+"""``ps`` and ``inspect``: read-only views of the container records, synced from /proc.
+
+A part the container service holds (``query``), built from the shared context, lifecycle's
+``monitor_alive`` and the exec service (for inspect's ExecIDs); it never writes a record.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
-from cove.engine.containers.lifecycle import LifecycleOps
+from cove.engine.base import ContainerExecs
+from cove.engine.context import EngineContext
 from cove.engine.networks.records import endpoints
 from cove.engine.record import Container
 from cove.engine.state import Status
@@ -42,7 +48,17 @@ def status_text(c: Container, now: float) -> str:
     return "Created"
 
 
-class QueryOps(LifecycleOps):
+class ContainerQuery:
+    def __init__(
+        self,
+        ctx: EngineContext,
+        monitor_alive: Callable[[Container], bool],
+        execs: ContainerExecs,
+    ) -> None:
+        self.ctx = ctx
+        self.monitor_alive = monitor_alive
+        self.execs = execs
+
     def _observed(self, c: Container) -> Container:
         """What ps and inspect show, without blocking and without writing: a container whose
         monitor is gone shows as 'exited' with the recorded code in a copy, while the record
@@ -51,7 +67,7 @@ class QueryOps(LifecycleOps):
         those skip the exit (no die event, nothing released, a waiting stop never woken)."""
         if c.status not in (Status.RUNNING, Status.PAUSED) or self.monitor_alive(c):
             return c
-        code = self.runtime.exit_code(c.id)
+        code = self.ctx.runtime.exit_code(c.id)
         state = dict(c.state)
         state.update(
             Status=Status.EXITED.value,
@@ -63,16 +79,16 @@ class QueryOps(LifecycleOps):
         return Container({**c.data, "State": state}, c.dir)
 
     def container_inspect(self, ref: str, size: bool = False) -> Json:
-        c = self._observed(self.find(ref))
+        c = self._observed(self.ctx.find(ref))
         out = c.public()
-        out["ExecIDs"] = self.exec_service.exec_ids(c.id) or None
+        out["ExecIDs"] = self.execs.exec_ids(c.id) or None
         return out
 
     def container_list(
         self, all: bool, limit: int, size: bool, filters: dict[str, list[str]]
     ) -> list[Json]:
         now = time.time()
-        items = sorted(self.containers.values(), key=lambda c: c.data["Created"], reverse=True)
+        items = sorted(self.ctx.containers.values(), key=lambda c: c.data["Created"], reverse=True)
         out: list[Json] = []
         for c in map(self._observed, items):
             if (
@@ -85,7 +101,7 @@ class QueryOps(LifecycleOps):
                 )
             ):
                 continue
-            if not _match(c, filters, self):
+            if not _match(c, filters, self.ctx):
                 continue
             out.append(self._summary(c, now))
             if limit > 0 and len(out) >= limit:
@@ -132,7 +148,7 @@ _KNOWN = {
 }
 
 
-def _match(c: Container, filters: dict[str, list[str]], ops: QueryOps) -> bool:
+def _match(c: Container, filters: dict[str, list[str]], ctx: EngineContext) -> bool:
     for key, vals in filters.items():
         if key not in _KNOWN:
             raise InvalidArgument(f"invalid filter '{key}'")
@@ -168,7 +184,7 @@ def _match(c: Container, filters: dict[str, list[str]], ops: QueryOps) -> bool:
             ok = False
             for v in vals:
                 try:
-                    if ops.images.resolve(v).id == c.data["Image"]:
+                    if ctx.images.resolve(v).id == c.data["Image"]:
                         ok = True
                 except Exception:
                     pass
@@ -178,7 +194,7 @@ def _match(c: Container, filters: dict[str, list[str]], ops: QueryOps) -> bool:
                 return False
         if key in ("before", "since"):
             for v in vals:
-                other = ops.find(v)
+                other = ctx.find(v)
                 if key == "before" and not c.data["Created"] < other.data["Created"]:
                     return False
                 if key == "since" and not c.data["Created"] > other.data["Created"]:
