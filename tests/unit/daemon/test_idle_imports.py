@@ -1,10 +1,11 @@
 """coved's idle import set stays lean (issue 16: idle memory within 5 % of before).
 
 Feature code that a daemon may never use (the builder, TLS, the overlay driver with its
-cluster store client, fuse-overlayfs, the user-mode network, the HTTP client of image
-import) is imported at its first use, not when coved starts. A fresh interpreter imports
-what coved's start imports (main, the composition root, the listeners, the API server and
-every route module) and must not have loaded any of them.
+cluster store client, fuse-overlayfs, the user-mode network, the rootless side, the copy
+engine and registry client of save/load/pull, the HTTP client of image import) is imported
+at its first use, not when coved starts. A fresh interpreter imports what coved's start
+imports (main, the composition root, the listeners, the API server and every route module)
+and must not have loaded any of them.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ _LAZY = (
     "cove.network.usermode",
     "cove.snapshot.fuse",
     "cove.daemon.rootless",
+    "cove.distribution",
     "cove.runtime.rootless_cgroup",
     "cove.logdriver.syslog",
     "cove.logdriver.journald",

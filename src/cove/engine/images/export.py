@@ -18,17 +18,11 @@ import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from cove.archive import tar_directory
-from cove.distribution.archive_in import ArchiveSource
-from cove.distribution.archive_out import ArchiveWriter
-from cove.distribution.base import Layer, SourceImage
-from cove.distribution.copy import copy_images
-from cove.distribution.local import LocalDestination, LocalSource
 from cove.engine.context import EngineContext
 from cove.errors import InvalidArgument, SystemError_
-from cove.image.base import ImageStore
 from cove.oci import reference
 from cove.oci.digest import sha256_bytes
 from cove.snapshot import mount as mounter
@@ -36,6 +30,11 @@ from cove.store.base import BlobProvider
 from cove.util.bridge import FromLoop, feed, stream_thread
 from cove.util.jsontypes import Json
 from cove.util.units import human_size
+
+# The copy engine (cove.distribution, about 1,000 lines) is imported by the first save or
+# load, not at coved's start (issue 16's idle memory)
+if TYPE_CHECKING:
+    from cove.distribution.base import Layer, SourceImage
 
 log = logging.getLogger("cove.engine")
 _END = object()
@@ -66,23 +65,6 @@ def _from_thread(produce: Callable[[Callable[[bytes], None]], None]) -> AsyncIte
     return stream_thread(batched)
 
 
-class _LoadDestination(LocalDestination):
-    """The local store, adopting spooled uncompressed layer files as blobs (no copy)."""
-
-    def __init__(self, store: ImageStore, source: ArchiveSource) -> None:
-        super().__init__(store)
-        self.source = source
-
-    def put_layer(
-        self, image: SourceImage, layer: Layer, parents: list[str], data: BinaryIO
-    ) -> str:
-        path = self.source.spooled_path(layer)
-        if path is not None and layer.digest == layer.diff_id:
-            self._txn()
-            return self.store.add_layer_file(path, parents, layer.diff_id)
-        return super().put_layer(image, layer, parents, data)
-
-
 class ExportOps:
     """save, load and export, an object the engine holds (``engine.transfers``)."""
 
@@ -97,6 +79,10 @@ class ExportOps:
         """``docker save``: the archive's bytes.  Unknown names raise NotFound here."""
         if not names:
             raise InvalidArgument("no images specified")
+        from cove.distribution.archive_out import ArchiveWriter
+        from cove.distribution.copy import copy_images
+        from cove.distribution.local import LocalSource
+
         source = LocalSource(self.eng.images, self._layer_blobs(), names)
         images = source.images()  # resolves every name before the stream starts
 
@@ -150,8 +136,12 @@ class ExportOps:
     def _load(self, stream: BinaryIO, progress: Any) -> list[Json]:
         """The load itself, in the worker: the archive into the store, then the lines
         dockerd prints for it."""
+        from cove.distribution.archive_in import ArchiveSource
+        from cove.distribution.copy import copy_images
+        from cove.engine.images.loaddest import LoadDestination
+
         source = ArchiveSource(stream, self.eng.paths.tmp)
-        dest = _LoadDestination(self.eng.images, source)
+        dest = LoadDestination(self.eng.images, source)
         done = copy_images(source, dest, progress)
         with contextlib.suppress(Exception):
             while stream.read(1 << 20):  # drain what follows the tar's end

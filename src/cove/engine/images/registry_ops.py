@@ -13,11 +13,8 @@ import asyncio
 import contextlib
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from cove.distribution.registry import auth as regauth
-from cove.distribution.registry.endpoints import RegistryConfig
-from cove.distribution.registry.meta import LayerMetadata
 from cove.engine.context import EngineOptions, Paths
 from cove.engine.events import EventBus
 from cove.errors import InvalidArgument, NotFound
@@ -26,6 +23,12 @@ from cove.oci import reference
 from cove.store.base import BlobStore
 from cove.util.bridge import stream_thread
 from cove.util.jsontypes import Json
+
+# The registry client is imported by the first pull, push, login or search (regauth in
+# each), not at coved's start (issue 16's idle memory)
+if TYPE_CHECKING:
+    from cove.distribution.registry.endpoints import RegistryConfig
+    from cove.distribution.registry.meta import LayerMetadata
 
 Sink = Callable[[Json], None]
 T = TypeVar("T")
@@ -44,6 +47,8 @@ class RegistryOps:
         self.bus = bus
 
     def _registry_config(self) -> RegistryConfig:
+        from cove.distribution.registry.endpoints import RegistryConfig
+
         o = self.options
         return RegistryConfig(
             list(o.registry_mirrors),
@@ -60,6 +65,8 @@ class RegistryOps:
     def _layer_meta(self) -> LayerMetadata:
         meta = self._cove_layer_meta
         if meta is None:
+            from cove.distribution.registry.meta import LayerMetadata
+
             path = os.path.join(self.paths.data_root, "distribution", "v2metadata.json")
             meta = LayerMetadata(path)
             self._cove_layer_meta = meta
@@ -80,6 +87,8 @@ class RegistryOps:
         if tag:
             name += ("@" if tag.startswith("sha256:") else ":") + tag
         ref0 = reference.parse(name, default_tag=None)
+        from cove.distribution.registry import auth as regauth
+
         creds = regauth.decode_registry_auth(auth)
         cfg = self._registry_config()
         if ref0.tag or ref0.digest:
@@ -123,6 +132,8 @@ class RegistryOps:
                     todo.append((r, self.images.resolve(image_id)))
             if not todo:
                 raise NotFound(f"An image does not exist locally with the tag: {ref0.familiar()}")
+        from cove.distribution.registry import auth as regauth
+
         creds = regauth.decode_registry_auth(auth)
         cfg = self._registry_config()
         blobs = self._blobs()
@@ -158,6 +169,7 @@ class RegistryOps:
 
     # --- login and search -----------------------------------------------------------------
     async def auth(self, body: Json) -> Json:
+        from cove.distribution.registry import auth as regauth
         from cove.distribution.registry.account import check_login
 
         creds = regauth.Credentials(
@@ -175,6 +187,8 @@ class RegistryOps:
         from cove.distribution.registry.inspect import inspect_distribution
 
         ref = reference.parse(name)
+        from cove.distribution.registry import auth as regauth
+
         creds = regauth.decode_registry_auth(auth)
         cfg = self._registry_config()
         return await asyncio.to_thread(inspect_distribution, cfg, ref, creds)
@@ -185,6 +199,8 @@ class RegistryOps:
         from cove.distribution.registry.account import search
 
         check = _search_filter(filters)
+        from cove.distribution.registry import auth as regauth
+
         creds = regauth.decode_registry_auth(auth)
         found = await asyncio.to_thread(search, self._registry_config(), term, limit, creds)
         return [
