@@ -42,33 +42,26 @@ _TO_ESCAPE = _CTRL_BYTES + b'"\\<>&'
 _CTRL = re.compile(rb"[\x00-\x09\x0b-\x1f]|\xe2\x80[\xa8\xa9]")
 
 
-def _read_end(block: bytes, pos: int, head: bytes) -> int:
+def _read_end(block: bytes, pos: int, head: bytes, guess: int) -> int:
     """Where the records with ``head`` that start at ``pos`` end (the next record's start,
-    or the block's end): galloping, then halving, over byte offsets; each look finds the
-    record starting at or after an offset and compares its head."""
+    or the block's end): the last "newline + head" in a window about twice the previous
+    read's size (``guess``), the window doubled while the record after the one found
+    still has the head."""
     n = len(block)
-
-    def start_at(x: int) -> int:
-        s = block.find(b"\n", x - 1) + 1
-        return s if s else n
-
-    def same(x: int) -> bool:
-        s = start_at(x)
-        return s < n and block.startswith(head, s)
-
-    lo, step = pos, 4096
-    hi = lo + step
-    while hi < n and same(hi):
-        lo, step = hi, step * 2
-        hi = lo + step
-    hi = min(hi, n)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if same(mid):
-            lo = mid
-        else:
-            hi = mid
-    return start_at(hi) if hi < n else n
+    pattern = b"\n" + head
+    window = max(2 * guess, 4096)
+    while True:
+        stop = min(pos + window, n)
+        i = block.rfind(pattern, pos, stop)
+        last = pos if i < 0 else i + 1  # the last record with the head found
+        e = block.find(b"\n", last + 45) + 1
+        if not e or e >= n:
+            return n
+        if not block.startswith(head, e):
+            return e
+        if stop >= n:
+            return e  # (cannot happen: the record at e lies inside the block)
+        window *= 2
 
 
 def _next_of(heads: list[bytes], i: int) -> int:
@@ -196,6 +189,7 @@ class Converter:
         out: list[bytes | memoryview] = []
         pos, n = 0, len(block)
         clean = escape_block(block) is block  # nothing to escape anywhere: one look
+        guess = 0  # the previous read's size: where the next one's end is looked for
         while pos < n:
             head = block[pos : pos + 45]
             kind = head[29:]
@@ -209,16 +203,17 @@ class Converter:
                 out.append(self._record(stream, stamp, block[pos + 45 : e - 1], kind in _MID))
                 pos = e
                 continue
-            end = _read_end(block, pos, head)
+            end = _read_end(block, pos, head, guess)
+            guess = end - pos
             seg = block[pos:end]
             esc = seg if clean else escape_block(seg)
             if esc is None:
                 break
             close = _MID[kind] + head[:29].rstrip(b"0").rstrip(b".") + _CLOSE
-            sep = close + _OPEN
-            body = esc.replace(b"\n" + head, sep)
-            # every record of the run had the head (each replacement adds the same length)
-            if len(body) != len(esc) + (esc.count(b"\n") - 1) * (len(sep) - 46):
+            body = esc.replace(b"\n" + head, close + _OPEN)
+            # a record of another read inside the run (never from conmon, whose stamps
+            # differ a read) would stay as it was: its head is looked for
+            if body.find(b"+00:00 std", 45) >= 0 or body.find(b"+00:00 std", 0, 45) != 29:
                 break
             # the first head and the last newline left out by a view: no copy until the join
             out += (_OPEN, memoryview(body)[45:-1], close)
