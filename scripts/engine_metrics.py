@@ -59,8 +59,12 @@ def engine_shape() -> None:
 
     chain = [c.__name__ for c in ContainerService.__mro__ if c is not object]
     print(f"ContainerService MRO: {len(chain) + 1} classes ({' > '.join(chain)})")
+    from cove.util.forward import Forward
+
     forwards = [n for n, f in vars(Engine).items() if callable(f) and _forwards(f)]
+    table = [n for n, f in vars(Engine).items() if isinstance(f, Forward)]
     print(f"Engine methods that only forward to a service: {len(forwards)}")
+    print(f"Engine operations in its Forward table (one line each): {len(table)}")
 
 
 def _forwards(func: object) -> bool:

@@ -16,11 +16,14 @@ builds and inherits none of them:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from cove.engine.containers import attach, pause, prune, stats, top, update
+from cove.engine.containers.execs import ExecService
+from cove.engine.containers.query import ContainerQuery
 from cove.engine.containers.service import ContainerService
 from cove.engine.context import EngineContext
+from cove.engine.facade import EngineFacade
 from cove.engine.fs.archive import ArchiveOps
 from cove.engine.fs.volumes import VolumeService
 from cove.engine.images import commit
@@ -30,10 +33,8 @@ from cove.engine.images.registry_ops import RegistryOps
 from cove.engine.images.service import ImageService
 from cove.engine.networks.networking import ContainerNetworking
 from cove.engine.networks.service import NetworkOps
-from cove.engine.record import Container
 from cove.engine.system import SystemService
-from cove.util.jsontypes import Json
-from cove.util.streams import AttachSession, Chunk
+from cove.util.forward import Forward
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,8 @@ class Engine:
         self.archive = services.archive
         self.transfers = services.transfers
 
+        self.query = services.containers.query  # ps and inspect
+
     @property
     def net(self) -> ContainerNetworking:
         """Networking as the containers see it (a fake in unit tests: assign it here)."""
@@ -85,8 +88,7 @@ class Engine:
     def net(self, value: ContainerNetworking) -> None:
         self.container_service.net = value
 
-    def find(self, ref: str) -> Container:
-        return self.ctx.find(ref)
+    find = Forward("ctx", EngineContext.find)
 
     # --- daemon start ---------------------------------------------------------------------
     async def restore(self) -> None:
@@ -96,268 +98,81 @@ class Engine:
         await self.networking.net_restore()
         await self.container_service.restarts.restart_on_boot()
 
-    # --- containers (the container service's operations) --------------------------------
-    async def container_create(self, name: str | None, body: Json) -> tuple[str, list[str]]:
-        return await self.container_service.container_create(name, body)
+    # --- the facade's operations, each the method of the service that owns it (typed from
+    # it: mypy checks this table against EngineFacade, see ``as_facade``) ----------------
+    # containers (the one-operation modules' functions take the service as ContainerSteps)
+    container_create = Forward("container_service", ContainerService.container_create)
+    container_start = Forward("container_service", ContainerService.container_start)
+    container_stop = Forward("container_service", ContainerService.container_stop)
+    container_restart = Forward("container_service", ContainerService.container_restart)
+    container_kill = Forward("container_service", ContainerService.container_kill)
+    container_remove = Forward("container_service", ContainerService.container_remove)
+    container_wait = Forward("container_service", ContainerService.container_wait)
+    container_logs = Forward("container_service", ContainerService.container_logs)
+    container_attach = Forward("container_service", attach.container_attach)
+    container_resize = Forward("container_service", ContainerService.container_resize)
+    container_rename = Forward("container_service", ContainerService.container_rename)
+    container_top = Forward("container_service", top.container_top)
+    container_pause = Forward("container_service", pause.container_pause)
+    container_unpause = Forward("container_service", pause.container_unpause)
+    container_stats = Forward("container_service", stats.container_stats)
+    container_update = Forward("container_service", update.container_update)
+    containers_prune = Forward("container_service", prune.containers_prune)
+    container_list = Forward("query", ContainerQuery.container_list)
+    container_inspect = Forward("query", ContainerQuery.container_inspect)
+    # volumes
+    volume_create = Forward("volume_service", VolumeService.volume_create)
+    volume_list = Forward("volume_service", VolumeService.volume_list)
+    volume_inspect = Forward("volume_service", VolumeService.volume_inspect)
+    volume_remove = Forward("volume_service", VolumeService.volume_remove)
+    volume_prune = Forward("volume_service", VolumeService.volume_prune)
+    # system
+    version = Forward("system_service", SystemService.version)
+    info = Forward("system_service", SystemService.info)
+    system_df = Forward("system_service", SystemService.system_df)
+    events = Forward("system_service", SystemService.events)
+    # images
+    image_list = Forward("image_service", ImageService.image_list)
+    image_inspect = Forward("image_service", ImageService.image_inspect)
+    image_history = Forward("image_service", ImageService.image_history)
+    image_tag = Forward("image_service", ImageService.image_tag)
+    image_remove = Forward("image_service", ImageService.image_remove)
+    images_prune = Forward("image_service", ImageService.images_prune)
+    image_import = Forward("image_service", ImageService.image_import)
+    # exec
+    exec_create = Forward("exec_service", ExecService.exec_create)
+    exec_inspect = Forward("exec_service", ExecService.exec_inspect)
+    exec_start = Forward("exec_service", ExecService.exec_start)
+    exec_resize = Forward("exec_service", ExecService.exec_resize)
+    # save, load, export; diff and commit (functions over the context)
+    image_save = Forward("transfers", ExportOps.image_save)
+    image_load = Forward("transfers", ExportOps.image_load)
+    container_export = Forward("transfers", ExportOps.container_export)
+    container_changes = Forward("ctx", diff_of)
+    container_commit = Forward("ctx", commit.container_commit)
+    # docker cp
+    container_archive_stat = Forward("archive", ArchiveOps.container_archive_stat)
+    container_archive_get = Forward("archive", ArchiveOps.container_archive_get)
+    container_archive_put = Forward("archive", ArchiveOps.container_archive_put)
+    # registries
+    image_pull = Forward("registry", RegistryOps.image_pull)
+    image_push = Forward("registry", RegistryOps.image_push)
+    auth = Forward("registry", RegistryOps.auth)
+    distribution_inspect = Forward("registry", RegistryOps.distribution_inspect)
+    image_search = Forward("registry", RegistryOps.image_search)
+    # networks
+    network_list = Forward("networking", NetworkOps.network_list)
+    network_inspect = Forward("networking", NetworkOps.network_inspect)
+    network_create = Forward("networking", NetworkOps.network_create)
+    network_remove = Forward("networking", NetworkOps.network_remove)
+    network_prune = Forward("networking", NetworkOps.network_prune)
+    network_connect = Forward("networking", NetworkOps.network_connect)
+    network_disconnect = Forward("networking", NetworkOps.network_disconnect)
+    container_remove_link = Forward("networking", NetworkOps.container_remove_link)
+    net_shutdown = Forward("networking", NetworkOps.net_shutdown)
 
-    async def container_start(self, ref: str) -> None:
-        await self.container_service.container_start(ref)
 
-    async def container_stop(self, ref: str, timeout: int | None, signal: str | None) -> None:
-        await self.container_service.container_stop(ref, timeout, signal)
-
-    async def container_restart(self, ref: str, timeout: int | None, signal: str | None) -> None:
-        await self.container_service.container_restart(ref, timeout, signal)
-
-    async def container_kill(self, ref: str, signal: str | None) -> None:
-        await self.container_service.container_kill(ref, signal)
-
-    async def container_remove(self, ref: str, force: bool, volumes: bool) -> None:
-        await self.container_service.container_remove(ref, force, volumes)
-
-    async def container_wait(self, ref: str, condition: str) -> Json:
-        return await self.container_service.container_wait(ref, condition)
-
-    def container_list(
-        self, all: bool, limit: int, size: bool, filters: dict[str, list[str]]
-    ) -> list[Json]:
-        return self.container_service.query.container_list(all, limit, size, filters)
-
-    def container_inspect(self, ref: str, size: bool = False) -> Json:
-        return self.container_service.query.container_inspect(ref, size)
-
-    def container_logs(
-        self,
-        ref: str,
-        *,
-        follow: bool,
-        stdout: bool,
-        stderr: bool,
-        since: float,
-        until: float,
-        timestamps: bool,
-        tail: str,
-    ) -> tuple[bool, AsyncIterator[Chunk]]:
-        return self.container_service.container_logs(
-            ref,
-            follow=follow,
-            stdout=stdout,
-            stderr=stderr,
-            since=since,
-            until=until,
-            timestamps=timestamps,
-            tail=tail,
-        )
-
-    async def container_attach(
-        self,
-        ref: str,
-        *,
-        stdin: bool,
-        stdout: bool,
-        stderr: bool,
-        logs: bool,
-        stream: bool,
-        detach_keys: str = "",
-    ) -> AttachSession:
-        return await self.container_service.container_attach(
-            ref,
-            stdin=stdin,
-            stdout=stdout,
-            stderr=stderr,
-            logs=logs,
-            stream=stream,
-            detach_keys=detach_keys,
-        )
-
-    async def container_resize(self, ref: str, height: int, width: int) -> None:
-        await self.container_service.container_resize(ref, height, width)
-
-    async def container_rename(self, ref: str, new_name: str) -> None:
-        await self.container_service.container_rename(ref, new_name)
-
-    async def container_top(self, ref: str, ps_args: str) -> Json:
-        return await self.container_service.container_top(ref, ps_args)
-
-    async def container_pause(self, ref: str) -> None:
-        await self.container_service.container_pause(ref)
-
-    async def container_unpause(self, ref: str) -> None:
-        await self.container_service.container_unpause(ref)
-
-    def container_stats(self, ref: str, stream: bool, one_shot: bool) -> AsyncIterator[Json]:
-        return self.container_service.container_stats(ref, stream, one_shot)
-
-    async def container_update(self, ref: str, body: Json) -> list[str]:
-        return await self.container_service.container_update(ref, body)
-
-    async def containers_prune(self, filters: dict[str, list[str]]) -> Json:
-        return await self.container_service.containers_prune(filters)
-
-    # --- volumes (the volume service's operations, as the facade declares them) -----------
-    async def volume_create(self, body: Json) -> Json:
-        return await self.volume_service.volume_create(body)
-
-    def volume_list(self, filters: dict[str, list[str]]) -> Json:
-        return self.volume_service.volume_list(filters)
-
-    def volume_inspect(self, name: str) -> Json:
-        return self.volume_service.volume_inspect(name)
-
-    async def volume_remove(self, name: str, force: bool) -> None:
-        await self.volume_service.volume_remove(name, force)
-
-    async def volume_prune(self, filters: dict[str, list[str]], all_volumes: bool) -> Json:
-        return await self.volume_service.volume_prune(filters, all_volumes)
-
-    # --- system and images (the system and image services' operations) ------------------
-    def version(self) -> Json:
-        return self.system_service.version()
-
-    def info(self) -> Json:
-        return self.system_service.info()
-
-    def system_df(self) -> Json:
-        return self.system_service.system_df()
-
-    def events(
-        self, since: float | None, until: float | None, filters: dict[str, list[str]]
-    ) -> AsyncIterator[Json]:
-        return self.system_service.events(since, until, filters)
-
-    def image_list(self, all: bool, filters: dict[str, list[str]], digests: bool) -> list[Json]:
-        return self.image_service.image_list(all, filters, digests)
-
-    def image_inspect(self, ref: str) -> Json:
-        return self.image_service.image_inspect(ref)
-
-    def image_history(self, ref: str) -> list[Json]:
-        return self.image_service.image_history(ref)
-
-    async def image_tag(self, ref: str, repo: str, tag: str | None) -> None:
-        await self.image_service.image_tag(ref, repo, tag)
-
-    async def image_remove(self, ref: str, force: bool, noprune: bool) -> list[Json]:
-        return await self.image_service.image_remove(ref, force, noprune)
-
-    async def images_prune(self, filters: dict[str, list[str]]) -> Json:
-        return await self.image_service.images_prune(filters)
-
-    async def image_import(
-        self,
-        source: AsyncIterator[bytes] | str,
-        repo: str | None,
-        tag: str | None,
-        changes: list[str],
-        message: str | None,
-        platform: str | None,
-    ) -> str:
-        return await self.image_service.image_import(source, repo, tag, changes, message, platform)
-
-    # --- exec (the exec service's operations) ----------------------------------------------
-    async def exec_create(self, ref: str, body: Json) -> str:
-        return await self.exec_service.exec_create(ref, body)
-
-    def exec_inspect(self, exec_id: str) -> Json:
-        return self.exec_service.exec_inspect(exec_id)
-
-    async def exec_start(self, exec_id: str, detach: bool, tty: bool) -> AttachSession | None:
-        return await self.exec_service.exec_start(exec_id, detach, tty)
-
-    async def exec_resize(self, exec_id: str, height: int, width: int) -> None:
-        await self.exec_service.exec_resize(exec_id, height, width)
-
-    # --- save, load, export, diff ----------------------------------------------------------
-    def image_save(self, names: list[str]) -> AsyncIterator[bytes]:
-        return self.transfers.image_save(names)
-
-    def image_load(self, body: AsyncIterator[bytes], quiet: bool) -> AsyncIterator[Json]:
-        return self.transfers.image_load(body, quiet)
-
-    def container_export(self, ref: str) -> AsyncIterator[bytes]:
-        return self.transfers.container_export(ref)
-
-    def container_changes(self, ref: str) -> list[Json]:
-        return diff_of(self.ctx, ref)
-
-    # --- docker cp (the archive operations') ----------------------------------------------
-    async def container_archive_stat(self, ref: str, path: str) -> Json:
-        return await self.archive.container_archive_stat(ref, path)
-
-    async def container_archive_get(self, ref: str, path: str) -> tuple[Json, AsyncIterator[bytes]]:
-        return await self.archive.container_archive_get(ref, path)
-
-    async def container_archive_put(
-        self,
-        ref: str,
-        path: str,
-        body: AsyncIterator[bytes],
-        no_overwrite_dir_non_dir: bool,
-        copy_uid_gid: bool,
-    ) -> None:
-        await self.archive.container_archive_put(
-            ref, path, body, no_overwrite_dir_non_dir, copy_uid_gid
-        )
-
-    # --- registries (the registry client's operations, as the facade declares them) --------
-    def image_pull(
-        self, image: str, tag: str | None, platform: str | None, auth: str | None
-    ) -> AsyncIterator[Json]:
-        return self.registry.image_pull(image, tag, platform, auth)
-
-    def image_push(self, name: str, tag: str | None, auth: str | None) -> AsyncIterator[Json]:
-        return self.registry.image_push(name, tag, auth)
-
-    async def auth(self, body: Json) -> Json:
-        return await self.registry.auth(body)
-
-    async def distribution_inspect(self, name: str, auth: str | None) -> Json:
-        return await self.registry.distribution_inspect(name, auth)
-
-    async def image_search(
-        self, term: str, limit: int, filters: dict[str, list[str]], auth: str | None
-    ) -> list[Json]:
-        return await self.registry.image_search(term, limit, filters, auth)
-
-    async def container_commit(
-        self,
-        ref: str,
-        repo: str | None,
-        tag: str | None,
-        comment: str,
-        author: str,
-        changes: list[str],
-        pause: bool,
-        config: Json | None,
-    ) -> str:
-        return await commit.container_commit(
-            self.ctx, ref, repo, tag, comment, author, changes, pause, config
-        )
-
-    # --- networks (the network service's operations, as the facade declares them) ---------
-    def network_list(self, filters: dict[str, list[str]]) -> list[Json]:
-        return self.networking.network_list(filters)
-
-    def network_inspect(self, ref: str, verbose: bool = False) -> Json:
-        return self.networking.network_inspect(ref, verbose)
-
-    async def network_create(self, body: Json) -> Json:
-        return await self.networking.network_create(body)
-
-    async def network_remove(self, ref: str) -> None:
-        await self.networking.network_remove(ref)
-
-    async def network_prune(self, filters: dict[str, list[str]]) -> Json:
-        return await self.networking.network_prune(filters)
-
-    async def network_connect(self, ref: str, body: Json) -> None:
-        await self.networking.network_connect(ref, body)
-
-    async def network_disconnect(self, ref: str, body: Json) -> None:
-        await self.networking.network_disconnect(ref, body)
-
-    async def container_remove_link(self, name: str) -> None:
-        await self.networking.container_remove_link(name)
-
-    async def net_shutdown(self) -> None:
-        await self.networking.net_shutdown()
+def as_facade(engine: Engine) -> EngineFacade:
+    """The engine as the API sees it (what the daemon hands the server); here mypy checks
+    that the table above has every member of the facade, with its signature."""
+    return engine

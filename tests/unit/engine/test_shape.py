@@ -30,6 +30,7 @@ from cove.engine.networks.overlay import Overlay
 from cove.engine.networks.service import NetworkOps
 from cove.engine.system import SystemService
 from cove.testing.engine import test_engine
+from cove.util.forward import Forward
 
 HELD = (
     ContainerService, VolumeService, ExecService, ImageService, SystemService, NetworkOps,
@@ -75,6 +76,31 @@ def test_the_engine_has_what_the_api_and_the_builder_read(tmp_path: Path) -> Non
                 if not hasattr(te.engine, n)
             ]  # fmt: skip
             assert missing == []
+        finally:
+            te.close()
+
+    asyncio.run(main())
+
+
+def test_each_forward_reaches_the_service_that_owns_it(tmp_path: Path) -> None:
+    """The facade's table (``Forward(attr, Service.method)``): the attribute is one the
+    engine holds and its object's class has that very method, or the method is a function
+    of the context (``ctx``) or of the container service (the one-operation modules), so a
+    call never lands on another service's method of the same name."""
+
+    async def main() -> None:
+        te = test_engine(str(tmp_path))
+        try:
+            table = {n: f for n, f in vars(Engine).items() if isinstance(f, Forward)}
+            assert len(table) > 50
+            for name, f in table.items():
+                held = vars(te.engine)[f.attr]
+                owns = getattr(type(held), f.method.__name__, None) is f.method
+                function_of = f.method.__module__.startswith("cove.engine.containers.")
+                assert owns or f.attr == "ctx" or (f.attr == "container_service" and function_of), (
+                    name
+                )
+                assert callable(getattr(te.engine, name)), name
         finally:
             te.close()
 

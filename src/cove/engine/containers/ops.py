@@ -1,13 +1,14 @@
 """The container operations as users call them, composed in one place from the families'
 steps (lifecycle, restart policies, pause, health), in an order written out here rather
-than decided by the order of the mixins' bases through ``super()`` chains."""
+than decided by the order of the mixins' bases through ``super()`` chains.  The
+one-operation modules (attach, pause, top, stats, update, prune) are functions over the
+service as ContainerSteps; the engine's facade calls them with it (core.py's table)."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
 
-from cove.engine.containers import attach, pause, prune, stats, top, update
+from cove.engine.containers import pause
 from cove.engine.containers.health import HealthMonitor
 from cove.engine.containers.lifecycle import LifecycleOps
 from cove.engine.containers.restart import RestartPolicy
@@ -16,8 +17,6 @@ from cove.engine.context import EngineContext
 from cove.engine.record import Container
 from cove.errors import NotModified
 from cove.runtime.base import ProcessInfo
-from cove.util.jsontypes import Json
-from cove.util.streams import AttachSession
 
 
 class ContainerOps(LifecycleOps):
@@ -63,44 +62,3 @@ class ContainerOps(LifecycleOps):
         self.health.stop(c)  # first: no probe may run against an exited container
         await self._record_exit_core(c, monitor_pid)
         self.restarts.after_exit(c)  # last: the policy sees the recorded exit code
-
-    # --- one-operation modules: functions of the engine, not more bases ----------------------
-    async def container_attach(
-        self,
-        ref: str,
-        *,
-        stdin: bool,
-        stdout: bool,
-        stderr: bool,
-        logs: bool,
-        stream: bool,
-        detach_keys: str = "",
-    ) -> AttachSession:
-        return await attach.container_attach(
-            self,
-            ref,
-            stdin=stdin,
-            stdout=stdout,
-            stderr=stderr,
-            logs=logs,
-            stream=stream,
-            detach_keys=detach_keys,
-        )
-
-    def container_stats(self, ref: str, stream: bool, one_shot: bool) -> AsyncIterator[Json]:
-        return stats.container_stats(self, ref, stream, one_shot)
-
-    async def container_top(self, ref: str, ps_args: str) -> Json:
-        return await top.container_top(self, ref, ps_args)
-
-    async def container_update(self, ref: str, body: Json) -> list[str]:
-        return await update.container_update(self, ref, body)
-
-    async def containers_prune(self, filters: dict[str, list[str]]) -> Json:
-        return await prune.containers_prune(self, filters)
-
-    async def container_pause(self, ref: str) -> None:
-        await pause.container_pause(self, ref)
-
-    async def container_unpause(self, ref: str) -> None:
-        await pause.container_unpause(self, ref)
