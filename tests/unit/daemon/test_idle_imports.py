@@ -34,6 +34,7 @@ _LAZY = (
     "cove.snapshot.fuse",
     "cove.daemon.rootless",
     "cove.distribution",
+    "cove.engine.fs.archive_tar",
     "cove.runtime.rootless_cgroup",
     "cove.logdriver.syslog",
     "cove.logdriver.journald",

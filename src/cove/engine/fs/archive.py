@@ -20,7 +20,6 @@ from typing import Any
 
 from cove.engine.context import EngineContext
 from cove.engine.fs.archive_paths import RootView, ViewMount, join, split
-from cove.engine.fs.archive_tar import Extractor, tar_view
 from cove.engine.fs.volumes import VolumeService
 from cove.engine.record import Container
 from cove.engine.state import Status
@@ -225,6 +224,9 @@ class ArchiveOps:
         async def release() -> None:
             await cm.__aexit__(None, None, None)
 
+        # docker cp's tar side is imported by its first use, not at coved's start
+        from cove.engine.fs.archive_tar import tar_view
+
         ids = self.ctx.options.userns.to_container if self.ctx.options.userns else None
         return info, _TarStream(tar_view(view, comps, top_name(path), ids=ids), release)
 
@@ -250,6 +252,8 @@ class ArchiveOps:
             # -a: dockerd makes the files the container user's when the container has one
             # (Config.User); otherwise, as without -a, the archive's owners are kept
             owner = self._container_user(c, view) if copy_uid_gid and c.config.get("User") else None
+            from cove.engine.fs.archive_tar import Extractor  # imported by the first cp in
+
             ids = self.ctx.options.userns.to_host if self.ctx.options.userns else None
             ex = Extractor(view, dest, no_overwrite_dir_non_dir, owner, ids)
             await feed_thread(body, ex.run)
