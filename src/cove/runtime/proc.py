@@ -1,4 +1,5 @@
-"""Small process and pipe helpers for the runtime driver, all on the asyncio loop.
+"""Small process and pipe helpers for the runtime driver, on the asyncio loop (``run``
+waits in a worker thread).
 
 No polling anywhere: a process' exit is a readable pidfd, a pipe message a readable fd.
 """
@@ -6,9 +7,9 @@ No polling anywhere: a process' exit is a readable pidfd, a pipe message a reada
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
+import subprocess
 from typing import Any
 
 
@@ -103,22 +104,30 @@ class PipeReader:
 
 
 async def run(argv: list[str], timeout: float = 60.0) -> tuple[int, str, str]:
-    """Run ``argv`` (no shell); return (exit status, stdout, stderr stripped)."""
-    proc = await asyncio.create_subprocess_exec(
-        *argv,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    except (TimeoutError, asyncio.CancelledError):
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        await proc.wait()
-        raise
-    rc = proc.returncode if proc.returncode is not None else -1
-    return rc, out.decode(errors="replace"), err.decode(errors="replace").strip()
+    """Run ``argv`` (no shell); return (exit status, stdout, stderr stripped); TimeoutError
+    (the command killed) after ``timeout`` seconds.
+
+    Started and waited for in a worker thread, not through asyncio's subprocess transport:
+    on Python 3.11 a task cancelled while that transport connects its pipes never finishes
+    (CPython gh-103847, gh-125502), and coved's shutdown, which cancels the requests in
+    flight, hung for good when SIGTERM came during a ``rm -f`` (its ``crun kill``).  A
+    cancelled caller stops waiting; the command runs to its end (or its timeout), so a
+    runtime's ``kill`` or ``delete`` is never cut half way; fork and exec leave the loop too.
+    """
+
+    def work() -> tuple[int, str, str]:
+        try:
+            r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+                               timeout=timeout, check=False)  # fmt: skip
+        except subprocess.TimeoutExpired:
+            raise TimeoutError(f"{argv[0]} did not finish within {timeout:g}s") from None
+        return (
+            r.returncode,
+            r.stdout.decode(errors="replace"),
+            r.stderr.decode(errors="replace").strip(),
+        )
+
+    return await asyncio.to_thread(work)
 
 
 def read_int_file(path: str) -> int | None:
