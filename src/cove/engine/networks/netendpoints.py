@@ -323,7 +323,13 @@ class EndpointOps:
                 await self._net_call(self._join_all, c, netns, attached)
                 c.data["NetworkSettings"]["SandboxKey"] = netns
                 c.data["NetworkSettings"]["SandboxID"] = c.id
-            await self._publish(c, netns)
+                await self._publish(c, netns)
+            elif self._overlay is not None:
+                await self._overlay.publish(c)
+            # else: a container without interfaces (--network none or host, container:)
+            # has no records, DNS, link targets or firewall entries before or after its
+            # start, so the link refresh and the firewall plan (both walk every container)
+            # would find nothing to change
         except BaseException:
             await self.net_release(c)
             raise
