@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
@@ -46,6 +48,17 @@ def _json_arg(req: Request, name: str, kind: type) -> Any:
     return value
 
 
+_BUILDER = ("cove.api.build_inputs", "cove.build.builder", "cove.build.remotectx")
+
+
+async def _import_builder() -> None:
+    """The builder's first import (some 40 modules, 40 ms or more) runs in a worker thread,
+    so that the event loop does not wait for it; later imports of it are dict lookups."""
+    missing = [m for m in _BUILDER if m not in sys.modules]
+    if missing:
+        await asyncio.to_thread(lambda: [importlib.import_module(m) for m in missing])
+
+
 def options(req: Request) -> BuildOptions:
     from cove.api import build_inputs
     from cove.build.backend import BuildOptions
@@ -76,6 +89,7 @@ def options(req: Request) -> BuildOptions:
 
 
 async def build(engine: EngineFacade, req: Request) -> Response:
+    await _import_builder()
     from cove.api import build_inputs
     from cove.build.backend import BuildError
     from cove.build.builder import Builder
@@ -153,13 +167,17 @@ async def _empty() -> AsyncIterator[bytes]:
     yield b""
 
 
+def _prune(data_root: str, everything: bool) -> tuple[list[str], int]:
+    from cove.build import prune as build_prune  # in the worker thread: see _import_builder
+
+    return build_prune.prune(data_root, everything)
+
+
 async def prune(engine: EngineFacade, req: Request) -> Response:
     """dockerd's answer: the cache records removed and the bytes reclaimed."""
-    from cove.build import prune as build_prune
-
     req.filters()  # a malformed filter is refused as dockerd refuses it
     data_root = cast("BuildBackend", engine).paths.data_root
-    deleted, size = await asyncio.to_thread(build_prune.prune, data_root, req.flag("all"))
+    deleted, size = await asyncio.to_thread(_prune, data_root, req.flag("all"))
     return json_reply({"CachesDeleted": deleted or None, "SpaceReclaimed": size})
 
 

@@ -144,12 +144,18 @@ async def prune(engine: EngineFacade, req: Request) -> Response:
 
 
 async def system_df(engine: EngineFacade, req: Request) -> Response:
-    from cove.build.prune import df_records as build_cache_df  # the builder loads on first use
-
     out = engine.system_df()
     data_root = cast(Any, engine).paths.data_root  # the build cache lives beside the images
-    out["BuildCache"] = await asyncio.to_thread(build_cache_df, data_root)
+    out["BuildCache"] = await asyncio.to_thread(_build_cache_df, data_root)
     return json_reply(out)
+
+
+def _build_cache_df(data_root: str) -> list[dict[str, object]]:
+    # the build cache's side of the builder is imported by the first df, in this worker
+    # thread: coved's start and its event loop never wait for it
+    from cove.build.prune import df_records
+
+    return df_records(data_root)
 
 
 ROUTES: list[tuple[str, str, Handler]] = [
