@@ -30,17 +30,18 @@ def d() -> Iterator[Daemon]:
         yield dd
 
 
-def _restart(d: Daemon, crash_at: str = "") -> None:
+def _restart(d: Daemon, crash_at: str = "", signal: str = "") -> None:
     d.stop()
-    old = os.environ.pop("COVE_TEST_CRASH_AT", None)
-    if crash_at:
-        os.environ["COVE_TEST_CRASH_AT"] = crash_at
+    wanted = {"COVE_TEST_CRASH_AT": crash_at, "COVE_TEST_CRASH_SIGNAL": signal}
+    old = {k: os.environ.pop(k, None) for k in wanted}
+    os.environ.update({k: v for k, v in wanted.items() if v})
     try:
         d.start()
     finally:
-        os.environ.pop("COVE_TEST_CRASH_AT", None)
-        if old is not None:
-            os.environ["COVE_TEST_CRASH_AT"] = old
+        for k, v in old.items():
+            os.environ.pop(k, None)
+            if v is not None:
+                os.environ[k] = v
 
 
 def _inspect(d: Daemon, name: str) -> dict[str, object] | None:
@@ -129,3 +130,37 @@ def test_kill_at(d: Daemon, point: str) -> None:
         d.cove("stop", "-t", "1", name, check=True)
         d.cove("rm", "-v", name, check=True)
     assert _leftovers(d, port) == []
+
+
+SIGTERM_POINTS = ["start:mounted", "start:launching", "start:monitor", "start:created",
+                  "start:attached"]  # fmt: skip
+
+
+@pytest.mark.parametrize("point", SIGTERM_POINTS)
+def test_sigterm_at(d: Daemon, point: str) -> None:
+    """SIGTERM at a step of a start: the shutdown cancels the start there, and coved still
+    exits (cancelled while it launched conmon, it once hung, or killed the launcher before
+    conmon's pid file was written: conmon then created the container's init alone, which a
+    restart and ``rm -f`` left running).  After the restart the container starts, and once
+    it is removed nothing is left."""
+    assert _leftovers(d) == []
+    name = f"term{os.urandom(3).hex()}"
+    _restart(d, point, "TERM")
+    try:
+        d.cove("create", "--name", name, "busybox", "sleep", "300", check=True)
+        d.cove("start", name)
+        assert d.proc is not None
+        try:
+            d.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"coved did not stop on SIGTERM at {point}:\n{d.log_tail()}")
+        d.proc = None
+    finally:
+        _restart(d)
+    info = _inspect(d, name)
+    assert info is not None
+    if not info["State"]["Running"]:  # type: ignore[index]
+        r = d.cove("start", name)
+        assert r.returncode == 0, r.stderr + d.log_tail()
+    d.cove("rm", "-f", name, check=True)
+    assert _leftovers(d) == []

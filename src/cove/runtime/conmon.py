@@ -33,6 +33,7 @@ from cove.errors import InvalidArgument, NotFound, SystemError_
 from cove.runtime import proc
 from cove.runtime.attach import ConmonAttach, connect
 from cove.runtime.base import IOConfig, ProcessInfo, Runtime
+from cove.util import crashpoint
 from cove.util.streams import AttachSession
 
 _BUNDLE_FILES = ("attach", "ctl", "winsz", "pidfile", "conmon.pid")
@@ -162,38 +163,27 @@ class ConmonRuntime:
     ) -> int:
         """Start conmon, which daemonizes; return the monitor's pid.  ``fds`` (the child's
         pipe ends, by env name) are closed here.  With ``start_w``, the first start-pipe
-        message is sent (conmon reads it before it daemonizes)."""
+        message is sent (conmon reads it before it daemonizes).
+
+        Run to its end even when cancelled (then the cancellation is raised): conmon's
+        parent writes ``conmon.pid`` just before it exits, and a launcher killed half way
+        left a monitor no cleanup could find (it then started its container's init alone)."""
         env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")}
         # the log's stamps in UTC (+00:00), as Docker keeps them: the readers and the
         # json-file conversion then take their fast way, whatever the host's zone
         env["TZ"] = "UTC"
         env.update({k: str(v) for k, v in fds.items()})
         try:
-            launcher = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.PIPE,
-                pass_fds=tuple(fds.values()),
-                env=env,
-                cwd=directory,
-            )
+            if start_w >= 0:
+                os.write(start_w, b"0")  # a pipe keeps it until conmon reads it
+            launch = proc.run(argv, self.timeout, pass_fds=tuple(fds.values()), env=env,
+                              cwd=directory, daemonizes=True)  # fmt: skip
+            rc, _, err = await proc.to_end(launch)
         finally:
             for fd in fds.values():
                 os.close(fd)
-        try:
-            if start_w >= 0:
-                os.write(start_w, b"0")
-            rc = await asyncio.wait_for(launcher.wait(), self.timeout)
-        except BaseException:
-            with contextlib.suppress(ProcessLookupError):
-                launcher.kill()
-            raise
         if rc != 0:
-            assert launcher.stderr is not None
-            err = await asyncio.wait_for(launcher.stderr.read(), self.timeout)
-            text = err.decode(errors="replace").strip()
-            raise _MonitorFailed(text or f"conmon exited with status {rc}")
+            raise _MonitorFailed(err or f"conmon exited with status {rc}")
         return proc.read_int_file(os.path.join(directory, "conmon.pid")) or 0
 
     async def _cleanup(self, directory: str, monitor_pid: int, cid: str | None) -> None:
@@ -245,20 +235,28 @@ class ConmonRuntime:
             argv.append("--leave-stdin-open")
         sync_r, sync_w = os.pipe2(os.O_CLOEXEC)
         reader = proc.PipeReader(sync_r)
-        monitor_pid = 0
-        try:
+
+        async def created() -> tuple[int, int]:
+            crashpoint.reached("start:launching")
             monitor_pid = await self._launch(argv, {"_OCI_SYNCPIPE": sync_w}, bundle)
+            crashpoint.reached("start:monitor")
             msg = await asyncio.wait_for(reader.message(), self.timeout)
             pid = int(msg.get("data", -1)) if msg else -1
             if pid <= 0:
                 text = str(msg.get("message", "")).strip() if msg else ""
                 raise _MonitorFailed(text or "conmon exited without a status")
+            return monitor_pid, pid
+
+        try:
+            # to its end even when cancelled: the runtime's create, cut by a cleanup that
+            # ran meanwhile, finished after that cleanup's delete and left its init behind
+            monitor_pid, pid = await proc.to_end(created())
         except (TimeoutError, OSError, ValueError, _MonitorFailed) as e:
-            await self._cleanup(bundle, monitor_pid, cid)
+            await self._cleanup(bundle, 0, cid)
             text = str(e) if isinstance(e, _MonitorFailed) else f"conmon: {e}"
             raise SystemError_(f"OCI runtime create failed: {text}") from None
         except asyncio.CancelledError:
-            await self._cleanup(bundle, monitor_pid, cid)
+            await proc.to_end(self._cleanup(bundle, 0, cid))
             raise
         finally:
             reader.close()

@@ -7,10 +7,15 @@ No polling anywhere: a process' exit is a readable pidfd, a pipe message a reada
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
-from typing import Any
+import tempfile
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 async def wait_pid(pid: int) -> None:
@@ -103,9 +108,19 @@ class PipeReader:
             self.fd = -1
 
 
-async def run(argv: list[str], timeout: float = 60.0) -> tuple[int, str, str]:
+async def run(
+    argv: list[str],
+    timeout: float = 60.0,
+    *,
+    pass_fds: tuple[int, ...] = (),
+    env: dict[str, str] | None = None,
+    cwd: str | None = None,
+    daemonizes: bool = False,
+) -> tuple[int, str, str]:
     """Run ``argv`` (no shell); return (exit status, stdout, stderr stripped); TimeoutError
-    (the command killed) after ``timeout`` seconds.
+    (the command killed) after ``timeout`` seconds.  ``pass_fds``, ``env``, ``cwd`` as for
+    ``subprocess``; ``daemonizes``: the command leaves a daemon that keeps its stdio (conmon),
+    so its output goes to unlinked files instead of pipes (whose end would never come).
 
     Started and waited for in a worker thread, not through asyncio's subprocess transport:
     on Python 3.11 a task cancelled while that transport connects its pipes never finishes
@@ -116,18 +131,47 @@ async def run(argv: list[str], timeout: float = 60.0) -> tuple[int, str, str]:
     """
 
     def work() -> tuple[int, str, str]:
-        try:
-            r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
-                               timeout=timeout, check=False)  # fmt: skip
-        except subprocess.TimeoutExpired:
-            raise TimeoutError(f"{argv[0]} did not finish within {timeout:g}s") from None
-        return (
-            r.returncode,
-            r.stdout.decode(errors="replace"),
-            r.stderr.decode(errors="replace").strip(),
-        )
+        with contextlib.ExitStack() as files:
+            out: Any = subprocess.PIPE
+            err: Any = subprocess.PIPE
+            if daemonizes:
+                out = files.enter_context(tempfile.TemporaryFile())
+                err = files.enter_context(tempfile.TemporaryFile())
+            try:
+                r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                   timeout=timeout, check=False, pass_fds=pass_fds, env=env,
+                                   cwd=cwd)  # fmt: skip
+            except subprocess.TimeoutExpired:
+                raise TimeoutError(f"{argv[0]} did not finish within {timeout:g}s") from None
+            texts = [_text(r.stdout, out), _text(r.stderr, err)]
+        return r.returncode, texts[0], texts[1].strip()
 
     return await asyncio.to_thread(work)
+
+
+def _text(captured: bytes | None, file: Any) -> str:
+    if captured is None:  # written to ``file``
+        file.seek(0)
+        captured = file.read()
+    return (captured or b"").decode(errors="replace")
+
+
+async def to_end(aw: Awaitable[T]) -> T:
+    """Await ``aw`` to its end even when the caller is cancelled meanwhile, then raise the
+    cancellation.  For steps that must not be cut half way (a monitor launched but its pid
+    file not yet written: the cleanup would not find it); ``aw`` must be bounded in time."""
+    task = asyncio.ensure_future(aw)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.wait([task])  # a cancelled wait leaves ``task`` running
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        if not task.cancelled():
+            task.exception()  # retrieved: the cancellation is what the caller sees
+        raise asyncio.CancelledError
+    return task.result()
 
 
 def read_int_file(path: str) -> int | None:

@@ -20,6 +20,8 @@ POINTS = (
     "create:saved",  # the record is written, the reply not sent
     "start:net",  # addresses and host ports taken (in memory)
     "start:mounted",  # the root filesystem is mounted
+    "start:launching",  # conmon is being launched (a SIGTERM's cancel lands in the launch)
+    "start:monitor",  # conmon runs (its pid file written), the runtime's create may not be done
     "start:created",  # the runtime (and its monitor) hold the container, the record does not
     "start:attached",  # the interfaces are in the container's namespace
     "start:started",  # the process runs, the record still says "created"
@@ -31,9 +33,12 @@ POINTS = (
 )
 
 _AT = os.environ.get("COVE_TEST_CRASH_AT", "")
+# TERM: a SIGTERM instead (the shutdown then cancels the operation at its next await)
+_SIGNAL = signal.SIGTERM if os.environ.get("COVE_TEST_CRASH_SIGNAL") == "TERM" else signal.SIGKILL
 
 
 def reached(point: str) -> None:
-    """Die here if the test asked for ``point``."""
+    """Die (or be asked to stop: ``COVE_TEST_CRASH_SIGNAL=TERM``) here if the test asked for
+    ``point``."""
     if _AT and point == _AT:
-        os.kill(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), _SIGNAL)

@@ -50,3 +50,31 @@ for turns in range(12):
     asyncio.run(cancel_after(turns))
 """
     subprocess.run([sys.executable, "-c", script], check=True, timeout=30)
+
+
+def test_daemonizes_returns_when_the_command_ends() -> None:
+    """A command whose daemon keeps its stdout and stderr (as conmon's does): the call returns
+    when the command itself exits, with its output (pipes would wait for the daemon)."""
+    script = "echo out; echo err >&2; sleep 3 & exit 2"
+    rc, out, err = asyncio.run(proc.run(["sh", "-c", script], timeout=10, daemonizes=True))
+    assert (rc, out, err) == (2, "out\n", "err")
+
+
+def test_to_end_runs_its_step_to_the_end_then_raises_the_cancel() -> None:
+    done: list[str] = []
+
+    async def step() -> str:
+        await asyncio.sleep(0.05)
+        done.append("step")
+        return "x"
+
+    async def main() -> None:
+        task = asyncio.ensure_future(proc.to_end(step()))
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert done == ["step"]
+        assert await proc.to_end(step()) == "x"
+
+    asyncio.run(main())

@@ -13,7 +13,6 @@ are not applied.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import stat
@@ -25,6 +24,7 @@ from cove.errors import InvalidArgument
 from cove.oci import caps as capmod
 from cove.oci import seccomp
 from cove.oci.spec import DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS
+from cove.runtime import proc
 from cove.util.jsontypes import Json
 
 UNCONFINED = "unconfined"
@@ -172,12 +172,11 @@ async def late_sysctls(hc: Mapping[str, Any], pid: int) -> None:
             raise InvalidArgument(f'sysctl "{name}": the container has no interface {m.group(2)}')
     argv = ["nsenter", f"--net=/proc/{pid}/ns/net", "sysctl", "-q", "-w"]
     argv += [f"{k}={v}" for k, v in late.items()]
-    proc = await asyncio.create_subprocess_exec(
-        *argv, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
-    )
-    _, err = await proc.communicate()
-    if proc.returncode != 0:
-        raise InvalidArgument(f"cannot set sysctls {', '.join(late)}: {err.decode().strip()}")
+    # in a worker thread (proc.run): asyncio's subprocess transport, cancelled at coved's
+    # shutdown while it connected its pipes, never finished (Python 3.11)
+    rc, _, err = await proc.run(argv)
+    if rc != 0:
+        raise InvalidArgument(f"cannot set sysctls {', '.join(late)}: {err}")
 
 
 def cgroup_rule(text: Any) -> Json:
