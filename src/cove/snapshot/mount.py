@@ -235,10 +235,39 @@ def mountpoints() -> list[str]:
     return out
 
 
+_AT_FDCWD = -100
+_STATX_ATTR_MOUNT_ROOT = 0x2000  # linux/stat.h: the path is the root of a mount
+_STATX_ATTRIBUTES_AT = 8  # struct statx: stx_attributes (u64) after stx_mask, stx_blksize
+_STATX_ATTRIBUTES_MASK_AT = 56  # stx_attributes_mask: which attribute bits the kernel reports
+
+
+def _mount_root_attr(path: str) -> bool | None:
+    """statx's STATX_ATTR_MOUNT_ROOT for ``path`` (Linux 5.8+), None where it is not reported.
+
+    One system call, where reading the mount table costs a kernel-built text that grows with
+    every container's mounts (about 0.7 ms with 60 containers) at each start, stop and rm."""
+    lib = _libc()
+    if not hasattr(lib, "statx"):
+        return None
+    buf = ctypes.create_string_buffer(256)  # sizeof(struct statx)
+    if lib.statx(_AT_FDCWD, _enc(path), 0, 0, buf) != 0:
+        return None
+    mask = int.from_bytes(
+        buf.raw[_STATX_ATTRIBUTES_MASK_AT : _STATX_ATTRIBUTES_MASK_AT + 8], "little"
+    )
+    if not mask & _STATX_ATTR_MOUNT_ROOT:
+        return None
+    attrs = int.from_bytes(buf.raw[_STATX_ATTRIBUTES_AT : _STATX_ATTRIBUTES_AT + 8], "little")
+    return bool(attrs & _STATX_ATTR_MOUNT_ROOT)
+
+
 def is_mountpoint(path: str) -> bool:
-    """``path`` is a mount point, from the mount table: ``os.path.ismount`` compares devices
-    and misses a bind mount within one filesystem (the native driver's container root)."""
-    return os.path.realpath(path) in mountpoints()
+    """``path`` is a mount point.  ``os.path.ismount`` compares devices and misses a bind mount
+    within one filesystem (the native driver's container root); statx's mount-root attribute
+    sees it, and the mount table answers on kernels that do not report that attribute."""
+    real = os.path.realpath(path)
+    found = _mount_root_attr(real)
+    return real in mountpoints() if found is None else found
 
 
 def mounts_under(path: str) -> list[str]:
