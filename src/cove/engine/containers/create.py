@@ -235,7 +235,8 @@ class ContainerCreator:
             graph = await asyncio.to_thread(self._prepare_snapshot, cid, image.top_layer)
             crashpoint.reached("create:snapshot")
             points = self.volume_service.volumes_setup(cid, hc, cfg)
-            await asyncio.to_thread(self.volume_service.volumes_copy_up, cid, points)
+            if self.volume_service.copy_up_needed(points):
+                await asyncio.to_thread(self.volume_service.volumes_copy_up, cid, points)
             crashpoint.reached("create:volumes")
             data: Json = {
                 "Id": cid,

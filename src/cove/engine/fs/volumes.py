@@ -205,9 +205,15 @@ class VolumeService:
     def volumes_copy_up(self, cid: str, points: list[MountPoint]) -> None:
         """The image's files into the empty volumes of ``points``: blocking (the root is
         mounted, a process to wait for with fuse-overlayfs, and files are copied), so
-        callers run it in a worker thread."""
-        if any(mp["Type"] == "volume" and mp["CopyData"] for mp in points):
+        callers run it in a worker thread (when ``copy_up_needed``)."""
+        if self.copy_up_needed(points):
             self._copy_up(cid, points)
+
+    @staticmethod
+    def copy_up_needed(points: list[MountPoint]) -> bool:
+        """Some volume of ``points`` takes the image's files: most creates have none, and
+        then skip the worker thread's hop."""
+        return any(mp["Type"] == "volume" and mp["CopyData"] for mp in points)
 
     def volumes_created(self, cid: str) -> None:
         """The create succeeded: its volumes are the container's now."""
