@@ -69,7 +69,9 @@ $(COMPOSE_PLUGIN): | $(VENV)/bin/activate
 compose-plugin: root $(COMPOSE_PLUGIN)
 
 # The venv uses Debian's python3 directly (not a pyenv shim): the CLI starts in ~10 ms.
-$(VENV)/bin/activate: pyproject.toml | $(STAMP)/deps
+# setup.py builds the json-file log converter's C accelerator (cove.logdriver._jsonlog):
+# a change of it rebuilds the venv, so `make test` never runs an old build.
+$(VENV)/bin/activate: pyproject.toml setup.py src/cove/logdriver/_jsonlog.c | $(STAMP)/deps
 	$(PY_SYS) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -e '.[dev,net]'
@@ -101,8 +103,9 @@ compat: root venv deps-peers compose-plugin
 
 # Every suite in tests/ (interop with dockerd/podman/skopeo/docker-registry included): a few
 # minutes on 2 cores.
+# COVE_REQUIRE_EXT=1: the C accelerator must have been built (a test fails otherwise).
 test: root venv deps-peers compose-plugin lint typecheck layers
-	$(VENV)/bin/pytest -q tests
+	COVE_REQUIRE_EXT=1 $(VENV)/bin/pytest -q tests
 
 # The docker SDK's own integration suite, from its sdist (7.0.0: later sdists ship no tests).
 DOCKER_PY_SDIST := $(STAMP)/docker-7.0.0

@@ -23,12 +23,21 @@ from __future__ import annotations
 import bisect
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import groupby, repeat
 from operator import itemgetter
 from typing import Any
 
 from cove.logdriver import cri
+
+# ``runs`` of the optional C accelerator (setup.py builds it; _jsonlog.c says what it does);
+# None where it was not built: the Python path, which is the reference, does it all then
+Runs = Callable[[bytes, int, int], tuple[bytes, int]]
+_accel: Runs | None
+try:
+    from cove.logdriver._jsonlog import runs as _accel
+except ImportError:  # pragma: no cover - only where no compiler was found
+    _accel = None
 
 PIECE = 16 * 1024  # dockerd's copier buffer: a longer line goes in pieces of this size
 STREAM_NAME = {cri.STDOUT: b"stdout", cri.STDERR: b"stderr"}
@@ -173,11 +182,44 @@ class Converter:
     """conmon's records of one container -> Docker's lines.  Holds the start of a line
     whose end has not come yet (at most ``PIECE`` bytes a stream)."""
 
-    def __init__(self) -> None:
+    def __init__(self, accel: bool = True) -> None:
         self.pending: dict[int, tuple[bytes, bytes]] = {}  # stream -> (raw bytes, stamp)
+        # the C accelerator when built (``accel=False``: the Python path, as the tests
+        # compare them)
+        self.accel = _accel if accel else None
 
     def feed(self, block: bytes) -> bytes:
-        """Whole records (``block`` ends with a newline, or is empty) -> Docker's lines.
+        """Whole records (``block`` ends with a newline, or is empty) -> Docker's lines."""
+        if self.accel is not None:
+            return self._feed_accel(self.accel, block)
+        return self._feed_py(block)
+
+    def _feed_accel(self, runs: Runs, block: bytes) -> bytes:
+        """``feed`` with the C accelerator: it converts runs of F records in UTC (the bulk
+        of any log, with the usual P record of a read that ended inside a line) as
+        ``_feed_py`` does; each record it stops at (another P record, the end of a line
+        held here, another shape) goes the Python way, and the accelerator goes on after it."""
+        out: list[bytes] = []
+        pos, n = 0, len(block)
+        while pos < n:
+            skip = (cri.STDOUT in self.pending) | (cri.STDERR in self.pending) << 1
+            done, pos = runs(block, pos, skip)
+            out.append(done)
+            if pos >= n:
+                break
+            kind = block[pos + 29 : pos + 45]
+            e = block.find(b"\n", pos) + 1
+            if kind not in _KNOWN or e <= pos + 45:
+                out.append(self._feed_records(block[pos:]))  # another shape
+                break
+            stream = _P_HEADS.get(kind) or _F_HEADS[kind]
+            stamp = docker_stamp(block[pos : pos + 35])
+            out.append(self._record(stream, stamp, block[pos + 45 : e - 1], kind in _MID))
+            pos = e
+        return b"".join(out)
+
+    def _feed_py(self, block: bytes) -> bytes:
+        """``feed`` in Python (the reference).
 
         conmon gives every record of one read of the container's pipe the same head (the
         stamp is taken once a read), so a read's records are converted together: one
