@@ -248,8 +248,9 @@ class ConmonRuntime:
             return monitor_pid, pid
 
         try:
-            # to its end even when cancelled: the runtime's create, cut by a cleanup that
-            # ran meanwhile, finished after that cleanup's delete and left its init behind
+            # to its end even when cancelled, so the cleanup's kill and delete come after the
+            # runtime's create: a delete while it still runs finds nothing to delete, and the
+            # init it then makes would wait for its start signal alone
             monitor_pid, pid = await proc.to_end(created())
         except (TimeoutError, OSError, ValueError, _MonitorFailed) as e:
             await self._cleanup(bundle, 0, cid)
