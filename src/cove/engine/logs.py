@@ -70,6 +70,8 @@ def read_log(
 
         if not follow and not running():
             await _settled(path)
+        else:
+            await _drained(path)  # read-your-writes: what the container wrote is in the file
         reader = await loop.run_in_executor(None, opener)
         inflight: asyncio.Future[Any] | None = None
         settled = not follow
@@ -105,6 +107,42 @@ def read_log(
     return gen()
 
 
+DRAIN_WAIT = 1.0  # seconds at most for the keeper's answer; then the file is read as it is
+
+
+def _keeper_of(path: str) -> tuple[str, str]:
+    """The control directory and the container id of a json-file log's path."""
+    cdir = os.path.dirname(path)
+    control = os.path.join(os.path.dirname(os.path.dirname(cdir)), "log-keeper")
+    return control, os.path.basename(cdir)
+
+
+async def _drained(path: str) -> None:
+    """A json-file log of a running container: the keeper writes what conmon has put in
+    the container's FIFO before ``logs`` reads, so ``start`` then ``logs`` shows what the
+    container wrote, as under dockerd.  When the container has just exited and conmon is
+    still forwarding its output, the keeper answers once conmon has exited and the file is
+    complete.  One round trip on the keeper's socket, asyncio I/O only; a keeper that is
+    down, busy or gone (no answer within ``DRAIN_WAIT``) leaves the file read as it is.
+    What the container wrote that conmon has not read yet is not waited for (a running
+    container may write at any time; dockerd does not wait either)."""
+    if not jsonlog.is_json_path(path):
+        return
+    control, cid = _keeper_of(path)
+    try:
+        sock = keeperd.drain(control, cid)
+    except OSError:
+        return
+    if sock is None:
+        return
+    try:
+        await asyncio.wait_for(asyncio.get_running_loop().sock_recv(sock, 1), DRAIN_WAIT)
+    except (OSError, TimeoutError):
+        pass
+    finally:
+        sock.close()
+
+
 async def _settled(path: str) -> None:
     """A json-file log of a container that stopped: wait (3 s at most) until the keeper has
     written what was still in the FIFO and ended the entry (at once when the monitor exits
@@ -113,9 +151,8 @@ async def _settled(path: str) -> None:
     keeper runs."""
     if not jsonlog.is_json_path(path):
         return
-    cdir = os.path.dirname(path)
-    control = os.path.join(os.path.dirname(os.path.dirname(cdir)), "log-keeper")
-    entry = os.path.join(control, os.path.basename(cdir) + ".json")
+    control, cid = _keeper_of(path)
+    entry = os.path.join(control, cid + ".json")
     for _ in range(150):  # 3 s at most
         try:
             with open(entry) as f:

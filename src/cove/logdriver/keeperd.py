@@ -4,14 +4,15 @@ coved starts one per data root, detached in its own session like conmon, so json
 are written and rotated files kept while coved is stopped or restarting, and the keeper's
 threads never wait for the daemon's GIL (it reacts to conmon's renames within
 microseconds).  It writes every json-file log (``pump.JsonPump``: conmon's records from a
-FIFO, handed over by coved through ``keeper.sock``) and keeps the rotations of conmon's
-k8s-files (``keeper.LogKeeper``).  coved tells it what to keep through files in the control
-directory, one per container (``<id>.json``: ``{"path", "max_file", "max_size",
-"compress", "monitor_pid", "fifo"}``, written aside and renamed into place).  It ends when
-the control directory goes, or when it has had nothing to keep for ``IDLE`` seconds (an
-entry goes when its container's monitor has exited and its log is written; coved starts
-the keeper again with the next container); one instance per directory (an flock on
-``keeper.lock``).
+FIFO, handed over by coved through ``keeper.sock``; a ``drain <id>`` request on the same
+socket, with a socket to answer on, has it written before ``logs`` reads) and keeps the
+rotations of conmon's k8s-files (``keeper.LogKeeper``).  coved tells it what to keep
+through files in the control directory, one per container (``<id>.json``: ``{"path",
+"max_file", "max_size", "compress", "monitor_pid", "fifo"}``, written aside and renamed
+into place).  It ends when the control directory goes, or when it has had nothing to keep
+for ``IDLE`` seconds (an entry goes when its container's monitor has exited and its log is
+written; coved starts the keeper again with the next container); one instance per
+directory (an flock on ``keeper.lock``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import select
 import socket
 import sys
 import time
+from collections.abc import Callable
 
 from cove.logdriver.keeper import LogKeeper
 from cove.logdriver.options import DEFAULT_MAX_SIZE, LogPlan
@@ -134,13 +136,43 @@ def hand_over(control: str, name: str, fd: int) -> bool:
         sock.close()
 
 
-def _received(sock: socket.socket) -> list[tuple[str, int]]:
-    out: list[tuple[str, int]] = []
+DRAIN = "drain "  # a request's prefix: "drain <id>" and the answer's socket
+
+
+def drain(control: str, cid: str) -> socket.socket | None:
+    """coved's side of read-your-writes: ask the keeper to write what container ``cid``'s
+    FIFO holds now.  Returns the socket the answer comes on (a byte, or end of file when the
+    keeper dropped the request or died: both mean "read the file now"), or None when no
+    keeper takes requests.  Never waits (the caller waits on the socket with a timeout)."""
+    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    try:
+        if not hand_over(control, DRAIN + cid, theirs.fileno()):
+            mine.close()
+            return None
+    finally:
+        theirs.close()  # in flight, the datagram holds it for the keeper
+    mine.setblocking(False)
+    return mine
+
+
+def _answer(fd: int) -> Callable[[], None]:
+    def answer() -> None:
+        with contextlib.suppress(OSError):
+            os.write(fd, b"1")
+        os.close(fd)
+
+    return answer
+
+
+def _received(sock: socket.socket) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """What came through the socket: FIFOs handed over and drain requests (name, fd)."""
+    handed: list[tuple[str, int]] = []
+    asked: list[tuple[str, int]] = []
     while True:
         try:
             msg, anc, _flags, _addr = sock.recvmsg(256, socket.CMSG_SPACE(4 * 4))
         except (BlockingIOError, InterruptedError):
-            return out
+            return handed, asked
         fds: list[int] = []
         for level, kind, data in anc:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
@@ -148,7 +180,11 @@ def _received(sock: socket.socket) -> list[tuple[str, int]]:
         for extra in fds[1:]:
             os.close(extra)
         if fds:
-            out.append((msg.decode(errors="replace"), fds[0]))
+            text = msg.decode(errors="replace")
+            if text.startswith(DRAIN):
+                asked.append((text.removeprefix(DRAIN), fds[0]))
+            else:
+                handed.append((text, fds[0]))
 
 
 def _pump_entry(pump: JsonPump, name: str, entry: Entry, fd: int | None = None) -> None:
@@ -186,7 +222,7 @@ def serve(control: str) -> int:
             # and every few seconds (to drop those of removed containers)
             with contextlib.suppress(FileNotFoundError):
                 now_stamp = os.stat(control).st_mtime_ns
-            handed = _received(sock)
+            handed, asked = _received(sock)
             if handed or now_stamp != stamp or time.monotonic() - full_pass > 10:
                 stamp, full_pass = now_stamp, time.monotonic()
                 current = _entries(control)
@@ -201,6 +237,8 @@ def serve(control: str) -> int:
                 for fd in given.values():  # handed over without an entry: not ours
                     os.close(fd)
                 seen = current
+            for key, fd in asked:  # after the FIFOs handed over with them were taken
+                pump.drain(key + ".json", _answer(fd))
             for name in pump.finished():  # drained after its monitor exited
                 seen.pop(name, None)
             for name, (path, plan, monitor, _ino, fifo) in list(seen.items()):

@@ -15,6 +15,11 @@ writing into a FIFO without a reader: conmon ignores SIGPIPE and drops those rec
 name), so the container never hangs on a missing keeper.  When the container's monitor
 has exited, what is left in the FIFO is read, a line left without its newline is written
 as dockerd writes it, and the entry ends.
+
+``drain`` gives ``logs`` read-your-writes: the pump thread converts what the FIFO holds at
+once and answers; for a container that has exited (its monitor has no child left) the
+answer waits until the monitor has exited and the entry ended, so the file is complete.
+A monitor that is a zombie counts as exited (this machine's PID 1 reaps it seconds late).
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ import os
 import queue
 import select
 import stat
+import struct
+import termios
 import threading
 import time
 from collections.abc import Callable
@@ -40,6 +47,7 @@ log = logging.getLogger("cove.logs")
 READ = 1 << 20  # bytes of FIFO per read: a MiB converts in a few ms
 PIPE_SIZE = 1 << 20  # the FIFO's buffer, so conmon rarely waits for the pump
 F_SETPIPE_SZ = 1031
+MAX_ASKED = 256  # drain requests waiting for the pump thread
 FIFO_NAME = "json-log.fifo"
 
 
@@ -78,6 +86,8 @@ class Sink:
     size: int = 0
     carry: bytes = b""
     conv: Converter = field(default_factory=Converter)
+    # drain requests answered when the entry ends (its container exited, its monitor not yet)
+    waiting: list[Callable[[], None]] = field(default_factory=list)
 
 
 class JsonPump:
@@ -93,6 +103,10 @@ class JsonPump:
         self._stop = False
         self._rotations: queue.SimpleQueue[tuple[str, str, int, bool] | None] = queue.SimpleQueue()
         self._done: list[str] = []  # entries whose monitor ended and whose FIFO was drained
+        # drain requests (an entry's name, the answer) for the pump thread; the eventfd wakes it
+        self._asked: list[tuple[str, Callable[[], None]]] = []
+        self._wake = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        self._ep.register(self._wake, select.EPOLLIN)
         self._threads = [
             threading.Thread(target=self._loop, name="json-pump", daemon=True),
             threading.Thread(target=self._rotator, name="json-rotation", daemon=True),
@@ -131,6 +145,18 @@ class JsonPump:
         self._ep.register(fd, select.EPOLLIN)
         self._watch_monitor(sink)
 
+    def drain(self, name: str, answer: Callable[[], None]) -> None:
+        """Read-your-writes for ``logs``: the pump thread writes what entry ``name``'s FIFO
+        holds now (an entry whose monitor exited is ended: its file is then complete), then
+        calls ``answer`` (also for a name it does not watch: nothing of it is waiting)."""
+        with self._lock:
+            if len(self._asked) >= MAX_ASKED:  # bounded: a flood of requests is answered
+                answer()  # at once, without a drain, rather than queued without end
+                return
+            self._asked.append((name, answer))
+        with contextlib.suppress(OSError):
+            os.eventfd_write(self._wake, 1)
+
     def watching(self) -> int:
         with self._lock:
             return len(self._sinks)
@@ -150,9 +176,13 @@ class JsonPump:
             for sink in self._sinks.values():
                 self._drain(sink)
                 self._end(sink)
+                for answer in sink.waiting:
+                    _call(answer)
             self._sinks.clear()
             self._by_name.clear()
+        self._answer()
         self._ep.close()
+        os.close(self._wake)
 
     # -- the pump thread ---------------------------------------------------------------------
     def _loop(self) -> None:
@@ -162,8 +192,13 @@ class JsonPump:
                 events = self._ep.poll(0.5)
             except OSError:
                 return
-            exited = False
+            exited = asked = False
             for fd, _mask in events:
+                if fd == self._wake:
+                    asked = True
+                    with contextlib.suppress(OSError):
+                        os.eventfd_read(self._wake)
+                    continue
                 if fd in self._pidfds:  # one wake-up a monitor: the pidfd goes
                     exited = True
                     self._drop_pidfd(fd)
@@ -184,6 +219,47 @@ class JsonPump:
                     self._reap()
                 except Exception:
                     log.exception("json log: ending an entry")
+            if asked:
+                self._answer()
+
+    def _answer(self) -> None:
+        """The drain requests: exited monitors' entries are ended first, then each asked
+        entry's FIFO is read up to what it held when the pump got to it (a container that
+        writes without pause does not hold the pump here), then the asker is answered."""
+        with self._lock:
+            asked, self._asked = self._asked, []
+        if not asked:
+            return
+        try:
+            self._reap()
+        except Exception:
+            log.exception("json log: ending an entry")
+        for name, answer in asked:
+            with self._lock:
+                sink = self._by_name.get(name)
+            if sink is not None and sink.fd >= 0:
+                try:
+                    self._drain_held(sink)
+                except Exception:
+                    log.exception("json log %s", sink.path)
+                if len(sink.waiting) < MAX_ASKED and _container_ended(sink.monitor_pid):
+                    # the container's output may still be in the monitor's pipe: the answer
+                    # waits until the monitor, which reads it all before it exits, is gone
+                    sink.waiting.append(answer)
+                    continue
+            _call(answer)
+
+    def _drain_held(self, sink: Sink) -> None:
+        try:
+            held = struct.unpack("i", fcntl.ioctl(sink.fd, termios.FIONREAD, b"\0" * 4))[0]
+        except OSError:
+            return
+
+        while held > 0:
+            got = self._pump(sink, min(READ, held))
+            if not got:
+                return
+            held -= got
 
     def _pump(self, sink: Sink, limit: int) -> int:
         """Read what the FIFO holds (at most ``limit``), write it converted."""
@@ -206,7 +282,7 @@ class JsonPump:
     def _reap(self) -> None:
         """End the entries whose monitor exited: read the FIFO to its end first."""
         with self._lock:
-            gone = [s for s in self._sinks.values() if not os.path.exists(f"/proc/{s.monitor_pid}")]
+            gone = [s for s in self._sinks.values() if _exited(s.monitor_pid)]
         for sink in gone:
             self._drain(sink)
             with self._lock:
@@ -218,6 +294,9 @@ class JsonPump:
             self._end(sink)
             if self._on_end is not None:
                 self._on_end(sink.name, sink.monitor_pid)
+            for answer in sink.waiting:
+                _call(answer)
+            sink.waiting.clear()
 
     def _drop_pidfd(self, pidfd: int) -> None:
         del self._pidfds[pidfd]
@@ -314,6 +393,33 @@ class JsonPump:
                     files.compress(first)
             except OSError as e:
                 log.warning("json log rotation %s: %s", path, e)
+
+
+def _call(answer: Callable[[], None]) -> None:
+    try:
+        answer()
+    except Exception:
+        log.exception("json log: answering a drain")
+
+
+def _exited(pid: int) -> bool:
+    """Whether the monitor has exited: gone, or a zombie (its parent here, the machine's
+    PID 1, can take seconds to reap it, and it wrote its last record before it exited)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rpartition(b")")[2].split()[0] in (b"Z", b"X")
+    except (OSError, IndexError):
+        return True
+
+
+def _container_ended(monitor_pid: int) -> bool:
+    """Whether the monitor (conmon, the container's subreaper) has no child left: its
+    container has exited and the monitor is about to end.  False when unknown."""
+    try:
+        with open(f"/proc/{monitor_pid}/task/{monitor_pid}/children") as f:
+            return not f.read().strip()
+    except OSError:
+        return False
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -8,6 +8,8 @@ import gzip
 import json
 import os
 import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -76,3 +78,61 @@ def test_rotation_keeps_max_file_and_compresses(tmp_path: Path) -> None:
     # the newest lines, in order, none lost inside what is kept
     assert got == [f"line {i:05d}\n" for i in range(n - len(got), n)]
     assert os.path.getsize(path) < 10 * 1024 + 200
+
+
+def _asked(pump: JsonPump, name: str) -> threading.Event:
+    answered = threading.Event()
+    pump.drain(name, answered.set)
+    return answered
+
+
+def test_drain_answers_once_the_fifo_is_written(tmp_path: Path) -> None:
+    """Read-your-writes: once a drain is answered, what was in the FIFO when it was asked is
+    in the file; a name the pump does not watch is answered at once."""
+    path = str(tmp_path / "abc-json.log")
+    fifo = str(tmp_path / "json-log.fifo")
+    rd = open_fifo(fifo)
+    monitor = subprocess.Popen(["sh", "-c", "sleep 30 & wait"])  # has a child: a running container
+    children = f"/proc/{monitor.pid}/task/{monitor.pid}/children"
+    _wait(lambda: Path(children).read_text().strip())
+    pump = JsonPump()
+    try:
+        pump.watch("abc.json", path, fifo, 1 << 20, 5, False, monitor.pid, fd=rd)
+        wr = os.open(fifo, os.O_WRONLY)
+        for i in range(50):
+            os.write(wr, TS + b" stdout F line %02d\n" % i)
+            assert _asked(pump, "abc.json").wait(10)
+            assert _lines(path)[-1]["log"] == f"line {i:02d}\n"
+        os.close(wr)
+        assert _asked(pump, "nobody.json").wait(10)
+    finally:
+        monitor.kill()
+        monitor.wait()
+        pump.close()
+
+
+def test_drain_of_an_ended_container_waits_for_its_monitor(tmp_path: Path) -> None:
+    """A monitor without a child (its container exited) may still be forwarding output: the
+    answer comes when the monitor has exited and the entry ended (a line without its newline
+    written too)."""
+    path = str(tmp_path / "abc-json.log")
+    fifo = str(tmp_path / "json-log.fifo")
+    rd = open_fifo(fifo)
+    wr = os.open(fifo, os.O_WRONLY)
+    # the monitor's part: it writes its last records after a pause, then exits
+    monitor = subprocess.Popen([
+        sys.executable, "-c",
+        "import os, sys, time; time.sleep(0.5); "
+        "os.write(int(sys.argv[1]), sys.argv[2].encode())",
+        str(wr), (TS + b" stdout F last\n" + TS + b" stdout P no-eol").decode(),
+    ], pass_fds=(wr,))  # fmt: skip
+    os.close(wr)
+    pump = JsonPump()
+    try:
+        pump.watch("abc.json", path, fifo, 1 << 20, 5, False, monitor.pid, fd=rd)
+        assert _asked(pump, "abc.json").wait(10)
+        assert [o["log"] for o in _lines(path)] == ["last\n", "no-eol"]
+        assert pump.finished() == ["abc.json"]
+    finally:
+        monitor.wait()
+        pump.close()
