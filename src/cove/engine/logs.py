@@ -124,8 +124,8 @@ async def _drained(path: str) -> None:
     still forwarding its output, the keeper answers once conmon has exited and the file is
     complete.  One round trip on the keeper's socket, asyncio I/O only; a keeper that is
     down, busy or gone (no answer within ``DRAIN_WAIT``) leaves the file read as it is.
-    What the container wrote that conmon has not read yet is not waited for (a running
-    container may write at any time; dockerd does not wait either)."""
+    What the container wrote that conmon has not read yet is waited for briefly (50 ms at
+    most, ``pump.FORWARD_WAIT``)."""
     if not jsonlog.is_json_path(path):
         return
     control, cid = _keeper_of(path)

@@ -48,6 +48,7 @@ READ = 1 << 20  # bytes of FIFO per read: a MiB converts in a few ms
 PIPE_SIZE = 1 << 20  # the FIFO's buffer, so conmon rarely waits for the pump
 F_SETPIPE_SZ = 1031
 MAX_ASKED = 256  # drain requests waiting for the pump thread
+FORWARD_WAIT = 0.05  # seconds a drain waits for conmon to forward what the container wrote
 FIFO_NAME = "json-log.fifo"
 
 
@@ -239,7 +240,7 @@ class JsonPump:
                 sink = self._by_name.get(name)
             if sink is not None and sink.fd >= 0:
                 try:
-                    self._drain_held(sink)
+                    self._drain_forwarded(sink)
                 except Exception:
                     log.exception("json log %s", sink.path)
                 if len(sink.waiting) < MAX_ASKED and _container_ended(sink.monitor_pid):
@@ -248,6 +249,21 @@ class JsonPump:
                     sink.waiting.append(answer)
                     continue
             _call(answer)
+
+    def _drain_forwarded(self, sink: Sink) -> None:
+        """Drain the FIFO, and while the container's stdout and stderr pipes hold bytes that
+        conmon has not read yet (``FORWARD_WAIT`` at most), drain it again: what the
+        container wrote before ``logs`` was asked is in the file, unless conmon lags more."""
+        self._drain_held(sink)
+        deadline = time.monotonic() + FORWARD_WAIT
+        waited = False
+        while _unread(sink.monitor_pid) > 0 and time.monotonic() < deadline:
+            waited = True
+            time.sleep(0.001)
+            self._drain_held(sink)
+        if waited:
+            time.sleep(0.001)  # conmon writes what it read into the FIFO right after
+            self._drain_held(sink)
 
     def _drain_held(self, sink: Sink) -> None:
         try:
@@ -410,6 +426,35 @@ def _exited(pid: int) -> bool:
             return f.read().rpartition(b")")[2].split()[0] in (b"Z", b"X")
     except (OSError, IndexError):
         return True
+
+
+def _unread(monitor_pid: int) -> int:
+    """Bytes the monitor's children (the container's process) wrote to their stdout and
+    stderr pipes that the monitor has not read yet (0 when unknown)."""
+    try:
+        with open(f"/proc/{monitor_pid}/task/{monitor_pid}/children") as f:
+            children = f.read().split()
+    except OSError:
+        return 0
+    total, seen = 0, set()
+    for child in children:
+        for n in (1, 2):
+            link = f"/proc/{child}/fd/{n}"
+            try:
+                target = os.readlink(link)
+                if not target.startswith("pipe:") or target in seen:
+                    continue
+                seen.add(target)
+                fd = os.open(link, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            except OSError:
+                continue
+            try:
+                total += struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0" * 4))[0]
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+    return total
 
 
 def _container_ended(monitor_pid: int) -> bool:

@@ -4,9 +4,11 @@ entry ends once its monitor (here a short sleep) exited and the FIFO is read."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -14,6 +16,7 @@ import time
 from pathlib import Path
 
 from cove.logdriver import files
+from cove.logdriver import pump as pump_mod
 from cove.logdriver.pump import JsonPump, open_fifo
 
 TS = b"2026-12-07T04:22:46.192818170+00:00"
@@ -106,8 +109,7 @@ def test_drain_answers_once_the_fifo_is_written(tmp_path: Path) -> None:
         os.close(wr)
         assert _asked(pump, "nobody.json").wait(10)
     finally:
-        monitor.kill()
-        monitor.wait()
+        _kill_tree(monitor)
         pump.close()
 
 
@@ -136,3 +138,23 @@ def test_drain_of_an_ended_container_waits_for_its_monitor(tmp_path: Path) -> No
     finally:
         monitor.wait()
         pump.close()
+
+
+def test_unread_counts_what_the_monitor_has_not_read() -> None:
+    """The bytes a monitor's child wrote into its stdout pipe that nobody read yet."""
+    monitor = subprocess.Popen(["sh", "-c", "sh -c 'echo hi; exec sleep 30' | sleep 30"])
+    try:
+        _wait(lambda: pump_mod._unread(monitor.pid) == 3)
+    finally:
+        _kill_tree(monitor)
+
+
+def _kill_tree(monitor: subprocess.Popen[bytes]) -> None:
+    """The monitor's children by their ids, then the monitor."""
+    children = Path(f"/proc/{monitor.pid}/task/{monitor.pid}/children")
+    with contextlib.suppress(OSError):
+        for child in children.read_text().split():
+            with contextlib.suppress(OSError):
+                os.kill(int(child), signal.SIGKILL)
+    monitor.kill()
+    monitor.wait()
