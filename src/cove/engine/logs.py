@@ -8,6 +8,7 @@ the first step after its client left (the server closes this generator).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import logging
@@ -21,6 +22,7 @@ from cove.errors import InvalidArgument, NotImplementedYet
 from cove.logdriver import files, jsonlog, keeperd, options, pump
 from cove.logdriver.options import LogPlan
 from cove.logdriver.reader import LogReader
+from cove.util.bridge import WorkerPool
 from cove.util.streams import Chunk
 
 log = logging.getLogger("cove.engine")
@@ -29,6 +31,9 @@ POLL = 0.05  # seconds between looks at a followed log that has nothing new
 # One reader step at a time in the whole daemon: each holds the GIL for a few milliseconds
 # of parsing, and several at once starve the event loop (/_ping latency) for no more speed.
 _STEP = threading.Lock()
+# the readers' opens and steps: threads of their own, so a slow disk under many readers
+# does not hold up the default executor's other work
+_READS = WorkerPool(4, "cove-logread")
 
 
 def _step(reader: LogReader) -> list[tuple[int, bytes]] | None:
@@ -60,8 +65,6 @@ def read_log(
     running: Callable[[], bool],
 ) -> AsyncIterator[Chunk]:
     async def gen() -> AsyncIterator[Chunk]:
-        loop = asyncio.get_running_loop()
-
         def opener() -> LogReader:
             return LogReader(
                 path, streams=frozenset(streams), since=since, until=until,
@@ -72,16 +75,18 @@ def read_log(
             await _settled(path)
         else:
             await _drained(path)  # read-your-writes: what the container wrote is in the file
-        reader = await loop.run_in_executor(None, opener)
-        inflight: asyncio.Future[Any] | None = None
+        reader = await _READS.call(opener)
+        # the step as the pool's own future: cancelling the await cancels a step not yet
+        # started, and one that runs still reads the files, so they are closed after it
+        inflight: concurrent.futures.Future[Any] | None = None
         settled = not follow
         try:
             while True:
                 # look at the container before reading: once it stopped, what conmon
                 # flushed before exiting is read, then the stream ends
                 stopped = not follow or not running()
-                inflight = loop.run_in_executor(None, _step, reader)
-                out = await inflight
+                inflight = _READS.submit(_step, reader)
+                out = await asyncio.wrap_future(inflight)
                 inflight = None
                 if out:
                     for stream, data in out:

@@ -28,7 +28,6 @@ take ports that containers publish later.  This helper does it instead, as Rootl
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import ctypes
 import json
@@ -38,6 +37,7 @@ import sys
 
 from cove.errors import Conflict, CoveError, InvalidArgument
 from cove.network.ports import Mapping
+from cove.util.bridge import WorkerPool
 
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
@@ -80,7 +80,7 @@ class _Helper:
     def __init__(self, netns: str) -> None:
         self.netns = netns
         # the one thread inside the daemon's network namespace: it makes the inner sockets
-        self.inside = concurrent.futures.ThreadPoolExecutor(1, initializer=self._enter)
+        self.inside = WorkerPool(1, "cove-ports-inside", initializer=self._enter)
         self.forwards: dict[int, tuple[str, str, int, socket.socket, asyncio.Task[None]]] = {}
         self.next_id = 1
         self.conns: set[asyncio.Task[None]] = set()
@@ -98,7 +98,7 @@ class _Helper:
 
     async def _connection(self, outer: socket.socket, port: int) -> None:
         loop = asyncio.get_running_loop()
-        inner = await loop.run_in_executor(self.inside, socket.socket)
+        inner = await self.inside.call(socket.socket)
         inner.setblocking(False)
         try:
             await loop.sock_connect(inner, (TARGET, port))
@@ -139,7 +139,7 @@ class _Helper:
                     if len(flows) >= UDP_FLOWS:
                         flows.pop(next(iter(flows))).task.cancel()  # the oldest client
                     try:
-                        inner = await loop.run_in_executor(self.inside, _udp_socket)
+                        inner = await self.inside.call(_udp_socket)
                         inner.connect((TARGET, port))  # no packet: it only fixes the peer
                     except OSError:
                         continue

@@ -320,8 +320,13 @@ class WorkerPool:
     is waited on no more (its request was cancelled) still runs to its end: pool work is
     short and must not be cut half way (a netlink change, a store request)."""
 
-    def __init__(self, threads: int, name: str) -> None:
-        self._executor = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix=name)
+    def __init__(
+        self, threads: int, name: str, initializer: Callable[[], None] | None = None
+    ) -> None:
+        # initializer: run once in each thread as it starts (e.g. entering a namespace)
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            threads, thread_name_prefix=name, initializer=initializer
+        )
 
     async def call(self, fn: Callable[..., R], *args: Any) -> R:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
