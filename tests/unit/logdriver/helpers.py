@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from cove.logdriver.reader import LogReader
+
+
+def wait_for(cond: Callable[[], object], timeout: float = 10.0) -> None:
+    """Poll ``cond`` until it is true; fail the test after ``timeout`` seconds."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out")
 
 
 def read_all(path: str, **kw: object) -> bytes:

@@ -18,17 +18,9 @@ from pathlib import Path
 from cove.logdriver import files
 from cove.logdriver import pump as pump_mod
 from cove.logdriver.pump import JsonPump, open_fifo
+from tests.unit.logdriver.helpers import wait_for
 
 TS = b"2026-12-07T04:22:46.192818170+00:00"
-
-
-def _wait(cond: object, timeout: float = 10.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if callable(cond) and cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out")
 
 
 def _lines(path: str) -> list[dict[str, str]]:
@@ -52,9 +44,11 @@ def _run(tmp_path: Path, records: bytes, max_size: int, max_file: int, gz: bool)
         os.write(wr, records)
         os.close(wr)
         monitor.wait()
-        _wait(lambda: pump.finished() == ["abc.json"])
+        wait_for(lambda: pump.finished() == ["abc.json"])
         time.sleep(0.3)  # the rotation thread's last shift and compression
-        _wait(lambda: not any(".pending." in n or n.endswith(".tmp") for n in os.listdir(tmp_path)))
+        wait_for(
+            lambda: not any(".pending." in n or n.endswith(".tmp") for n in os.listdir(tmp_path))
+        )
     finally:
         pump.close()
     return path
@@ -97,7 +91,7 @@ def test_drain_answers_once_the_fifo_is_written(tmp_path: Path) -> None:
     rd = open_fifo(fifo)
     monitor = subprocess.Popen(["sh", "-c", "sleep 30 & wait"])  # has a child: a running container
     children = f"/proc/{monitor.pid}/task/{monitor.pid}/children"
-    _wait(lambda: Path(children).read_text().strip())
+    wait_for(lambda: Path(children).read_text().strip())
     pump = JsonPump()
     try:
         pump.watch("abc.json", path, fifo, 1 << 20, 5, False, monitor.pid, fd=rd)
@@ -144,7 +138,7 @@ def test_unread_counts_what_the_monitor_has_not_read() -> None:
     """The bytes a monitor's child wrote into its stdout pipe that nobody read yet."""
     monitor = subprocess.Popen(["sh", "-c", "sh -c 'echo hi; exec sleep 30' | sleep 30"])
     try:
-        _wait(lambda: pump_mod._unread(monitor.pid) == 3)
+        wait_for(lambda: pump_mod._unread(monitor.pid) == 3)
     finally:
         _kill_tree(monitor)
 

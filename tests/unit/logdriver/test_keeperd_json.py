@@ -15,6 +15,7 @@ from pathlib import Path
 from cove.logdriver import keeperd
 from cove.logdriver.options import LogPlan
 from cove.logdriver.pump import open_fifo
+from tests.unit.logdriver.helpers import wait_for
 
 TS = b"2026-12-07T04:22:46.192818170+00:00"
 
@@ -43,15 +44,6 @@ def _keeper(control: str) -> subprocess.Popen[bytes]:
     return proc
 
 
-def _wait(cond: object, timeout: float = 15.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if callable(cond) and cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out")
-
-
 def test_keeper_killed_and_back(tmp_path: Path) -> None:
     control = str(tmp_path / "log-keeper")
     cdir = tmp_path / "c1"
@@ -68,7 +60,7 @@ def test_keeper_killed_and_back(tmp_path: Path) -> None:
     os.close(fd)  # the keeper holds the FIFO now
     second = None
     try:
-        _wait(lambda: os.path.exists(path) and os.path.getsize(path) > 2000)
+        wait_for(lambda: os.path.exists(path) and os.path.getsize(path) > 2000, 15.0)
         first.kill()  # the writer's records fail (EPIPE) meanwhile; it never blocks
         first.wait()
         time.sleep(0.3)
@@ -76,7 +68,7 @@ def test_keeper_killed_and_back(tmp_path: Path) -> None:
         out, _ = writer.communicate(timeout=60)
         failed = int(out)
         # the entry ends once the writer (the "monitor") exited and the FIFO is drained
-        _wait(lambda: not os.path.exists(os.path.join(control, "c1.json")))
+        wait_for(lambda: not os.path.exists(os.path.join(control, "c1.json")), 15.0)
     finally:
         for p in (first, second):
             if p is not None and p.poll() is None:
