@@ -18,7 +18,7 @@ import contextlib
 import logging
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from cove.engine.base import EngineOptions, Paths
@@ -474,14 +474,20 @@ class EndpointOps:
             out.append(f"{names}:{attached[0][1]['IPAddress']}")
             if attached[0][1].get("GlobalIPv6Address"):
                 out.append(f"{names}:{attached[0][1]['GlobalIPv6Address']}")
+        for alias, other, ip in self._linked(c):
+            out.append(f"{alias} {other.id[:12]} {other.name}:{ip}")
+        return out
+
+    def _linked(self, c: Container) -> Iterator[tuple[str, Container, str]]:
+        """``c``'s --link targets that exist and share a network with it: (alias, the
+        container, its address there)."""
         for link in c.host_config.get("Links") or []:
             name, alias = link_parts(str(link))
             with contextlib.suppress(NotFound):
                 other = self.find(name)
                 ip = shared_ip(c, other)
                 if ip:
-                    out.append(f"{alias} {other.id[:12]} {other.name}:{ip}")
-        return out
+                    yield alias, other, ip
 
     def net_embedded_dns(self, c: Container) -> bool:
         return any(n["Name"] not in PREDEFINED for n, _ in self._attached(c))
@@ -492,11 +498,6 @@ class EndpointOps:
         out: list[str] = []
         if any(n["Name"] != "bridge" for n, _ in self._attached(c)):
             return out  # legacy link variables exist on the default bridge only
-        for link in c.host_config.get("Links") or []:
-            name, alias = link_parts(str(link))
-            with contextlib.suppress(NotFound):
-                other = self.find(name)
-                ip = shared_ip(c, other)
-                if ip:
-                    out += link_env(c.name, alias, other.name, ip, other.config)
+        for alias, other, ip in self._linked(c):
+            out += link_env(c.name, alias, other.name, ip, other.config)
         return out
