@@ -18,6 +18,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,7 +27,9 @@ import pytest
 
 from cove.daemon.userns import next_free_start
 
-VENV_BIN = os.path.dirname(shutil.which("coved") or "/work/main/.venv/bin/coved")
+# the virtualenv running the tests (its python, cove and coved), not whatever `coved` is first
+# on PATH: `make demo`'s /usr/local/bin links point elsewhere and have no python beside them
+VENV_BIN = os.path.dirname(sys.executable)
 COVE = os.path.join(VENV_BIN, "cove")
 COVED = os.path.join(VENV_BIN, "coved")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
