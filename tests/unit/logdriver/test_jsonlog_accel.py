@@ -51,6 +51,24 @@ def test_one_record_of_random_bytes_as_the_python_path() -> None:
         assert (got, stop) == (want, len(line)), data
 
 
+def test_long_plain_runs_with_odd_bytes_anywhere_as_the_python_path() -> None:
+    """The scan takes 16 plain bytes at a time: an odd byte at every place in and across
+    those blocks, and multi-byte characters cut by a block's edge, as the Python path."""
+    runs = _runs()
+    rnd = random.Random(1416)
+    odd = [b"\x00", b"\x1f", b'"', b"\\", b"<", b">", b"&", b"\x7f", b"\x80", b"\xff",
+           "\u00e9".encode(), "\u2028".encode(), "\u20ac".encode(), "\U0001f600".encode(),
+           b"\xe2\x82", b"\xf0\x9f"]  # fmt: skip
+    for n in range(400):
+        plain = bytes(rnd.choice(b"abcXYZ 019~{}") for _ in range(rnd.randint(0, 70)))
+        at = n % (len(plain) + 1) if n < 100 else rnd.randint(0, len(plain))
+        data = plain[:at] + rnd.choice(odd) + plain[at:] if n % 5 else plain
+        line = TS + b" stdout F " + data + b"\n"
+        got, stop = runs(line, 0, 0)
+        want = message(data, cri.STDOUT, docker_stamp(TS), True)
+        assert (got, stop) == (want, len(line)), data
+
+
 def test_stops_where_the_python_path_takes_over() -> None:
     runs = _runs()
     f_out = TS + b" stdout F a\n"
