@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import signal
 from collections.abc import Coroutine
@@ -13,7 +14,7 @@ import pytest
 from cove.errors import NotFound, SystemError_
 from cove.oci.spec import build_exec_process
 from cove.runtime.base import IOConfig, ProcessInfo
-from cove.runtime.conmon import ConmonRuntime
+from cove.runtime.conmon import OUTPUT_PIPE, ConmonRuntime
 from cove.util.streams import STDERR, STDOUT, AttachSession
 from tests.integration.runtime.conftest import RuntimeEnv
 
@@ -75,6 +76,35 @@ def test_exit_code_three(rtenv: RuntimeEnv) -> None:
         info = await create(rtenv, "c3", ["sh", "-c", "exit 3"], IOConfig())
         await rtenv.rt.start("c3")
         assert await finish(rtenv, "c3", info) == 3
+
+    run(body())
+
+
+def pipe_size(pid: int, fd: int) -> int:
+    n = os.open(f"/proc/{pid}/fd/{fd}", os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        return fcntl.fcntl(n, 1032)  # F_GETPIPE_SZ
+    finally:
+        os.close(n)
+
+
+def test_stdout_and_stderr_pipes_take_a_mib(rtenv: RuntimeEnv) -> None:
+    """A fast writer fills conmon's 64 KiB pipes at once: cove widens them at create, and
+    what goes through them arrives whole."""
+
+    async def body() -> None:
+        log = os.path.join(rtenv.root, "cw.log")
+        script = "head -c 3000000 /dev/zero | tr '\\0' a; echo; echo done >&2"
+        info = await create(rtenv, "cw", ["sh", "-c", script], IOConfig(log_path=log))
+        assert pipe_size(info.pid, 1) == OUTPUT_PIPE == 1 << 20
+        assert pipe_size(info.pid, 2) == OUTPUT_PIPE
+        await rtenv.rt.start("cw")
+        assert await finish(rtenv, "cw", info) == 0
+        with open(log, "rb") as f:
+            records = f.read().split(b"\n")
+        out = b"".join(r.split(b" ", 3)[3] for r in records if b" stdout " in r)
+        assert out == b"a" * 3000000
+        assert any(r.endswith(b" stderr F done") for r in records)
 
     run(body())
 
