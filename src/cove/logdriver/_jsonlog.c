@@ -98,11 +98,9 @@ static char *escape(char *o, const unsigned char *s, Py_ssize_t len) {
         o += run;
         i += run;
         if (i >= len) break;
-        unsigned char c = s[i];
+        unsigned char c = s[i]; /* a byte plain_run stopped at: one to escape, or >= 0x80 */
         if (c < 0x80) {
-            if (!esc_ascii[c]) {
-                *o++ = (char)c;
-            } else if (c == '"' || c == '\\') {
+            if (c == '"' || c == '\\') {
                 *o++ = '\\';
                 *o++ = (char)c;
             } else if (c == '\r') {
