@@ -46,7 +46,6 @@ log = logging.getLogger("cove.logs")
 
 READ = 1 << 20  # bytes of FIFO per read: a MiB converts in a few ms
 PIPE_SIZE = 1 << 20  # the FIFO's buffer, so conmon rarely waits for the pump
-F_SETPIPE_SZ = 1031
 MAX_ASKED = 256  # drain requests waiting for the pump thread
 FORWARD_WAIT = 0.05  # seconds a drain waits for conmon to forward what the container wrote
 FIFO_NAME = "json-log.fifo"
@@ -77,7 +76,7 @@ def open_fifo(path: str) -> int:
         os.mkfifo(path, 0o600)
     fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
     with contextlib.suppress(OSError):  # above pipe-max-size, unprivileged: the default
-        fcntl.fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE)
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
     return fd
 
 

@@ -46,7 +46,6 @@ _GONE = ("does not exist", "No such file or directory", "not found")
 # interleaved, on 2 cores: median 8.0 s narrow, 7.8 s wide (nine wide runs: 7.65 s).  The
 # pages are taken only as the pipe fills.
 OUTPUT_PIPE = 1 << 20
-F_SETPIPE_SZ = 1031
 
 
 class ConmonRuntime:
@@ -478,7 +477,7 @@ def _widen_output(pid: int) -> None:
             continue
         try:
             if stat.S_ISFIFO(os.fstat(fd).st_mode):
-                fcntl.fcntl(fd, F_SETPIPE_SZ, OUTPUT_PIPE)
+                fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, OUTPUT_PIPE)
         except OSError:
             pass
         finally:

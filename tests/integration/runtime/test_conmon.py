@@ -83,7 +83,7 @@ def test_exit_code_three(rtenv: RuntimeEnv) -> None:
 def pipe_size(pid: int, fd: int) -> int:
     n = os.open(f"/proc/{pid}/fd/{fd}", os.O_RDONLY | os.O_NONBLOCK)
     try:
-        return fcntl.fcntl(n, 1032)  # F_GETPIPE_SZ
+        return fcntl.fcntl(n, fcntl.F_GETPIPE_SZ)
     finally:
         os.close(n)
 
